@@ -1,0 +1,62 @@
+/**
+ * @module Who a connection or request is: the verified claims of its JWT.
+ *
+ * Token claims (HS256): `sub` identity id (required, identity-id alphabet), `identityType`
+ * (integer, default 0), `role` ("admin" for platform customer service, "service" for backend
+ * jobs; absent for end users), `exp` (optional; checked when present).
+ */
+import { sign, verify } from 'hono/jwt';
+import { ConvosyncError } from '../../shared/errors.js';
+import { type IdentityId, isIdentityId } from '../../shared/ids.js';
+
+export const PlatformRole = { Admin: 'admin', Service: 'service' } as const;
+export type PlatformRole = (typeof PlatformRole)[keyof typeof PlatformRole];
+
+export interface Identity {
+  id: IdentityId;
+  type: number;
+  role?: PlatformRole;
+}
+
+/** Verifies a token and returns its identity, or throws UNAUTHORIZED (with the reason). */
+export async function verifyToken(token: string, secret: string): Promise<Identity> {
+  let payload: Record<string, unknown>;
+  try {
+    payload = await verify(token, secret, 'HS256');
+  } catch (error) {
+    throw new ConvosyncError('UNAUTHORIZED', `invalid token: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const { sub, identityType = 0, role } = payload;
+  if (!isIdentityId(sub))
+    throw new ConvosyncError('UNAUTHORIZED', 'token subject is not a valid identity id');
+  if (!Number.isInteger(identityType))
+    throw new ConvosyncError('UNAUTHORIZED', 'identityType must be an integer');
+  if (role !== undefined && role !== PlatformRole.Admin && role !== PlatformRole.Service) {
+    throw new ConvosyncError('UNAUTHORIZED', 'unknown role claim');
+  }
+  const identity: Identity = { id: sub, type: identityType as number };
+  if (role !== undefined) identity.role = role;
+  return identity;
+}
+
+/** Mints a token (dev script and tests); `ttlSeconds` 0 means no expiry. */
+export function signToken(
+  identity: Identity,
+  secret: string,
+  ttlSeconds = 24 * 3600,
+): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return sign(
+    {
+      sub: identity.id,
+      identityType: identity.type,
+      ...(identity.role ? { role: identity.role } : {}),
+      iat: now,
+      ...(ttlSeconds > 0 ? { exp: now + ttlSeconds } : {}),
+    },
+    secret,
+    'HS256',
+  );
+}

@@ -1,0 +1,24 @@
+/**
+ * @module Hono middleware that authenticates before anything else runs (and, for /sync, before
+ * the WebSocket upgrade, so a bad token gets a plain 401 response).
+ *
+ * Browsers cannot set headers on a WebSocket, so the token may come as `?token=`; REST clients
+ * send `Authorization: Bearer`.
+ */
+import type { MiddlewareHandler } from 'hono';
+import { ConvosyncError } from '../../shared/errors.js';
+import { type Identity, verifyToken } from './identity.js';
+
+export type AuthEnv = { Variables: { identity: Identity } };
+
+export function authenticate(secret: string): MiddlewareHandler<AuthEnv> {
+  if (!secret) throw new Error('authenticate() needs a secret');
+  return async function authenticateRequest(c, next) {
+    const header = c.req.header('authorization');
+    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : c.req.query('token');
+    if (!token)
+      throw new ConvosyncError('UNAUTHORIZED', 'missing token (Authorization: Bearer or ?token=)');
+    c.set('identity', await verifyToken(token, secret));
+    await next();
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * @module Configuration from environment variables, parsed once at start-up (main.ts passes
+ * process.env; no other module reads it). Every variable has a default that works on a fresh
+ * machine, except that production refuses to start without a real JWT secret.
+ */
+import path from 'node:path';
+import { isLogLevel, type LogLevelName } from './log.js';
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  jwtSecret: string;
+  /** True when the built-in development secret is in use (tokens from `npm run token`). */
+  devAuth: boolean;
+  /** Largest WebSocket frame accepted; larger frames are closed with 1009 by `ws`. */
+  maxFrameBytes: number;
+  /** Interval of WebSocket pings; a socket that missed the previous pong is dropped. */
+  heartbeatMs: number;
+  /** How long an empty room stays loaded before it is compacted and unloaded. */
+  roomIdleMs: number;
+  /** 0..1023, part of every message id, so ids stay unique across nodes. */
+  nodeId: number;
+  logLevel: LogLevelName;
+}
+
+export const DEV_JWT_SECRET = 'convosync-dev-secret-do-not-use-in-production';
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const production = env.NODE_ENV === 'production';
+  const secret = env.JWT_SECRET;
+  if (production && !secret) throw new Error('JWT_SECRET is required when NODE_ENV=production');
+  if (secret !== undefined && secret.length < 32) {
+    throw new Error('JWT_SECRET must be at least 32 characters (HS256 needs 256 bits of key)');
+  }
+  const logLevel = env.LOG_LEVEL ?? 'info';
+  if (!isLogLevel(logLevel))
+    throw new Error(`LOG_LEVEL must be debug, info, warn, error or silent, not ${logLevel}`);
+  return {
+    host: env.HOST ?? '0.0.0.0',
+    port: int(env, 'PORT', 8787, 0, 65535),
+    dataDir: path.resolve(env.DATA_DIR ?? 'data'),
+    jwtSecret: secret ?? DEV_JWT_SECRET,
+    devAuth: secret === undefined,
+    maxFrameBytes: int(env, 'MAX_FRAME_BYTES', 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+    heartbeatMs: int(env, 'HEARTBEAT_MS', 30_000, 100, 3_600_000),
+    roomIdleMs: int(env, 'ROOM_IDLE_MS', 30_000, 0, 86_400_000),
+    nodeId: int(env, 'NODE_ID', 0, 0, 1023),
+    logLevel,
+  };
+}
+
+function int(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer in [${min}, ${max}], not ${JSON.stringify(raw)}`);
+  }
+  return value;
+}

@@ -1,0 +1,102 @@
+/**
+ * @module The Hono app: health, readiness and the /sync WebSocket endpoint. Every error thrown
+ * in a handler is converted here, once, into the `{ code, message, data }` envelope.
+ */
+import { upgradeWebSocket, type WebSocketLike } from '@hono/node-server';
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { WSEvents } from 'hono/ws';
+import { ConvosyncError } from '../../shared/errors.js';
+import { tryParseKey } from '../../shared/keys.js';
+import { type AuthEnv, authenticate } from '../auth/middleware.js';
+import type { Logger } from '../log.js';
+import type { DocStore } from '../store/types.js';
+import type { Rooms } from '../sync/rooms.js';
+import { type SocketDeps, syncSocket } from '../sync/socket.js';
+
+export interface AppDeps {
+  jwtSecret: string;
+  store: DocStore;
+  rooms: Rooms;
+  log: Logger;
+  socket: SocketDeps;
+  /** Open sockets right now (health). */
+  connections: () => number;
+  startedAt: number;
+}
+
+export interface Envelope<T> {
+  code: string;
+  message: string;
+  data: T | null;
+}
+
+export function createApp(deps: AppDeps): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+
+  app.get('/health', (c) =>
+    c.json({
+      code: 'OK',
+      message: 'ok',
+      data: {
+        storage: deps.store.isOpen ? 'open' : 'closed',
+        rooms: deps.rooms.count,
+        connections: deps.connections(),
+        uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
+      },
+    }),
+  );
+
+  // Readiness: 503 once storage is closed (shutdown) so a load balancer stops sending traffic.
+  app.get('/ready', (c) =>
+    deps.store.isOpen
+      ? c.json({ code: 'OK', message: 'ready', data: { storage: 'open' } })
+      : c.json(
+          {
+            code: 'STORAGE_UNAVAILABLE',
+            message: 'storage is closed',
+            data: { storage: 'closed' },
+          },
+          503,
+        ),
+  );
+
+  app.get(
+    '/sync/:room',
+    authenticate(deps.jwtSecret),
+    upgradeWebSocket((c) => {
+      const name = c.req.param('room') ?? '';
+      const parsed = tryParseKey(name);
+      if (!parsed)
+        throw new ConvosyncError('INVALID_KEY', `not a conversation key: ${name.slice(0, 120)}`);
+      return syncSocket(deps.socket, parsed.key, c.get('identity')) as WSEvents<WebSocketLike>;
+    }),
+  );
+
+  app.notFound((c) =>
+    c.json(
+      { code: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}`, data: null },
+      404,
+    ),
+  );
+
+  app.onError((error, c) => {
+    if (error instanceof ConvosyncError) {
+      return c.json(
+        { code: error.code, message: error.message, data: null } satisfies Envelope<null>,
+        error.status as ContentfulStatusCode,
+      );
+    }
+    if (error instanceof HTTPException) {
+      return c.json(
+        { code: 'BAD_REQUEST', message: error.message, data: null },
+        error.status as ContentfulStatusCode,
+      );
+    }
+    deps.log.error('unhandled error', { error, path: c.req.path });
+    return c.json({ code: 'INTERNAL', message: 'internal error', data: null }, 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,68 @@
+/**
+ * @module Server-made BIGINT ids (t_msg_body.message_id, t_conversation.conversation_id):
+ * 41 bits of milliseconds since 2024-01-01, 10 bits of node id, 12 bits of sequence, so ids are
+ * unique across nodes and increase with time.
+ *
+ * Unique across restarts too, even if the wall clock steps back: the generator persists a
+ * reservation ("ids up to this millisecond may have been issued") before issuing ids in it, and
+ * a restart starts after the last reservation.
+ */
+import type { MessageId } from '../shared/ids.js';
+import type { DocStore } from './store/types.js';
+
+const EPOCH = Date.UTC(2024, 0, 1);
+const RESERVE_MS = 60_000;
+const META_KEY = 'id-reserved-until';
+
+export interface IdGenerator {
+  /** A new id, greater than every id this generator issued before. */
+  next(): MessageId;
+}
+
+export async function createIdGenerator(
+  store: DocStore,
+  nodeId: number,
+  now: () => number = Date.now,
+): Promise<IdGenerator> {
+  const stored = Number((await store.getMeta(META_KEY)) ?? 0);
+  let lastMs = Math.max(now(), stored + 1);
+  let sequence = 0;
+  let reservedUntil = lastMs + RESERVE_MS;
+  await store.setMeta(META_KEY, reservedUntil);
+  let extending = false;
+
+  const extend = () => {
+    if (extending) return;
+    extending = true;
+    const until = lastMs + RESERVE_MS;
+    store.setMeta(META_KEY, until).then(
+      () => {
+        reservedUntil = Math.max(reservedUntil, until);
+        extending = false;
+      },
+      () => {
+        // Retried on the next id; a dead store also fails the append of the stamp itself.
+        extending = false;
+      },
+    );
+  };
+
+  return {
+    next() {
+      const ms = Math.max(now(), lastMs);
+      if (ms === lastMs) {
+        sequence += 1;
+        if (sequence > 0xfff) {
+          lastMs += 1; // borrow the next millisecond rather than repeat an id
+          sequence = 0;
+        }
+      } else {
+        lastMs = ms;
+        sequence = 0;
+      }
+      if (lastMs > reservedUntil - RESERVE_MS / 2) extend();
+      const id = (BigInt(lastMs - EPOCH) << 22n) | (BigInt(nodeId) << 12n) | BigInt(sequence);
+      return id.toString() as MessageId;
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * @module Wires a running server from a Config: store, id generator, rooms, app, HTTP and
+ * WebSocket servers; and takes it down gracefully. main.ts calls this, and so do the tests.
+ */
+import fs from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { serve } from '@hono/node-server';
+import { WebSocketServer } from 'ws';
+import { ConvosyncError } from '../shared/errors.js';
+import type { Config } from './config.js';
+import { createApp } from './http/app.js';
+import { createLogger, type Logger } from './log.js';
+import { createIdGenerator } from './message-ids.js';
+import { openLeveldbStore } from './store/leveldb.js';
+import type { DocStore } from './store/types.js';
+import { createFilter, type UpdateRule } from './sync/filter.js';
+import type { PersistedHook } from './sync/room.js';
+import { Rooms } from './sync/rooms.js';
+
+export interface RunningServer {
+  readonly port: number;
+  /** http://host:port */
+  readonly url: string;
+  readonly rooms: Rooms;
+  readonly store: DocStore;
+  /** Stops accepting, waits until queued changes are durable, closes sockets and storage. */
+  close(): Promise<void>;
+}
+
+export interface ServerOverrides {
+  store?: DocStore;
+  log?: Logger;
+  /** Server clock (tests control time-based rules through it). */
+  now?: () => number;
+  rules?: readonly UpdateRule[];
+  onPersisted?: PersistedHook;
+}
+
+export async function startServer(
+  config: Config,
+  overrides: ServerOverrides = {},
+): Promise<RunningServer> {
+  const log = overrides.log ?? createLogger(config.logLevel);
+  const now = overrides.now ?? Date.now;
+  let store = overrides.store;
+  if (!store) {
+    await fs.mkdir(config.dataDir, { recursive: true });
+    store = await openLeveldbStore(path.join(config.dataDir, 'docs'));
+  }
+  const ids = await createIdGenerator(store, config.nodeId, now);
+  const filter = createFilter({
+    maxUpdateBytes: config.maxFrameBytes,
+    maxStructs: 200_000,
+    rules: overrides.rules ?? [],
+  });
+  const rooms = new Rooms(
+    { store, ids, filter, log, now, compactEvery: 500, onPersisted: overrides.onPersisted },
+    config.roomIdleMs,
+  );
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes });
+  const app = createApp({
+    jwtSecret: config.jwtSecret,
+    store,
+    rooms,
+    log,
+    connections: () => wss.clients.size,
+    startedAt: Date.now(),
+    socket: {
+      rooms,
+      log,
+      heartbeatMs: config.heartbeatMs,
+      maxPendingFrames: 256,
+      maxBufferedBytes: 64 * 1024 * 1024,
+    },
+  });
+
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve(
+      { fetch: app.fetch, port: config.port, hostname: config.host, websocket: { server: wss } },
+      () => resolve(s),
+    );
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = `http://${shownHost}:${port}`;
+  log.info('convosync listening', { url, dataDir: config.dataDir, devAuth: config.devAuth });
+
+  let closing: Promise<void> | undefined;
+  const openStore = store;
+  return {
+    port,
+    url,
+    rooms,
+    store,
+    close() {
+      closing ??= (async () => {
+        log.info('shutting down');
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        await rooms.close(new ConvosyncError('SHUTTING_DOWN'));
+        for (const socket of wss.clients)
+          socket.close(1001, 'SHUTTING_DOWN: server is shutting down');
+        await openStore.close();
+        // Sockets that do not answer the close handshake must not hold the process open.
+        const force = setTimeout(() => {
+          for (const socket of wss.clients) socket.terminate();
+          if ('closeAllConnections' in server) server.closeAllConnections();
+        }, 2000);
+        force.unref();
+        await stopped;
+        clearTimeout(force);
+        log.info('stopped');
+      })();
+      return closing;
+    },
+  };
+}

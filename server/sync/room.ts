@@ -1,0 +1,366 @@
+/**
+ * @module One conversation document on the server: load -> filter -> apply -> stamp -> persist
+ * -> broadcast, one incoming message at a time.
+ *
+ * Every change to the document happens inside the room's queue, and the queue only moves on once
+ * the change is durable. So the document never holds state that is not on disk, and nothing is
+ * broadcast (acknowledged) before it is on disk (invariant 4). A failed write poisons the room:
+ * its connections are closed with a retryable code and the in-memory copy is discarded, so the
+ * next load starts again from what is really on disk.
+ */
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import {
+  bindClient,
+  genesisMembers,
+  getMember,
+  hasGenesis,
+  isActiveMember,
+  lastSeq,
+  unstampedKeys,
+  writeGenesis,
+} from '../../shared/conversation.js';
+import { ConvosyncError } from '../../shared/errors.js';
+import type { MessageKey } from '../../shared/ids.js';
+import type { ConversationKey, ParsedKey } from '../../shared/keys.js';
+import type { IncomingMessage } from '../../shared/protocol/sync.js';
+import * as wire from '../../shared/protocol/sync.js';
+import { conversationRoots, type Message, SERVER_AUTHOR } from '../../shared/schema.js';
+import type { Identity } from '../auth/identity.js';
+import type { Logger } from '../log.js';
+import type { IdGenerator } from '../message-ids.js';
+import type { DocStore } from '../store/types.js';
+import type { FilterInput, Verdict } from './filter.js';
+import { createStamper, type Stamper } from './stamp.js';
+
+/** One socket joined to this room, as the room sees it. */
+export interface Peer {
+  readonly identity: Identity;
+  send(frame: Uint8Array): void;
+  close(error: ConvosyncError): void;
+}
+
+/** Where a document change came from (like hocuspocus's TransactionOrigin). */
+export type Origin = { source: 'peer'; peer: Peer } | { source: 'server'; reason: string };
+
+/** Called after a change is durable and before it is broadcast: the projector's seam. */
+export type PersistedHook = (
+  key: ConversationKey,
+  update: Uint8Array,
+  origins: readonly Origin[],
+) => void;
+
+export interface RoomDeps {
+  store: DocStore;
+  ids: IdGenerator;
+  filter: (input: FilterInput) => Verdict;
+  log: Logger;
+  now: () => number;
+  /** Compact the stored update log after this many appends. */
+  compactEvery: number;
+  onPersisted?: PersistedHook;
+}
+
+export class Room {
+  readonly key: ConversationKey;
+  readonly parsed: ParsedKey;
+  readonly doc: Y.Doc;
+  readonly awareness: awarenessProtocol.Awareness;
+  /** Peers and the awareness clientIDs each one controls. */
+  private readonly peers = new Map<Peer, Set<number>>();
+  private readonly deps: RoomDeps;
+  private readonly stamper: Stamper;
+  private queue: Promise<void> = Promise.resolve();
+  private outbox: Array<{ update: Uint8Array; origin: Origin }> = [];
+  private appendsSinceCompaction: number;
+  private broken = false;
+  /** Set by the registry; called once when the room must be dropped (broken or idle). */
+  onDrop: (room: Room) => void = () => {};
+
+  private constructor(parsed: ParsedKey, doc: Y.Doc, deps: RoomDeps, storedUpdates: number) {
+    this.key = parsed.key;
+    this.parsed = parsed;
+    this.doc = doc;
+    this.deps = deps;
+    this.appendsSinceCompaction = storedUpdates;
+    this.stamper = createStamper(deps.ids, lastSeq(doc));
+    this.awareness = new awarenessProtocol.Awareness(doc);
+    this.awareness.setLocalState(null);
+    this.awareness.on('update', this.onAwarenessUpdate);
+    doc.on('update', (update: Uint8Array, origin: unknown) => {
+      this.outbox.push({ update, origin: origin as Origin });
+    });
+  }
+
+  static async load(parsed: ParsedKey, deps: RoomDeps): Promise<Room> {
+    const updates = await deps.store.load(parsed.key);
+    const doc = new Y.Doc({ gc: true });
+    conversationRoots(doc); // define every root before any update can create one
+    doc.transact(() => {
+      for (const update of updates) Y.applyUpdate(doc, update);
+    });
+    if (doc.store.pendingStructs || doc.store.pendingDs) {
+      throw new ConvosyncError(
+        'INTERNAL',
+        `stored document ${parsed.key} has missing dependencies`,
+      );
+    }
+    return new Room(parsed, doc, deps, updates.length);
+  }
+
+  get size(): number {
+    return this.peers.size;
+  }
+
+  get isBroken(): boolean {
+    return this.broken;
+  }
+
+  /**
+   * Creates a deterministic conversation (private, system, assistant) the first time one of
+   * its members opens it. Runs in the queue and re-checks, so two members connecting at the same
+   * moment produce one genesis.
+   */
+  ensureGenesis(identity: Identity): Promise<void> {
+    return this.enqueue(async () => {
+      if (hasGenesis(this.doc)) return;
+      const members = genesisMembers(this.parsed);
+      if (!members?.includes(identity.id)) return;
+      const origin: Origin = { source: 'server', reason: 'genesis' };
+      this.doc.transact(() => {
+        bindClient(this.doc, this.doc.clientID, SERVER_AUTHOR);
+        writeGenesis(this.doc, {
+          parsed: this.parsed,
+          conversationId: this.deps.ids.next(),
+          now: this.deps.now(),
+          createdBy: identity.id,
+          identityTypes: new Map([[identity.id, identity.type]]),
+        });
+      }, origin);
+      await this.flush();
+    });
+  }
+
+  /** Admits a peer (it must be an active member) and starts the sync handshake. */
+  join(peer: Peer): Promise<void> {
+    return this.enqueue(async () => {
+      if (!hasGenesis(this.doc))
+        throw new ConvosyncError('CONVERSATION_NOT_FOUND', `${this.key} does not exist`);
+      if (!isActiveMember(this.doc, peer.identity.id)) {
+        throw new ConvosyncError(
+          'NOT_MEMBER',
+          `${peer.identity.id} is not an active member of ${this.key}`,
+        );
+      }
+      await this.learnIdentityType(peer.identity);
+      this.peers.set(peer, new Set());
+      peer.send(wire.writeSyncStep1(Y.encodeStateVector(this.doc)));
+      const states = [...this.awareness.getStates().keys()];
+      if (states.length > 0) {
+        peer.send(
+          wire.writeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, states)),
+        );
+      }
+    });
+  }
+
+  /** Removes a peer and the awareness states it controlled. */
+  leave(peer: Peer): void {
+    const controlled = this.peers.get(peer);
+    if (!controlled) return;
+    this.peers.delete(peer);
+    if (controlled.size > 0)
+      awarenessProtocol.removeAwarenessStates(this.awareness, [...controlled], null);
+  }
+
+  /** Handles one decoded message from a joined peer. Rejections close that peer only. */
+  receive(peer: Peer, message: IncomingMessage): Promise<void> {
+    switch (message.type) {
+      case 'sync-step1':
+        return this.enqueue(async () => {
+          if (!this.peers.has(peer)) return;
+          peer.send(wire.writeSyncStep2(Y.encodeStateAsUpdate(this.doc, message.stateVector)));
+        });
+      case 'sync-step2':
+      case 'update':
+        return this.enqueue(() => this.applyFrom(peer, message.update));
+      case 'awareness':
+        awarenessProtocol.applyAwarenessUpdate(this.awareness, message.update, peer);
+        return Promise.resolve();
+      case 'query-awareness':
+        peer.send(
+          wire.writeAwareness(
+            awarenessProtocol.encodeAwarenessUpdate(this.awareness, [
+              ...this.awareness.getStates().keys(),
+            ]),
+          ),
+        );
+        return Promise.resolve();
+      case 'auth':
+      case 'rejected':
+        // Server-to-client messages; a client sending them is confused but harmless.
+        return Promise.resolve();
+    }
+  }
+
+  /** Waits until every queued change is durable. */
+  drain(): Promise<void> {
+    return this.enqueue(async () => {});
+  }
+
+  /** Merges the stored update log (drops deleted content from disk). */
+  compact(): Promise<void> {
+    return this.enqueue(async () => {
+      await this.deps.store.compact(this.key);
+      this.appendsSinceCompaction = 1;
+    });
+  }
+
+  /** Closes every peer with `error` and releases the document. */
+  destroy(error?: ConvosyncError): void {
+    for (const peer of [...this.peers.keys()]) {
+      this.leave(peer);
+      if (error) peer.close(error);
+    }
+    this.awareness.off('update', this.onAwarenessUpdate);
+    this.awareness.destroy();
+    this.doc.destroy();
+  }
+
+  private async applyFrom(peer: Peer, update: Uint8Array): Promise<void> {
+    if (!this.peers.has(peer)) return;
+    const now = this.deps.now();
+    const verdict = this.deps.filter({ doc: this.doc, identity: peer.identity, update, now });
+    if (!verdict.ok) {
+      this.deps.log.info('update rejected', {
+        room: this.key,
+        identity: peer.identity.id,
+        code: verdict.error.code,
+        reason: verdict.error.message,
+      });
+      this.leave(peer);
+      peer.send(wire.writeRejected(verdict.error.code, verdict.clientId, verdict.clock));
+      peer.close(verdict.error);
+      return;
+    }
+    const changed = new Set<string>();
+    const collect = (event: Y.YMapEvent<Message>) => {
+      for (const key of event.keysChanged) changed.add(key);
+    };
+    const { messages } = conversationRoots(this.doc);
+    messages.observe(collect);
+    try {
+      Y.applyUpdate(this.doc, update, { source: 'peer', peer } satisfies Origin);
+    } catch (cause) {
+      // The filter decoded this update fully, so this is a bug, not bad input; the document may
+      // hold part of it, so it must not be used any further.
+      this.fail(
+        new ConvosyncError('INTERNAL', 'apply failed after the filter accepted', { cause }),
+      );
+      return;
+    } finally {
+      messages.unobserve(collect);
+    }
+    const fresh = unstampedKeys(this.doc, changed);
+    this.stamper.stamp(this.doc, this.inWrittenOrder(fresh), now, {
+      source: 'server',
+      reason: 'stamp',
+    } satisfies Origin);
+    await this.flush();
+  }
+
+  /** Orders keys as their senders wrote them, so an offline batch keeps its order in `seq`. */
+  private inWrittenOrder(keys: MessageKey[]): MessageKey[] {
+    const { messages } = conversationRoots(this.doc);
+    return keys.sort(
+      (a, b) => (messages.get(a)?.sentAt ?? 0) - (messages.get(b)?.sentAt ?? 0) || (a < b ? -1 : 1),
+    );
+  }
+
+  /** The counterpart of a private chat is written with type 0 until it first connects. */
+  private async learnIdentityType(identity: Identity): Promise<void> {
+    const member = getMember(this.doc, identity.id);
+    if (member?.identityType !== 0 || identity.type === 0) return;
+    this.doc.transact(
+      () =>
+        conversationRoots(this.doc).members.set(identity.id, {
+          ...member,
+          identityType: identity.type,
+        }),
+      { source: 'server', reason: 'identity-type' } satisfies Origin,
+    );
+    await this.flush();
+  }
+
+  /** Persists what the last step changed as one record, then broadcasts it. */
+  private async flush(): Promise<void> {
+    const batch = this.outbox;
+    this.outbox = [];
+    if (batch.length === 0) return;
+    const merged =
+      batch.length === 1 ? batch[0]!.update : Y.mergeUpdates(batch.map((b) => b.update));
+    try {
+      await this.deps.store.append(this.key, merged);
+    } catch (cause) {
+      this.fail(new ConvosyncError('STORAGE_UNAVAILABLE', undefined, { cause }));
+      return;
+    }
+    this.deps.onPersisted?.(
+      this.key,
+      merged,
+      batch.map((b) => b.origin),
+    );
+    for (const { update, origin } of batch) {
+      const frame = wire.writeUpdate(update);
+      for (const peer of this.peers.keys()) {
+        if (origin.source === 'peer' && origin.peer === peer) continue;
+        peer.send(frame);
+      }
+    }
+    this.appendsSinceCompaction += 1;
+    if (this.appendsSinceCompaction >= this.deps.compactEvery) {
+      this.appendsSinceCompaction = 1;
+      // Queued behind the current step; a failure is logged, the log is merely longer.
+      void this.compact().catch((error) =>
+        this.deps.log.warn('compaction failed', { room: this.key, error }),
+      );
+    }
+  }
+
+  private fail(error: ConvosyncError): void {
+    if (this.broken) return;
+    this.broken = true;
+    this.deps.log.error('room failed, dropping it', { room: this.key, error });
+    this.onDrop(this);
+    this.destroy(error);
+  }
+
+  private enqueue(step: () => Promise<void>): Promise<void> {
+    const run = async () => {
+      if (this.broken)
+        throw new ConvosyncError('STORAGE_UNAVAILABLE', 'room was dropped after a storage failure');
+      await step();
+    };
+    const result = this.queue.then(run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private readonly onAwarenessUpdate = (
+    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
+    origin: unknown,
+  ) => {
+    const changed = [...added, ...updated, ...removed];
+    const controlled = this.peers.get(origin as Peer);
+    if (controlled) {
+      for (const id of added) controlled.add(id);
+      for (const id of removed) controlled.delete(id);
+    }
+    // To every peer, the sender included: y-websocket drops a connection that hears nothing for
+    // 30 s, and the echo of its own 15 s awareness renewal is what it hears in a quiet room.
+    const frame = wire.writeAwareness(
+      awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed),
+    );
+    for (const peer of this.peers.keys()) peer.send(frame);
+  };
+}

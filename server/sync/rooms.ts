@@ -1,0 +1,102 @@
+/**
+ * @module The registry of loaded rooms: one Room per document per process, loaded once even
+ * when many sockets ask at the same moment, unloaded (and compacted) when idle.
+ */
+import { ConvosyncError } from '../../shared/errors.js';
+import { type ConversationKey, parseKey } from '../../shared/keys.js';
+import type { Identity } from '../auth/identity.js';
+import { Room, type RoomDeps } from './room.js';
+
+export class Rooms {
+  private readonly loading = new Map<ConversationKey, Promise<Room>>();
+  private readonly loaded = new Map<ConversationKey, Room>();
+  private readonly idleTimers = new Map<Room, NodeJS.Timeout>();
+  private closing = false;
+
+  constructor(
+    private readonly deps: RoomDeps,
+    private readonly idleMs: number,
+  ) {}
+
+  /** Loaded rooms (for health and metrics). */
+  get count(): number {
+    return this.loading.size;
+  }
+
+  /**
+   * The room of `key`, loaded if needed, with the genesis of a deterministic conversation done
+   * when `identity` is one of its first members.
+   */
+  async open(key: ConversationKey, identity: Identity): Promise<Room> {
+    if (this.closing) throw new ConvosyncError('SHUTTING_DOWN');
+    let pending = this.loading.get(key);
+    if (!pending) {
+      pending = Room.load(parseKey(key), this.deps).then((room) => {
+        room.onDrop = (dropped) => this.forget(dropped);
+        this.loaded.set(key, room);
+        return room;
+      });
+      this.loading.set(key, pending);
+      // A failed load must not stick: the next open tries again.
+      pending.catch(() => this.loading.delete(key));
+    }
+    const room = await pending;
+    this.cancelIdle(room);
+    await room.ensureGenesis(identity);
+    return room;
+  }
+
+  /** Called when a peer left: unload the room once nobody has used it for `idleMs`. */
+  released(room: Room): void {
+    if (room.size > 0 || this.closing || room.isBroken) return;
+    this.cancelIdle(room);
+    const timer = setTimeout(() => {
+      this.idleTimers.delete(room);
+      if (room.size > 0) return;
+      this.forget(room);
+      void room
+        .compact()
+        .catch((error) =>
+          this.deps.log.warn('compaction on unload failed', { room: room.key, error }),
+        )
+        .finally(() => room.destroy());
+    }, this.idleMs);
+    timer.unref();
+    this.idleTimers.set(room, timer);
+  }
+
+  /** Stops loading rooms, waits until every queued change is durable, closes every peer. */
+  async close(error: ConvosyncError): Promise<void> {
+    this.closing = true;
+    for (const timer of this.idleTimers.values()) clearTimeout(timer);
+    this.idleTimers.clear();
+    const rooms = await Promise.allSettled(this.loading.values());
+    for (const result of rooms) {
+      if (result.status !== 'fulfilled') continue;
+      const room = result.value;
+      await room.drain().catch(() => undefined);
+      await room
+        .compact()
+        .catch((e) =>
+          this.deps.log.warn('compaction on shutdown failed', { room: room.key, error: e }),
+        );
+      room.destroy(error);
+    }
+    this.loading.clear();
+    this.loaded.clear();
+  }
+
+  private forget(room: Room): void {
+    this.cancelIdle(room);
+    // Only forget this very room: a newer load of the same key may already be registered.
+    if (this.loaded.get(room.key) !== room) return;
+    this.loaded.delete(room.key);
+    this.loading.delete(room.key);
+  }
+
+  private cancelIdle(room: Room): void {
+    const timer = this.idleTimers.get(room);
+    if (timer) clearTimeout(timer);
+    this.idleTimers.delete(room);
+  }
+}

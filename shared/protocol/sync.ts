@@ -1,0 +1,136 @@
+/**
+ * @module The y-websocket wire protocol, as codecs only (no sockets, no rooms, no apply).
+ *
+ * Every WebSocket binary frame is one message:
+ *   varUint messageType, then
+ *   0 sync:            varUint syncType, varUint8Array payload
+ *                      syncType 0 step 1 (payload: state vector)
+ *                               1 step 2 (payload: update the receiver lacks)
+ *                               2 update (payload: update)
+ *   1 awareness:       varUint8Array awareness update (y-protocols/awareness)
+ *   2 auth:            varUint 0 (permission denied), varString reason
+ *   3 query-awareness: (empty) - asks the receiver to send all awareness states
+ *   100 rejected:      varString error code, varUint clientID, varUint first rejected clock
+ *                      (convosync; sent before a 4409 close, ignored by stock clients)
+ * A message does not name its document: one socket carries one room, named by the URL path.
+ *
+ * Unlike y-protocols' `readSyncMessage`, `readMessage` never applies anything: it returns the
+ * decoded message and the room decides (DESIGN.md "The filter").
+ */
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import { ConvosyncError } from '../errors.js';
+
+export const MessageType = {
+  Sync: 0,
+  Awareness: 1,
+  Auth: 2,
+  QueryAwareness: 3,
+  Rejected: 100,
+} as const;
+
+export const SyncType = { Step1: 0, Step2: 1, Update: 2 } as const;
+
+export type IncomingMessage =
+  | { type: 'sync-step1'; stateVector: Uint8Array }
+  | { type: 'sync-step2'; update: Uint8Array }
+  | { type: 'update'; update: Uint8Array }
+  | { type: 'awareness'; update: Uint8Array }
+  | { type: 'query-awareness' }
+  | { type: 'auth'; reason: string }
+  | { type: 'rejected'; code: string; clientId: number; clock: number };
+
+/** Decodes one frame, or throws MALFORMED_MESSAGE (never a lib0 error). */
+export function readMessage(frame: Uint8Array): IncomingMessage {
+  try {
+    const decoder = decoding.createDecoder(frame);
+    const message = readBody(decoder);
+    if (decoding.hasContent(decoder)) throw new Error('trailing bytes');
+    return message;
+  } catch (error) {
+    if (error instanceof ConvosyncError) throw error;
+    throw new ConvosyncError('MALFORMED_MESSAGE', `malformed frame: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+function readBody(decoder: decoding.Decoder): IncomingMessage {
+  const type = decoding.readVarUint(decoder);
+  switch (type) {
+    case MessageType.Sync: {
+      const syncType = decoding.readVarUint(decoder);
+      const payload = decoding.readVarUint8Array(decoder);
+      if (syncType === SyncType.Step1) return { type: 'sync-step1', stateVector: payload };
+      if (syncType === SyncType.Step2) return { type: 'sync-step2', update: payload };
+      if (syncType === SyncType.Update) return { type: 'update', update: payload };
+      throw new ConvosyncError('MALFORMED_MESSAGE', `unknown sync message type ${syncType}`);
+    }
+    case MessageType.Awareness:
+      return { type: 'awareness', update: decoding.readVarUint8Array(decoder) };
+    case MessageType.QueryAwareness:
+      return { type: 'query-awareness' };
+    case MessageType.Auth:
+      decoding.readVarUint(decoder);
+      return { type: 'auth', reason: decoding.readVarString(decoder) };
+    case MessageType.Rejected:
+      return {
+        type: 'rejected',
+        code: decoding.readVarString(decoder),
+        clientId: decoding.readVarUint(decoder),
+        clock: decoding.readVarUint(decoder),
+      };
+    default:
+      throw new ConvosyncError('MALFORMED_MESSAGE', `unknown message type ${type}`);
+  }
+}
+
+function frame(write: (encoder: encoding.Encoder) => void): Uint8Array {
+  const encoder = encoding.createEncoder();
+  write(encoder);
+  return encoding.toUint8Array(encoder);
+}
+
+export function writeSyncStep1(stateVector: Uint8Array): Uint8Array {
+  return frame((e) => {
+    encoding.writeVarUint(e, MessageType.Sync);
+    encoding.writeVarUint(e, SyncType.Step1);
+    encoding.writeVarUint8Array(e, stateVector);
+  });
+}
+
+export function writeSyncStep2(update: Uint8Array): Uint8Array {
+  return frame((e) => {
+    encoding.writeVarUint(e, MessageType.Sync);
+    encoding.writeVarUint(e, SyncType.Step2);
+    encoding.writeVarUint8Array(e, update);
+  });
+}
+
+export function writeUpdate(update: Uint8Array): Uint8Array {
+  return frame((e) => {
+    encoding.writeVarUint(e, MessageType.Sync);
+    encoding.writeVarUint(e, SyncType.Update);
+    encoding.writeVarUint8Array(e, update);
+  });
+}
+
+export function writeAwareness(update: Uint8Array): Uint8Array {
+  return frame((e) => {
+    encoding.writeVarUint(e, MessageType.Awareness);
+    encoding.writeVarUint8Array(e, update);
+  });
+}
+
+export function writeQueryAwareness(): Uint8Array {
+  return frame((e) => encoding.writeVarUint(e, MessageType.QueryAwareness));
+}
+
+export function writeRejected(code: string, clientId: number, clock: number): Uint8Array {
+  return frame((e) => {
+    encoding.writeVarUint(e, MessageType.Rejected);
+    encoding.writeVarString(e, code);
+    encoding.writeVarUint(e, clientId);
+    encoding.writeVarUint(e, clock);
+  });
+}

@@ -1,0 +1,185 @@
+/**
+ * @module The document schema: root names and value shapes of a conversation document and of an
+ * inbox document. Published in the README; a stock y-websocket client or a backend tool reads
+ * documents through exactly these names.
+ *
+ * Conversation document (named by its conversation key), every root a Y.Map:
+ *   meta      field -> value         conversation info (see ConversationMeta)
+ *   settings  field -> value         ConversationSetting (see ConversationSettings)
+ *   members   identityId -> Member   membership and role, a plain object per member
+ *   reads     "{identityId}:{deviceId}" -> seq   read position of one device
+ *   messages  messageKey -> Message  immutable plain objects; a recall overwrites the value with
+ *                                    a tombstone (same key, content dropped)
+ *   stamps    messageKey -> Stamp    server-only: seq, BIGINT message id, accepted/recall time
+ *   clients   "{clientID}" -> identityId   server-only: which identity owns a Yjs clientID
+ *
+ * Single writer per key (DESIGN.md "Documents"): each map key has one kind of writer, so the
+ * filter checks each key against one rule and no two writers race on a key.
+ *
+ * Values are plain JSON objects rather than one Y.Map per message: measured at 100k short
+ * messages, a Y.Map per message costs ~248 MB heap and 1.4-2 s to load, plain values ~56 MB and
+ * 0.3-0.5 s (notes/yjs-update-filter-findings.md §4).
+ */
+import type * as Y from 'yjs';
+import type {
+  ConversationStatus,
+  ConversationType,
+  MemberRole,
+  MemberStatus,
+  MessageFormat,
+} from './enums.js';
+import type { DeviceId, IdentityId, MessageId, MessageKey } from './ids.js';
+import type { ConversationKey } from './keys.js';
+
+export const ROOTS = {
+  meta: 'meta',
+  settings: 'settings',
+  members: 'members',
+  reads: 'reads',
+  messages: 'messages',
+  stamps: 'stamps',
+  clients: 'clients',
+} as const;
+export type RootName = (typeof ROOTS)[keyof typeof ROOTS];
+export const ROOT_NAMES: readonly RootName[] = Object.values(ROOTS);
+
+/** Value of `clients` for clientIDs the server itself writes with. */
+export const SERVER_AUTHOR = '$server';
+
+export interface ConversationMeta {
+  /** t_conversation.conversation_id: BIGINT as a decimal string. */
+  conversationId: MessageId;
+  key: ConversationKey;
+  type: ConversationType;
+  name?: string;
+  avatar?: string;
+  status: ConversationStatus;
+  maxMemberCount: number;
+  /** Server time (ms) of the genesis. */
+  createdAt: number;
+  createdBy: IdentityId;
+}
+
+export interface ConversationSettings {
+  allowInvite: boolean;
+  allowMemberExit: boolean;
+  enableMessageHistory: boolean;
+  messageRetentionDays: number;
+  enableNotification: boolean;
+}
+
+export interface Member {
+  identityType: number;
+  role: MemberRole;
+  status: MemberStatus;
+  joinTime: number;
+  exitTime?: number;
+  invitedBy?: IdentityId;
+}
+
+export interface FileRef {
+  url: string;
+  size: number;
+  mime: string;
+  name?: string;
+}
+
+export interface CardRef {
+  /** t_msg_body.relating_biz_type / relating_biz_id of the business object. */
+  bizType: number;
+  bizId: string;
+  title?: string;
+}
+
+/** A message as its sender wrote it. Immutable; only a recall replaces it. */
+export interface Message {
+  key: MessageKey;
+  sender: IdentityId;
+  senderType: number;
+  format: MessageFormat;
+  /** Text, or the caption of a media message. Empty in a tombstone. */
+  content: string;
+  /** The sender's clock (ms) when written; display only, never trusted for rules. */
+  sentAt: number;
+  replyTo?: MessageKey;
+  file?: FileRef;
+  duration?: number;
+  card?: CardRef;
+  forwardedFrom?: { conversation: ConversationKey; key: MessageKey };
+  /** Set on the tombstone that replaces a recalled message. */
+  recalled?: { by: IdentityId };
+}
+
+/** Written by the server only, after it accepted a message. */
+export interface Stamp {
+  /** Per-conversation order, 1, 2, 3, ... without gaps. */
+  seq: number;
+  /** t_msg_body.message_id: BIGINT, unique across the server. */
+  id: MessageId;
+  /** Server time (ms) of acceptance; the recall window counts from here. */
+  at: number;
+  /** Server time (ms) of the recall. */
+  recalledAt?: number;
+}
+
+export interface ConversationRoots {
+  meta: Y.Map<ConversationMeta[keyof ConversationMeta]>;
+  settings: Y.Map<ConversationSettings[keyof ConversationSettings]>;
+  members: Y.Map<Member>;
+  reads: Y.Map<number>;
+  messages: Y.Map<Message>;
+  stamps: Y.Map<Stamp>;
+  clients: Y.Map<string>;
+}
+
+/**
+ * The typed roots of a conversation document. Defining every root up front matters on the
+ * server: `Y.applyUpdate` creates unknown roots as a side effect (findings §2).
+ */
+export function conversationRoots(doc: Y.Doc): ConversationRoots {
+  return {
+    meta: doc.getMap(ROOTS.meta),
+    settings: doc.getMap(ROOTS.settings),
+    members: doc.getMap(ROOTS.members),
+    reads: doc.getMap(ROOTS.reads),
+    messages: doc.getMap(ROOTS.messages),
+    stamps: doc.getMap(ROOTS.stamps),
+    clients: doc.getMap(ROOTS.clients),
+  };
+}
+
+export function readKey(identity: IdentityId, device: DeviceId): string {
+  return `${identity}:${device}`;
+}
+
+/** Inbox document (`inbox_{identityId}`): the identity's conversation list. */
+export const INBOX_ROOTS = {
+  /** conversationKey -> InboxEntry, written by the server. */
+  entries: 'entries',
+  /** conversationKey -> InboxPrefs, written by the inbox's owner (any of its devices). */
+  prefs: 'prefs',
+} as const;
+
+export interface InboxEntry {
+  type: ConversationType;
+  /** The other party's name for private chats, the group's name for groups. */
+  name?: string;
+  avatar?: string;
+  preview?: { sender: IdentityId; format: MessageFormat; text: string; recalled: boolean };
+  lastActiveTime: number;
+  unread: number;
+}
+
+export interface InboxPrefs {
+  pinned: boolean;
+  muted: boolean;
+  archived: boolean;
+  draft?: string;
+}
+
+export function inboxRoots(doc: Y.Doc): {
+  entries: Y.Map<InboxEntry>;
+  prefs: Y.Map<InboxPrefs>;
+} {
+  return { entries: doc.getMap(INBOX_ROOTS.entries), prefs: doc.getMap(INBOX_ROOTS.prefs) };
+}

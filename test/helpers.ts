@@ -1,0 +1,104 @@
+/**
+ * @module Helpers shared by the e2e tests: a real server on an ephemeral port with its own
+ * LevelDB directory, tokens, and polling for an outcome.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { type PlatformRole, signToken } from '../server/auth/identity.js';
+import { type Config, parseConfig } from '../server/config.js';
+import { createLogger } from '../server/log.js';
+import { type RunningServer, type ServerOverrides, startServer } from '../server/server.js';
+import { asIdentityId, type IdentityId } from '../shared/ids.js';
+
+export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256!';
+
+export async function tempDir(prefix = 'convosync-'): Promise<string> {
+  return fs.mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+export function testConfig(dataDir: string, env: Record<string, string> = {}): Config {
+  return parseConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: dataDir,
+    JWT_SECRET: TEST_SECRET,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...env,
+  });
+}
+
+export interface TestServer {
+  server: RunningServer;
+  dataDir: string;
+  /** ws://127.0.0.1:port/sync, the serverUrl for WebsocketProvider. */
+  syncUrl: string;
+  httpUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(
+  options: { dataDir?: string; env?: Record<string, string>; overrides?: ServerOverrides } = {},
+): Promise<TestServer> {
+  const dataDir = options.dataDir ?? (await tempDir());
+  const config = testConfig(dataDir, options.env);
+  const server = await startServer(config, {
+    log: createLogger(config.logLevel),
+    ...options.overrides,
+  });
+  return {
+    server,
+    dataDir,
+    syncUrl: `ws://127.0.0.1:${server.port}/sync`,
+    httpUrl: server.url,
+    close: () => server.close(),
+  };
+}
+
+export function token(id: string, type = 1, role?: PlatformRole): Promise<string> {
+  return signToken({ id: asIdentityId(id), type, ...(role ? { role } : {}) }, TEST_SECRET);
+}
+
+export function id(value: string): IdentityId {
+  return asIdentityId(value);
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or throws after `ms`. */
+export async function waitFor<T>(
+  check: () => T | undefined | false,
+  ms = 10_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Opens a raw WebSocket and resolves with how the server answered: a close or an HTTP status. */
+export function rawSocket(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.binaryType = 'arraybuffer';
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => reject(new HttpRefusal(res.statusCode ?? 0)));
+    ws.once('error', reject);
+  });
+}
+
+export class HttpRefusal extends Error {
+  constructor(readonly status: number) {
+    super(`HTTP ${status}`);
+  }
+}
+
+export function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) => {
+    if (ws.readyState === WebSocket.CLOSED) resolve({ code: 1006, reason: '' });
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+  });
+}
