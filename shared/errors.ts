@@ -64,7 +64,7 @@ export function closeReason(error: ConvosyncError): string {
   const reason = `${error.code}: ${error.message}`;
   const bytes = new TextEncoder().encode(reason);
   if (bytes.length <= 123) return reason;
-  return new TextDecoder().decode(bytes.slice(0, 120)).replace(/\uFFFD$/, '') + '...';
+  return `${new TextDecoder().decode(bytes.slice(0, 120)).replace(/\uFFFD$/, '')}...`;
 }
 
 /** Recovers the error code from a close reason written by `closeReason`. */
