@@ -79,11 +79,19 @@ export async function waitFor<T>(
   }
 }
 
-/** Opens a raw WebSocket and resolves with how the server answered: a close or an HTTP status. */
-export function rawSocket(url: string): Promise<WebSocket> {
+/** A raw WebSocket that records every frame from the moment it opens. */
+export interface RawSocket extends WebSocket {
+  received: Uint8Array[];
+}
+
+/** Opens a raw WebSocket; rejects with HttpRefusal when the server refuses the upgrade. */
+export function rawSocket(url: string): Promise<RawSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url) as RawSocket;
     ws.binaryType = 'arraybuffer';
+    ws.received = [];
+    // Attached before 'open': the first frame can arrive in the same chunk as the handshake.
+    ws.on('message', (data: ArrayBuffer) => ws.received.push(new Uint8Array(data)));
     ws.once('open', () => resolve(ws));
     ws.once('unexpected-response', (_req, res) => reject(new HttpRefusal(res.statusCode ?? 0)));
     ws.once('error', reject);
@@ -94,6 +102,11 @@ export class HttpRefusal extends Error {
   constructor(readonly status: number) {
     super(`HTTP ${status}`);
   }
+}
+
+/** Resolves with the n-th frame (0-based) the socket received. */
+export function nthFrame(ws: RawSocket, n: number, ms = 5000): Promise<Uint8Array> {
+  return waitFor(() => ws.received[n], ms, `frame ${n}`);
 }
 
 export function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {

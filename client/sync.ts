@@ -1,0 +1,77 @@
+/**
+ * @module The connection of one conversation document: a stock y-websocket WebsocketProvider
+ * plus convosync's additions, i.e. the rejection message (type 100) and close codes mapped back to
+ * error codes.
+ */
+import type * as decoding from 'lib0/decoding';
+import * as decodingImpl from 'lib0/decoding';
+import type * as encoding from 'lib0/encoding';
+import { WebsocketProvider } from 'y-websocket';
+import type * as Y from 'yjs';
+import { ConvosyncError, codeFromCloseReason, ERRORS, type ErrorCode } from '../shared/errors.js';
+import { MessageType } from '../shared/protocol/sync.js';
+
+export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected' | 'closed';
+
+export interface Rejection {
+  code: string;
+  clientId: number;
+  clock: number;
+}
+
+export interface SyncOptions {
+  /** ws(s)://host:port/sync */
+  serverUrl: string;
+  room: string;
+  doc: Y.Doc;
+  token: string;
+  connect: boolean;
+  WebSocket?: typeof globalThis.WebSocket;
+  maxBackoffMs: number;
+  onStatus(status: ConnectionStatus): void;
+  onSynced(): void;
+  /** The server closed for good (44xx): the error, and the rejection message if one came first. */
+  onClosed(error: ConvosyncError, rejection: Rejection | undefined): void;
+}
+
+export function connect(options: SyncOptions): WebsocketProvider {
+  const provider = new WebsocketProvider(options.serverUrl, options.room, options.doc, {
+    connect: options.connect,
+    params: { token: options.token },
+    // Another tab's rejected structs must not poison this one (findings §6): tabs sync through
+    // the server only.
+    disableBc: true,
+    maxBackoffTime: options.maxBackoffMs,
+    ...(options.WebSocket ? { WebSocketPolyfill: options.WebSocket } : {}),
+  });
+  let rejection: Rejection | undefined;
+  provider.messageHandlers[MessageType.Rejected] = (
+    _encoder: encoding.Encoder,
+    decoder: decoding.Decoder,
+  ) => {
+    rejection = {
+      code: decodingImpl.readVarString(decoder),
+      clientId: decodingImpl.readVarUint(decoder),
+      clock: decodingImpl.readVarUint(decoder),
+    };
+  };
+  provider.on('status', ({ status }) => options.onStatus(status));
+  provider.on('sync', (synced: boolean) => {
+    if (synced) options.onSynced();
+  });
+  provider.on('closed', ({ code, reason }) => {
+    options.onStatus('closed');
+    options.onClosed(errorFromClose(code, reason), rejection);
+    rejection = undefined;
+  });
+  return provider;
+}
+
+/** The error a close frame stands for: its reason's code, or the table's code for its number. */
+export function errorFromClose(code: number, reason: string): ConvosyncError {
+  const fromReason = codeFromCloseReason(reason);
+  if (fromReason)
+    return new ConvosyncError(fromReason, reason.slice(fromReason.length + 2) || undefined);
+  const byNumber = (Object.keys(ERRORS) as ErrorCode[]).find((c) => ERRORS[c].close === code);
+  return new ConvosyncError(byNumber ?? 'INTERNAL', reason || `closed with ${code}`);
+}

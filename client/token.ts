@@ -1,0 +1,31 @@
+/**
+ * @module Reads the identity out of a JWT without verifying it (the server verifies; the SDK
+ * only needs to know who it writes as, to fill `sender` and run the rules locally).
+ */
+import { ConvosyncError } from '../shared/errors.js';
+import { type IdentityId, isIdentityId } from '../shared/ids.js';
+
+export interface TokenIdentity {
+  id: IdentityId;
+  type: number;
+}
+
+export function identityFromToken(token: string): TokenIdentity {
+  const payload = token.split('.')[1];
+  if (!payload) throw new ConvosyncError('UNAUTHORIZED', 'token is not a JWT');
+  let claims: { sub?: unknown; identityType?: unknown };
+  try {
+    const base64 = payload.replaceAll('-', '+').replaceAll('_', '/');
+    const json = new TextDecoder().decode(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)));
+    claims = JSON.parse(json) as typeof claims;
+  } catch (cause) {
+    throw new ConvosyncError('UNAUTHORIZED', 'token payload is not JSON', { cause });
+  }
+  if (!isIdentityId(claims.sub))
+    throw new ConvosyncError('UNAUTHORIZED', 'token subject is not an identity id');
+  const type = claims.identityType ?? 0;
+  if (typeof type !== 'number' || !Number.isInteger(type)) {
+    throw new ConvosyncError('UNAUTHORIZED', 'identityType must be an integer');
+  }
+  return { id: claims.sub, type };
+}

@@ -1,0 +1,124 @@
+/**
+ * kill -9 right after messages were acknowledged: the server runs as a child process, is killed
+ * with SIGKILL while a client is streaming messages, and restarted on the same DATA_DIR. Every
+ * message the client had seen stamped (acknowledged) is there with the same stamp, and the
+ * client's unacknowledged messages arrive after it reconnects, with no seq or id reused.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import { afterAll, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type Client, createClient } from '../../client/index.js';
+import type { MessageView } from '../../shared/conversation.js';
+import { TEST_SECRET, tempDir, token, waitFor } from '../helpers.js';
+
+const children: ChildProcess[] = [];
+const clients: Client[] = [];
+afterAll(async () => {
+  for (const c of clients) await c.close();
+  for (const child of children) child.kill('SIGKILL');
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.once('error', reject);
+  });
+}
+
+/** Starts `npm start`'s entry point and resolves once it logs that it listens. */
+function startChild(dataDir: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      JWT_SECRET: TEST_SECRET,
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('"convosync listening"')) resolve(child);
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  });
+}
+
+function killed(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+const acked = (list: readonly MessageView[]) => list.filter((m) => !m.pending);
+
+it('keeps every acknowledged message across kill -9 and delivers the rest after restart', async () => {
+  const dataDir = await tempDir();
+  const port = await freePort();
+  let child = await startChild(dataDir, port);
+  const url = `http://127.0.0.1:${port}`;
+  const alice = createClient({
+    url,
+    token: await token('alice'),
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    maxBackoffMs: 200,
+  });
+  clients.push(alice);
+  const conv = await alice.openPrivate('bob');
+  await conv.whenSynced();
+
+  // Stream 300 messages, one update each, and kill the server once 100 are acknowledged.
+  const total = 300;
+  const sending = (async () => {
+    for (let i = 0; i < total; i++) {
+      await conv.send({ content: `m${i}` });
+      if (i % 10 === 9) await new Promise((r) => setTimeout(r, 1));
+    }
+  })();
+  await waitFor(() => acked(conv.messages()).length >= 100, 20_000, '100 acknowledged');
+  await killed(child);
+  const ackedAtKill = new Map(acked(conv.messages()).map((m) => [m.key, m.stamp!]));
+  expect(ackedAtKill.size).toBeGreaterThanOrEqual(100);
+  await sending;
+
+  // A fresh reader on the restarted server sees every acknowledged message with its stamp.
+  child = await startChild(dataDir, port);
+  const bob = createClient({
+    url,
+    token: await token('bob'),
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+  });
+  clients.push(bob);
+  const convB = await bob.openPrivate('alice');
+  await convB.whenSynced();
+  const seen = new Map(convB.messages().map((m) => [m.key, m.stamp]));
+  for (const [key, stamp] of ackedAtKill) expect(seen.get(key)).toEqual(stamp);
+
+  // Alice's provider reconnects by itself and delivers the rest.
+  const all = await waitFor(
+    () => {
+      const list = convB.messages();
+      return list.length === total && list.every((m) => !m.pending) ? list : undefined;
+    },
+    20_000,
+    'all 300 stamped on the restarted server',
+  );
+  expect(all.map((m) => m.stamp!.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+  expect(new Set(all.map((m) => m.stamp!.id)).size).toBe(total);
+  expect(all.map((m) => m.content)).toEqual(Array.from({ length: total }, (_, i) => `m${i}`));
+  await killed(child);
+}, 60_000);
