@@ -1,0 +1,89 @@
+/**
+ * Persistence comes before broadcast, and a failing store loses nothing: the server runs on a
+ * real LevelDB store behind a switch that can hold or fail appends.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type Client, createClient } from '../../client/index.js';
+import { openLeveldbStore } from '../../server/store/leveldb.js';
+import type { DocStore } from '../../server/store/types.js';
+import type { MessageView } from '../../shared/conversation.js';
+import { startTestServer, type TestServer, tempDir, token, waitFor } from '../helpers.js';
+
+let ts: TestServer;
+const clients: Client[] = [];
+let mode: 'ok' | 'hold' | 'fail' = 'ok';
+let release: () => void = () => {};
+
+beforeAll(async () => {
+  const dataDir = await tempDir();
+  const level = await openLeveldbStore(path.join(dataDir, 'docs'));
+  const switched: DocStore = {
+    ...level,
+    get isOpen() {
+      return level.isOpen;
+    },
+    append: async (name, update) => {
+      if (mode === 'fail') throw new Error('disk on fire');
+      if (mode === 'hold') await new Promise<void>((resolve) => (release = resolve));
+      return level.append(name, update);
+    },
+  };
+  ts = await startTestServer({ dataDir, overrides: { store: switched } });
+});
+afterAll(async () => {
+  for (const c of clients) await c.close();
+  await ts.close();
+});
+
+async function client(identity: string): Promise<Client> {
+  const c = createClient({
+    url: ts.httpUrl,
+    token: await token(identity),
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    maxBackoffMs: 100,
+  });
+  clients.push(c);
+  return c;
+}
+
+const contents = (list: readonly MessageView[]) => list.map((m) => m.content);
+
+it('does not broadcast an update before it is durable, and recovers from failed writes', async () => {
+  const alice = await client('alice');
+  const bob = await client('bob');
+  const convA = await alice.openPrivate('bob');
+  const convB = await bob.openPrivate('alice');
+  await convA.whenSynced();
+  await convB.whenSynced();
+
+  // Held append: Bob must not see the message while it is not on disk.
+  mode = 'hold';
+  await convA.send({ content: 'held' });
+  await new Promise((r) => setTimeout(r, 300));
+  expect(contents(convB.messages())).toEqual([]);
+  mode = 'ok';
+  release();
+  await waitFor(() => convB.messages().length === 1 && !convB.messages()[0]!.pending, 5000, 'held message delivered');
+
+  // Failed append: the room is dropped, sockets closed with a retryable code, nothing lost.
+  mode = 'fail';
+  const errors: string[] = [];
+  convA.on('error', (e) => errors.push(e.code));
+  await convA.send({ content: 'during outage' });
+  await waitFor(() => convA.status !== 'connected', 5000, 'alice disconnected by the failure');
+  await new Promise((r) => setTimeout(r, 300));
+  expect(contents(convB.messages())).toEqual(['held']);
+  const health = await fetch(`${ts.httpUrl}/health`);
+  expect(health.status).toBe(200); // the server stays up
+  mode = 'ok';
+  const list = await waitFor(() => {
+    const l = convB.messages();
+    return l.length === 2 && l.every((m) => !m.pending) ? l : undefined;
+  }, 10_000, 'message from the outage delivered after recovery');
+  expect(contents(list)).toEqual(['held', 'during outage']);
+  expect(list.map((m) => m.stamp!.seq)).toEqual([1, 2]);
+  // 45xx closes are transient: the SDK reported nothing permanent.
+  expect(errors).toEqual([]);
+});
