@@ -12,7 +12,14 @@ function send(content: string): Intent {
     kind: 'send',
     id: key,
     createdAt: 1,
-    message: { key, sender: asIdentityId('alice'), senderType: 1, format: MessageFormat.Text, content, sentAt: 1 },
+    message: {
+      key,
+      sender: asIdentityId('alice'),
+      senderType: 1,
+      format: MessageFormat.Text,
+      content,
+      sentAt: 1,
+    },
   };
 }
 
@@ -27,7 +34,10 @@ describe('outbox', () => {
     await outbox.add(b); // saved, but the app died before writing it to the document
     expect(outbox.replay(doc)).toBe(1);
     expect(outbox.replay(doc)).toBe(0);
-    expect([...conversationRoots(doc).messages.values()].map((m) => m.content).sort()).toEqual(['a', 'b']);
+    expect([...conversationRoots(doc).messages.values()].map((m) => m.content).sort()).toEqual([
+      'a',
+      'b',
+    ]);
   });
 
   it('drops intents once a server stamp confirms them, durably', async () => {
@@ -42,7 +52,9 @@ describe('outbox', () => {
     conversationRoots(doc).stamps.set(a.id, { seq: 1, id: '1' as MessageId, at: 1 });
     await outbox.settle(doc);
     expect(outbox.pending.map((i) => i.id)).toEqual([b.id]);
-    expect((await Outbox.load(store, 'private_alice_bob')).pending.map((i) => i.id)).toEqual([b.id]);
+    expect((await Outbox.load(store, 'private_alice_bob')).pending.map((i) => i.id)).toEqual([
+      b.id,
+    ]);
   });
 
   it('names the intent a rejection points at, by clientID and clock', async () => {

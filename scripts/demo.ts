@@ -12,10 +12,10 @@ import readline from 'node:readline/promises';
 import WebSocket from 'ws';
 import { type Conversation, createClient } from '../client/index.js';
 import { leveldbStore } from '../client/store/leveldb.js';
-import type { MessageView } from '../shared/conversation.js';
-import { asIdentityId } from '../shared/ids.js';
 import { signToken } from '../server/auth/identity.js';
 import { DEV_JWT_SECRET } from '../server/config.js';
+import type { MessageView } from '../shared/conversation.js';
+import { asIdentityId } from '../shared/ids.js';
 
 const url = process.env.SERVER_URL ?? 'http://127.0.0.1:8787';
 const secret = process.env.JWT_SECRET ?? DEV_JWT_SECRET;
@@ -38,7 +38,11 @@ function line(m: MessageView): string {
 async function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from ${url} after ${ms} ms (${what}); is the server running?`)), ms);
+    timer = setTimeout(
+      () =>
+        reject(new Error(`no answer from ${url} after ${ms} ms (${what}); is the server running?`)),
+      ms,
+    );
   });
   try {
     return await Promise.race([p, t]);
@@ -59,7 +63,11 @@ const settled = (c: Conversation, n: number) =>
 async function scripted() {
   const alice = await connect('alice', 'bob');
   const bob = await connect('bob', 'alice');
-  await timeout(Promise.all([alice.conversation.whenSynced(), bob.conversation.whenSynced()]), 5000, 'sync');
+  await timeout(
+    Promise.all([alice.conversation.whenSynced(), bob.conversation.whenSynced()]),
+    5000,
+    'sync',
+  );
   const start = bob.conversation.messages().length;
   await alice.conversation.send({ content: 'hi bob, this is convosync' });
   await bob.conversation.send({ content: 'hi alice! every conversation is a Yjs document' });
@@ -97,7 +105,8 @@ async function interactive(me: string, other: string) {
     if (text === '/offline') client.goOffline();
     else if (text === '/online') client.goOnline();
     else if (text === '/quit') break;
-    else if (text) await conversation.send({ content: text }).catch((e: Error) => console.error(e.message));
+    else if (text)
+      await conversation.send({ content: text }).catch((e: Error) => console.error(e.message));
   }
   shown = new Set();
   await client.close();

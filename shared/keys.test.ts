@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { ConversationType } from './enums.js';
 import { ConvosyncError } from './errors.js';
 import { asIdentityId, type IdentityId } from './ids.js';
-import { assistantKey, groupKey, inboxKey, parseInboxKey, parseKey, privateKey, systemKey, tryParseKey } from './keys.js';
+import {
+  assistantKey,
+  groupKey,
+  inboxKey,
+  parseInboxKey,
+  parseKey,
+  privateKey,
+  systemKey,
+  tryParseKey,
+} from './keys.js';
 
 const id = (s: string) => asIdentityId(s);
 
@@ -17,13 +26,26 @@ describe('conversation keys', () => {
   });
 
   it('round-trips every kind of key', () => {
-    expect(parseKey('private_alice_bob')).toEqual({ type: ConversationType.Private, key: 'private_alice_bob', members: ['alice', 'bob'] });
+    expect(parseKey('private_alice_bob')).toEqual({
+      type: ConversationType.Private,
+      key: 'private_alice_bob',
+      members: ['alice', 'bob'],
+    });
     const g = groupKey('0F8FAD5B-D9CB-469F-A165-70867728950E');
     expect(g).toBe('group_0f8fad5bd9cb469fa16570867728950e');
-    expect(parseKey(g)).toMatchObject({ type: ConversationType.Group, groupId: '0f8fad5bd9cb469fa16570867728950e' });
+    expect(parseKey(g)).toMatchObject({
+      type: ConversationType.Group,
+      groupId: '0f8fad5bd9cb469fa16570867728950e',
+    });
     expect(parseKey(groupKey())).toMatchObject({ type: ConversationType.Group });
-    expect(parseKey(systemKey(id('u-1.x')))).toMatchObject({ type: ConversationType.System, owner: 'u-1.x' });
-    expect(parseKey(assistantKey(id('u1')))).toMatchObject({ type: ConversationType.Assistant, owner: 'u1' });
+    expect(parseKey(systemKey(id('u-1.x')))).toMatchObject({
+      type: ConversationType.System,
+      owner: 'u-1.x',
+    });
+    expect(parseKey(assistantKey(id('u1')))).toMatchObject({
+      type: ConversationType.Assistant,
+      owner: 'u1',
+    });
     expect(parseInboxKey(inboxKey(id('u1')))).toBe('u1');
   });
 

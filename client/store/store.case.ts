@@ -8,14 +8,24 @@ import { asIdentityId, isDeviceId, newMessageKey } from '../../shared/ids.js';
 import type { Intent } from '../outbox.js';
 import type { ClientStore } from './types.js';
 
-export function runClientStoreSuite(name: string, open: () => Promise<{ store: ClientStore; reopen?: () => Promise<ClientStore> }>): void {
+export function runClientStoreSuite(
+  name: string,
+  open: () => Promise<{ store: ClientStore; reopen?: () => Promise<ClientStore> }>,
+): void {
   const intent = (content: string): Intent => {
     const key = newMessageKey();
     return {
       kind: 'send',
       id: key,
       createdAt: 1,
-      message: { key, sender: asIdentityId('alice'), senderType: 1, format: MessageFormat.Text, content, sentAt: 1 },
+      message: {
+        key,
+        sender: asIdentityId('alice'),
+        senderType: 1,
+        format: MessageFormat.Text,
+        content,
+        sentAt: 1,
+      },
     };
   };
 
@@ -29,10 +39,17 @@ export function runClientStoreSuite(name: string, open: () => Promise<{ store: C
       doc.getMap('messages').set('a', { content: 'one' });
       doc.getMap('messages').set('b', { content: 'two' });
       await detach();
-      const again = reopen ? await (async () => (await store.close(), reopen()))() : store;
+      let again = store;
+      if (reopen) {
+        await store.close();
+        again = await reopen();
+      }
       const copy = new Y.Doc();
       const detach2 = await again.attach('private_alice_bob', copy, () => {});
-      expect(copy.getMap('messages').toJSON()).toEqual({ a: { content: 'one' }, b: { content: 'two' } });
+      expect(copy.getMap('messages').toJSON()).toEqual({
+        a: { content: 'one' },
+        b: { content: 'two' },
+      });
       await detach2();
       await again.close();
     });

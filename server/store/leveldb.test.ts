@@ -6,7 +6,8 @@ import * as Y from 'yjs';
 import { openLeveldbStore } from './leveldb.js';
 import { runStoreSuite } from './store.case.js';
 
-const dir = async () => path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'convosync-store-')), 'docs');
+const dir = async () =>
+  path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'convosync-store-')), 'docs');
 
 runStoreSuite('leveldb', async () => openLeveldbStore(await dir()));
 

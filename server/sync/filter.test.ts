@@ -65,7 +65,9 @@ describe('update filter (structure)', () => {
   it('rejects a non-member', () => {
     const server = serverDoc();
     const client = replica(server);
-    const update = updateOf(client, () => conversationRoots(client).messages.set('k', { x: 1 } as never));
+    const update = updateOf(client, () =>
+      conversationRoots(client).messages.set('k', { x: 1 } as never),
+    );
     expectRejected(server, update, 'NOT_MEMBER', carol);
   });
 
@@ -73,7 +75,9 @@ describe('update filter (structure)', () => {
     const server = serverDoc();
     const client = replica(server);
     updateOf(client, () => conversationRoots(client).messages.set('first', { n: 1 } as never));
-    const second = updateOf(client, () => conversationRoots(client).messages.set('second', { n: 2 } as never));
+    const second = updateOf(client, () =>
+      conversationRoots(client).messages.set('second', { n: 2 } as never),
+    );
     expectRejected(server, second, 'UPDATE_REJECTED');
   });
 
@@ -97,9 +101,13 @@ describe('update filter (structure)', () => {
   it('rejects updates with gaps (Skip structs)', () => {
     const server = serverDoc();
     const client = replica(server);
-    const u1 = updateOf(client, () => conversationRoots(client).messages.set('a', { n: 1 } as never));
+    const u1 = updateOf(client, () =>
+      conversationRoots(client).messages.set('a', { n: 1 } as never),
+    );
     updateOf(client, () => conversationRoots(client).messages.set('b', { n: 2 } as never));
-    const u3 = updateOf(client, () => conversationRoots(client).messages.set('c', { n: 3 } as never));
+    const u3 = updateOf(client, () =>
+      conversationRoots(client).messages.set('c', { n: 3 } as never),
+    );
     expectRejected(server, Y.mergeUpdates([u1, u3]), 'MALFORMED_MESSAGE');
   });
 
@@ -109,7 +117,8 @@ describe('update filter (structure)', () => {
     expectRejected(server, Uint8Array.of(1, 200, 200, 200), 'MALFORMED_MESSAGE');
     const client = replica(server);
     const many = updateOf(client, () => {
-      for (let i = 0; i < 101; i++) client.transact(() => conversationRoots(client).reads.set(`k${i}`, i));
+      for (let i = 0; i < 101; i++)
+        client.transact(() => conversationRoots(client).reads.set(`k${i}`, i));
     });
     // 101 map keys -> 101 structs, over the cap of 100.
     expectRejected(server, many, 'UPDATE_TOO_LARGE');

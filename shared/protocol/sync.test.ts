@@ -1,6 +1,6 @@
-import * as syncProtocol from 'y-protocols/sync';
 import * as encoding from 'lib0/encoding';
 import { describe, expect, it } from 'vitest';
+import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { ConvosyncError } from '../errors.js';
 import * as wire from './sync.js';
@@ -8,7 +8,10 @@ import * as wire from './sync.js';
 describe('sync protocol codecs', () => {
   it('round-trips every message type', () => {
     const sv = Uint8Array.of(1, 2, 3);
-    expect(wire.readMessage(wire.writeSyncStep1(sv))).toEqual({ type: 'sync-step1', stateVector: sv });
+    expect(wire.readMessage(wire.writeSyncStep1(sv))).toEqual({
+      type: 'sync-step1',
+      stateVector: sv,
+    });
     expect(wire.readMessage(wire.writeSyncStep2(sv))).toEqual({ type: 'sync-step2', update: sv });
     expect(wire.readMessage(wire.writeUpdate(sv))).toEqual({ type: 'update', update: sv });
     expect(wire.readMessage(wire.writeAwareness(sv))).toEqual({ type: 'awareness', update: sv });
@@ -35,7 +38,13 @@ describe('sync protocol codecs', () => {
   });
 
   it('turns any malformed frame into MALFORMED_MESSAGE', () => {
-    for (const frame of [Uint8Array.of(), Uint8Array.of(0), Uint8Array.of(0, 1, 10, 1), Uint8Array.of(99), Uint8Array.of(0, 7, 0)]) {
+    for (const frame of [
+      Uint8Array.of(),
+      Uint8Array.of(0),
+      Uint8Array.of(0, 1, 10, 1),
+      Uint8Array.of(99),
+      Uint8Array.of(0, 7, 0),
+    ]) {
       let caught: unknown;
       try {
         wire.readMessage(frame);

@@ -3,15 +3,25 @@
  * (SIGTERM to `npm start`'s process) flushes, closes and exits 0 with everything on disk.
  */
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { openLeveldbStore } from '../../server/store/leveldb.js';
 import { privateKey } from '../../shared/keys.js';
 import { conversationRoots } from '../../shared/schema.js';
-import { id, nthFrame, rawSocket, startTestServer, TEST_SECRET, type TestServer, tempDir, token, waitFor } from '../helpers.js';
-import path from 'node:path';
-import WebSocket from 'ws';
-import { WebsocketProvider } from 'y-websocket';
+import {
+  id,
+  nthFrame,
+  rawSocket,
+  startTestServer,
+  TEST_SECRET,
+  type TestServer,
+  tempDir,
+  token,
+  waitFor,
+} from '../helpers.js';
 
 let ts: TestServer;
 const key = privateKey(id('alice'), id('bob'));
@@ -35,7 +45,8 @@ it('drops a socket that stops answering pings, and keeps a live one', async () =
   // Stop reading: the client can no longer see pings, so it never answers them.
   (dead as unknown as { _socket: { pause(): void } })._socket.pause();
   const deadline = Date.now() + 5000;
-  while ((await connections(ts.httpUrl)) !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while ((await connections(ts.httpUrl)) !== 1 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
   expect(await connections(ts.httpUrl)).toBe(1);
   expect(live.readyState).toBe(WebSocket.OPEN);
   live.close();
@@ -44,16 +55,27 @@ it('drops a socket that stops answering pings, and keeps a live one', async () =
 it('shuts down gracefully on SIGTERM: exit 0, accepted messages on disk', async () => {
   const dataDir = await tempDir();
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    env: { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      JWT_SECRET: TEST_SECRET,
+      LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout.on('data', (c: Buffer) => {
     out += c.toString();
   });
-  const url = await waitFor(() => /"msg":"convosync listening","url":"([^"]+)"/.exec(out)?.[1], 15_000, 'listening');
+  const url = await waitFor(
+    () => /"msg":"convosync listening","url":"([^"]+)"/.exec(out)?.[1],
+    15_000,
+    'listening',
+  );
   const doc = new Y.Doc();
-  const provider = new WebsocketProvider(url.replace('http', 'ws') + '/sync', key, doc, {
+  const provider = new WebsocketProvider(`${url.replace('http', 'ws')}/sync`, key, doc, {
     params: { token: await token('alice') },
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
     disableBc: true,
@@ -70,7 +92,9 @@ it('shuts down gracefully on SIGTERM: exit 0, accepted messages on disk', async 
     sentAt: Date.now(),
   } as never);
   await waitFor(() => conversationRoots(doc).stamps.size === 1, 10_000, 'stamped');
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   child.kill('SIGTERM');
   expect(await exited).toBe(0);
   provider.destroy();
@@ -81,6 +105,8 @@ it('shuts down gracefully on SIGTERM: exit 0, accepted messages on disk', async 
   const stored = new Y.Doc();
   for (const u of await store.load(key)) Y.applyUpdate(stored, u);
   await store.close();
-  expect(conversationRoots(stored).messages.get('0123456789abcdef0123456789abcdef')?.content).toBe('before shutdown');
+  expect(conversationRoots(stored).messages.get('0123456789abcdef0123456789abcdef')?.content).toBe(
+    'before shutdown',
+  );
   expect(conversationRoots(stored).stamps.get('0123456789abcdef0123456789abcdef')?.seq).toBe(1);
 });

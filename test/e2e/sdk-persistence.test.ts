@@ -24,7 +24,13 @@ const WS = WebSocket as unknown as typeof globalThis.WebSocket;
 it('keeps offline messages across an app restart and sends them when online', async () => {
   const dir = path.join(await tempDir(), 'alice');
   // First run: offline from the start; the private chat does not exist on the server yet.
-  const first = createClient({ url: ts.httpUrl, token: await token('alice'), storage: await leveldbStore(dir), WebSocket: WS, offline: true });
+  const first = createClient({
+    url: ts.httpUrl,
+    token: await token('alice'),
+    storage: await leveldbStore(dir),
+    WebSocket: WS,
+    offline: true,
+  });
   const conv1 = await first.openPrivate('bob');
   for (const text of ['one', 'two', 'three']) await conv1.send({ content: text });
   expect(conv1.messages().map((m) => [m.content, m.pending])).toEqual([
@@ -35,7 +41,13 @@ it('keeps offline messages across an app restart and sends them when online', as
   await first.close();
 
   // Second run, still offline: everything is still there, still pending.
-  const second = createClient({ url: ts.httpUrl, token: await token('alice'), storage: await leveldbStore(dir), WebSocket: WS, offline: true });
+  const second = createClient({
+    url: ts.httpUrl,
+    token: await token('alice'),
+    storage: await leveldbStore(dir),
+    WebSocket: WS,
+    offline: true,
+  });
   open.push(second);
   const conv2 = await second.openPrivate('bob');
   expect(conv2.messages().map((m) => [m.content, m.pending])).toEqual([
@@ -50,10 +62,14 @@ it('keeps offline messages across an app restart and sends them when online', as
   open.push(bob);
   const convB = await bob.openPrivate('alice');
   second.goOnline();
-  const seen = await waitFor(() => {
-    const l = convB.messages();
-    return l.length === 3 && l.every((m) => !m.pending) ? l : undefined;
-  }, 10_000, 'bob receives the three');
+  const seen = await waitFor(
+    () => {
+      const l = convB.messages();
+      return l.length === 3 && l.every((m) => !m.pending) ? l : undefined;
+    },
+    10_000,
+    'bob receives the three',
+  );
   expect(seen.map((m) => [m.content, m.stamp!.seq])).toEqual([
     ['one', 1],
     ['two', 2],

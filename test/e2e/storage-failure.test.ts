@@ -65,7 +65,11 @@ it('does not broadcast an update before it is durable, and recovers from failed 
   expect(contents(convB.messages())).toEqual([]);
   mode = 'ok';
   release();
-  await waitFor(() => convB.messages().length === 1 && !convB.messages()[0]!.pending, 5000, 'held message delivered');
+  await waitFor(
+    () => convB.messages().length === 1 && !convB.messages()[0]!.pending,
+    5000,
+    'held message delivered',
+  );
 
   // Failed append: the room is dropped, sockets closed with a retryable code, nothing lost.
   mode = 'fail';
@@ -78,10 +82,14 @@ it('does not broadcast an update before it is durable, and recovers from failed 
   const health = await fetch(`${ts.httpUrl}/health`);
   expect(health.status).toBe(200); // the server stays up
   mode = 'ok';
-  const list = await waitFor(() => {
-    const l = convB.messages();
-    return l.length === 2 && l.every((m) => !m.pending) ? l : undefined;
-  }, 10_000, 'message from the outage delivered after recovery');
+  const list = await waitFor(
+    () => {
+      const l = convB.messages();
+      return l.length === 2 && l.every((m) => !m.pending) ? l : undefined;
+    },
+    10_000,
+    'message from the outage delivered after recovery',
+  );
   expect(contents(list)).toEqual(['held', 'during outage']);
   expect(list.map((m) => m.stamp!.seq)).toEqual([1, 2]);
   // 45xx closes are transient: the SDK reported nothing permanent.
