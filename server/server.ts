@@ -14,7 +14,7 @@ import { createLogger, type Logger } from './log.js';
 import { createIdGenerator } from './message-ids.js';
 import { openLeveldbStore } from './store/leveldb.js';
 import type { DocStore } from './store/types.js';
-import { createFilter, type UpdateRule } from './sync/filter.js';
+import { createFilter } from './sync/filter.js';
 import type { PersistedHook } from './sync/room.js';
 import { Rooms } from './sync/rooms.js';
 
@@ -33,7 +33,6 @@ export interface ServerOverrides {
   log?: Logger;
   /** Server clock (tests control time-based rules through it). */
   now?: () => number;
-  rules?: readonly UpdateRule[];
   onPersisted?: PersistedHook;
 }
 
@@ -52,10 +51,18 @@ export async function startServer(
   const filter = createFilter({
     maxUpdateBytes: config.maxFrameBytes,
     maxStructs: 200_000,
-    rules: overrides.rules ?? [],
   });
   const rooms = new Rooms(
-    { store, ids, filter, log, now, compactEvery: 500, onPersisted: overrides.onPersisted },
+    {
+      store,
+      ids,
+      filter,
+      log,
+      now,
+      compactEvery: 500,
+      maxAwarenessBytes: 8192,
+      onPersisted: overrides.onPersisted,
+    },
     config.roomIdleMs,
   );
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes });

@@ -31,6 +31,10 @@ export const RelatingBizType = {
 } as const;
 export type RelatingBizType = (typeof RelatingBizType)[keyof typeof RelatingBizType];
 
+/** Platform roles carried by a token's `role` claim (absent for end users). */
+export const PlatformRole = { Admin: 'admin', Service: 'service' } as const;
+export type PlatformRole = (typeof PlatformRole)[keyof typeof PlatformRole];
+
 /** Default `max_member_count` of t_conversation. */
 export const DEFAULT_MAX_MEMBER_COUNT = 500;
 

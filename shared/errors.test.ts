@@ -8,6 +8,8 @@ describe('error table', () => {
       expect(close, code).toBeLessThan(4600);
       // 4xx HTTP -> 44xx close (permanent for y-websocket), 5xx -> 45xx (retry).
       expect(Math.floor(close / 100) - 40, code).toBe(Math.floor(status / 100));
+      // A permanent close for anything the client caused; a retry only for server trouble.
+      expect(status >= 500, code).toBe(close >= 4500);
     }
   });
 

@@ -21,6 +21,53 @@ export const ERRORS = {
   NOT_FOUND: { status: 404, close: 4404, message: 'not found' },
   CONVERSATION_NOT_FOUND: { status: 404, close: 4404, message: 'conversation does not exist' },
   UPDATE_REJECTED: { status: 409, close: 4409, message: 'update rejected by the rules' },
+  // Rule violations. Over the sync protocol every one of them is a rejection message followed
+  // by a 4409 close (the SDK then resets and replays); over REST they are 4xx responses.
+  MISSING_DEPENDENCIES: {
+    status: 409,
+    close: 4409,
+    message: 'update depends on changes the server does not have',
+  },
+  CLIENT_ID_TAKEN: {
+    status: 409,
+    close: 4409,
+    message: 'this Yjs clientID belongs to another author',
+  },
+  SERVER_ONLY: { status: 403, close: 4409, message: 'only the server writes this' },
+  SCHEMA_VIOLATION: { status: 400, close: 4409, message: 'write outside the document schema' },
+  NOT_SENDER: {
+    status: 403,
+    close: 4409,
+    message: 'the sender must be the authenticated identity',
+  },
+  IMMUTABLE: { status: 409, close: 4409, message: 'messages are immutable except by recall' },
+  DUPLICATE_MESSAGE: { status: 409, close: 4409, message: 'a message with this key exists' },
+  REPLY_NOT_FOUND: { status: 422, close: 4409, message: 'the replied-to message does not exist' },
+  FORWARD_NOT_FOUND: {
+    status: 422,
+    close: 4409,
+    message: 'the forwarded message does not exist or is not readable',
+  },
+  NOT_ACCEPTED_YET: {
+    status: 409,
+    close: 4409,
+    message: 'the message has not been accepted by the server yet',
+  },
+  RECALL_FORBIDDEN: { status: 403, close: 4409, message: 'not allowed to recall this message' },
+  RECALL_WINDOW_PASSED: {
+    status: 403,
+    close: 4409,
+    message: 'the 2-minute recall window has passed',
+  },
+  ALREADY_RECALLED: { status: 409, close: 4409, message: 'the message is already recalled' },
+  ROLE_FORBIDDEN: { status: 403, close: 4409, message: 'your role does not allow this' },
+  MEMBER_LIMIT: { status: 409, close: 4409, message: 'the conversation is full' },
+  INVITE_FORBIDDEN: { status: 403, close: 4409, message: 'inviting is not allowed here' },
+  EXIT_FORBIDDEN: { status: 403, close: 4409, message: 'leaving is not allowed here' },
+  READ_BACKWARDS: { status: 409, close: 4409, message: 'a read position only moves forward' },
+  CONVERSATION_DISSOLVED: { status: 409, close: 4409, message: 'the conversation is dissolved' },
+  POST_FORBIDDEN: { status: 403, close: 4409, message: 'you may not post in this conversation' },
+  AWARENESS_REJECTED: { status: 403, close: 4403, message: 'awareness state rejected' },
   UPDATE_TOO_LARGE: { status: 413, close: 4413, message: 'update too large' },
   TOO_MANY_PENDING: {
     status: 429,

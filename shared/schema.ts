@@ -7,6 +7,7 @@
  *   meta      field -> value         conversation info (see ConversationMeta)
  *   settings  field -> value         ConversationSetting (see ConversationSettings)
  *   members   identityId -> Member   membership and role, a plain object per member
+ *   profiles  identityId -> Profile  a member's own nickname and notification mute
  *   reads     "{identityId}:{deviceId}" -> seq   read position of one device
  *   messages  messageKey -> Message  immutable plain objects; a recall overwrites the value with
  *                                    a tombstone (same key, content dropped)
@@ -35,6 +36,7 @@ export const ROOTS = {
   meta: 'meta',
   settings: 'settings',
   members: 'members',
+  profiles: 'profiles',
   reads: 'reads',
   messages: 'messages',
   stamps: 'stamps',
@@ -45,6 +47,20 @@ export const ROOT_NAMES: readonly RootName[] = Object.values(ROOTS);
 
 /** Value of `clients` for clientIDs the server itself writes with. */
 export const SERVER_AUTHOR = '$server';
+
+/** Meta fields only the server writes (after a genesis it accepted). */
+export const SERVER_META_FIELDS = ['conversationId', 'createdAt'] as const;
+/** Meta fields a group's creator writes once, in its genesis. */
+export const GENESIS_META_FIELDS = ['key', 'type', 'createdBy', 'maxMemberCount'] as const;
+/** Meta fields owner and admins may change later. `status` is the owner's (dissolve). */
+export const EDITABLE_META_FIELDS = ['name', 'avatar', 'announcement'] as const;
+
+export interface Announcement {
+  text: string;
+  by: IdentityId;
+  /** The author's clock (ms); display only. */
+  at: number;
+}
 
 export interface ConversationMeta {
   /** t_conversation.conversation_id: BIGINT as a decimal string. */
@@ -58,6 +74,7 @@ export interface ConversationMeta {
   /** Server time (ms) of the genesis. */
   createdAt: number;
   createdBy: IdentityId;
+  announcement?: Announcement;
 }
 
 export interface ConversationSettings {
@@ -75,6 +92,11 @@ export interface Member {
   joinTime: number;
   exitTime?: number;
   invitedBy?: IdentityId;
+}
+
+export interface Profile {
+  nickname?: string;
+  muteNotification?: boolean;
 }
 
 export interface FileRef {
@@ -126,6 +148,7 @@ export interface ConversationRoots {
   meta: Y.Map<ConversationMeta[keyof ConversationMeta]>;
   settings: Y.Map<ConversationSettings[keyof ConversationSettings]>;
   members: Y.Map<Member>;
+  profiles: Y.Map<Profile>;
   reads: Y.Map<number>;
   messages: Y.Map<Message>;
   stamps: Y.Map<Stamp>;
@@ -141,6 +164,7 @@ export function conversationRoots(doc: Y.Doc): ConversationRoots {
     meta: doc.getMap(ROOTS.meta),
     settings: doc.getMap(ROOTS.settings),
     members: doc.getMap(ROOTS.members),
+    profiles: doc.getMap(ROOTS.profiles),
     reads: doc.getMap(ROOTS.reads),
     messages: doc.getMap(ROOTS.messages),
     stamps: doc.getMap(ROOTS.stamps),

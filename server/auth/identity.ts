@@ -6,17 +6,15 @@
  * jobs; absent for end users), `exp` (optional; checked when present).
  */
 import { sign, verify } from 'hono/jwt';
+import { PlatformRole } from '../../shared/enums.js';
 import { ConvosyncError } from '../../shared/errors.js';
-import { type IdentityId, isIdentityId } from '../../shared/ids.js';
+import { isIdentityId } from '../../shared/ids.js';
+import type { Author } from '../../shared/rules/access.js';
 
-export const PlatformRole = { Admin: 'admin', Service: 'service' } as const;
-export type PlatformRole = (typeof PlatformRole)[keyof typeof PlatformRole];
+export { PlatformRole };
 
-export interface Identity {
-  id: IdentityId;
-  type: number;
-  role?: PlatformRole;
-}
+/** The authenticated author of a connection or request (see shared/rules/access.ts). */
+export type Identity = Author;
 
 /** Verifies a token and returns its identity, or throws UNAUTHORIZED (with the reason). */
 export async function verifyToken(token: string, secret: string): Promise<Identity> {

@@ -70,7 +70,12 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
       const parsed = tryParseKey(name);
       if (!parsed)
         throw new ConvosyncError('INVALID_KEY', `not a conversation key: ${name.slice(0, 120)}`);
-      return syncSocket(deps.socket, parsed.key, c.get('identity')) as WSEvents<WebSocketLike>;
+      return syncSocket(
+        deps.socket,
+        parsed.key,
+        c.get('identity'),
+        c.req.query('acks') === '1',
+      ) as WSEvents<WebSocketLike>;
     }),
   );
 

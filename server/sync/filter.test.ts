@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { writeGenesis } from '../../shared/conversation.js';
-import { asIdentityId, type MessageId } from '../../shared/ids.js';
+import { asIdentityId, type MessageId, newMessageKey } from '../../shared/ids.js';
 import { parseKey } from '../../shared/keys.js';
 import { conversationRoots } from '../../shared/schema.js';
 import type { Identity } from '../auth/identity.js';
@@ -38,7 +38,14 @@ function updateOf(doc: Y.Doc, change: () => void): Uint8Array {
 }
 
 function verdict(doc: Y.Doc, update: Uint8Array, identity = alice) {
-  const input: FilterInput = { doc, identity, update, now: 0 };
+  const input: FilterInput = {
+    doc,
+    parsed: parseKey('private_alice_bob'),
+    identity,
+    update,
+    now: 0,
+    lastSeq: 0,
+  };
   return filter(input);
 }
 
@@ -57,9 +64,20 @@ describe('update filter (structure)', () => {
     const server = serverDoc();
     const client = replica(server);
     const update = updateOf(client, () => {
-      for (let i = 0; i < 50; i++) conversationRoots(client).messages.set(`k${i}`, { i } as never);
+      for (let i = 0; i < 50; i++) {
+        const key = newMessageKey();
+        conversationRoots(client).messages.set(key, {
+          key,
+          sender: alice.id,
+          senderType: 1,
+          format: 0,
+          content: `m${i}`,
+          sentAt: i,
+        });
+      }
     });
-    expect(verdict(server, update).ok).toBe(true);
+    const result = verdict(server, update);
+    expect(result.ok && result.bind).toEqual([client.clientID]);
   });
 
   it('rejects a non-member', () => {
@@ -78,7 +96,7 @@ describe('update filter (structure)', () => {
     const second = updateOf(client, () =>
       conversationRoots(client).messages.set('second', { n: 2 } as never),
     );
-    expectRejected(server, second, 'UPDATE_REJECTED');
+    expectRejected(server, second, 'MISSING_DEPENDENCIES');
   });
 
   it('rejects a delete of structs the server does not have', () => {
@@ -87,14 +105,14 @@ describe('update filter (structure)', () => {
     updateOf(client, () => conversationRoots(client).messages.set('k', { n: 1 } as never));
     const del = updateOf(client, () => conversationRoots(client).messages.delete('k'));
     // Only the delete set travels: the struct it deletes never reached the server.
-    expectRejected(server, del, 'UPDATE_REJECTED');
+    expectRejected(server, del, 'MISSING_DEPENDENCIES');
   });
 
   it('rejects unknown root types (applyUpdate would create them)', () => {
     const server = serverDoc();
     const client = replica(server);
     const update = updateOf(client, () => client.getMap('evil').set('x', 1));
-    expectRejected(server, update, 'MALFORMED_MESSAGE');
+    expectRejected(server, update, 'SCHEMA_VIOLATION');
     expect(server.share.has('evil')).toBe(false);
   });
 

@@ -10,21 +10,30 @@
  * - structs of one client are contiguous and contain no Skip (a gap in a merged update);
  * - new structs only land in the schema's roots (`applyUpdate` creates unknown roots as a side
  *   effect);
- * - the author is an active member.
- * The IM rules (authorship of clientIDs, message and role rules) plug in as `UpdateRule`s.
+ * - the author may read the conversation.
+ * Then it resolves where every write lands (resolve.ts), checks authorship of clientIDs
+ * (clients.ts) and judges the writes with the shared rules (shared/rules/).
  */
 import * as Y from 'yjs';
-import { isActiveMember } from '../../shared/conversation.js';
 import { ConvosyncError } from '../../shared/errors.js';
-import { ROOT_NAMES } from '../../shared/schema.js';
+import type { MessageKey } from '../../shared/ids.js';
+import type { ParsedKey } from '../../shared/keys.js';
+import { canRead } from '../../shared/rules/access.js';
+import { checkWrites } from '../../shared/rules/writes.js';
+import { ROOT_NAMES, type RootName } from '../../shared/schema.js';
 import type { Identity } from '../auth/identity.js';
+import { checkAuthorship } from './clients.js';
+import { resolveUpdate } from './resolve.js';
 
 export interface FilterInput {
   doc: Y.Doc;
+  parsed: ParsedKey;
   identity: Identity;
   update: Uint8Array;
   /** Server time of receipt: the time every time-based rule uses (invariant 3). */
   now: number;
+  /** The conversation's highest stamped seq (read positions cannot pass it). */
+  lastSeq: number;
 }
 
 export interface DecodedUpdate {
@@ -32,12 +41,18 @@ export interface DecodedUpdate {
   ds: { clients: Map<number, Array<{ clock: number; len: number }>> };
 }
 
-export type Verdict =
-  | { ok: true; decoded: DecodedUpdate }
-  | { ok: false; error: ConvosyncError; clientId: number; clock: number };
+/** What an accepted update does, for the server writes that follow it. */
+export interface Plan {
+  /** Fresh clientIDs to bind to the author. */
+  bind: number[];
+  /** The final writes, by root and key. */
+  writes: ReadonlyMap<RootName, ReadonlyMap<string, unknown>>;
+  /** Existing messages this update recalls (the server stamps the recall time). */
+  recalls: MessageKey[];
+}
 
-/** A business rule over an already structurally valid update; returns a rejection or nothing. */
-export type UpdateRule = (input: FilterInput, decoded: DecodedUpdate) => Rejection | undefined;
+export type Verdict = ({ ok: true } & Plan) | ({ ok: false } & Rejection);
+
 export interface Rejection {
   error: ConvosyncError;
   clientId: number;
@@ -47,11 +62,9 @@ export interface Rejection {
 export interface FilterOptions {
   maxUpdateBytes: number;
   maxStructs: number;
-  rules?: readonly UpdateRule[];
 }
 
 export function createFilter(options: FilterOptions): (input: FilterInput) => Verdict {
-  const rules = options.rules ?? [];
   const roots = new Set<string>(ROOT_NAMES);
   return function filter(input) {
     const reject = (
@@ -71,7 +84,7 @@ export function createFilter(options: FilterOptions): (input: FilterInput) => Ve
         `update of ${input.update.byteLength} bytes exceeds ${options.maxUpdateBytes}`,
       );
     }
-    if (!isActiveMember(input.doc, input.identity.id)) {
+    if (!canRead(input.doc, input.parsed, input.identity)) {
       return reject('NOT_MEMBER', `${input.identity.id} is not an active member`);
     }
     let decoded: DecodedUpdate;
@@ -88,13 +101,31 @@ export function createFilter(options: FilterOptions): (input: FilterInput) => Ve
     }
     const structural = checkStructure(input.doc, decoded, roots);
     if (structural) return { ok: false, ...structural };
-    for (const rule of rules) {
-      const rejection = rule(input, decoded);
-      if (rejection) return { ok: false, ...rejection };
+    const resolution = resolveUpdate(input.doc, decoded, roots);
+    if ('error' in resolution) return { ok: false, ...resolution };
+    const authorship = checkAuthorship(input.doc, input.identity.id, resolution.clients);
+    if ('error' in authorship) return { ok: false, ...authorship };
+    const rejected = checkWrites({
+      doc: input.doc,
+      parsed: input.parsed,
+      author: input.identity,
+      now: input.now,
+      lastSeq: input.lastSeq,
+      writes: resolution.writes,
+    });
+    if (rejected) {
+      const at = resolution.authors.get(`${rejected.root}\u0000${rejected.key}`);
+      return { ok: false, error: rejected.error, clientId: at?.client ?? 0, clock: at?.clock ?? 0 };
     }
-    return { ok: true, decoded };
+    const messages = input.doc.getMap(ROOTS_MESSAGES);
+    const recalls = [...(resolution.writes.get('messages')?.keys() ?? [])].filter((key) =>
+      messages.has(key),
+    ) as MessageKey[];
+    return { ok: true, bind: authorship.bind, writes: resolution.writes, recalls };
   };
 }
+
+const ROOTS_MESSAGES: RootName = 'messages';
 
 /** Per client, the clock range [start, end) this update carries. */
 type Ranges = Map<number, { start: number; end: number }>;
@@ -132,8 +163,13 @@ function checkStructure(
     if (!known(struct.origin) || !known(struct.rightOrigin)) return missing(client, clock);
     const parent = struct.parent as unknown;
     if (typeof parent === 'string') {
-      if (!roots.has(parent))
-        return malformed(`unknown root type "${parent.slice(0, 40)}"`, client, clock);
+      if (!roots.has(parent)) {
+        const error = new ConvosyncError(
+          'SCHEMA_VIOLATION',
+          `unknown root type "${parent.slice(0, 40)}"`,
+        );
+        return { error, clientId: client, clock };
+      }
     } else if (parent instanceof Y.ID) {
       if (!known(parent)) return missing(client, clock);
     }
@@ -154,7 +190,7 @@ function malformed(message: string, clientId: number, clock: number): Rejection 
 function missing(clientId: number, clock: number): Rejection {
   return {
     error: new ConvosyncError(
-      'UPDATE_REJECTED',
+      'MISSING_DEPENDENCIES',
       `missing dependencies before ${clientId}:${clock}`,
     ),
     clientId,

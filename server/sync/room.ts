@@ -1,6 +1,6 @@
 /**
- * @module One conversation document on the server: load -> filter -> apply -> stamp -> persist
- * -> broadcast, one incoming message at a time.
+ * @module One conversation document on the server: load -> filter -> apply -> server writes ->
+ * persist -> broadcast, one incoming message at a time.
  *
  * Every change to the document happens inside the room's queue, and the queue only moves on once
  * the change is durable. So the document never holds state that is not on disk, and nothing is
@@ -11,31 +11,34 @@
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import {
-  bindClient,
   genesisMembers,
   getMember,
   hasGenesis,
-  isActiveMember,
   lastSeq,
   unstampedKeys,
   writeGenesis,
 } from '../../shared/conversation.js';
+import { ConversationType, PlatformRole } from '../../shared/enums.js';
 import { ConvosyncError } from '../../shared/errors.js';
 import type { MessageKey } from '../../shared/ids.js';
 import type { ConversationKey, ParsedKey } from '../../shared/keys.js';
 import type { IncomingMessage } from '../../shared/protocol/sync.js';
 import * as wire from '../../shared/protocol/sync.js';
-import { conversationRoots, type Message, SERVER_AUTHOR } from '../../shared/schema.js';
+import { canRead } from '../../shared/rules/access.js';
+import { conversationRoots } from '../../shared/schema.js';
 import type { Identity } from '../auth/identity.js';
 import type { Logger } from '../log.js';
 import type { IdGenerator } from '../message-ids.js';
 import type { DocStore } from '../store/types.js';
-import type { FilterInput, Verdict } from './filter.js';
+import { checkAwareness, readAwarenessEntries } from './clients.js';
+import type { FilterInput, Plan, Verdict } from './filter.js';
 import { createStamper, type Stamper } from './stamp.js';
 
 /** One socket joined to this room, as the room sees it. */
 export interface Peer {
   readonly identity: Identity;
+  /** Whether the peer asked for `accepted` messages (the SDK does; stock clients do not). */
+  readonly acks: boolean;
   send(frame: Uint8Array): void;
   close(error: ConvosyncError): void;
 }
@@ -58,6 +61,8 @@ export interface RoomDeps {
   now: () => number;
   /** Compact the stored update log after this many appends. */
   compactEvery: number;
+  /** Largest awareness state (JSON characters) a client may publish. */
+  maxAwarenessBytes: number;
   onPersisted?: PersistedHook;
 }
 
@@ -68,6 +73,8 @@ export class Room {
   readonly awareness: awarenessProtocol.Awareness;
   /** Peers and the awareness clientIDs each one controls. */
   private readonly peers = new Map<Peer, Set<number>>();
+  /** Awareness clientIDs claimed by an identity that has not written with them yet. */
+  private readonly awarenessOwners = new Map<number, Identity['id']>();
   private readonly deps: RoomDeps;
   private readonly stamper: Stamper;
   private queue: Promise<void> = Promise.resolve();
@@ -118,35 +125,38 @@ export class Room {
 
   /**
    * Creates a deterministic conversation (private, system, assistant) the first time one of
-   * its members opens it. Runs in the queue and re-checks, so two members connecting at the same
-   * moment produce one genesis.
+   * its members, or a platform role that serves it, opens it. Runs in the queue and re-checks,
+   * so two members connecting at the same moment produce one genesis.
    */
   ensureGenesis(identity: Identity): Promise<void> {
     return this.enqueue(async () => {
       if (hasGenesis(this.doc)) return;
       const members = genesisMembers(this.parsed);
-      if (!members?.includes(identity.id)) return;
-      const origin: Origin = { source: 'server', reason: 'genesis' };
-      this.doc.transact(() => {
-        bindClient(this.doc, this.doc.clientID, SERVER_AUTHOR);
+      if (!members) return;
+      const serves =
+        (this.parsed.type === ConversationType.System && identity.role === PlatformRole.Service) ||
+        (this.parsed.type === ConversationType.Assistant && identity.role === PlatformRole.Admin);
+      if (!members.includes(identity.id) && !serves) return;
+      this.stamper.write(this.doc, { source: 'server', reason: 'genesis' } satisfies Origin, () =>
         writeGenesis(this.doc, {
           parsed: this.parsed,
           conversationId: this.deps.ids.next(),
           now: this.deps.now(),
           createdBy: identity.id,
           identityTypes: new Map([[identity.id, identity.type]]),
-        });
-      }, origin);
+        }),
+      );
       await this.flush();
     });
   }
 
-  /** Admits a peer (it must be an active member) and starts the sync handshake. */
+  /** Admits a peer that may read the conversation, and starts the sync handshake. */
   join(peer: Peer): Promise<void> {
     return this.enqueue(async () => {
-      if (!hasGenesis(this.doc))
-        throw new ConvosyncError('CONVERSATION_NOT_FOUND', `${this.key} does not exist`);
-      if (!isActiveMember(this.doc, peer.identity.id)) {
+      if (!canRead(this.doc, this.parsed, peer.identity)) {
+        if (this.parsed.type !== ConversationType.Group && !hasGenesis(this.doc)) {
+          throw new ConvosyncError('CONVERSATION_NOT_FOUND', `${this.key} does not exist`);
+        }
         throw new ConvosyncError(
           'NOT_MEMBER',
           `${peer.identity.id} is not an active member of ${this.key}`,
@@ -169,6 +179,7 @@ export class Room {
     const controlled = this.peers.get(peer);
     if (!controlled) return;
     this.peers.delete(peer);
+    for (const id of controlled) this.awarenessOwners.delete(id);
     if (controlled.size > 0)
       awarenessProtocol.removeAwarenessStates(this.awareness, [...controlled], null);
   }
@@ -185,7 +196,7 @@ export class Room {
       case 'update':
         return this.enqueue(() => this.applyFrom(peer, message.update));
       case 'awareness':
-        awarenessProtocol.applyAwarenessUpdate(this.awareness, message.update, peer);
+        this.receiveAwareness(peer, message.update);
         return Promise.resolve();
       case 'query-awareness':
         peer.send(
@@ -198,6 +209,7 @@ export class Room {
         return Promise.resolve();
       case 'auth':
       case 'rejected':
+      case 'accepted':
         // Server-to-client messages; a client sending them is confused but harmless.
         return Promise.resolve();
     }
@@ -208,7 +220,7 @@ export class Room {
     return this.enqueue(async () => {});
   }
 
-  /** Merges the stored update log (drops deleted content from disk). */
+  /** Merges the stored update log (drops deleted content, e.g. recalled text, from disk). */
   compact(): Promise<void> {
     return this.enqueue(async () => {
       await this.deps.store.compact(this.key);
@@ -230,25 +242,29 @@ export class Room {
   private async applyFrom(peer: Peer, update: Uint8Array): Promise<void> {
     if (!this.peers.has(peer)) return;
     const now = this.deps.now();
-    const verdict = this.deps.filter({ doc: this.doc, identity: peer.identity, update, now });
+    const verdict = this.deps.filter({
+      doc: this.doc,
+      parsed: this.parsed,
+      identity: peer.identity,
+      update,
+      now,
+      lastSeq: this.stamper.lastSeq,
+    });
     if (!verdict.ok) {
       this.deps.log.info('update rejected', {
         room: this.key,
         identity: peer.identity.id,
         code: verdict.error.code,
         reason: verdict.error.message,
+        clientId: verdict.clientId,
+        clock: verdict.clock,
       });
       this.leave(peer);
       peer.send(wire.writeRejected(verdict.error.code, verdict.clientId, verdict.clock));
       peer.close(verdict.error);
       return;
     }
-    const changed = new Set<string>();
-    const collect = (event: Y.YMapEvent<Message>) => {
-      for (const key of event.keysChanged) changed.add(key);
-    };
-    const { messages } = conversationRoots(this.doc);
-    messages.observe(collect);
+    const before = Y.encodeStateVector(this.doc);
     try {
       Y.applyUpdate(this.doc, update, { source: 'peer', peer } satisfies Origin);
     } catch (cause) {
@@ -258,15 +274,58 @@ export class Room {
         new ConvosyncError('INTERNAL', 'apply failed after the filter accepted', { cause }),
       );
       return;
-    } finally {
-      messages.unobserve(collect);
     }
-    const fresh = unstampedKeys(this.doc, changed);
-    this.stamper.stamp(this.doc, this.inWrittenOrder(fresh), now, {
-      source: 'server',
-      reason: 'stamp',
-    } satisfies Origin);
+    if (this.doc.store.pendingStructs || this.doc.store.pendingDs) {
+      // The filter's dependency check should make this impossible; never keep parked structs.
+      this.fail(new ConvosyncError('INTERNAL', 'an accepted update left pending structs'));
+      return;
+    }
+    this.serverWritesAfter(peer, verdict, now);
     await this.flush();
+    if (peer.acks) this.ack(peer, before);
+    if (verdict.writes.has('members')) this.closeUnreadable();
+    if (verdict.recalls.length > 0) {
+      // A recalled message's content must leave the disk too, not only the document.
+      void this.compact().catch((error) =>
+        this.deps.log.warn('compaction after recall failed', { room: this.key, error }),
+      );
+    }
+  }
+
+  /** Bindings, stamps and recall times for an update just applied, in one server transaction. */
+  private serverWritesAfter(peer: Peer, plan: Plan, now: number): void {
+    const written = plan.writes.get('messages');
+    const fresh = written ? this.inWrittenOrder(unstampedKeys(this.doc, written.keys())) : [];
+    if (plan.bind.length === 0 && fresh.length === 0 && plan.recalls.length === 0) return;
+    this.stamper.write(this.doc, { source: 'server', reason: 'stamp' } satisfies Origin, () => {
+      this.stamper.bind(this.doc, plan.bind, peer.identity.id);
+      this.stamper.stamp(this.doc, fresh, now);
+      this.stamper.recall(this.doc, plan.recalls, now);
+    });
+  }
+
+  /** Tells an SDK peer how far the server now holds each client that changed. */
+  private ack(peer: Peer, before: Uint8Array): void {
+    const previous = Y.decodeStateVector(before);
+    const states: Array<[number, number]> = [];
+    for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(this.doc))) {
+      if ((previous.get(client) ?? 0) !== clock) states.push([client, clock]);
+    }
+    if (states.length > 0) peer.send(wire.writeAccepted(states));
+  }
+
+  /** Closes, at once, the sockets of identities that may no longer read (removed, exited). */
+  private closeUnreadable(): void {
+    for (const peer of [...this.peers.keys()]) {
+      if (canRead(this.doc, this.parsed, peer.identity)) continue;
+      this.leave(peer);
+      peer.close(
+        new ConvosyncError(
+          'NOT_MEMBER',
+          `${peer.identity.id} is no longer a member of ${this.key}`,
+        ),
+      );
+    }
   }
 
   /** Orders keys as their senders wrote them, so an offline batch keeps its order in `seq`. */
@@ -281,15 +340,43 @@ export class Room {
   private async learnIdentityType(identity: Identity): Promise<void> {
     const member = getMember(this.doc, identity.id);
     if (member?.identityType !== 0 || identity.type === 0) return;
-    this.doc.transact(
+    this.stamper.write(
+      this.doc,
+      { source: 'server', reason: 'identity-type' } satisfies Origin,
       () =>
         conversationRoots(this.doc).members.set(identity.id, {
           ...member,
           identityType: identity.type,
         }),
-      { source: 'server', reason: 'identity-type' } satisfies Origin,
     );
     await this.flush();
+  }
+
+  private receiveAwareness(peer: Peer, update: Uint8Array): void {
+    if (!this.peers.has(peer)) return;
+    let error: ConvosyncError | undefined;
+    try {
+      const entries = readAwarenessEntries(update);
+      error = checkAwareness(
+        this.doc,
+        peer.identity.id,
+        entries,
+        this.awarenessOwners,
+        this.deps.maxAwarenessBytes,
+      );
+      if (!error)
+        for (const { clientId } of entries) this.awarenessOwners.set(clientId, peer.identity.id);
+    } catch (cause) {
+      error = new ConvosyncError('MALFORMED_MESSAGE', 'awareness update does not decode', {
+        cause,
+      });
+    }
+    if (error) {
+      this.leave(peer);
+      peer.close(error);
+      return;
+    }
+    awarenessProtocol.applyAwarenessUpdate(this.awareness, update, peer);
   }
 
   /** Persists what the last step changed as one record, then broadcasts it. */

@@ -27,6 +27,7 @@ export function syncSocket(
   deps: SocketDeps,
   key: ConversationKey,
   identity: Identity,
+  acks = false,
 ): WSEvents<WebSocket> {
   const log = deps.log.child({ room: key, identity: identity.id });
   let ws: WSContext<WebSocket> | undefined;
@@ -54,6 +55,7 @@ export function syncSocket(
 
   const peer: Peer = {
     identity,
+    acks,
     send(frame) {
       const raw = ws?.raw;
       if (closed || !raw || raw.readyState !== raw.OPEN) return;

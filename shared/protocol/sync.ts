@@ -12,6 +12,9 @@
  *   3 query-awareness: (empty) - asks the receiver to send all awareness states
  *   100 rejected:      varString error code, varUint clientID, varUint first rejected clock
  *                      (convosync; sent before a 4409 close, ignored by stock clients)
+ *   101 accepted:      varUint n, then n x (varUint clientID, varUint clock): the server holds
+ *                      that client's structs below that clock (convosync; sent only to sockets
+ *                      that asked with `?acks=1`, because stock clients log unknown types)
  * A message does not name its document: one socket carries one room, named by the URL path.
  *
  * Unlike y-protocols' `readSyncMessage`, `readMessage` never applies anything: it returns the
@@ -27,6 +30,7 @@ export const MessageType = {
   Auth: 2,
   QueryAwareness: 3,
   Rejected: 100,
+  Accepted: 101,
 } as const;
 
 export const SyncType = { Step1: 0, Step2: 1, Update: 2 } as const;
@@ -38,7 +42,8 @@ export type IncomingMessage =
   | { type: 'awareness'; update: Uint8Array }
   | { type: 'query-awareness' }
   | { type: 'auth'; reason: string }
-  | { type: 'rejected'; code: string; clientId: number; clock: number };
+  | { type: 'rejected'; code: string; clientId: number; clock: number }
+  | { type: 'accepted'; states: Array<[clientId: number, clock: number]> };
 
 /** Decodes one frame, or throws MALFORMED_MESSAGE (never a lib0 error). */
 export function readMessage(frame: Uint8Array): IncomingMessage {
@@ -80,9 +85,20 @@ function readBody(decoder: decoding.Decoder): IncomingMessage {
         clientId: decoding.readVarUint(decoder),
         clock: decoding.readVarUint(decoder),
       };
+    case MessageType.Accepted:
+      return { type: 'accepted', states: readStates(decoder) };
     default:
       throw new ConvosyncError('MALFORMED_MESSAGE', `unknown message type ${type}`);
   }
+}
+
+export function readStates(decoder: decoding.Decoder): Array<[number, number]> {
+  const count = decoding.readVarUint(decoder);
+  if (count > 10_000) throw new Error('too many states');
+  const states: Array<[number, number]> = [];
+  for (let i = 0; i < count; i++)
+    states.push([decoding.readVarUint(decoder), decoding.readVarUint(decoder)]);
+  return states;
 }
 
 function frame(write: (encoder: encoding.Encoder) => void): Uint8Array {
@@ -132,5 +148,16 @@ export function writeRejected(code: string, clientId: number, clock: number): Ui
     encoding.writeVarString(e, code);
     encoding.writeVarUint(e, clientId);
     encoding.writeVarUint(e, clock);
+  });
+}
+
+export function writeAccepted(states: ReadonlyArray<readonly [number, number]>): Uint8Array {
+  return frame((e) => {
+    encoding.writeVarUint(e, MessageType.Accepted);
+    encoding.writeVarUint(e, states.length);
+    for (const [clientId, clock] of states) {
+      encoding.writeVarUint(e, clientId);
+      encoding.writeVarUint(e, clock);
+    }
   });
 }

@@ -40,11 +40,11 @@ function provider(doc: Y.Doc, jwt: string, room: string = key): WebsocketProvide
   });
 }
 
-function say(doc: Y.Doc, sender: string, content: string): Message {
+function say(doc: Y.Doc, sender: string, content: string, senderType = 1): Message {
   const message: Message = {
     key: newMessageKey(),
     sender: id(sender),
-    senderType: 1,
+    senderType,
     format: MessageFormat.Text,
     content,
     sentAt: Date.now(),
@@ -77,7 +77,7 @@ describe('stock y-websocket clients', () => {
       expect(conversationRoots(docA).meta.get('key')).toBe(key);
 
       say(docA, 'alice', 'hi bob');
-      say(docB, 'bob', 'hi alice');
+      say(docB, 'bob', 'hi alice', 2);
       say(docA, 'alice', '你好');
 
       const settled = (doc: Y.Doc) => {

@@ -1,0 +1,115 @@
+/**
+ * @module Authorship: a Yjs clientID belongs to the identity that first wrote with it. The
+ * binding lives in the document's server-only `clients` map, so it persists with the document
+ * and every replica can see who wrote what.
+ *
+ * A struct's `id.client` is the only author information Yjs has, and a client picks it freely,
+ * so the server checks it: a clientID bound to someone else is refused, and a fresh one must
+ * start at clock 0 (otherwise it claims structs that were never seen). Bindings are per
+ * identity, not per socket, so reconnects and persisted offline documents keep working.
+ */
+import * as decoding from 'lib0/decoding';
+import * as Y from 'yjs';
+import { ConvosyncError } from '../../shared/errors.js';
+import type { IdentityId } from '../../shared/ids.js';
+import { conversationRoots } from '../../shared/schema.js';
+
+export interface AuthorshipFailure {
+  error: ConvosyncError;
+  clientId: number;
+  clock: number;
+}
+
+/** Checks the clients of an update; returns the clientIDs to bind once it is accepted. */
+export function checkAuthorship(
+  doc: Y.Doc,
+  author: IdentityId,
+  clients: ReadonlyMap<number, number>,
+): { bind: number[] } | AuthorshipFailure {
+  const bindings = conversationRoots(doc).clients;
+  const bind: number[] = [];
+  for (const [clientId, clock] of clients) {
+    const owner = bindings.get(String(clientId));
+    if (owner === author) continue;
+    if (owner !== undefined) {
+      return {
+        error: new ConvosyncError(
+          'CLIENT_ID_TAKEN',
+          `clientID ${clientId} belongs to another author`,
+        ),
+        clientId,
+        clock,
+      };
+    }
+    if (Y.getState(doc.store, clientId) !== 0) {
+      return {
+        error: new ConvosyncError(
+          'CLIENT_ID_TAKEN',
+          `clientID ${clientId} has history but no author`,
+        ),
+        clientId,
+        clock,
+      };
+    }
+    bind.push(clientId);
+  }
+  return { bind };
+}
+
+export interface AwarenessEntry {
+  clientId: number;
+  clock: number;
+  /** JSON text of the state; "null" when the client left. */
+  state: string;
+}
+
+/** Decodes an awareness update (y-protocols/awareness wire format) without applying it. */
+export function readAwarenessEntries(update: Uint8Array): AwarenessEntry[] {
+  const decoder = decoding.createDecoder(update);
+  const count = decoding.readVarUint(decoder);
+  const entries: AwarenessEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    entries.push({
+      clientId: decoding.readVarUint(decoder),
+      clock: decoding.readVarUint(decoder),
+      state: decoding.readVarString(decoder),
+    });
+  }
+  return entries;
+}
+
+/**
+ * Awareness states carry clientIDs too: each must be bound to this identity, or be fresh (no
+ * history in the document) and not claimed in awareness by another identity of this room.
+ */
+export function checkAwareness(
+  doc: Y.Doc,
+  author: IdentityId,
+  entries: readonly AwarenessEntry[],
+  claimed: ReadonlyMap<number, IdentityId>,
+  maxStateBytes: number,
+): ConvosyncError | undefined {
+  const bindings = conversationRoots(doc).clients;
+  for (const { clientId, state } of entries) {
+    if (state.length > maxStateBytes) {
+      return new ConvosyncError(
+        'AWARENESS_REJECTED',
+        `awareness state over ${maxStateBytes} bytes`,
+      );
+    }
+    const owner = bindings.get(String(clientId)) ?? claimed.get(clientId);
+    if (owner !== undefined && owner !== author) {
+      return new ConvosyncError(
+        'AWARENESS_REJECTED',
+        `clientID ${clientId} belongs to another author`,
+      );
+    }
+    if (owner === undefined && Y.getState(doc.store, clientId) !== 0) {
+      return new ConvosyncError(
+        'AWARENESS_REJECTED',
+        `clientID ${clientId} has history but no author`,
+      );
+    }
+  }
+  return undefined;
+}

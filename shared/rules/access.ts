@@ -1,0 +1,69 @@
+/**
+ * @module Who may read and who may post in a conversation. Run by the server at join and on every
+ * update, and by the SDK before it writes.
+ */
+import type * as Y from 'yjs';
+import { getMember, hasGenesis, readMeta } from '../conversation.js';
+import {
+  ConversationStatus,
+  ConversationType,
+  MemberRole,
+  MemberStatus,
+  PlatformRole,
+} from '../enums.js';
+import type { ErrorCode } from '../errors.js';
+import type { IdentityId } from '../ids.js';
+import type { ParsedKey } from '../keys.js';
+
+/** The authenticated author of a change: a connection, a REST caller or the SDK's user. */
+export interface Author {
+  id: IdentityId;
+  type: number;
+  role?: PlatformRole;
+}
+
+/** Whether `author` may open and read the conversation. */
+export function canRead(doc: Y.Doc, parsed: ParsedKey, author: Author): boolean {
+  switch (parsed.type) {
+    case ConversationType.System:
+      return author.id === parsed.owner || author.role === PlatformRole.Service;
+    case ConversationType.Assistant:
+      return author.id === parsed.owner || author.role === PlatformRole.Admin;
+    case ConversationType.Group:
+      // A group that does not exist yet may be opened: its creator sends the genesis.
+      return !hasGenesis(doc) || activeRole(doc, author.id) !== undefined;
+    case ConversationType.Private:
+      return activeRole(doc, author.id) !== undefined;
+  }
+}
+
+/** Why `author` may not post a message now, or undefined if it may. */
+export function postRefusal(doc: Y.Doc, parsed: ParsedKey, author: Author): ErrorCode | undefined {
+  if (readMeta(doc).status === ConversationStatus.Dissolved) return 'CONVERSATION_DISSOLVED';
+  switch (parsed.type) {
+    case ConversationType.System:
+      // Notices come from backend jobs; the identity only reads (and moves its read position).
+      return author.role === PlatformRole.Service ? undefined : 'POST_FORBIDDEN';
+    case ConversationType.Assistant:
+      return author.id === parsed.owner || author.role === PlatformRole.Admin
+        ? undefined
+        : 'POST_FORBIDDEN';
+    case ConversationType.Group:
+    case ConversationType.Private:
+      return activeRole(doc, author.id) !== undefined ? undefined : 'NOT_MEMBER';
+  }
+}
+
+/** The role of an active member, or undefined for exited members and strangers. */
+export function activeRole(doc: Y.Doc, identity: IdentityId): MemberRole | undefined {
+  const member = getMember(doc, identity);
+  return member?.status === MemberStatus.Active ? member.role : undefined;
+}
+
+/** Owner and admins manage a group; admins only manage plain members. */
+export function outranks(writer: MemberRole | undefined, target: MemberRole | undefined): boolean {
+  if (writer === undefined) return false;
+  if (writer === MemberRole.Owner) return target !== MemberRole.Owner;
+  if (writer === MemberRole.Admin) return target === undefined || target === MemberRole.Member;
+  return false;
+}

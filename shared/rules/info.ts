@@ -1,0 +1,155 @@
+/**
+ * @module Rules for `meta` and `settings`: a group's genesis by its creator; later, info and
+ * settings by owner/admin, dissolve by the owner. Private, system and assistant conversations are
+ * created and described by the server only.
+ */
+import {
+  ConversationStatus,
+  ConversationType,
+  DEFAULT_MAX_MEMBER_COUNT,
+  MemberRole,
+} from '../enums.js';
+import { isIdentityId } from '../ids.js';
+import { EDITABLE_META_FIELDS, GENESIS_META_FIELDS, SERVER_META_FIELDS } from '../schema.js';
+import { activeRole } from './access.js';
+import {
+  after,
+  isRecord,
+  isShortString,
+  isTime,
+  onlyFields,
+  type RuleContext,
+  type RuleViolation,
+  violation,
+} from './context.js';
+
+const SETTINGS: Record<string, (v: unknown) => boolean> = {
+  allowInvite: (v) => typeof v === 'boolean',
+  allowMemberExit: (v) => typeof v === 'boolean',
+  enableMessageHistory: (v) => typeof v === 'boolean',
+  messageRetentionDays: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 3650,
+  enableNotification: (v) => typeof v === 'boolean',
+};
+
+/** Whether this update is the genesis of a group (it writes `meta.key` to a document without it). */
+export function isGroupGenesis(ctx: RuleContext): boolean {
+  return (
+    ctx.parsed.type === ConversationType.Group &&
+    !ctx.doc.getMap('meta').has('key') &&
+    ctx.writes.get('meta')?.has('key') === true
+  );
+}
+
+export function checkMetaWrites(
+  ctx: RuleContext,
+  writes: ReadonlyMap<string, unknown>,
+  genesis: boolean,
+): RuleViolation | undefined {
+  if (ctx.parsed.type !== ConversationType.Group)
+    return violation('SERVER_ONLY', 'this conversation is described by the server');
+  if (!genesis && !ctx.doc.getMap('meta').has('key'))
+    return violation('SCHEMA_VIOLATION', 'a group starts with its genesis');
+  const status = ctx.doc.getMap('meta').get('status');
+  if (status === ConversationStatus.Dissolved) return violation('CONVERSATION_DISSOLVED');
+  const role = genesis ? MemberRole.Owner : activeRole(ctx.doc, ctx.author.id);
+  for (const [field, value] of writes) {
+    if ((SERVER_META_FIELDS as readonly string[]).includes(field))
+      return violation('SERVER_ONLY', `meta.${field} is written by the server`);
+    if ((GENESIS_META_FIELDS as readonly string[]).includes(field)) {
+      if (!genesis) return violation('SCHEMA_VIOLATION', `meta.${field} is set once, at creation`);
+      const problem = genesisField(ctx, field, value);
+      if (problem) return violation('SCHEMA_VIOLATION', problem);
+      continue;
+    }
+    if (field === 'status') {
+      if (genesis) {
+        if (value !== ConversationStatus.Normal)
+          return violation('SCHEMA_VIOLATION', 'a group starts with status 1');
+        continue;
+      }
+      if (role !== MemberRole.Owner)
+        return violation('ROLE_FORBIDDEN', 'only the owner dissolves the group');
+      if (value !== ConversationStatus.Dissolved)
+        return violation('SCHEMA_VIOLATION', 'status only changes to dissolved (2)');
+      continue;
+    }
+    if (!(EDITABLE_META_FIELDS as readonly string[]).includes(field))
+      return violation('SCHEMA_VIOLATION', `unknown meta field "${field.slice(0, 40)}"`);
+    if (role !== MemberRole.Owner && role !== MemberRole.Admin)
+      return violation('ROLE_FORBIDDEN', 'owner and admins edit group info');
+    const problem = editableField(ctx, field, value);
+    if (problem) return violation('SCHEMA_VIOLATION', problem);
+  }
+  if (genesis) {
+    for (const field of [...GENESIS_META_FIELDS, 'status', 'name']) {
+      if (!writes.has(field))
+        return violation('SCHEMA_VIOLATION', `a group's genesis sets meta.${field}`);
+    }
+    const creator = after(ctx, 'members', ctx.author.id) as
+      | { role?: unknown; status?: unknown }
+      | undefined;
+    if (creator?.role !== MemberRole.Owner || creator.status !== 1) {
+      return violation('SCHEMA_VIOLATION', "a group's genesis makes its creator the active owner");
+    }
+  }
+  return undefined;
+}
+
+function genesisField(ctx: RuleContext, field: string, value: unknown): string | undefined {
+  switch (field) {
+    case 'key':
+      return value === ctx.parsed.key ? undefined : 'meta.key must be the document name';
+    case 'type':
+      return value === ConversationType.Group ? undefined : 'meta.type must be group';
+    case 'createdBy':
+      return value === ctx.author.id ? undefined : 'meta.createdBy must be the creator';
+    case 'maxMemberCount':
+      return Number.isInteger(value) &&
+        (value as number) >= 2 &&
+        (value as number) <= DEFAULT_MAX_MEMBER_COUNT
+        ? undefined
+        : `meta.maxMemberCount must be 2..${DEFAULT_MAX_MEMBER_COUNT}`;
+  }
+  return undefined;
+}
+
+function editableField(ctx: RuleContext, field: string, value: unknown): string | undefined {
+  switch (field) {
+    case 'name':
+      return isShortString(value, 100, 1) ? undefined : 'name must be 1..100 characters';
+    case 'avatar':
+      return value === undefined || isShortString(value, 255)
+        ? undefined
+        : 'avatar must be at most 255 characters';
+    case 'announcement': {
+      if (value === undefined) return undefined;
+      if (!isRecord(value) || onlyFields(value, ['text', 'by', 'at']))
+        return 'announcement is { text, by, at }';
+      if (!isShortString(value.text, 2000)) return 'announcement text is at most 2000 characters';
+      if (value.by !== ctx.author.id || !isIdentityId(value.by))
+        return 'announcement.by must be its author';
+      return isTime(value.at) ? undefined : 'announcement.at must be a time in ms';
+    }
+  }
+  return undefined;
+}
+
+export function checkSettingsWrites(
+  ctx: RuleContext,
+  writes: ReadonlyMap<string, unknown>,
+  genesis: boolean,
+): RuleViolation | undefined {
+  if (ctx.parsed.type !== ConversationType.Group)
+    return violation('SERVER_ONLY', 'only groups have client-managed settings');
+  if (ctx.doc.getMap('meta').get('status') === ConversationStatus.Dissolved)
+    return violation('CONVERSATION_DISSOLVED');
+  const role = genesis ? MemberRole.Owner : activeRole(ctx.doc, ctx.author.id);
+  if (role !== MemberRole.Owner && role !== MemberRole.Admin)
+    return violation('ROLE_FORBIDDEN', 'owner and admins change settings');
+  for (const [field, value] of writes) {
+    const valid = SETTINGS[field];
+    if (!valid) return violation('SCHEMA_VIOLATION', `unknown setting "${field.slice(0, 40)}"`);
+    if (!valid(value)) return violation('SCHEMA_VIOLATION', `invalid value for ${field}`);
+  }
+  return undefined;
+}

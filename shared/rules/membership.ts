@@ -1,0 +1,189 @@
+/**
+ * @module Rules for the `members` root (SPEC.md "Rules"): the owner sets any role; admins manage
+ * plain members only; nobody becomes owner except by the owner's transfer; invites respect
+ * `allowInvite` and the member limit; removal and exit set status exited with an exit time; the
+ * owner leaves only after a transfer. Judged over the whole update, so a transfer (new owner +
+ * old owner stepping down) is one consistent change.
+ */
+import { ConversationType, MemberRole, MemberStatus } from '../enums.js';
+import { isIdentityId } from '../ids.js';
+import type { Member } from '../schema.js';
+import { activeRole, outranks } from './access.js';
+import {
+  after,
+  isRecord,
+  isTime,
+  onlyFields,
+  type RuleContext,
+  type RuleViolation,
+  violation,
+} from './context.js';
+
+/** Client times are accepted up to this far ahead of the server's clock. */
+const CLOCK_SKEW_MS = 60_000;
+const MEMBER_FIELDS = ['identityType', 'role', 'status', 'joinTime', 'exitTime', 'invitedBy'];
+
+export function memberShapeError(value: unknown): string | undefined {
+  if (!isRecord(value)) return 'a member is a plain object';
+  const extra = onlyFields(value, MEMBER_FIELDS);
+  if (extra) return `unknown member field "${extra.slice(0, 40)}"`;
+  if (!Number.isInteger(value.identityType)) return 'identityType must be an integer';
+  if (![MemberRole.Member, MemberRole.Admin, MemberRole.Owner].includes(value.role as MemberRole))
+    return 'role must be 1, 2 or 3';
+  if (value.status === MemberStatus.Active) {
+    if (value.exitTime !== undefined) return 'an active member has no exitTime';
+  } else if (value.status === MemberStatus.Exited) {
+    if (!isTime(value.exitTime)) return 'an exited member needs exitTime';
+  } else {
+    return 'status must be 1 or 2';
+  }
+  if (!isTime(value.joinTime)) return 'joinTime must be a time in ms';
+  if (value.invitedBy !== undefined && !isIdentityId(value.invitedBy))
+    return 'invitedBy must be an identity id';
+  return undefined;
+}
+
+/** Judges every write of one update to `members` together. */
+export function checkMemberWrites(
+  ctx: RuleContext,
+  writes: ReadonlyMap<string, unknown>,
+  genesis: boolean,
+): RuleViolation | undefined {
+  if (ctx.parsed.type !== ConversationType.Group)
+    return violation('SERVER_ONLY', 'only groups have client-managed members');
+  const writerRole = genesis ? MemberRole.Owner : activeRole(ctx.doc, ctx.author.id);
+  for (const [identity, value] of writes) {
+    if (!isIdentityId(identity))
+      return violation('SCHEMA_VIOLATION', 'members are keyed by identity id');
+    if (value === undefined)
+      return violation('SCHEMA_VIOLATION', 'member entries are never deleted; set status exited');
+    const shape = memberShapeError(value);
+    if (shape) return violation('SCHEMA_VIOLATION', shape);
+    const next = value as Member;
+    const timeOk =
+      next.joinTime <= ctx.now + CLOCK_SKEW_MS && (next.exitTime ?? 0) <= ctx.now + CLOCK_SKEW_MS;
+    if (!timeOk) return violation('SCHEMA_VIOLATION', 'member times cannot be in the future');
+    const previous = genesis
+      ? undefined
+      : (ctx.doc.getMap('members').get(identity) as Member | undefined);
+    const problem = genesis
+      ? checkGenesisMember(ctx, identity, next)
+      : checkMemberChange(ctx, writerRole, identity, previous, next);
+    if (problem) return problem;
+  }
+  return checkResult(ctx, writes, genesis);
+}
+
+function checkGenesisMember(
+  ctx: RuleContext,
+  identity: string,
+  next: Member,
+): RuleViolation | undefined {
+  if (next.status !== MemberStatus.Active)
+    return violation('SCHEMA_VIOLATION', 'a new group starts with active members');
+  if (identity === ctx.author.id) {
+    return next.role === MemberRole.Owner
+      ? undefined
+      : violation('ROLE_FORBIDDEN', 'the creator is the owner');
+  }
+  if (next.role === MemberRole.Owner)
+    return violation('ROLE_FORBIDDEN', 'a group has one owner, its creator');
+  if (next.invitedBy !== ctx.author.id)
+    return violation('SCHEMA_VIOLATION', 'invitedBy must be the inviter');
+  return undefined;
+}
+
+function checkMemberChange(
+  ctx: RuleContext,
+  writerRole: MemberRole | undefined,
+  identity: string,
+  previous: Member | undefined,
+  next: Member,
+): RuleViolation | undefined {
+  if (writerRole === undefined) return violation('NOT_MEMBER');
+  const wasActive = previous?.status === MemberStatus.Active;
+  const isActive = next.status === MemberStatus.Active;
+  const self = identity === ctx.author.id;
+
+  if (!wasActive && isActive) {
+    // Invite (or re-invite of someone who left).
+    if (self) return violation('INVITE_FORBIDDEN', 'nobody invites themselves');
+    if (writerRole === MemberRole.Member && after(ctx, 'settings', 'allowInvite') === false) {
+      return violation('INVITE_FORBIDDEN', 'only owner and admins may invite in this group');
+    }
+    if (next.role === MemberRole.Owner) return violation('ROLE_FORBIDDEN', 'nobody joins as owner');
+    if (next.role === MemberRole.Admin && writerRole !== MemberRole.Owner) {
+      return violation('ROLE_FORBIDDEN', 'only the owner makes admins');
+    }
+    if (next.invitedBy !== ctx.author.id)
+      return violation('SCHEMA_VIOLATION', 'invitedBy must be the inviter');
+    return undefined;
+  }
+  if (!previous) return violation('SCHEMA_VIOLATION', 'a new member starts active');
+  const same = (fields: Array<keyof Member>) => fields.every((f) => previous[f] === next[f]);
+
+  if (wasActive && !isActive) {
+    if (!same(['identityType', 'role', 'joinTime', 'invitedBy']))
+      return violation('SCHEMA_VIOLATION', 'leaving changes only status and exitTime');
+    if (self) {
+      if (writerRole === MemberRole.Owner)
+        return violation(
+          'EXIT_FORBIDDEN',
+          'the owner transfers ownership or dissolves the group first',
+        );
+      if (after(ctx, 'settings', 'allowMemberExit') === false)
+        return violation('EXIT_FORBIDDEN', 'members may not leave this group');
+      return undefined;
+    }
+    return outranks(writerRole, previous.role)
+      ? undefined
+      : violation('ROLE_FORBIDDEN', 'admins remove plain members only');
+  }
+  if (!wasActive && !isActive) {
+    return JSON.stringify(previous) === JSON.stringify(next)
+      ? undefined
+      : violation('SCHEMA_VIOLATION', 'an exited member entry does not change');
+  }
+  // Active -> active: a role change, by the owner only.
+  if (!same(['identityType', 'status', 'joinTime', 'invitedBy', 'exitTime'])) {
+    return violation('SCHEMA_VIOLATION', 'only the role of an active member changes');
+  }
+  if (previous.role === next.role) return undefined;
+  if (writerRole !== MemberRole.Owner)
+    return violation('ROLE_FORBIDDEN', 'only the owner changes roles');
+  return undefined; // ownership moves are checked on the result: exactly one owner
+}
+
+function checkResult(
+  ctx: RuleContext,
+  writes: ReadonlyMap<string, unknown>,
+  genesis: boolean,
+): RuleViolation | undefined {
+  const members = ctx.doc.getMap('members') as import('yjs').Map<Member>;
+  const ids = new Set([...members.keys(), ...writes.keys()]);
+  let active = 0;
+  const owners: string[] = [];
+  for (const id of ids) {
+    const member = (writes.has(id) ? writes.get(id) : members.get(id)) as Member;
+    if (member.status !== MemberStatus.Active) continue;
+    active += 1;
+    if (member.role === MemberRole.Owner) owners.push(id);
+  }
+  const max = after(ctx, 'meta', 'maxMemberCount');
+  let before = 0;
+  for (const m of members.values()) if (m.status === MemberStatus.Active) before += 1;
+  if (typeof max === 'number' && active > max && active > before) {
+    return violation('MEMBER_LIMIT', `at most ${max} members`);
+  }
+  if (owners.length !== 1)
+    return violation('ROLE_FORBIDDEN', 'a group has exactly one active owner');
+  const previousOwner = genesis
+    ? ctx.author.id
+    : [...members.entries()].find(
+        ([, m]) => m.status === MemberStatus.Active && m.role === MemberRole.Owner,
+      )?.[0];
+  if (owners[0] !== previousOwner && previousOwner !== ctx.author.id) {
+    return violation('ROLE_FORBIDDEN', 'only the owner transfers ownership');
+  }
+  return undefined;
+}

@@ -1,0 +1,69 @@
+/**
+ * @module Rules for `reads` (read positions) and `profiles` (a member's own nickname and mute):
+ * each identity writes only its own keys. A read position is per device
+ * (`{identityId}:{deviceId}`), so two devices of one identity never write the same key and never
+ * conflict; the identity's position is the maximum over its devices. It only moves forward.
+ */
+import { isDeviceId } from '../ids.js';
+import { canRead } from './access.js';
+import {
+  isRecord,
+  isShortString,
+  onlyFields,
+  type RuleContext,
+  type RuleViolation,
+  violation,
+} from './context.js';
+
+export function checkReadWrite(
+  ctx: RuleContext,
+  key: string,
+  value: unknown,
+): RuleViolation | undefined {
+  const cut = key.lastIndexOf(':');
+  const identity = key.slice(0, cut);
+  const device = key.slice(cut + 1);
+  if (cut < 0 || identity !== ctx.author.id || !isDeviceId(device)) {
+    return violation(
+      'FORBIDDEN',
+      'a read position is written by its own identity, keyed {identityId}:{deviceId}',
+    );
+  }
+  if (!canRead(ctx.doc, ctx.parsed, ctx.author)) return violation('NOT_MEMBER');
+  if (value === undefined) return violation('SCHEMA_VIOLATION', 'read positions are never deleted');
+  if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > ctx.lastSeq) {
+    return violation('SCHEMA_VIOLATION', `a read position is a seq in 0..${ctx.lastSeq}`);
+  }
+  const previous = ctx.doc.getMap('reads').get(key);
+  if (typeof previous === 'number' && (value as number) < previous) {
+    return violation('READ_BACKWARDS', `from ${previous} back to ${String(value)}`);
+  }
+  return undefined;
+}
+
+/** An identity's read position: the furthest any of its devices got. */
+export function readPosition(reads: Iterable<[string, number]>, identity: string): number {
+  let max = 0;
+  const prefix = `${identity}:`;
+  for (const [key, seq] of reads) if (key.startsWith(prefix) && seq > max) max = seq;
+  return max;
+}
+
+export function checkProfileWrite(
+  ctx: RuleContext,
+  key: string,
+  value: unknown,
+): RuleViolation | undefined {
+  if (key !== ctx.author.id)
+    return violation('FORBIDDEN', 'a profile is written by its own identity');
+  if (!canRead(ctx.doc, ctx.parsed, ctx.author)) return violation('NOT_MEMBER');
+  if (!isRecord(value) || onlyFields(value, ['nickname', 'muteNotification'])) {
+    return violation('SCHEMA_VIOLATION', 'a profile is { nickname?, muteNotification? }');
+  }
+  if (value.nickname !== undefined && !isShortString(value.nickname, 100))
+    return violation('SCHEMA_VIOLATION', 'nickname is at most 100 characters');
+  if (value.muteNotification !== undefined && typeof value.muteNotification !== 'boolean') {
+    return violation('SCHEMA_VIOLATION', 'muteNotification is a boolean');
+  }
+  return undefined;
+}
