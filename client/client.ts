@@ -3,8 +3,8 @@
  * the server is, and where the device keeps its data; it opens conversations.
  */
 import { ConvosyncError } from '../shared/errors.js';
-import { asIdentityId } from '../shared/ids.js';
-import { type ConversationKey, parseKey, privateKey } from '../shared/keys.js';
+import { asIdentityId, type DeviceId, newMessageKey } from '../shared/ids.js';
+import { type ConversationKey, groupKey, parseKey, privateKey } from '../shared/keys.js';
 import { Conversation } from './conversation.js';
 import { memoryStore } from './store/memory.js';
 import type { ClientStore } from './store/types.js';
@@ -31,6 +31,15 @@ export interface Client {
   open(key: string): Promise<Conversation>;
   /** Opens (creating on first sync) the private chat with `other`. */
   openPrivate(other: string): Promise<Conversation>;
+  /**
+   * Creates a group owned by this identity, offline too: the new `group_<uuid>` document is
+   * written locally and the server accepts its genesis when it syncs.
+   */
+  createGroup(options: {
+    name: string;
+    members: Array<{ identity: string; identityType: number }>;
+    maxMemberCount?: number;
+  }): Promise<Conversation>;
   /** Disconnects every conversation; sends queue locally until `goOnline()`. */
   goOffline(): void;
   goOnline(): void;
@@ -46,6 +55,7 @@ export function createClient(options: ClientOptions): Client {
   const store = options.storage ?? memoryStore();
   const serverUrl = `${options.url.replace(/^http/, 'ws').replace(/\/+$/, '')}/sync`;
   const open = new Map<ConversationKey, Promise<Conversation>>();
+  let device: Promise<DeviceId> | undefined;
   let token = options.token;
   let online = !options.offline;
   let closed = false;
@@ -71,16 +81,20 @@ export function createClient(options: ClientOptions): Client {
       const parsed = parseKey(key);
       let pending = open.get(parsed.key);
       if (!pending) {
-        pending = Conversation.open(parsed.key, {
-          serverUrl,
-          token,
-          identity,
-          store,
-          online,
-          WebSocket: options.WebSocket,
-          maxBackoffMs: options.maxBackoffMs ?? 10_000,
-          now,
-        });
+        device ??= store.deviceId();
+        pending = device.then((id) =>
+          Conversation.open(parsed.key, {
+            serverUrl,
+            token,
+            identity,
+            store,
+            device: id,
+            online,
+            WebSocket: options.WebSocket,
+            maxBackoffMs: options.maxBackoffMs ?? 10_000,
+            now,
+          }),
+        );
         open.set(parsed.key, pending);
         pending.catch(() => open.delete(parsed.key));
       }
@@ -88,6 +102,23 @@ export function createClient(options: ClientOptions): Client {
     },
     openPrivate(other) {
       return client.open(privateKey(identity.id, asIdentityId(other)));
+    },
+    async createGroup({ name, members, maxMemberCount }) {
+      const key = groupKey();
+      const conversation = await client.open(key);
+      await conversation.act({
+        kind: 'createGroup',
+        id: newMessageKey(),
+        createdAt: now(),
+        groupKey: key,
+        name,
+        members: members.map((m) => ({
+          identity: asIdentityId(m.identity),
+          identityType: m.identityType,
+        })),
+        ...(maxMemberCount !== undefined ? { maxMemberCount } : {}),
+      });
+      return conversation;
     },
     goOffline() {
       online = false;

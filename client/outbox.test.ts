@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { writeGenesis } from '../shared/conversation.js';
 import { MessageFormat } from '../shared/enums.js';
 import { asIdentityId, type MessageId, newMessageKey } from '../shared/ids.js';
+import { parseKey } from '../shared/keys.js';
 import { conversationRoots } from '../shared/schema.js';
-import { type Intent, Outbox } from './outbox.js';
+import type { Intent } from './intents.js';
+import { type ApplyContext, Outbox } from './outbox.js';
 import { memoryStore } from './store/memory.js';
+
+const alice = { id: asIdentityId('alice'), type: 1 };
+const ctx: ApplyContext = { parsed: parseKey('private_alice_bob'), author: alice, now: 1000 };
 
 function send(content: string): Intent {
   const key = newMessageKey();
@@ -14,7 +20,7 @@ function send(content: string): Intent {
     createdAt: 1,
     message: {
       key,
-      sender: asIdentityId('alice'),
+      sender: alice.id,
       senderType: 1,
       format: MessageFormat.Text,
       content,
@@ -23,51 +29,74 @@ function send(content: string): Intent {
   };
 }
 
+function conversation(): Y.Doc {
+  const doc = new Y.Doc();
+  writeGenesis(doc, {
+    parsed: ctx.parsed,
+    conversationId: '1' as MessageId,
+    now: 0,
+    createdBy: alice.id,
+    identityTypes: new Map([[alice.id, 1]]),
+  });
+  return doc;
+}
+
 describe('outbox', () => {
   it('replays only what the document lacks, so replaying twice is a no-op', async () => {
     const store = memoryStore();
     const outbox = await Outbox.load(store, 'private_alice_bob');
-    const doc = new Y.Doc();
-    const [a, b] = [send('a'), send('b')];
-    await outbox.add(a);
-    outbox.apply(doc, a);
-    await outbox.add(b); // saved, but the app died before writing it to the document
-    expect(outbox.replay(doc)).toBe(1);
-    expect(outbox.replay(doc)).toBe(0);
-    expect([...conversationRoots(doc).messages.values()].map((m) => m.content).sort()).toEqual([
+    const doc = conversation();
+    await outbox.submit(doc, send('a'), ctx, null);
+    await outbox.submit(doc, send('b'), ctx, null);
+    // The local document is lost (reset): a fresh one gets both back, once.
+    const fresh = conversation();
+    expect(await outbox.replay(fresh, ctx, null)).toEqual([]);
+    expect(await outbox.replay(fresh, ctx, null)).toEqual([]);
+    expect([...conversationRoots(fresh).messages.values()].map((m) => m.content).sort()).toEqual([
       'a',
       'b',
     ]);
+    expect(conversationRoots(fresh).messages.size).toBe(2);
+  });
+
+  it('refuses, without recording or writing anything, what the rules refuse', async () => {
+    const outbox = await Outbox.load(memoryStore(), 'private_alice_bob');
+    const doc = conversation();
+    const forged = send('x');
+    if (forged.kind === 'send') forged.message.sender = asIdentityId('bob');
+    await expect(outbox.submit(doc, forged, ctx, null)).rejects.toMatchObject({
+      code: 'NOT_SENDER',
+    });
+    expect(outbox.pending).toHaveLength(0);
+    expect(conversationRoots(doc).messages.size).toBe(0);
   });
 
   it('drops intents once a server stamp confirms them, durably', async () => {
     const store = memoryStore();
     const outbox = await Outbox.load(store, 'private_alice_bob');
-    const doc = new Y.Doc();
+    const doc = conversation();
     const [a, b] = [send('a'), send('b')];
-    for (const i of [a, b]) {
-      await outbox.add(i);
-      outbox.apply(doc, i);
-    }
+    await outbox.submit(doc, a, ctx, null);
+    await outbox.submit(doc, b, ctx, null);
     conversationRoots(doc).stamps.set(a.id, { seq: 1, id: '1' as MessageId, at: 1 });
-    await outbox.settle(doc);
+    await outbox.settle(doc, alice);
     expect(outbox.pending.map((i) => i.id)).toEqual([b.id]);
     expect((await Outbox.load(store, 'private_alice_bob')).pending.map((i) => i.id)).toEqual([
       b.id,
     ]);
   });
 
-  it('names the intent a rejection points at, by clientID and clock', async () => {
+  it('names the intent a rejection points at, and drops intents the server acknowledged', async () => {
     const outbox = await Outbox.load(memoryStore(), 'private_alice_bob');
-    const doc = new Y.Doc();
+    const doc = conversation();
     const [a, b] = [send('a'), send('b')];
-    for (const i of [a, b]) {
-      await outbox.add(i);
-      outbox.apply(doc, i);
-    }
-    expect(outbox.at(doc.clientID, 0)?.id).toBe(a.id);
-    expect(outbox.at(doc.clientID, 1)?.id).toBe(b.id);
-    expect(outbox.at(doc.clientID, 2)).toBeUndefined();
-    expect(outbox.at(doc.clientID + 1, 0)).toBeUndefined();
+    await outbox.submit(doc, a, ctx, null);
+    await outbox.submit(doc, b, ctx, null);
+    const start = Y.getState(doc.store, doc.clientID) - 2;
+    expect(outbox.at(doc.clientID, start)?.id).toBe(a.id);
+    expect(outbox.at(doc.clientID, start + 1)?.id).toBe(b.id);
+    expect(outbox.at(doc.clientID, start + 2)).toBeUndefined();
+    await outbox.settle(doc, alice, new Map([[doc.clientID, start + 1]]));
+    expect(outbox.pending.map((i) => i.id)).toEqual([b.id]);
   });
 });

@@ -1,53 +1,53 @@
 /**
  * @module The outbox of intents (DESIGN.md "The filter"): every user action is an idempotent
- * intent with a client-made id, stored before it touches the document and dropped only when a
- * server stamp confirms it. If the local document is lost or reset, replaying the outbox
- * re-creates every unconfirmed action exactly once (applying an intent twice is a no-op).
+ * intent with a client-made id, stored before it touches the document, checked by the same rules
+ * the server runs, and dropped only when the server confirms it: by a stamp (messages, recalls),
+ * by an `accepted` message covering the clock range it wrote, or by being part of the server's
+ * state after a resync. If the local document is reset, replaying the outbox re-creates every
+ * unconfirmed action exactly once, each judged again against the server's current state.
  */
 import * as Y from 'yjs';
-import type { MessageKey } from '../shared/ids.js';
-import { conversationRoots, type Message } from '../shared/schema.js';
+import { hasGenesis, lastSeq } from '../shared/conversation.js';
+import type { ConvosyncError } from '../shared/errors.js';
+import type { ParsedKey } from '../shared/keys.js';
+import type { Author } from '../shared/rules/access.js';
+import { checkWrites } from '../shared/rules/writes.js';
+import type { RootName } from '../shared/schema.js';
+import { conversationRoots } from '../shared/schema.js';
+import { type Intent, intentApplied, intentWrites } from './intents.js';
 import type { ClientStore } from './store/types.js';
 
-export type Intent = { kind: 'send'; id: MessageKey; createdAt: number; message: Message };
+export type { Intent } from './intents.js';
 
-/** How an intent shows in a document. One entry per intent kind. */
-const effects: {
-  [K in Intent['kind']]: {
-    applied(doc: Y.Doc, intent: Extract<Intent, { kind: K }>): boolean;
-    confirmed(doc: Y.Doc, intent: Extract<Intent, { kind: K }>): boolean;
-    apply(doc: Y.Doc, intent: Extract<Intent, { kind: K }>): void;
-  };
-} = {
-  send: {
-    applied: (doc, intent) => conversationRoots(doc).messages.has(intent.id),
-    confirmed: (doc, intent) => conversationRoots(doc).stamps.has(intent.id),
-    apply: (doc, intent) => conversationRoots(doc).messages.set(intent.id, intent.message),
-  },
-};
-
-/** The clock range an intent's write produced, so a rejection (clientID, clock) names it. */
+/** The clock range an intent's write produced, so a rejection or an ack names it. */
 interface Written {
   clientId: number;
   start: number;
   end: number;
 }
 
+type Stored = Intent & { written?: Written };
+
+export interface ApplyContext {
+  parsed: ParsedKey;
+  author: Author;
+  now: number;
+}
+
 export class Outbox {
-  private intents: Intent[];
+  private intents: Stored[];
   private saving: Promise<void> = Promise.resolve();
-  private readonly written = new Map<string, Written>();
 
   private constructor(
     private readonly store: ClientStore,
     private readonly name: string,
-    intents: Intent[],
+    intents: Stored[],
   ) {
     this.intents = intents;
   }
 
   static async load(store: ClientStore, name: string): Promise<Outbox> {
-    return new Outbox(store, name, await store.loadIntents(name));
+    return new Outbox(store, name, (await store.loadIntents(name)) as Stored[]);
   }
 
   /** Unconfirmed intents, oldest first. */
@@ -55,49 +55,100 @@ export class Outbox {
     return this.intents;
   }
 
-  /** Records an intent durably. Call before applying it to the document. */
-  add(intent: Intent): Promise<void> {
+  /**
+   * Judges `intent` against `doc` with the shared rules; throws the violation, or returns the
+   * writes it would make. Documents the server has not created yet (a private chat opened
+   * offline) are judged by the server alone.
+   */
+  check(doc: Y.Doc, intent: Intent, ctx: ApplyContext): ReturnType<typeof intentWrites> {
+    const writes = intentWrites(doc, intent, ctx.author, ctx.now);
+    if (!hasGenesis(doc) && intent.kind !== 'createGroup') return writes;
+    const byRoot = new Map<RootName, Map<string, unknown>>();
+    for (const w of writes) {
+      const root = byRoot.get(w.root) ?? new Map<string, unknown>();
+      root.set(w.key, w.value);
+      byRoot.set(w.root, root);
+    }
+    const rejected = checkWrites({
+      doc,
+      parsed: ctx.parsed,
+      author: ctx.author,
+      now: ctx.now,
+      lastSeq: lastSeq(doc),
+      writes: byRoot,
+    });
+    if (rejected) throw rejected.error;
+    return writes;
+  }
+
+  /** Checks, records durably, then applies a new intent. Throws (writing nothing) if refused. */
+  async submit(doc: Y.Doc, intent: Intent, ctx: ApplyContext, origin: unknown): Promise<void> {
+    const writes = this.check(doc, intent, ctx);
     this.intents = [...this.intents, intent];
-    return this.save();
+    await this.save();
+    this.write(doc, intent, writes, origin);
   }
 
-  /** Applies `intent` to `doc` unless it is already there. */
-  apply(doc: Y.Doc, intent: Intent, origin?: unknown): void {
-    const effect = effects[intent.kind];
-    if (effect.applied(doc, intent)) return;
-    doc.transact(() => this.write(doc, intent), origin);
-  }
-
-  /** Re-applies every unconfirmed intent missing from `doc`, in the order they were made. */
-  replay(doc: Y.Doc, origin?: unknown): number {
-    let replayed = 0;
-    doc.transact(() => {
-      for (const intent of this.intents) {
-        const effect = effects[intent.kind];
-        if (effect.applied(doc, intent)) continue;
-        this.write(doc, intent);
-        replayed += 1;
+  /**
+   * Re-applies, in order, every unconfirmed intent whose effect `doc` lacks. Intents the rules
+   * now refuse are dropped and returned as failed; the rest are applied.
+   */
+  async replay(
+    doc: Y.Doc,
+    ctx: ApplyContext,
+    origin: unknown,
+  ): Promise<Array<{ intent: Intent; error: ConvosyncError }>> {
+    const failed: Array<{ intent: Intent; error: ConvosyncError }> = [];
+    for (const intent of this.intents) {
+      if (intentApplied(doc, intent, ctx.author)) continue;
+      try {
+        this.write(doc, intent, this.check(doc, intent, ctx), origin);
+      } catch (error) {
+        failed.push({ intent, error: error as ConvosyncError });
       }
-    }, origin);
-    return replayed;
+    }
+    if (failed.length > 0) {
+      const ids = new Set(failed.map((f) => f.intent.id));
+      this.intents = this.intents.filter((i) => !ids.has(i.id));
+    }
+    await this.save();
+    return failed;
   }
 
-  /** Drops the intents a server stamp in `doc` confirms; resolves once that is saved. */
-  settle(doc: Y.Doc): Promise<void> {
-    const left = this.intents.filter((intent) => !effects[intent.kind].confirmed(doc, intent));
+  /**
+   * Drops what the server confirmed: stamps in `doc`, clock ranges in `acked`, and, when `doc`
+   * was just rebuilt from the server (`fresh`), every intent whose effect it already holds.
+   */
+  settle(
+    doc: Y.Doc,
+    author: Author,
+    acked?: ReadonlyMap<number, number>,
+    fresh = false,
+  ): Promise<void> {
+    const { stamps } = conversationRoots(doc);
+    const left = this.intents.filter((intent) => {
+      if (intent.kind === 'send' && stamps.has(intent.id)) return false;
+      if (intent.kind === 'recall' && stamps.get(intent.target)?.recalledAt !== undefined)
+        return false;
+      const w = intent.written;
+      if (w && acked && (acked.get(w.clientId) ?? 0) >= w.end) return false;
+      if (fresh && intentApplied(doc, intent, author)) return false;
+      return true;
+    });
     if (left.length === this.intents.length) return this.saving;
     this.intents = left;
     return this.save();
   }
 
-  /** The intent whose write contains `clock` of `clientId` in this session, if any. */
+  /** The intent whose write contains `clock` of `clientId`, if any. */
   at(clientId: number, clock: number): Intent | undefined {
-    for (const intent of this.intents) {
-      const range = this.written.get(intent.id);
-      if (range && range.clientId === clientId && clock >= range.start && clock < range.end)
-        return intent;
-    }
-    return undefined;
+    return this.intents.find(
+      (i) =>
+        i.written &&
+        i.written.clientId === clientId &&
+        clock >= i.written.start &&
+        clock < i.written.end,
+    );
   }
 
   /** Removes one intent (reported as failed to the app). */
@@ -106,14 +157,19 @@ export class Outbox {
     return this.save();
   }
 
-  private write(doc: Y.Doc, intent: Intent): void {
+  private write(
+    doc: Y.Doc,
+    intent: Stored,
+    writes: ReturnType<typeof intentWrites>,
+    origin: unknown,
+  ): void {
     const start = Y.getState(doc.store, doc.clientID);
-    effects[intent.kind].apply(doc, intent);
-    this.written.set(intent.id, {
-      clientId: doc.clientID,
-      start,
-      end: Y.getState(doc.store, doc.clientID),
-    });
+    doc.transact(() => {
+      for (const w of writes) doc.getMap(w.root).set(w.key, w.value);
+    }, origin);
+    const end = Y.getState(doc.store, doc.clientID);
+    if (end > start) intent.written = { clientId: doc.clientID, start, end };
+    void this.save();
   }
 
   private save(): Promise<void> {

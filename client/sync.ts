@@ -9,7 +9,7 @@ import type * as encoding from 'lib0/encoding';
 import { WebsocketProvider } from 'y-websocket';
 import type * as Y from 'yjs';
 import { ConvosyncError, codeFromCloseReason, ERRORS, type ErrorCode } from '../shared/errors.js';
-import { MessageType } from '../shared/protocol/sync.js';
+import { MessageType, readStates } from '../shared/protocol/sync.js';
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected' | 'closed';
 
@@ -32,12 +32,15 @@ export interface SyncOptions {
   onSynced(): void;
   /** The server closed for good (44xx): the error, and the rejection message if one came first. */
   onClosed(error: ConvosyncError, rejection: Rejection | undefined): void;
+  /** The server holds each listed client's structs below the given clock. */
+  onAccepted(states: Array<[number, number]>): void;
 }
 
 export function connect(options: SyncOptions): WebsocketProvider {
   const provider = new WebsocketProvider(options.serverUrl, options.room, options.doc, {
     connect: options.connect,
-    params: { token: options.token },
+    // acks=1 asks for `accepted` messages, which confirm intents that have no stamp.
+    params: { token: options.token, acks: '1' },
     // Another tab's rejected structs must not poison this one (findings §6): tabs sync through
     // the server only.
     disableBc: true,
@@ -54,6 +57,12 @@ export function connect(options: SyncOptions): WebsocketProvider {
       clientId: decodingImpl.readVarUint(decoder),
       clock: decodingImpl.readVarUint(decoder),
     };
+  };
+  provider.messageHandlers[MessageType.Accepted] = (
+    _encoder: encoding.Encoder,
+    decoder: decoding.Decoder,
+  ) => {
+    options.onAccepted(readStates(decoder));
   };
   provider.on('status', ({ status }) => options.onStatus(status));
   provider.on('sync', (synced: boolean) => {

@@ -2,18 +2,20 @@
  * @module Reads the identity out of a JWT without verifying it (the server verifies; the SDK
  * only needs to know who it writes as, to fill `sender` and run the rules locally).
  */
+import { PlatformRole } from '../shared/enums.js';
 import { ConvosyncError } from '../shared/errors.js';
 import { type IdentityId, isIdentityId } from '../shared/ids.js';
 
 export interface TokenIdentity {
   id: IdentityId;
   type: number;
+  role?: PlatformRole;
 }
 
 export function identityFromToken(token: string): TokenIdentity {
   const payload = token.split('.')[1];
   if (!payload) throw new ConvosyncError('UNAUTHORIZED', 'token is not a JWT');
-  let claims: { sub?: unknown; identityType?: unknown };
+  let claims: { sub?: unknown; identityType?: unknown; role?: unknown };
   try {
     const base64 = payload.replaceAll('-', '+').replaceAll('_', '/');
     const json = new TextDecoder().decode(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)));
@@ -27,5 +29,8 @@ export function identityFromToken(token: string): TokenIdentity {
   if (typeof type !== 'number' || !Number.isInteger(type)) {
     throw new ConvosyncError('UNAUTHORIZED', 'identityType must be an integer');
   }
-  return { id: claims.sub, type };
+  const identity: TokenIdentity = { id: claims.sub, type };
+  if (claims.role === PlatformRole.Admin || claims.role === PlatformRole.Service)
+    identity.role = claims.role;
+  return identity;
 }

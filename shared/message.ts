@@ -1,19 +1,21 @@
 /**
- * @module Shape validation of a message value, run by the SDK before it writes and by the server
- * before it accepts. Per-format business limits (file sizes, MIME types) build on this.
+ * @module Composing a message value from what the app gives (a draft), validated by the same
+ * shape and format rules the server runs (rules/message.ts).
  */
-import { isOneOf, MessageFormat } from './enums.js';
+import { MessageFormat } from './enums.js';
 import { ConvosyncError } from './errors.js';
-import { type IdentityId, isIdentityId, isMessageKey, type MessageKey } from './ids.js';
-import type { Message } from './schema.js';
-
-/** Longest text body, in UTF-16 code units. */
-export const MAX_TEXT_LENGTH = 5000;
+import type { IdentityId, MessageKey } from './ids.js';
+import { messageShapeError } from './rules/message.js';
+import type { CardRef, FileRef, Message } from './schema.js';
 
 export interface Draft {
   content: string;
   format?: MessageFormat;
   replyTo?: MessageKey;
+  file?: FileRef;
+  duration?: number;
+  card?: CardRef;
+  forwardedFrom?: Message['forwardedFrom'];
 }
 
 /** Builds the value a sender writes for a new message, or throws INVALID_MESSAGE. */
@@ -31,28 +33,10 @@ export function composeMessage(
     content: draft.content,
     sentAt: now,
   };
-  if (draft.replyTo !== undefined) message.replyTo = draft.replyTo;
-  assertMessage(message);
-  return message;
-}
-
-/** Throws INVALID_MESSAGE unless `value` is a well-formed message value. */
-export function assertMessage(value: unknown): asserts value is Message {
-  const fail = (why: string): never => {
-    throw new ConvosyncError('INVALID_MESSAGE', why);
-  };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('not an object');
-  const m = value as Record<string, unknown>;
-  if (!isMessageKey(m.key)) fail('key must be 32 hex characters');
-  if (!isIdentityId(m.sender)) fail('sender must be an identity id');
-  if (!Number.isInteger(m.senderType)) fail('senderType must be an integer');
-  if (!isOneOf(MessageFormat, m.format)) fail('format must be 0..5');
-  if (typeof m.content !== 'string') fail('content must be a string');
-  if ((m.content as string).length > MAX_TEXT_LENGTH)
-    fail(`content longer than ${MAX_TEXT_LENGTH}`);
-  if (m.format === MessageFormat.Text && m.recalled === undefined && m.content === '') {
-    fail('a text message needs content');
+  for (const field of ['replyTo', 'file', 'duration', 'card', 'forwardedFrom'] as const) {
+    if (draft[field] !== undefined) Object.assign(message, { [field]: draft[field] });
   }
-  if (typeof m.sentAt !== 'number' || !Number.isFinite(m.sentAt)) fail('sentAt must be a number');
-  if (m.replyTo !== undefined && !isMessageKey(m.replyTo)) fail('replyTo must be a message key');
+  const problem = messageShapeError(message);
+  if (problem) throw new ConvosyncError('INVALID_MESSAGE', problem);
+  return message;
 }
