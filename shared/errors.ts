@@ -14,7 +14,6 @@ export const ERRORS = {
   MALFORMED_MESSAGE: { status: 400, close: 4400, message: 'malformed sync message' },
   INVALID_IDENTITY: { status: 400, close: 4400, message: 'invalid identity id' },
   INVALID_KEY: { status: 400, close: 4400, message: 'invalid conversation key' },
-  INVALID_MESSAGE: { status: 400, close: 4400, message: 'invalid message value' },
   UNAUTHORIZED: { status: 401, close: 4401, message: 'missing or invalid token' },
   FORBIDDEN: { status: 403, close: 4403, message: 'forbidden' },
   NOT_MEMBER: { status: 403, close: 4403, message: 'not an active member of this conversation' },
@@ -35,6 +34,12 @@ export const ERRORS = {
   },
   SERVER_ONLY: { status: 403, close: 4409, message: 'only the server writes this' },
   SCHEMA_VIOLATION: { status: 400, close: 4409, message: 'write outside the document schema' },
+  INVALID_MESSAGE: { status: 400, close: 4409, message: 'invalid message value' },
+  NOT_OWN_STATE: {
+    status: 403,
+    close: 4409,
+    message: 'an identity writes only its own read position and profile',
+  },
   NOT_SENDER: {
     status: 403,
     close: 4409,

@@ -6,11 +6,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
+import * as Y from 'yjs';
 import { type PlatformRole, signToken } from '../server/auth/identity.js';
 import { type Config, parseConfig } from '../server/config.js';
 import { createLogger } from '../server/log.js';
 import { type RunningServer, type ServerOverrides, startServer } from '../server/server.js';
 import { asIdentityId, type IdentityId } from '../shared/ids.js';
+import * as wire from '../shared/protocol/sync.js';
 
 export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256!';
 
@@ -114,4 +116,71 @@ export function closed(ws: WebSocket): Promise<{ code: number; reason: string }>
     if (ws.readyState === WebSocket.CLOSED) resolve({ code: 1006, reason: '' });
     ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
   });
+}
+
+/**
+ * A raw sync peer: a real socket and a local Y.Doc kept in sync by hand, so a test can send
+ * exactly the update it crafts (what a malicious or buggy client would send).
+ */
+export interface SyncPeer {
+  doc: Y.Doc;
+  ws: RawSocket;
+  /** Sends the changes `change` makes to the local doc, as one update message. */
+  change(change: (doc: Y.Doc) => void): Uint8Array;
+  send(update: Uint8Array): void;
+  sendAwareness(update: Uint8Array): void;
+  /** Resolves when the server closes the socket: code, reason, and the rejection if one came. */
+  outcome(): Promise<{
+    code: number;
+    reason: string;
+    rejection?: { code: string; clientId: number; clock: number };
+  }>;
+  close(): void;
+}
+
+export async function syncPeer(
+  ts: TestServer,
+  key: string,
+  identity: string,
+  type = 1,
+  role?: PlatformRole,
+): Promise<SyncPeer> {
+  const ws = await rawSocket(`${ts.syncUrl}/${key}?token=${await token(identity, type, role)}`);
+  const doc = new Y.Doc();
+  let synced = false;
+  const onFrame = (frame: Uint8Array) => {
+    const message = wire.readMessage(frame);
+    if (message.type === 'sync-step2' || message.type === 'update') {
+      Y.applyUpdate(doc, message.update, 'server');
+      if (message.type === 'sync-step2') synced = true;
+    }
+  };
+  ws.received.forEach(onFrame);
+  ws.on('message', (data: ArrayBuffer) => onFrame(new Uint8Array(data)));
+  ws.send(wire.writeSyncStep1(Y.encodeStateVector(doc)));
+  await waitFor(() => synced, 5000, `${identity} synced`);
+  const outcome = closed(ws).then((event) => {
+    const rejected = ws.received.map((f) => wire.readMessage(f)).find((m) => m.type === 'rejected');
+    return {
+      ...event,
+      ...(rejected?.type === 'rejected'
+        ? { rejection: { code: rejected.code, clientId: rejected.clientId, clock: rejected.clock } }
+        : {}),
+    };
+  });
+  return {
+    doc,
+    ws,
+    change(change) {
+      const before = Y.encodeStateVector(doc);
+      change(doc);
+      const update = Y.encodeStateAsUpdate(doc, before);
+      ws.send(wire.writeUpdate(update));
+      return update;
+    },
+    send: (update) => ws.send(wire.writeUpdate(update)),
+    sendAwareness: (update) => ws.send(wire.writeAwareness(update)),
+    outcome: () => outcome,
+    close: () => ws.close(),
+  };
 }

@@ -20,7 +20,7 @@ import type { MessageKey } from '../../shared/ids.js';
 import type { ParsedKey } from '../../shared/keys.js';
 import { canRead } from '../../shared/rules/access.js';
 import { checkWrites } from '../../shared/rules/writes.js';
-import { ROOT_NAMES, type RootName } from '../../shared/schema.js';
+import { type Message, ROOT_NAMES, type RootName } from '../../shared/schema.js';
 import type { Identity } from '../auth/identity.js';
 import { checkAuthorship } from './clients.js';
 import { resolveUpdate } from './resolve.js';
@@ -49,6 +49,13 @@ export interface Plan {
   writes: ReadonlyMap<RootName, ReadonlyMap<string, unknown>>;
   /** Existing messages this update recalls (the server stamps the recall time). */
   recalls: MessageKey[];
+  /** New messages that forward another message; the room checks each source is readable. */
+  forwards: Array<{
+    key: MessageKey;
+    from: NonNullable<Message['forwardedFrom']>;
+    clientId: number;
+    clock: number;
+  }>;
 }
 
 export type Verdict = ({ ok: true } & Plan) | ({ ok: false } & Rejection);
@@ -118,10 +125,24 @@ export function createFilter(options: FilterOptions): (input: FilterInput) => Ve
       return { ok: false, error: rejected.error, clientId: at?.client ?? 0, clock: at?.clock ?? 0 };
     }
     const messages = input.doc.getMap(ROOTS_MESSAGES);
-    const recalls = [...(resolution.writes.get('messages')?.keys() ?? [])].filter((key) =>
-      messages.has(key),
-    ) as MessageKey[];
-    return { ok: true, bind: authorship.bind, writes: resolution.writes, recalls };
+    const recalls: MessageKey[] = [];
+    const forwards: Plan['forwards'] = [];
+    for (const [key, value] of resolution.writes.get('messages') ?? []) {
+      if (messages.has(key)) {
+        recalls.push(key as MessageKey);
+        continue;
+      }
+      const from = (value as Message).forwardedFrom;
+      if (!from) continue;
+      const at = resolution.authors.get(`messages\u0000${key}`);
+      forwards.push({
+        key: key as MessageKey,
+        from,
+        clientId: at?.client ?? 0,
+        clock: at?.clock ?? 0,
+      });
+    }
+    return { ok: true, bind: authorship.bind, writes: resolution.writes, recalls, forwards };
   };
 }
 

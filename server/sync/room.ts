@@ -31,7 +31,7 @@ import type { Logger } from '../log.js';
 import type { IdGenerator } from '../message-ids.js';
 import type { DocStore } from '../store/types.js';
 import { checkAwareness, readAwarenessEntries } from './clients.js';
-import type { FilterInput, Plan, Verdict } from './filter.js';
+import type { FilterInput, Plan, Rejection, Verdict } from './filter.js';
 import { createStamper, type Stamper } from './stamp.js';
 
 /** One socket joined to this room, as the room sees it. */
@@ -63,7 +63,18 @@ export interface RoomDeps {
   compactEvery: number;
   /** Largest awareness state (JSON characters) a client may publish. */
   maxAwarenessBytes: number;
+  /** Whether `identity` may read message `from.key` of conversation `from.conversation`. */
+  canReadMessage: (
+    identity: Identity,
+    from: { conversation: string; key: string },
+  ) => Promise<boolean>;
   onPersisted?: PersistedHook;
+}
+
+/** A message that exists and is not recalled. */
+export function isLiveMessage(doc: Y.Doc, key: string): boolean {
+  const message = conversationRoots(doc).messages.get(key);
+  return message !== undefined && message.recalled === undefined;
 }
 
 export class Room {
@@ -250,18 +261,22 @@ export class Room {
       now,
       lastSeq: this.stamper.lastSeq,
     });
-    if (!verdict.ok) {
-      this.deps.log.info('update rejected', {
-        room: this.key,
-        identity: peer.identity.id,
-        code: verdict.error.code,
-        reason: verdict.error.message,
-        clientId: verdict.clientId,
-        clock: verdict.clock,
+    const unreadable = verdict.ok
+      ? await this.unreadableForward(peer.identity, verdict.forwards)
+      : undefined;
+    if (unreadable) {
+      this.reject(peer, {
+        error: new ConvosyncError(
+          'FORWARD_NOT_FOUND',
+          `cannot forward ${unreadable.from.conversation}/${unreadable.from.key}`,
+        ),
+        clientId: unreadable.clientId,
+        clock: unreadable.clock,
       });
-      this.leave(peer);
-      peer.send(wire.writeRejected(verdict.error.code, verdict.clientId, verdict.clock));
-      peer.close(verdict.error);
+      return;
+    }
+    if (!verdict.ok) {
+      this.reject(peer, verdict);
       return;
     }
     const before = Y.encodeStateVector(this.doc);
@@ -292,12 +307,49 @@ export class Room {
     }
   }
 
+  private reject(peer: Peer, rejection: Rejection): void {
+    this.deps.log.info('update rejected', {
+      room: this.key,
+      identity: peer.identity.id,
+      code: rejection.error.code,
+      reason: rejection.error.message,
+      clientId: rejection.clientId,
+      clock: rejection.clock,
+    });
+    this.leave(peer);
+    peer.send(wire.writeRejected(rejection.error.code, rejection.clientId, rejection.clock));
+    peer.close(rejection.error);
+  }
+
+  /** The first forward whose source `identity` cannot read (or that does not exist). */
+  private async unreadableForward(
+    identity: Identity,
+    forwards: Plan['forwards'],
+  ): Promise<Plan['forwards'][number] | undefined> {
+    for (const forward of forwards) {
+      const here = forward.from.conversation === this.key;
+      const readable = here
+        ? canRead(this.doc, this.parsed, identity) && isLiveMessage(this.doc, forward.from.key)
+        : await this.deps.canReadMessage(identity, forward.from);
+      if (!readable) return forward;
+    }
+    return undefined;
+  }
+
   /** Bindings, stamps and recall times for an update just applied, in one server transaction. */
   private serverWritesAfter(peer: Peer, plan: Plan, now: number): void {
     const written = plan.writes.get('messages');
     const fresh = written ? this.inWrittenOrder(unstampedKeys(this.doc, written.keys())) : [];
-    if (plan.bind.length === 0 && fresh.length === 0 && plan.recalls.length === 0) return;
+    const { meta } = conversationRoots(this.doc);
+    const genesis = plan.writes.get('meta')?.has('key') === true && !meta.has('conversationId');
+    if (plan.bind.length === 0 && fresh.length === 0 && plan.recalls.length === 0 && !genesis)
+      return;
     this.stamper.write(this.doc, { source: 'server', reason: 'stamp' } satisfies Origin, () => {
+      if (genesis) {
+        // A group's id and creation time come from the server, like every other stamp.
+        meta.set('conversationId', this.deps.ids.next());
+        meta.set('createdAt', now);
+      }
       this.stamper.bind(this.doc, plan.bind, peer.identity.id);
       this.stamper.stamp(this.doc, fresh, now);
       this.stamper.recall(this.doc, plan.recalls, now);

@@ -3,9 +3,10 @@
  * when many sockets ask at the same moment, unloaded (and compacted) when idle.
  */
 import { ConvosyncError } from '../../shared/errors.js';
-import { type ConversationKey, parseKey } from '../../shared/keys.js';
+import { type ConversationKey, parseKey, tryParseKey } from '../../shared/keys.js';
+import { canRead } from '../../shared/rules/access.js';
 import type { Identity } from '../auth/identity.js';
-import { Room, type RoomDeps } from './room.js';
+import { isLiveMessage, Room, type RoomDeps } from './room.js';
 
 export class Rooms {
   private readonly loading = new Map<ConversationKey, Promise<Room>>();
@@ -14,7 +15,7 @@ export class Rooms {
   private closing = false;
 
   constructor(
-    private readonly deps: RoomDeps,
+    private readonly deps: Omit<RoomDeps, 'canReadMessage'>,
     private readonly idleMs: number,
   ) {}
 
@@ -28,10 +29,19 @@ export class Rooms {
    * when `identity` is one of its first members.
    */
   async open(key: ConversationKey, identity: Identity): Promise<Room> {
+    const room = await this.load(key);
+    await room.ensureGenesis(identity);
+    return room;
+  }
+
+  private async load(key: ConversationKey): Promise<Room> {
     if (this.closing) throw new ConvosyncError('SHUTTING_DOWN');
     let pending = this.loading.get(key);
     if (!pending) {
-      pending = Room.load(parseKey(key), this.deps).then((room) => {
+      pending = Room.load(parseKey(key), {
+        ...this.deps,
+        canReadMessage: (i, f) => this.canReadMessage(i, f),
+      }).then((room) => {
         room.onDrop = (dropped) => this.forget(dropped);
         this.loaded.set(key, room);
         return room;
@@ -42,8 +52,30 @@ export class Rooms {
     }
     const room = await pending;
     this.cancelIdle(room);
-    await room.ensureGenesis(identity);
     return room;
+  }
+
+  /** A loaded room, if any (health, tests). */
+  peek(key: ConversationKey): Room | undefined {
+    return this.loaded.get(key);
+  }
+
+  /**
+   * Whether `identity` may read message `from.key` of another conversation (forward sources).
+   * Loads that room if needed, without a genesis, and lets it unload again when idle.
+   */
+  async canReadMessage(
+    identity: Identity,
+    from: { conversation: string; key: string },
+  ): Promise<boolean> {
+    const parsed = tryParseKey(from.conversation);
+    if (!parsed) return false;
+    const room = await this.load(parsed.key);
+    try {
+      return canRead(room.doc, room.parsed, identity) && isLiveMessage(room.doc, from.key);
+    } finally {
+      this.released(room);
+    }
   }
 
   /** Called when a peer left: unload the room once nobody has used it for `idleMs`. */

@@ -25,7 +25,7 @@ export function checkReadWrite(
   const device = key.slice(cut + 1);
   if (cut < 0 || identity !== ctx.author.id || !isDeviceId(device)) {
     return violation(
-      'FORBIDDEN',
+      'NOT_OWN_STATE',
       'a read position is written by its own identity, keyed {identityId}:{deviceId}',
     );
   }
@@ -55,7 +55,7 @@ export function checkProfileWrite(
   value: unknown,
 ): RuleViolation | undefined {
   if (key !== ctx.author.id)
-    return violation('FORBIDDEN', 'a profile is written by its own identity');
+    return violation('NOT_OWN_STATE', 'a profile is written by its own identity');
   if (!canRead(ctx.doc, ctx.parsed, ctx.author)) return violation('NOT_MEMBER');
   if (!isRecord(value) || onlyFields(value, ['nickname', 'muteNotification'])) {
     return violation('SCHEMA_VIOLATION', 'a profile is { nickname?, muteNotification? }');
