@@ -19,7 +19,6 @@ export const ERRORS = {
   NOT_MEMBER: { status: 403, close: 4403, message: 'not an active member of this conversation' },
   NOT_FOUND: { status: 404, close: 4404, message: 'not found' },
   CONVERSATION_NOT_FOUND: { status: 404, close: 4404, message: 'conversation does not exist' },
-  UPDATE_REJECTED: { status: 409, close: 4409, message: 'update rejected by the rules' },
   // Rule violations. Over the sync protocol every one of them is a rejection message followed
   // by a 4409 close (the SDK then resets and replays); over REST they are 4xx responses.
   MISSING_DEPENDENCIES: {

@@ -157,10 +157,23 @@ export function resolveUpdate(
     return result;
   };
 
-  const deletedInUpdate = (id: Y.ID): boolean =>
-    (decoded.ds.clients.get(id.client) ?? []).some(
-      (d) => id.clock >= d.clock && id.clock < d.clock + d.len,
-    );
+  // Honest encoders write delete sets sorted and merged per client; a crafted one may not be.
+  for (const [client, ranges] of decoded.ds.clients)
+    decoded.ds.clients.set(client, sortAndMerge(ranges));
+  const deletedInUpdate = (id: Y.ID): boolean => {
+    const ranges = decoded.ds.clients.get(id.client);
+    if (!ranges) return false;
+    let lo = 0;
+    let hi = ranges.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const d = ranges[mid]!;
+      if (id.clock < d.clock) hi = mid - 1;
+      else if (id.clock >= d.clock + d.len) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  };
 
   const writes = new Map<RootName, Map<string, unknown>>();
   const authors = new Map<string, Y.ID>();
@@ -230,4 +243,18 @@ export function resolveUpdate(
     }
   }
   return { writes, authors, clients };
+}
+
+function sortAndMerge(
+  ranges: Array<{ clock: number; len: number }>,
+): Array<{ clock: number; len: number }> {
+  const sorted = [...ranges].sort((a, b) => a.clock - b.clock);
+  const merged: Array<{ clock: number; len: number }> = [];
+  for (const r of sorted) {
+    const last = merged[merged.length - 1];
+    if (last && r.clock <= last.clock + last.len)
+      last.len = Math.max(last.len, r.clock + r.len - last.clock);
+    else merged.push({ clock: r.clock, len: r.len });
+  }
+  return merged;
 }

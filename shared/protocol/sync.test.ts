@@ -16,9 +16,9 @@ describe('sync protocol codecs', () => {
     expect(wire.readMessage(wire.writeUpdate(sv))).toEqual({ type: 'update', update: sv });
     expect(wire.readMessage(wire.writeAwareness(sv))).toEqual({ type: 'awareness', update: sv });
     expect(wire.readMessage(wire.writeQueryAwareness())).toEqual({ type: 'query-awareness' });
-    expect(wire.readMessage(wire.writeRejected('UPDATE_REJECTED', 123456789, 42))).toEqual({
+    expect(wire.readMessage(wire.writeRejected('RECALL_WINDOW_PASSED', 123456789, 42))).toEqual({
       type: 'rejected',
-      code: 'UPDATE_REJECTED',
+      code: 'RECALL_WINDOW_PASSED',
       clientId: 123456789,
       clock: 42,
     });

@@ -3,7 +3,7 @@
  * update, and by the SDK before it writes.
  */
 import type * as Y from 'yjs';
-import { getMember, hasGenesis, readMeta } from '../conversation.js';
+import { getMember, hasGenesis } from '../conversation.js';
 import {
   ConversationStatus,
   ConversationType,
@@ -39,7 +39,8 @@ export function canRead(doc: Y.Doc, parsed: ParsedKey, author: Author): boolean 
 
 /** Why `author` may not post a message now, or undefined if it may. */
 export function postRefusal(doc: Y.Doc, parsed: ParsedKey, author: Author): ErrorCode | undefined {
-  if (readMeta(doc).status === ConversationStatus.Dissolved) return 'CONVERSATION_DISSOLVED';
+  if (doc.getMap('meta').get('status') === ConversationStatus.Dissolved)
+    return 'CONVERSATION_DISSOLVED';
   switch (parsed.type) {
     case ConversationType.System:
       // Notices come from backend jobs; the identity only reads (and moves its read position).
