@@ -15,7 +15,6 @@ export const ERRORS = {
   INVALID_IDENTITY: { status: 400, close: 4400, message: 'invalid identity id' },
   INVALID_KEY: { status: 400, close: 4400, message: 'invalid conversation key' },
   UNAUTHORIZED: { status: 401, close: 4401, message: 'missing or invalid token' },
-  FORBIDDEN: { status: 403, close: 4403, message: 'forbidden' },
   NOT_MEMBER: { status: 403, close: 4403, message: 'not an active member of this conversation' },
   NOT_FOUND: { status: 404, close: 4404, message: 'not found' },
   CONVERSATION_NOT_FOUND: { status: 404, close: 4404, message: 'conversation does not exist' },
@@ -45,7 +44,6 @@ export const ERRORS = {
     message: 'the sender must be the authenticated identity',
   },
   IMMUTABLE: { status: 409, close: 4409, message: 'messages are immutable except by recall' },
-  DUPLICATE_MESSAGE: { status: 409, close: 4409, message: 'a message with this key exists' },
   REPLY_NOT_FOUND: { status: 422, close: 4409, message: 'the replied-to message does not exist' },
   FORWARD_NOT_FOUND: {
     status: 422,

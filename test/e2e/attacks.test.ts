@@ -285,7 +285,7 @@ describe('recall', () => {
   it('rejects a recall 121 s after acceptance and accepts one at 119 s (server clock)', async () => {
     const alice = keep[0]!;
     const late = message('alice', 'late');
-    const early = message('alice', 'early');
+    const early = message('alice', 'early-and-secret-content');
     post(alice, late);
     post(alice, early);
     await accepted(chat, (d) => conversationRoots(d).stamps.has(early.key), 'stamped');
@@ -297,6 +297,12 @@ describe('recall', () => {
       'recall at 119 s',
     );
     expect(conversationRoots(room(chat).doc).messages.get(early.key)?.content).toBe('');
+    // The recall compacts the stored log: the content is gone from disk too.
+    await room(chat).drain();
+    const stored = Buffer.concat(
+      (await ts.server.store.load(chat)).map((u) => Buffer.from(u)),
+    ).toString('utf8');
+    expect(stored).not.toContain('early-and-secret-content');
     clock += 2_000;
     await attack(
       chat,
