@@ -112,35 +112,38 @@ export function createFilter(options: FilterOptions): (input: FilterInput) => Ve
     if ('error' in resolution) return { ok: false, ...resolution };
     const authorship = checkAuthorship(input.doc, input.identity.id, resolution.clients);
     if ('error' in authorship) return { ok: false, ...authorship };
-    const rejected = checkWrites({
-      doc: input.doc,
-      parsed: input.parsed,
-      author: input.identity,
-      now: input.now,
-      lastSeq: input.lastSeq,
-      writes: resolution.writes,
-    });
+    const rejected = checkWrites(
+      {
+        doc: input.doc,
+        parsed: input.parsed,
+        author: input.identity,
+        now: input.now,
+        lastSeq: input.lastSeq,
+        writes: resolution.writes,
+      },
+      resolution.sequence,
+    );
     if (rejected) {
-      const at = resolution.authors.get(`${rejected.root}\u0000${rejected.key}`);
-      return { ok: false, error: rejected.error, clientId: at?.client ?? 0, clock: at?.clock ?? 0 };
+      const at = rejected.write.id;
+      return { ok: false, error: rejected.error, clientId: at.client, clock: at.clock };
     }
     const messages = input.doc.getMap(ROOTS_MESSAGES);
     const recalls: MessageKey[] = [];
     const forwards: Plan['forwards'] = [];
-    for (const [key, value] of resolution.writes.get('messages') ?? []) {
-      if (messages.has(key)) {
-        recalls.push(key as MessageKey);
+    for (const write of resolution.sequence) {
+      if (write.root !== 'messages' || write.value === undefined) continue;
+      if (messages.has(write.key)) {
+        if (!recalls.includes(write.key as MessageKey)) recalls.push(write.key as MessageKey);
         continue;
       }
-      const from = (value as Message).forwardedFrom;
-      if (!from) continue;
-      const at = resolution.authors.get(`messages\u0000${key}`);
-      forwards.push({
-        key: key as MessageKey,
-        from,
-        clientId: at?.client ?? 0,
-        clock: at?.clock ?? 0,
-      });
+      const from = (write.value as Message).forwardedFrom;
+      if (from)
+        forwards.push({
+          key: write.key as MessageKey,
+          from,
+          clientId: write.id.client,
+          clock: write.id.clock,
+        });
     }
     return { ok: true, bind: authorship.bind, writes: resolution.writes, recalls, forwards };
   };
@@ -171,6 +174,15 @@ function checkStructure(
   for (const [client, range] of ranges) {
     if (range.start > Y.getState(store, client)) return missing(client, range.start);
   }
+  for (const struct of decoded.structs) {
+    // A struct that starts inside the known state and ends beyond it would integrate with an
+    // offset, against another origin than the one the filter resolves: refuse it (honest
+    // encoders split structs at the receiver's state vector).
+    const state = Y.getState(store, struct.id.client);
+    if (struct.id.clock < state && struct.id.clock + struct.length > state) {
+      return malformed('struct straddles the known state', struct.id.client, struct.id.clock);
+    }
+  }
   const known = (id: Y.ID | null): boolean => {
     if (id === null) return true;
     if (id.clock < Y.getState(store, id.client)) return true;
@@ -182,6 +194,11 @@ function checkStructure(
     const { client, clock } = struct.id;
     if (clock + struct.length <= Y.getState(store, client)) continue; // already integrated
     if (!known(struct.origin) || !known(struct.rightOrigin)) return missing(client, clock);
+    // An origin later in the same client's run points forward: Yjs cannot integrate it (and an
+    // origin inside the struct itself would make its parent chain endless).
+    if (struct.origin && struct.origin.client === client && struct.origin.clock >= clock) {
+      return malformed('origin points forward in the same client', client, clock);
+    }
     const parent = struct.parent as unknown;
     if (typeof parent === 'string') {
       if (!roots.has(parent)) {

@@ -1,7 +1,7 @@
 /**
  * @module Where an incoming update lands, without applying it: for every new struct, the root map
- * and key it writes; for every deletion, the root map and key of what it deletes. The rules then
- * judge writes by (root, key), never by struct.
+ * and key it writes, in the order Yjs will make those writes take effect; for every deletion, the
+ * root map and key of what it deletes. The rules then judge writes by (root, key), never by struct.
  *
  * Yjs facts this relies on (notes/yjs-update-filter-findings.md §2):
  * - a decoded struct's `parent` is a root name, the ID of a parent type's item, or null whenever
@@ -11,25 +11,40 @@
  * - `Y.getItem` throws for clocks the store lacks: check `Y.getState` first;
  * - deletions carry no author: they are judged by what they delete;
  * - a ContentDeleted struct written into a map key unsets the key.
- * The schema is flat (root maps of plain values), so any nested parent, list insert or
+ *
+ * Which value a map key ends up with is decided by where its new item integrates: only an item
+ * whose origin is the key's current item becomes the new current value; an item placed further
+ * left (origin null or an older item) is deleted on arrival, or wins by clientID order. So the
+ * writes to one key must form one chain: the first new item's origin is the key's current item
+ * (null for a key never written), each next one's origin is the previous one. Then the values
+ * the rules judge, in order, are exactly the values the key takes. A second chain, a branch or a
+ * stale origin (a concurrent writer) is refused; the client resyncs and replays.
+ *
+ * The schema is flat (root maps of plain JSON values), so any nested parent, list insert or
  * rightOrigin is outside it: honest clients never produce them, and Yjs would not check that
  * origin and rightOrigin share a parent.
  */
 import * as Y from 'yjs';
-import { ConvosyncError } from '../../shared/errors.js';
+import { ConvosyncError, type ErrorCode } from '../../shared/errors.js';
 import type { RootName } from '../../shared/schema.js';
 import type { DecodedUpdate } from './filter.js';
 
-export interface Landing {
+/** One write the rules judge: a key's value before it and after it. */
+export interface ResolvedWrite {
   root: RootName;
   key: string;
+  value: unknown;
+  /** The key's value before this write (the document's, or the previous write's in this chain). */
+  previous: unknown;
+  /** The struct that makes the write, for the rejection's clientID and clock. */
+  id: Y.ID;
 }
 
 export interface Resolution {
+  /** Every judged write, chain by chain in the order the update carries them. */
+  sequence: ResolvedWrite[];
   /** The final value each touched (root, key) gets; `undefined` = unset. */
   writes: Map<RootName, Map<string, unknown>>;
-  /** The struct that wrote each (root, key) last, for the rejection's clientID and clock. */
-  authors: Map<string, Y.ID>;
   /** Clients with new structs: [clientID, first new clock]. */
   clients: Map<number, number>;
 }
@@ -41,6 +56,11 @@ export interface ResolveFailure {
 }
 
 type UpdateStruct = Y.Item | Y.GC | Y.Skip;
+type Landing = { root: RootName; key: string };
+
+const idKey = (id: Y.ID) => `${id.client}:${id.clock}`;
+const lastId = (s: { id: Y.ID; length: number }) =>
+  Y.createID(s.id.client, s.id.clock + s.length - 1);
 
 export function resolveUpdate(
   doc: Y.Doc,
@@ -50,6 +70,11 @@ export function resolveUpdate(
   const store = doc.store;
   const rootOf = new Map<unknown, RootName>();
   for (const [name, type] of doc.share) rootOf.set(type, name as RootName);
+  const fail = (code: ErrorCode, message: string, at: Y.ID): ResolveFailure => ({
+    error: new ConvosyncError(code, message),
+    clientId: at.client,
+    clock: at.clock,
+  });
 
   // The update's structs per client, in clock order, for range lookups.
   const byClient = new Map<number, UpdateStruct[]>();
@@ -73,17 +98,6 @@ export function resolveUpdate(
     return undefined;
   };
 
-  const fail = (
-    code: ConstructorParameters<typeof ConvosyncError>[0],
-    message: string,
-    at: Y.ID,
-  ): ResolveFailure => ({
-    error: new ConvosyncError(code, message),
-    clientId: at.client,
-    clock: at.clock,
-  });
-
-  const landings = new Map<UpdateStruct, Landing | ResolveFailure>();
   const storeLanding = (item: Y.Item | Y.GC, at: Y.ID): Landing | ResolveFailure => {
     if (!(item instanceof Y.Item))
       return fail('SCHEMA_VIOLATION', 'write relative to a garbage-collected struct', at);
@@ -92,17 +106,27 @@ export function resolveUpdate(
       return fail('SCHEMA_VIOLATION', 'write inside a nested type or list', at);
     return { root, key: item.parentSub };
   };
-  // Iterative along origin chains (an offline batch chains hundreds of writes to one key).
+
+  const landings = new Map<UpdateStruct, Landing | ResolveFailure>();
+  // Iterative along origin chains (an offline batch chains hundreds of writes to one key). The
+  // filter refused same-client forward references; `seen` catches cycles across clients, which
+  // would otherwise loop here for ever.
   const landingOf = (start: Y.Item): Landing | ResolveFailure => {
     const chain: Y.Item[] = [];
+    const seen = new Set<Y.Item>();
     let current: Y.Item = start;
-    let result: Landing | ResolveFailure | undefined;
+    let result: Landing | ResolveFailure;
     for (;;) {
       const known = landings.get(current);
       if (known) {
         result = known;
         break;
       }
+      if (seen.has(current)) {
+        result = fail('MALFORMED_MESSAGE', 'origins form a cycle', start.id);
+        break;
+      }
+      seen.add(current);
       chain.push(current);
       if (current.rightOrigin !== null) {
         result = fail(
@@ -114,15 +138,19 @@ export function resolveUpdate(
       }
       const parent = current.parent as unknown;
       if (typeof parent === 'string') {
-        result = roots.has(parent)
-          ? current.parentSub === null
-            ? fail(
-                'SCHEMA_VIOLATION',
-                `list insert into root "${parent}"; the schema only sets map keys`,
-                current.id,
-              )
-            : { root: parent as RootName, key: current.parentSub }
-          : fail('SCHEMA_VIOLATION', `unknown root type "${parent.slice(0, 40)}"`, current.id);
+        if (!roots.has(parent))
+          result = fail(
+            'SCHEMA_VIOLATION',
+            `unknown root type "${parent.slice(0, 40)}"`,
+            current.id,
+          );
+        else if (current.parentSub === null)
+          result = fail(
+            'SCHEMA_VIOLATION',
+            `list insert into root "${parent}"; the schema only sets map keys`,
+            current.id,
+          );
+        else result = { root: parent as RootName, key: current.parentSub };
         break;
       }
       if (parent !== null) {
@@ -157,64 +185,65 @@ export function resolveUpdate(
     return result;
   };
 
-  // Honest encoders write delete sets sorted and merged per client; a crafted one may not be.
-  for (const [client, ranges] of decoded.ds.clients)
-    decoded.ds.clients.set(client, sortAndMerge(ranges));
-  const deletedInUpdate = (id: Y.ID): boolean => {
-    const ranges = decoded.ds.clients.get(id.client);
-    if (!ranges) return false;
-    let lo = 0;
-    let hi = ranges.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const d = ranges[mid]!;
-      if (id.clock < d.clock) hi = mid - 1;
-      else if (id.clock >= d.clock + d.len) lo = mid + 1;
-      else return true;
-    }
-    return false;
-  };
-
-  const writes = new Map<RootName, Map<string, unknown>>();
-  const authors = new Map<string, Y.ID>();
+  const deleted = deletedInUpdate(decoded);
+  // New items per (root, key), in update order.
+  const groups = new Map<string, { landing: Landing; items: Y.Item[] }>();
   const clients = new Map<number, number>();
   for (const struct of decoded.structs) {
-    if (!(struct instanceof Y.Item)) {
-      // GC structs stand for deleted children of deleted types: no effect, but none exist in a
-      // flat schema unless the clock range is already known.
-      if (struct.id.clock + struct.length > Y.getState(store, struct.id.client)) {
-        return fail('SCHEMA_VIOLATION', 'garbage-collected struct the server never had', struct.id);
-      }
-      continue;
-    }
     const state = Y.getState(store, struct.id.client);
     if (struct.id.clock + struct.length <= state) continue; // already integrated
-    if (!clients.has(struct.id.client))
-      clients.set(struct.id.client, Math.max(struct.id.clock, state));
+    if (!(struct instanceof Y.Item)) {
+      // GC structs stand for deleted children of deleted types; a flat schema has none.
+      return fail('SCHEMA_VIOLATION', 'garbage-collected struct the server never had', struct.id);
+    }
+    if (!clients.has(struct.id.client)) clients.set(struct.id.client, struct.id.clock);
     const landing = landingOf(struct);
     if ('error' in landing) return landing;
     const content = struct.content;
-    let value: unknown;
     if (content instanceof Y.ContentAny) {
       if (content.arr.length !== 1)
         return fail('SCHEMA_VIOLATION', 'a map value is one value', struct.id);
-      value = deletedInUpdate(struct.id) ? undefined : content.arr[0];
-    } else if (content instanceof Y.ContentDeleted) {
-      value = undefined;
-    } else {
+      const problem = plainJsonProblem(content.arr[0], 0);
+      if (problem) return fail('SCHEMA_VIOLATION', problem, struct.id);
+    } else if (!(content instanceof Y.ContentDeleted)) {
       return fail(
         'SCHEMA_VIOLATION',
         'values are plain JSON (no nested types, text or binary)',
         struct.id,
       );
     }
-    let root = writes.get(landing.root);
-    if (!root) {
-      root = new Map();
-      writes.set(landing.root, root);
+    const name = `${landing.root}\u0000${landing.key}`;
+    const group = groups.get(name) ?? { landing, items: [] };
+    group.items.push(struct);
+    groups.set(name, group);
+  }
+
+  const sequence: ResolvedWrite[] = [];
+  const writes = new Map<RootName, Map<string, unknown>>();
+  for (const { landing, items } of groups.values()) {
+    const chain = orderChain(doc, landing, items);
+    if ('error' in chain) return { ...chain, error: chain.error };
+    let previous: unknown = doc.getMap(landing.root).get(landing.key);
+    let value: unknown = previous;
+    for (const item of chain) {
+      const content = item.content;
+      const live = content instanceof Y.ContentAny && !deleted(item.id);
+      if (content instanceof Y.ContentAny) {
+        // A write that was overwritten later in this chain still happened: judge it.
+        value = content.arr[0];
+        sequence.push({ ...landing, value, previous, id: item.id });
+        previous = value;
+      }
+      if (!live) value = undefined; // a ContentDeleted link, or a value deleted by this update
     }
+    const last = chain[chain.length - 1]!;
+    if (value === undefined && previous !== undefined) {
+      // The chain ends unset (a pure delete): that is a write of its own, judged as such.
+      sequence.push({ ...landing, value: undefined, previous, id: last.id });
+    }
+    const root = writes.get(landing.root) ?? new Map<string, unknown>();
     root.set(landing.key, value);
-    authors.set(`${landing.root}\u0000${landing.key}`, struct.id);
+    writes.set(landing.root, root);
   }
 
   // Deletions of live items already in the document: allowed only as the overwrite of a key
@@ -242,7 +271,72 @@ export function resolveUpdate(
       }
     }
   }
-  return { writes, authors, clients };
+  return { sequence, writes, clients };
+}
+
+/**
+ * Orders the new items of one key into the single chain Yjs will integrate as successive
+ * current values, or explains why they do not form one.
+ */
+function orderChain(doc: Y.Doc, landing: Landing, items: Y.Item[]): Y.Item[] | ResolveFailure {
+  const reject = (message: string, at: Y.ID): ResolveFailure => ({
+    error: new ConvosyncError('SCHEMA_VIOLATION', message),
+    clientId: at.client,
+    clock: at.clock,
+  });
+  const current = (doc.getMap(landing.root) as unknown as { _map: Map<string, Y.Item> })._map.get(
+    landing.key,
+  );
+  const head = current ? idKey(lastId(current)) : null;
+  const byOrigin = new Map<string | null, Y.Item>();
+  for (const item of items) {
+    const origin = item.origin ? idKey(item.origin) : null;
+    if (byOrigin.has(origin))
+      return reject(
+        `two writes to ${landing.root}.${landing.key.slice(0, 40)} from the same point`,
+        item.id,
+      );
+    byOrigin.set(origin, item);
+  }
+  const chain: Y.Item[] = [];
+  let next = byOrigin.get(head);
+  if (!next) {
+    return reject(
+      `write to ${landing.root}.${landing.key.slice(0, 40)} is not based on its current value (concurrent change)`,
+      items[0]!.id,
+    );
+  }
+  while (next) {
+    chain.push(next);
+    next = byOrigin.get(idKey(lastId(next)));
+  }
+  if (chain.length !== items.length) {
+    return reject(
+      `writes to ${landing.root}.${landing.key.slice(0, 40)} do not form one chain`,
+      items[0]!.id,
+    );
+  }
+  return chain;
+}
+
+/** A lookup of the update's own delete set (sorted and merged first: a crafted one may not be). */
+function deletedInUpdate(decoded: DecodedUpdate): (id: Y.ID) => boolean {
+  for (const [client, ranges] of decoded.ds.clients)
+    decoded.ds.clients.set(client, sortAndMerge(ranges));
+  return (id) => {
+    const ranges = decoded.ds.clients.get(id.client);
+    if (!ranges) return false;
+    let lo = 0;
+    let hi = ranges.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const d = ranges[mid]!;
+      if (id.clock < d.clock) hi = mid - 1;
+      else if (id.clock >= d.clock + d.len) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  };
 }
 
 function sortAndMerge(
@@ -257,4 +351,33 @@ function sortAndMerge(
     else merged.push({ clock: r.clock, len: r.len });
   }
   return merged;
+}
+
+/**
+ * Why `value` is not plain JSON, or undefined. lib0's `readAny` assigns keys one by one, so a
+ * `__proto__` key becomes the object's prototype: the rules would read inherited fields that
+ * `writeAny` never re-encodes (peers and disk would hold something else than what was judged).
+ */
+function plainJsonProblem(value: unknown, depth: number): string | undefined {
+  if (depth > 8) return 'value nested too deeply';
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return undefined;
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? undefined : 'numbers must be finite';
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const p = plainJsonProblem(v, depth + 1);
+      if (p) return p;
+    }
+    return undefined;
+  }
+  if (typeof value === 'object') {
+    if (Object.getPrototypeOf(value) !== Object.prototype)
+      return 'objects must be plain (no __proto__)';
+    for (const v of Object.values(value)) {
+      const p = plainJsonProblem(v, depth + 1);
+      if (p) return p;
+    }
+    return undefined;
+  }
+  return 'values are JSON (no undefined, binary or functions)';
 }

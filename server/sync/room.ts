@@ -296,9 +296,10 @@ export class Room {
       return;
     }
     this.serverWritesAfter(peer, verdict, now);
+    // Sockets of identities this update removed close before it is broadcast: they never see it.
+    if (verdict.writes.has('members')) this.closeUnreadable();
     await this.flush();
     if (peer.acks) this.ack(peer, before);
-    if (verdict.writes.has('members')) this.closeUnreadable();
     if (verdict.recalls.length > 0) {
       // A recalled message's content must leave the disk too, not only the document.
       void this.compact().catch((error) =>

@@ -40,57 +40,56 @@ export function isGroupGenesis(ctx: RuleContext): boolean {
   );
 }
 
-export function checkMetaWrites(
+/** Judges one write to `meta`. */
+export function checkMetaWrite(
   ctx: RuleContext,
-  writes: ReadonlyMap<string, unknown>,
+  field: string,
+  value: unknown,
   genesis: boolean,
 ): RuleViolation | undefined {
   if (ctx.parsed.type !== ConversationType.Group)
     return violation('SERVER_ONLY', 'this conversation is described by the server');
-  if (!genesis && !ctx.doc.getMap('meta').has('key'))
-    return violation('SCHEMA_VIOLATION', 'a group starts with its genesis');
-  const status = ctx.doc.getMap('meta').get('status');
-  if (status === ConversationStatus.Dissolved) return violation('CONVERSATION_DISSOLVED');
+  if (ctx.doc.getMap('meta').get('status') === ConversationStatus.Dissolved)
+    return violation('CONVERSATION_DISSOLVED');
   const role = genesis ? MemberRole.Owner : activeRole(ctx.doc, ctx.author.id);
-  for (const [field, value] of writes) {
-    if ((SERVER_META_FIELDS as readonly string[]).includes(field))
-      return violation('SERVER_ONLY', `meta.${field} is written by the server`);
-    if ((GENESIS_META_FIELDS as readonly string[]).includes(field)) {
-      if (!genesis) return violation('SCHEMA_VIOLATION', `meta.${field} is set once, at creation`);
-      const problem = genesisField(ctx, field, value);
-      if (problem) return violation('SCHEMA_VIOLATION', problem);
-      continue;
-    }
-    if (field === 'status') {
-      if (genesis) {
-        if (value !== ConversationStatus.Normal)
-          return violation('SCHEMA_VIOLATION', 'a group starts with status 1');
-        continue;
-      }
-      if (role !== MemberRole.Owner)
-        return violation('ROLE_FORBIDDEN', 'only the owner dissolves the group');
-      if (value !== ConversationStatus.Dissolved)
-        return violation('SCHEMA_VIOLATION', 'status only changes to dissolved (2)');
-      continue;
-    }
-    if (!(EDITABLE_META_FIELDS as readonly string[]).includes(field))
-      return violation('SCHEMA_VIOLATION', `unknown meta field "${field.slice(0, 40)}"`);
-    if (role !== MemberRole.Owner && role !== MemberRole.Admin)
-      return violation('ROLE_FORBIDDEN', 'owner and admins edit group info');
-    const problem = editableField(ctx, field, value);
-    if (problem) return violation('SCHEMA_VIOLATION', problem);
+  if ((SERVER_META_FIELDS as readonly string[]).includes(field))
+    return violation('SERVER_ONLY', `meta.${field} is written by the server`);
+  if ((GENESIS_META_FIELDS as readonly string[]).includes(field)) {
+    if (!genesis) return violation('SCHEMA_VIOLATION', `meta.${field} is set once, at creation`);
+    const problem = genesisField(ctx, field, value);
+    return problem ? violation('SCHEMA_VIOLATION', problem) : undefined;
   }
-  if (genesis) {
-    for (const field of [...GENESIS_META_FIELDS, 'status', 'name']) {
-      if (!writes.has(field))
-        return violation('SCHEMA_VIOLATION', `a group's genesis sets meta.${field}`);
-    }
-    const creator = after(ctx, 'members', ctx.author.id) as
-      | { role?: unknown; status?: unknown }
-      | undefined;
-    if (creator?.role !== MemberRole.Owner || creator.status !== 1) {
-      return violation('SCHEMA_VIOLATION', "a group's genesis makes its creator the active owner");
-    }
+  if (field === 'status') {
+    if (genesis)
+      return value === ConversationStatus.Normal
+        ? undefined
+        : violation('SCHEMA_VIOLATION', 'a group starts with status 1');
+    if (role !== MemberRole.Owner)
+      return violation('ROLE_FORBIDDEN', 'only the owner dissolves the group');
+    return value === ConversationStatus.Dissolved
+      ? undefined
+      : violation('SCHEMA_VIOLATION', 'status only changes to dissolved (2)');
+  }
+  if (!(EDITABLE_META_FIELDS as readonly string[]).includes(field))
+    return violation('SCHEMA_VIOLATION', `unknown meta field "${field.slice(0, 40)}"`);
+  if (role !== MemberRole.Owner && role !== MemberRole.Admin)
+    return violation('ROLE_FORBIDDEN', 'owner and admins edit group info');
+  const problem = editableField(ctx, field, value);
+  return problem ? violation('SCHEMA_VIOLATION', problem) : undefined;
+}
+
+/** A group's genesis must set the whole meta and make its creator the active owner. */
+export function checkGenesisComplete(ctx: RuleContext): RuleViolation | undefined {
+  const meta = ctx.writes.get('meta');
+  for (const field of [...GENESIS_META_FIELDS, 'status', 'name']) {
+    if (!meta?.has(field))
+      return violation('SCHEMA_VIOLATION', `a group's genesis sets meta.${field}`);
+  }
+  const creator = after(ctx, 'members', ctx.author.id) as
+    | { role?: unknown; status?: unknown }
+    | undefined;
+  if (creator?.role !== MemberRole.Owner || creator.status !== 1) {
+    return violation('SCHEMA_VIOLATION', "a group's genesis makes its creator the active owner");
   }
   return undefined;
 }
@@ -134,9 +133,11 @@ function editableField(ctx: RuleContext, field: string, value: unknown): string 
   return undefined;
 }
 
-export function checkSettingsWrites(
+/** Judges one write to `settings`. */
+export function checkSettingsWrite(
   ctx: RuleContext,
-  writes: ReadonlyMap<string, unknown>,
+  field: string,
+  value: unknown,
   genesis: boolean,
 ): RuleViolation | undefined {
   if (ctx.parsed.type !== ConversationType.Group)
@@ -146,10 +147,7 @@ export function checkSettingsWrites(
   const role = genesis ? MemberRole.Owner : activeRole(ctx.doc, ctx.author.id);
   if (role !== MemberRole.Owner && role !== MemberRole.Admin)
     return violation('ROLE_FORBIDDEN', 'owner and admins change settings');
-  for (const [field, value] of writes) {
-    const valid = SETTINGS[field];
-    if (!valid) return violation('SCHEMA_VIOLATION', `unknown setting "${field.slice(0, 40)}"`);
-    if (!valid(value)) return violation('SCHEMA_VIOLATION', `invalid value for ${field}`);
-  }
-  return undefined;
+  const valid = SETTINGS[field];
+  if (!valid) return violation('SCHEMA_VIOLATION', `unknown setting "${field.slice(0, 40)}"`);
+  return valid(value) ? undefined : violation('SCHEMA_VIOLATION', `invalid value for ${field}`);
 }

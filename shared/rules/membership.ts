@@ -5,7 +5,7 @@
  * owner leaves only after a transfer. Judged over the whole update, so a transfer (new owner +
  * old owner stepping down) is one consistent change.
  */
-import { ConversationType, MemberRole, MemberStatus } from '../enums.js';
+import { ConversationStatus, ConversationType, MemberRole, MemberStatus } from '../enums.js';
 import { isIdentityId } from '../ids.js';
 import type { Member } from '../schema.js';
 import { activeRole, outranks } from './access.js';
@@ -43,35 +43,33 @@ export function memberShapeError(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Judges every write of one update to `members` together. */
-export function checkMemberWrites(
+/** Judges one write to `members`: `previous` is the entry before it (document or same update). */
+export function checkMemberWrite(
   ctx: RuleContext,
-  writes: ReadonlyMap<string, unknown>,
+  identity: string,
+  value: unknown,
+  previous: unknown,
   genesis: boolean,
 ): RuleViolation | undefined {
   if (ctx.parsed.type !== ConversationType.Group)
     return violation('SERVER_ONLY', 'only groups have client-managed members');
-  const writerRole = genesis ? MemberRole.Owner : activeRole(ctx.doc, ctx.author.id);
-  for (const [identity, value] of writes) {
-    if (!isIdentityId(identity))
-      return violation('SCHEMA_VIOLATION', 'members are keyed by identity id');
-    if (value === undefined)
-      return violation('SCHEMA_VIOLATION', 'member entries are never deleted; set status exited');
-    const shape = memberShapeError(value);
-    if (shape) return violation('SCHEMA_VIOLATION', shape);
-    const next = value as Member;
-    const timeOk =
-      next.joinTime <= ctx.now + CLOCK_SKEW_MS && (next.exitTime ?? 0) <= ctx.now + CLOCK_SKEW_MS;
-    if (!timeOk) return violation('SCHEMA_VIOLATION', 'member times cannot be in the future');
-    const previous = genesis
-      ? undefined
-      : (ctx.doc.getMap('members').get(identity) as Member | undefined);
-    const problem = genesis
-      ? checkGenesisMember(ctx, identity, next)
-      : checkMemberChange(ctx, writerRole, identity, previous, next);
-    if (problem) return problem;
-  }
-  return checkResult(ctx, writes, genesis);
+  if (ctx.doc.getMap('meta').get('status') === ConversationStatus.Dissolved)
+    return violation('CONVERSATION_DISSOLVED');
+  if (!isIdentityId(identity))
+    return violation('SCHEMA_VIOLATION', 'members are keyed by identity id');
+  if (value === undefined)
+    return violation('SCHEMA_VIOLATION', 'member entries are never deleted; set status exited');
+  const shape = memberShapeError(value);
+  if (shape) return violation('SCHEMA_VIOLATION', shape);
+  const next = value as Member;
+  const timeOk =
+    next.joinTime <= ctx.now + CLOCK_SKEW_MS && (next.exitTime ?? 0) <= ctx.now + CLOCK_SKEW_MS;
+  if (!timeOk) return violation('SCHEMA_VIOLATION', 'member times cannot be in the future');
+  if (genesis) return checkGenesisMember(ctx, identity, next);
+  // Authority comes from the document before this update: a write cannot use powers that an
+  // earlier write of the same update would grant.
+  const writerRole = activeRole(ctx.doc, ctx.author.id);
+  return checkMemberChange(ctx, writerRole, identity, previous as Member | undefined, next);
 }
 
 function checkGenesisMember(
@@ -93,6 +91,12 @@ function checkGenesisMember(
   return undefined;
 }
 
+/**
+ * Judges the change of one entry as the sum of its parts: joining (invite), leaving (exit or
+ * removal), a role change. The parts are judged separately because an offline batch may carry
+ * several intents on one member whose intermediate values the client's garbage collector already
+ * dropped (setRole then remove arrive as one net change).
+ */
 function checkMemberChange(
   ctx: RuleContext,
   writerRole: MemberRole | undefined,
@@ -104,9 +108,10 @@ function checkMemberChange(
   const wasActive = previous?.status === MemberStatus.Active;
   const isActive = next.status === MemberStatus.Active;
   const self = identity === ctx.author.id;
+  const joins = !wasActive && (isActive || previous === undefined);
+  const leaves = next.status === MemberStatus.Exited && (wasActive || previous === undefined);
 
-  if (!wasActive && isActive) {
-    // Invite (or re-invite of someone who left).
+  if (joins) {
     if (self) return violation('INVITE_FORBIDDEN', 'nobody invites themselves');
     if (writerRole === MemberRole.Member && after(ctx, 'settings', 'allowInvite') === false) {
       return violation('INVITE_FORBIDDEN', 'only owner and admins may invite in this group');
@@ -117,44 +122,39 @@ function checkMemberChange(
     }
     if (next.invitedBy !== ctx.author.id)
       return violation('SCHEMA_VIOLATION', 'invitedBy must be the inviter');
-    return undefined;
+  } else {
+    if (!previous) return violation('SCHEMA_VIOLATION', 'a new member entry comes from an invite');
+    const fixed: Array<keyof Member> = ['identityType', 'joinTime', 'invitedBy'];
+    if (!fixed.every((f) => previous[f] === next[f])) {
+      return violation('SCHEMA_VIOLATION', 'identityType, joinTime and invitedBy do not change');
+    }
+    if (!wasActive && !isActive && JSON.stringify(previous) !== JSON.stringify(next)) {
+      return violation('SCHEMA_VIOLATION', 'an exited member entry does not change');
+    }
+    if (previous.role !== next.role && writerRole !== MemberRole.Owner) {
+      return violation('ROLE_FORBIDDEN', 'only the owner changes roles');
+    }
   }
-  if (!previous) return violation('SCHEMA_VIOLATION', 'a new member starts active');
-  const same = (fields: Array<keyof Member>) => fields.every((f) => previous[f] === next[f]);
-
-  if (wasActive && !isActive) {
-    if (!same(['identityType', 'role', 'joinTime', 'invitedBy']))
-      return violation('SCHEMA_VIOLATION', 'leaving changes only status and exitTime');
+  if (leaves) {
     if (self) {
-      if (writerRole === MemberRole.Owner)
+      if (writerRole === MemberRole.Owner) {
         return violation(
           'EXIT_FORBIDDEN',
           'the owner transfers ownership or dissolves the group first',
         );
-      if (after(ctx, 'settings', 'allowMemberExit') === false)
+      }
+      if (after(ctx, 'settings', 'allowMemberExit') === false) {
         return violation('EXIT_FORBIDDEN', 'members may not leave this group');
-      return undefined;
+      }
+    } else if (!outranks(writerRole, previous?.role ?? next.role)) {
+      return violation('ROLE_FORBIDDEN', 'admins remove plain members only');
     }
-    return outranks(writerRole, previous.role)
-      ? undefined
-      : violation('ROLE_FORBIDDEN', 'admins remove plain members only');
   }
-  if (!wasActive && !isActive) {
-    return JSON.stringify(previous) === JSON.stringify(next)
-      ? undefined
-      : violation('SCHEMA_VIOLATION', 'an exited member entry does not change');
-  }
-  // Active -> active: a role change, by the owner only.
-  if (!same(['identityType', 'status', 'joinTime', 'invitedBy', 'exitTime'])) {
-    return violation('SCHEMA_VIOLATION', 'only the role of an active member changes');
-  }
-  if (previous.role === next.role) return undefined;
-  if (writerRole !== MemberRole.Owner)
-    return violation('ROLE_FORBIDDEN', 'only the owner changes roles');
   return undefined; // ownership moves are checked on the result: exactly one owner
 }
 
-function checkResult(
+/** Judges the members an update leaves: within the limit, exactly one owner, moved only by the owner. */
+export function checkMemberResult(
   ctx: RuleContext,
   writes: ReadonlyMap<string, unknown>,
   genesis: boolean,

@@ -184,8 +184,9 @@ export function checkMessageWrite(
   ctx: RuleContext,
   key: string,
   value: unknown,
+  before: unknown,
 ): RuleViolation | undefined {
-  const previous = ctx.doc.getMap('messages').get(key) as Message | undefined;
+  const previous = before as Message | undefined;
   if (value === undefined) return violation('IMMUTABLE', 'messages are never deleted; recall them');
   const shape = messageShapeError(value);
   if (shape) return violation('INVALID_MESSAGE', shape);
@@ -193,6 +194,12 @@ export function checkMessageWrite(
   if (next.key !== key)
     return violation('SCHEMA_VIOLATION', 'a message is stored under its own key');
   if (previous === undefined) return checkNewMessage(ctx, next);
+  if (ctx.doc.getMap('messages').get(key) === undefined) {
+    return violation('NOT_ACCEPTED_YET', 'a message is recalled once the server accepted it');
+  }
+  if (ctx.doc.getMap('messages').get(key) === undefined) {
+    return violation('NOT_ACCEPTED_YET', 'a message is recalled once the server accepted it');
+  }
   return checkRecall(ctx, previous, next);
 }
 

@@ -19,6 +19,7 @@ export function checkReadWrite(
   ctx: RuleContext,
   key: string,
   value: unknown,
+  previous: unknown,
 ): RuleViolation | undefined {
   const cut = key.lastIndexOf(':');
   const identity = key.slice(0, cut);
@@ -34,7 +35,6 @@ export function checkReadWrite(
   if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > ctx.lastSeq) {
     return violation('SCHEMA_VIOLATION', `a read position is a seq in 0..${ctx.lastSeq}`);
   }
-  const previous = ctx.doc.getMap('reads').get(key);
   if (typeof previous === 'number' && (value as number) < previous) {
     return violation('READ_BACKWARDS', `from ${previous} back to ${String(value)}`);
   }

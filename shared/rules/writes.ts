@@ -1,77 +1,117 @@
 /**
- * @module The one entry point of the rules: judges the final writes of one update, root by
- * root. The server's filter calls it with what an incoming update writes; the SDK calls it with
- * what an intent is about to write, before touching its document.
+ * @module The one entry point of the rules: judges the writes of one update, in order, each
+ * against the value its key had just before it, then what the update leaves as a whole (member
+ * limit, one owner, a complete genesis). The server's filter calls it with the chain of values
+ * each key of an incoming update takes; the SDK calls it with what an intent is about to write.
  */
+import { hasGenesis } from '../conversation.js';
+import { ConversationType } from '../enums.js';
 import type { RootName } from '../schema.js';
 import { type RuleContext, type RuleViolation, violation } from './context.js';
-import { checkMetaWrites, checkSettingsWrites, isGroupGenesis } from './info.js';
-import { checkMemberWrites } from './membership.js';
+import {
+  checkGenesisComplete,
+  checkMetaWrite,
+  checkSettingsWrite,
+  isGroupGenesis,
+} from './info.js';
+import { checkMemberResult, checkMemberWrite } from './membership.js';
 import { checkMessageWrite } from './message.js';
 import { checkProfileWrite, checkReadWrite } from './read.js';
 
-export interface RejectedWrite {
-  error: RuleViolation;
+/** One write as the rules see it: the key's value before and after. */
+export interface JudgedWrite {
   root: RootName;
   key: string;
+  value: unknown;
+  previous: unknown;
 }
 
-/** The first write of `ctx.writes` the rules refuse, or undefined if all pass. */
-export function checkWrites(ctx: RuleContext): RejectedWrite | undefined {
+export interface RejectedWrite<W extends JudgedWrite = JudgedWrite> {
+  error: RuleViolation;
+  /** The write that broke a rule; the first write of its root for whole-update rules. */
+  write: W;
+}
+
+// Genesis and membership first: later roots are judged with the roles they establish.
+const ORDER: readonly RootName[] = [
+  'meta',
+  'members',
+  'settings',
+  'profiles',
+  'reads',
+  'messages',
+  'stamps',
+  'clients',
+];
+
+/**
+ * The first write the rules refuse, or undefined if all pass. Without `sequence`, each final
+ * value in `ctx.writes` is judged against the document's current value.
+ */
+export function checkWrites<W extends JudgedWrite>(
+  ctx: RuleContext,
+  sequence?: readonly W[],
+): RejectedWrite<W> | undefined {
+  const writes = (sequence ?? derive(ctx)) as readonly W[];
+  if (writes.length === 0) return undefined;
   const genesis = isGroupGenesis(ctx);
-  // Genesis and membership first: later roots are judged with the roles they establish.
-  const order: RootName[] = [
-    'meta',
-    'members',
-    'settings',
-    'profiles',
-    'reads',
-    'messages',
-    'stamps',
-    'clients',
-  ];
-  for (const root of order) {
-    const writes = ctx.writes.get(root);
-    if (!writes || writes.size === 0) continue;
-    const rejected = checkRoot(ctx, root, writes, genesis);
-    if (rejected) return rejected;
+  if (
+    ctx.parsed.type === ConversationType.Group &&
+    !hasGenesis(ctx.doc) &&
+    !genesis &&
+    !ctx.doc.getMap('meta').has('key')
+  ) {
+    return {
+      error: violation(
+        'SCHEMA_VIOLATION',
+        'this group does not exist yet: only its genesis is accepted',
+      ),
+      write: writes[0]!,
+    };
+  }
+  const ordered = [...writes].sort((a, b) => ORDER.indexOf(a.root) - ORDER.indexOf(b.root));
+  for (const write of ordered) {
+    const error = judge(ctx, write, genesis);
+    if (error) return { error, write };
+  }
+  const firstOf = (root: RootName) => ordered.find((w) => w.root === root)!;
+  if (genesis) {
+    const error = checkGenesisComplete(ctx);
+    if (error) return { error, write: firstOf('meta') };
+  }
+  const members = ctx.writes.get('members');
+  if (members && members.size > 0) {
+    const error = checkMemberResult(ctx, members, genesis);
+    if (error) return { error, write: firstOf('members') };
   }
   return undefined;
 }
 
-function checkRoot(
-  ctx: RuleContext,
-  root: RootName,
-  writes: ReadonlyMap<string, unknown>,
-  genesis: boolean,
-): RejectedWrite | undefined {
-  const first = writes.keys().next().value as string;
-  const whole = (error: RuleViolation | undefined) =>
-    error ? { error, root, key: first } : undefined;
-  switch (root) {
+function judge(ctx: RuleContext, w: JudgedWrite, genesis: boolean): RuleViolation | undefined {
+  switch (w.root) {
     case 'meta':
-      return whole(checkMetaWrites(ctx, writes, genesis));
+      return checkMetaWrite(ctx, w.key, w.value, genesis);
     case 'settings':
-      return whole(checkSettingsWrites(ctx, writes, genesis));
+      return checkSettingsWrite(ctx, w.key, w.value, genesis);
     case 'members':
-      return whole(checkMemberWrites(ctx, writes, genesis));
+      return checkMemberWrite(ctx, w.key, w.value, w.previous, genesis);
+    case 'profiles':
+      return checkProfileWrite(ctx, w.key, w.value);
+    case 'reads':
+      return checkReadWrite(ctx, w.key, w.value, w.previous);
+    case 'messages':
+      return checkMessageWrite(ctx, w.key, w.value, w.previous);
     case 'stamps':
     case 'clients':
-      return whole(violation('SERVER_ONLY', `${root} is written by the server only`));
-    case 'reads':
-    case 'profiles':
-    case 'messages': {
-      const check =
-        root === 'reads'
-          ? checkReadWrite
-          : root === 'profiles'
-            ? checkProfileWrite
-            : checkMessageWrite;
-      for (const [key, value] of writes) {
-        const error = check(ctx, key, value);
-        if (error) return { error, root, key };
-      }
-      return undefined;
-    }
+      return violation('SERVER_ONLY', `${w.root} is written by the server only`);
   }
+}
+
+function derive(ctx: RuleContext): JudgedWrite[] {
+  const out: JudgedWrite[] = [];
+  for (const [root, writes] of ctx.writes) {
+    for (const [key, value] of writes)
+      out.push({ root, key, value, previous: ctx.doc.getMap(root).get(key) });
+  }
+  return out;
 }

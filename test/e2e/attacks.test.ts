@@ -14,6 +14,7 @@ import { newMessageKey } from '../../shared/ids.js';
 import { type ConversationKey, groupKey, privateKey, systemKey } from '../../shared/keys.js';
 import { tombstone } from '../../shared/rules/message.js';
 import { conversationRoots, type Member, type Message } from '../../shared/schema.js';
+import { any, craft } from '../craft.js';
 import {
   closed,
   id,
@@ -492,6 +493,51 @@ describe('server-only state and structure', () => {
         p.send(Y.encodeStateAsUpdate(local, sv)); // only the second write
       },
       'MISSING_DEPENDENCIES',
+    );
+  });
+
+  it('survives a struct whose origin is itself (an endless parent chain)', async () => {
+    await attack(
+      chat,
+      'bob',
+      (p) =>
+        p.send(
+          craft([
+            {
+              client: p.doc.clientID,
+              clock: 0,
+              origin: Y.createID(p.doc.clientID, 0),
+              content: any(1),
+            },
+          ]),
+        ),
+      'MALFORMED_MESSAGE',
+      { closeCode: 4400 },
+    );
+    expect((await fetch(`${ts.httpUrl}/health`)).status).toBe(200);
+  });
+
+  it('rejects two writes to one key from the same point (a forged value hidden behind a valid one)', async () => {
+    const key = newMessageKey();
+    const forged = { ...message('alice', 'forged'), key };
+    const decoy = { ...message('bob', 'ok'), key };
+    await attack(
+      chat,
+      'bob',
+      (p) =>
+        p.send(
+          craft([
+            {
+              client: 0x7ffffff0,
+              clock: 0,
+              parent: 'messages',
+              parentSub: key,
+              content: any(forged),
+            },
+            { client: 3, clock: 0, parent: 'messages', parentSub: key, content: any(decoy) },
+          ]),
+        ),
+      'SCHEMA_VIOLATION',
     );
   });
 
