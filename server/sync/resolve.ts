@@ -68,8 +68,7 @@ export function resolveUpdate(
   roots: ReadonlySet<string>,
 ): Resolution | ResolveFailure {
   const store = doc.store;
-  const rootOf = new Map<unknown, RootName>();
-  for (const [name, type] of doc.share) rootOf.set(type, name as RootName);
+  const rootOf = rootsOf(doc);
   const fail = (code: ErrorCode, message: string, at: Y.ID): ResolveFailure => ({
     error: new ConvosyncError(code, message),
     clientId: at.client,
@@ -112,6 +111,16 @@ export function resolveUpdate(
   // filter refused same-client forward references; `seen` catches cycles across clients, which
   // would otherwise loop here for ever.
   const landingOf = (start: Y.Item): Landing | ResolveFailure => {
+    // Fast path, the common case: a first write of a key names its root and key itself.
+    const direct = start.parent as unknown;
+    if (
+      typeof direct === 'string' &&
+      start.rightOrigin === null &&
+      start.parentSub !== null &&
+      roots.has(direct)
+    ) {
+      return { root: direct as RootName, key: start.parentSub };
+    }
     const chain: Y.Item[] = [];
     const seen = new Set<Y.Item>();
     let current: Y.Item = start;
@@ -317,6 +326,19 @@ function orderChain(doc: Y.Doc, landing: Landing, items: Y.Item[]): Y.Item[] | R
     );
   }
   return chain;
+}
+
+const rootCache = new WeakMap<Y.Doc, Map<unknown, RootName>>();
+
+/** Root type -> root name; the roots of a document never change once defined. */
+function rootsOf(doc: Y.Doc): Map<unknown, RootName> {
+  let map = rootCache.get(doc);
+  if (!map || map.size !== doc.share.size) {
+    map = new Map();
+    for (const [name, type] of doc.share) map.set(type, name as RootName);
+    rootCache.set(doc, map);
+  }
+  return map;
 }
 
 /** A lookup of the update's own delete set (sorted and merged first: a crafted one may not be). */
