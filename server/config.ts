@@ -22,6 +22,16 @@ export interface Config {
   /** 0..1023, part of every message id, so ids stay unique across nodes. */
   nodeId: number;
   logLevel: LogLevelName;
+  /** Keep the snapshot tables (t_conversation, ...) in Postgres; `SNAPSHOTS=off` disables. */
+  snapshots: boolean;
+  /** A real Postgres; without it, an embedded PGlite under DATA_DIR/pg. */
+  databaseUrl?: string;
+  /** A schema to use instead of `public` (created if missing). */
+  databaseSchema?: string;
+  /** The projector waits this long after a change to batch the next ones... */
+  projectorDebounceMs: number;
+  /** ...but never longer than this after the first unprojected change. */
+  projectorMaxDelayMs: number;
 }
 
 export const DEV_JWT_SECRET = 'convosync-dev-secret-do-not-use-in-production';
@@ -47,7 +57,20 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     roomIdleMs: int(env, 'ROOM_IDLE_MS', 30_000, 0, 86_400_000),
     nodeId: int(env, 'NODE_ID', 0, 0, 1023),
     logLevel,
+    snapshots: (env.SNAPSHOTS ?? 'on') !== 'off',
+    ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+    ...(env.DATABASE_SCHEMA
+      ? { databaseSchema: identifier(env.DATABASE_SCHEMA, 'DATABASE_SCHEMA') }
+      : {}),
+    projectorDebounceMs: int(env, 'PROJECTOR_DEBOUNCE_MS', 250, 0, 60_000),
+    projectorMaxDelayMs: int(env, 'PROJECTOR_MAX_DELAY_MS', 2000, 0, 600_000),
   };
+}
+
+function identifier(value: string, name: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(value))
+    throw new Error(`${name} must be a lower-case SQL identifier`);
+  return value;
 }
 
 function int(

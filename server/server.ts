@@ -9,9 +9,13 @@ import { serve } from '@hono/node-server';
 import { WebSocketServer } from 'ws';
 import { ConvosyncError } from '../shared/errors.js';
 import type { Config } from './config.js';
+import { type Database, openDatabase } from './db/connect.js';
+import { migrate } from './db/migrate.js';
 import { createApp } from './http/app.js';
 import { createLogger, type Logger } from './log.js';
 import { createIdGenerator } from './message-ids.js';
+import { createMetrics } from './metrics.js';
+import { Projector } from './projector/projector.js';
 import { openLeveldbStore } from './store/leveldb.js';
 import type { DocStore } from './store/types.js';
 import { createFilter } from './sync/filter.js';
@@ -24,6 +28,9 @@ export interface RunningServer {
   readonly url: string;
   readonly rooms: Rooms;
   readonly store: DocStore;
+  /** The snapshot database and its projector, unless SNAPSHOTS=off. */
+  readonly db?: Database;
+  readonly projector?: Projector;
   /** Stops accepting, waits until queued changes are durable, closes sockets and storage. */
   close(): Promise<void>;
 }
@@ -48,11 +55,29 @@ export async function startServer(
     store = await openLeveldbStore(path.join(config.dataDir, 'docs'));
   }
   const ids = await createIdGenerator(store, config.nodeId, now);
+  let db: Database | undefined;
+  let projector: Projector | undefined;
+  if (config.snapshots) {
+    db = await openDatabase({
+      dataDir: config.dataDir,
+      log,
+      ...(config.databaseUrl ? { url: config.databaseUrl } : {}),
+      ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
+    });
+    const applied = await migrate(db.sql);
+    log.info('snapshot database ready', { database: db.where, migrationsApplied: applied });
+  }
+  const connections = { count: () => 0 };
+  const metrics = createMetrics({
+    connections: () => connections.count(),
+    documents: () => rooms.count,
+    projectionLagMs: () => projector?.lagMs() ?? 0,
+  });
   const filter = createFilter({
     maxUpdateBytes: config.maxFrameBytes,
     maxStructs: 200_000,
   });
-  const rooms = new Rooms(
+  const rooms: Rooms = new Rooms(
     {
       store,
       ids,
@@ -61,11 +86,28 @@ export async function startServer(
       now,
       compactEvery: 500,
       maxAwarenessBytes: 8192,
-      onPersisted: overrides.onPersisted,
+      metrics,
+      onPersisted: (key, update, origins) => {
+        overrides.onPersisted?.(key, update, origins);
+        projector?.notify(key);
+      },
     },
     config.roomIdleMs,
   );
+  if (db) {
+    projector = new Projector({
+      sql: db.sql,
+      ids,
+      log,
+      now: Date.now,
+      borrow: (key) => rooms.borrow(key),
+      debounceMs: config.projectorDebounceMs,
+      maxDelayMs: config.projectorMaxDelayMs,
+      onProjected: (_key, lag) => metrics.projectionLagSeconds.observe(lag / 1000),
+    });
+  }
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes });
+  connections.count = () => wss.clients.size;
   const app = createApp({
     jwtSecret: config.jwtSecret,
     store,
@@ -73,6 +115,8 @@ export async function startServer(
     log,
     connections: () => wss.clients.size,
     startedAt: Date.now(),
+    metrics,
+    ...(projector && db ? { snapshots: { projector, database: db.where } } : {}),
     socket: {
       rooms,
       log,
@@ -93,6 +137,15 @@ export async function startServer(
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${shownHost}:${port}`;
   log.info('convosync listening', { url, dataDir: config.dataDir, devAuth: config.devAuth });
+  if (projector) {
+    // Documents changed while the projector was down (crash, outage) are projected again.
+    const catching = projector;
+    void store
+      .list()
+      .then((names) => catching.catchUp(names, (name) => openStore.stateVector(name)))
+      .then((marked) => log.info('projection catch-up scheduled', { documents: marked }))
+      .catch((error) => log.error('projection catch-up failed', { error }));
+  }
 
   let closing: Promise<void> | undefined;
   const openStore = store;
@@ -101,11 +154,17 @@ export async function startServer(
     url,
     rooms,
     store,
+    ...(db ? { db } : {}),
+    ...(projector ? { projector } : {}),
     close() {
       closing ??= (async () => {
         log.info('shutting down');
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Project what is pending while the rooms are still there; what changes after this is
+        // caught up at the next start.
+        await projector?.close();
         await rooms.close(new ConvosyncError('SHUTTING_DOWN'));
+        await db?.close();
         for (const socket of wss.clients)
           socket.close(1001, 'SHUTTING_DOWN: server is shutting down');
         await openStore.close();

@@ -27,6 +27,8 @@ export function testConfig(dataDir: string, env: Record<string, string> = {}): C
     DATA_DIR: dataDir,
     JWT_SECRET: TEST_SECRET,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Snapshot tables cost an embedded Postgres per server: only the tests about them turn them on.
+    SNAPSHOTS: 'off',
     ...env,
   });
 }

@@ -11,6 +11,8 @@ import { ConvosyncError } from '../../shared/errors.js';
 import { tryParseKey } from '../../shared/keys.js';
 import { type AuthEnv, authenticate } from '../auth/middleware.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Projector } from '../projector/projector.js';
 import type { DocStore } from '../store/types.js';
 import type { Rooms } from '../sync/rooms.js';
 import { type SocketDeps, syncSocket } from '../sync/socket.js';
@@ -24,6 +26,8 @@ export interface AppDeps {
   /** Open sockets right now (health). */
   connections: () => number;
   startedAt: number;
+  metrics: Metrics;
+  snapshots?: { projector: Projector; database: string };
 }
 
 export interface Envelope<T> {
@@ -44,9 +48,21 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
         rooms: deps.rooms.count,
         connections: deps.connections(),
         uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
+        snapshots: deps.snapshots
+          ? {
+              database: deps.snapshots.database,
+              lagMs: deps.snapshots.projector.lagMs(),
+              pendingDocuments: deps.snapshots.projector.pending,
+            }
+          : 'off',
       },
     }),
   );
+
+  app.get('/metrics', async (c) => {
+    const body = await deps.metrics.registry.metrics();
+    return c.text(body, 200, { 'content-type': deps.metrics.registry.contentType });
+  });
 
   // Readiness: 503 once storage is closed (shutdown) so a load balancer stops sending traffic.
   app.get('/ready', (c) =>

@@ -16,6 +16,8 @@ export async function openLeveldbStore(location: string): Promise<DocStore> {
       await p.storeUpdate(name, update);
     },
     compact: (name) => p.flushDocument(name),
+    list: async () => (await p.getAllDocNames()).filter((name) => name !== SERVER_DOC),
+    stateVector: (name) => p.getStateVector(name),
     getMeta: (key) => p.getMeta(SERVER_DOC, key),
     setMeta: (key, value) => p.setMeta(SERVER_DOC, key, value),
     get isOpen() {

@@ -32,6 +32,18 @@ export function memoryStore(): DocStore {
       docs.set(name, [Y.encodeStateAsUpdate(doc)]);
       doc.destroy();
     },
+    list: async () => {
+      check();
+      return [...docs.keys()];
+    },
+    stateVector: async (name) => {
+      check();
+      const doc = new Y.Doc();
+      for (const update of docs.get(name) ?? []) Y.applyUpdate(doc, update);
+      const sv = Y.encodeStateVector(doc);
+      doc.destroy();
+      return sv;
+    },
     getMeta: async (key) => {
       check();
       return meta.get(key);

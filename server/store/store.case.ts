@@ -52,6 +52,19 @@ export function runStoreSuite(name: string, open: () => Promise<DocStore>): void
       await store.close();
     });
 
+    it('lists documents and tells their state vectors', async () => {
+      const store = await open();
+      const doc = new Y.Doc();
+      doc.getMap('messages').set('k', 1);
+      await store.append('private_a_b', Y.encodeStateAsUpdate(doc));
+      await store.setMeta('x', 1);
+      expect(await store.list()).toEqual(['private_a_b']);
+      expect(Y.decodeStateVector(await store.stateVector('private_a_b'))).toEqual(
+        Y.decodeStateVector(Y.encodeStateVector(doc)),
+      );
+      await store.close();
+    });
+
     it('keeps server metadata', async () => {
       const store = await open();
       expect(await store.getMeta('x')).toBeUndefined();

@@ -9,6 +9,10 @@ export interface DocStore {
   append(name: string, update: Uint8Array): Promise<void>;
   /** Merges the stored updates of `name` into one (deleted content is dropped from disk). */
   compact(name: string): Promise<void>;
+  /** The names of all stored documents. */
+  list(): Promise<string[]>;
+  /** The Yjs state vector of a stored document (empty document: no clients). */
+  stateVector(name: string): Promise<Uint8Array>;
   /** Reads a small server-only value (e.g. the message-id high-water mark). */
   getMeta(key: string): Promise<unknown>;
   /** Writes a small server-only value; durable like `append`. */

@@ -29,6 +29,7 @@ import { conversationRoots } from '../../shared/schema.js';
 import type { Identity } from '../auth/identity.js';
 import type { Logger } from '../log.js';
 import type { IdGenerator } from '../message-ids.js';
+import type { Metrics } from '../metrics.js';
 import type { DocStore } from '../store/types.js';
 import { checkAwareness, readAwarenessEntries } from './clients.js';
 import type { FilterInput, Plan, Rejection, Verdict } from './filter.js';
@@ -69,6 +70,7 @@ export interface RoomDeps {
     from: { conversation: string; key: string },
   ) => Promise<boolean>;
   onPersisted?: PersistedHook;
+  metrics?: Metrics;
 }
 
 /** A message that exists and is not recalled. */
@@ -253,6 +255,7 @@ export class Room {
   private async applyFrom(peer: Peer, update: Uint8Array): Promise<void> {
     if (!this.peers.has(peer)) return;
     const now = this.deps.now();
+    const judging = process.hrtime.bigint();
     const verdict = this.deps.filter({
       doc: this.doc,
       parsed: this.parsed,
@@ -261,6 +264,7 @@ export class Room {
       now,
       lastSeq: this.stamper.lastSeq,
     });
+    this.deps.metrics?.filterSeconds.observe(Number(process.hrtime.bigint() - judging) / 1e9);
     const unreadable = verdict.ok
       ? await this.unreadableForward(peer.identity, verdict.forwards)
       : undefined;
@@ -295,6 +299,7 @@ export class Room {
       this.fail(new ConvosyncError('INTERNAL', 'an accepted update left pending structs'));
       return;
     }
+    this.deps.metrics?.updatesAccepted.inc();
     this.serverWritesAfter(peer, verdict, now);
     // Sockets of identities this update removed close before it is broadcast: they never see it.
     if (verdict.writes.has('members')) this.closeUnreadable();
@@ -309,6 +314,7 @@ export class Room {
   }
 
   private reject(peer: Peer, rejection: Rejection): void {
+    this.deps.metrics?.updatesRejected.inc({ code: rejection.error.code });
     this.deps.log.info('update rejected', {
       room: this.key,
       identity: peer.identity.id,
@@ -352,7 +358,7 @@ export class Room {
         meta.set('createdAt', now);
       }
       this.stamper.bind(this.doc, plan.bind, peer.identity.id);
-      this.stamper.stamp(this.doc, fresh, now);
+      this.deps.metrics?.messagesAccepted.inc(this.stamper.stamp(this.doc, fresh, now).length);
       this.stamper.recall(this.doc, plan.recalls, now);
     });
   }
@@ -439,8 +445,10 @@ export class Room {
     if (batch.length === 0) return;
     const merged =
       batch.length === 1 ? batch[0]!.update : Y.mergeUpdates(batch.map((b) => b.update));
+    const persisting = process.hrtime.bigint();
     try {
       await this.deps.store.append(this.key, merged);
+      this.deps.metrics?.persistSeconds.observe(Number(process.hrtime.bigint() - persisting) / 1e9);
     } catch (cause) {
       this.fail(new ConvosyncError('STORAGE_UNAVAILABLE', undefined, { cause }));
       return;

@@ -55,6 +55,12 @@ export class Rooms {
     return room;
   }
 
+  /** Lends a room's document (loading it if needed, without a genesis), e.g. to the projector. */
+  async borrow(key: string): Promise<{ doc: import('yjs').Doc; release(): void }> {
+    const room = await this.load(parseKey(key).key);
+    return { doc: room.doc, release: () => this.released(room) };
+  }
+
   /** A loaded room, if any (health, tests). */
   peek(key: ConversationKey): Room | undefined {
     return this.loaded.get(key);

@@ -1,0 +1,87 @@
+/**
+ * @module The snapshot database: a real Postgres through `DATABASE_URL`, or, without it, an
+ * embedded PGlite (file-backed under DATA_DIR/pg) served on a loopback port by pglite-socket, so
+ * the same `postgres` driver and the same SQL serve both. PGlite is one connection (`max: 1`)
+ * and holds ~0.9 GB resident; say so in the README.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import postgres from 'postgres';
+import type { Logger } from '../log.js';
+
+export type Sql = postgres.Sql<Record<string, never>>;
+
+export interface Database {
+  sql: Sql;
+  /** 'postgres' for DATABASE_URL, 'pglite' for the embedded one. */
+  kind: 'postgres' | 'pglite';
+  /** Where the driver connects (password removed), for logs and health. */
+  where: string;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  url?: string;
+  /** A schema to create and use (tests isolate themselves this way); default public. */
+  schema?: string;
+  dataDir: string;
+  log: Logger;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.url) {
+    const sql = connect(options.url, 10, options.schema);
+    await ensureSchema(sql, options.schema);
+    return {
+      sql,
+      kind: 'postgres',
+      where: redact(options.url),
+      close: () => sql.end({ timeout: 5 }),
+    };
+  }
+  const dir = path.join(options.dataDir, 'pg');
+  await fs.mkdir(dir, { recursive: true });
+  const db = await PGlite.create(dir);
+  const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1' });
+  await server.start();
+  const url = `postgres://postgres@${server.getServerConn()}/postgres`;
+  const sql = connect(url, 1, options.schema);
+  await ensureSchema(sql, options.schema);
+  options.log.info('embedded PGlite started', { dir, url });
+  return {
+    sql,
+    kind: 'pglite',
+    where: `pglite:${dir}`,
+    async close() {
+      await sql.end({ timeout: 5 });
+      await server.stop();
+      await db.close();
+    },
+  };
+}
+
+function connect(url: string, max: number, schema?: string): Sql {
+  return postgres(url, {
+    max,
+    onnotice: () => {},
+    // Fail fast when the database is away: the projector retries, nothing waits on it.
+    connect_timeout: 5,
+    ...(schema ? { connection: { search_path: schema } } : {}),
+  }) as unknown as Sql;
+}
+
+async function ensureSchema(sql: Sql, schema?: string): Promise<void> {
+  if (schema) await sql.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema.replaceAll('"', '')}"`);
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    u.password = '';
+    return u.toString();
+  } catch {
+    return 'postgres';
+  }
+}

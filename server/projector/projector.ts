@@ -1,0 +1,340 @@
+/**
+ * @module The projector: keeps the snapshot tables true to the documents (invariant 5).
+ *
+ * After a document changes (the room's persisted hook), the projector waits a little to batch
+ * (debounce, with a maximum delay), then projects that document: it diffs the document against
+ * the state vector it projected last (the cursor), finds the keys that changed, builds their
+ * rows synchronously from one consistent state, and writes rows, events and the new cursor in
+ * one transaction. A crash, a `kill -9` or a database outage leaves the cursor where the last
+ * committed projection put it, so the next run (or the start-up catch-up) re-projects exactly
+ * what is missing; upserts and event keys make that idempotent. Projections run one at a time.
+ */
+import * as Y from 'yjs';
+import { tryParseKey } from '../../shared/keys.js';
+import type { Sql } from '../db/connect.js';
+import type { Logger } from '../log.js';
+import type { IdGenerator } from '../message-ids.js';
+import { type Changes, eventsFor } from './events.js';
+import { conversationRow, memberRow, messageRow } from './rows.js';
+
+export interface ProjectorDeps {
+  sql: Sql;
+  ids: IdGenerator;
+  log: Logger;
+  now: () => number;
+  /** The document of `key` (loaded if needed); `release` when done with it. */
+  borrow(key: string): Promise<{ doc: Y.Doc; release(): void }>;
+  debounceMs: number;
+  maxDelayMs: number;
+  /** Called after each successful projection (metrics). */
+  onProjected?(key: string, lagMs: number): void;
+}
+
+interface Dirty {
+  /** When the oldest unprojected change happened. */
+  since: number;
+  due: number;
+}
+
+export class Projector {
+  private readonly dirty = new Map<string, Dirty>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private failures = 0;
+  private lastFailure = 0;
+  private closed = false;
+
+  constructor(private readonly deps: ProjectorDeps) {}
+
+  /** A document changed: project it soon. */
+  notify(key: string): void {
+    if (this.closed || !tryParseKey(key)) return;
+    const now = this.deps.now();
+    const entry = this.dirty.get(key);
+    if (entry) entry.due = Math.min(now + this.deps.debounceMs, entry.since + this.deps.maxDelayMs);
+    else this.dirty.set(key, { since: now, due: now + this.deps.debounceMs });
+    this.schedule();
+  }
+
+  /** Age (ms) of the oldest change not yet in the tables; 0 when caught up. */
+  lagMs(): number {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const d of this.dirty.values()) oldest = Math.min(oldest, d.since);
+    return oldest === Number.POSITIVE_INFINITY ? 0 : this.deps.now() - oldest;
+  }
+
+  get pending(): number {
+    return this.dirty.size;
+  }
+
+  /**
+   * Start-up catch-up: every stored document whose state differs from its cursor (never
+   * projected, or changed after the last committed projection) is marked dirty.
+   */
+  async catchUp(
+    names: Iterable<string>,
+    stateVector: (name: string) => Promise<Uint8Array>,
+  ): Promise<number> {
+    const cursors = new Map<string, Uint8Array>();
+    for (const row of await this.deps.sql<
+      { doc_name: string; state_vector: Uint8Array }[]
+    >`SELECT doc_name, state_vector FROM t_projection_cursor`) {
+      cursors.set(row.doc_name, new Uint8Array(row.state_vector));
+    }
+    let marked = 0;
+    for (const name of names) {
+      if (!tryParseKey(name)) continue;
+      const cursor = cursors.get(name);
+      const sv = await stateVector(name);
+      if (cursor && sameStateVector(cursor, sv)) continue;
+      this.notify(name);
+      marked += 1;
+    }
+    return marked;
+  }
+
+  /** Projects everything dirty now; resolves when the tables have caught up, throws if not. */
+  async flush(timeoutMs = 10_000): Promise<void> {
+    const deadline = this.deps.now() + timeoutMs;
+    while (this.dirty.size > 0 && !this.closed) {
+      for (const d of this.dirty.values()) d.due = 0;
+      await this.runOnce();
+      if (this.failures > 0) throw new Error('projection failed; will retry');
+      if (this.deps.now() > deadline)
+        throw new Error(`projection did not catch up within ${timeoutMs} ms`);
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.flush();
+    } catch (error) {
+      this.deps.log.warn('projector closed with changes not projected; the next start catches up', {
+        error,
+      });
+    }
+    this.closed = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /**
+   * One ticker instead of a timer per document: every few milliseconds it projects what is due,
+   * one document at a time, and backs off while projections fail (0.5 s, 1 s, ... 30 s).
+   */
+  private schedule(): void {
+    if (this.closed || this.timer) return;
+    const tick = Math.max(10, Math.min(100, this.deps.debounceMs));
+    this.timer = setInterval(() => {
+      if (this.running || this.dirty.size === 0) return;
+      if (
+        this.failures > 0 &&
+        this.deps.now() - this.lastFailure < Math.min(30_000, 250 * 2 ** this.failures)
+      )
+        return;
+      void this.runOnce();
+    }, tick);
+    this.timer.unref();
+  }
+
+  private runOnce(): Promise<void> {
+    if (!this.running) {
+      // Cleared in a callback, never synchronously: a run with nothing due finishes at once,
+      // and clearing before the assignment would leave a settled promise marked as running.
+      const run = this.projectDue().finally(() => {
+        if (this.running === run) this.running = undefined;
+      });
+      this.running = run;
+    }
+    return this.running;
+  }
+
+  private async projectDue(): Promise<void> {
+    const now = this.deps.now();
+    const due = [...this.dirty.entries()]
+      .filter(([, d]) => d.due <= now)
+      .sort((a, b) => a[1].since - b[1].since);
+    for (const [key, entry] of due) {
+      if (this.closed) break;
+      // Changes that arrive while projecting re-mark the key; only clear what we covered.
+      this.dirty.delete(key);
+      try {
+        this.deps.log.debug('projecting', { doc: key });
+        await this.project(key);
+        this.failures = 0;
+        this.deps.onProjected?.(key, this.deps.now() - entry.since);
+      } catch (error) {
+        const again = this.dirty.get(key);
+        this.dirty.set(key, {
+          since: Math.min(entry.since, again?.since ?? entry.since),
+          due: this.deps.now(),
+        });
+        this.failures += 1;
+        this.lastFailure = this.deps.now();
+        this.deps.log.warn('projection failed, will retry', {
+          doc: key,
+          error,
+          failures: this.failures,
+        });
+        break;
+      }
+    }
+  }
+
+  /** Projects one document in one transaction: rows, events, cursor. */
+  private async project(key: string): Promise<void> {
+    const { sql, ids, now } = this.deps;
+    const { doc, release } = await this.deps.borrow(key);
+    try {
+      // Everything is read from the document synchronously, here: one consistent state.
+      const stateVector = Y.encodeStateVector(doc);
+      const cursorRows = await sql<
+        { state_vector: Uint8Array }[]
+      >`SELECT state_vector FROM t_projection_cursor WHERE doc_name = ${key}`;
+      const cursor = cursorRows[0] ? new Uint8Array(cursorRows[0].state_vector) : undefined;
+      const changes = changedKeys(doc, cursor);
+      const conversation = conversationRow(doc);
+      if (!conversation) return; // a group whose genesis has not arrived: nothing to project
+      const id = conversation.conversation_id;
+      const members = [
+        ...new Set([
+          ...(changes.all ? conversationMembers(doc) : changes.members),
+          ...changes.readers,
+        ]),
+      ]
+        .map((identity) => memberRow(doc, id, identity))
+        .filter((r) => r !== undefined);
+      const messages = (changes.all ? allMessages(doc) : [...changes.messages])
+        .map((k) => messageRow(doc, id, k))
+        .filter((r) => r !== undefined);
+      const events = eventsFor(doc, conversation, changes, true);
+      const time = now();
+      this.deps.log.debug('projection plan', {
+        doc: key,
+        members: members.length,
+        messages: messages.length,
+        events: events.length,
+      });
+      await sql.begin(async (tx) => {
+        const existed =
+          (await tx`SELECT 1 FROM t_conversation WHERE conversation_id = ${id}`).length > 0;
+        const { setting, ...row } = conversation;
+        await tx`
+          INSERT INTO t_conversation ${tx({ ...row, setting: tx.json(setting as never), update_time: time } as never)}
+          ON CONFLICT (conversation_id) DO UPDATE SET
+            conversation_name = EXCLUDED.conversation_name, conversation_avatar = EXCLUDED.conversation_avatar,
+            status = EXCLUDED.status, setting = EXCLUDED.setting, current_member_count = EXCLUDED.current_member_count,
+            max_member_count = EXCLUDED.max_member_count, first_identity_id = EXCLUDED.first_identity_id,
+            first_identity_type = EXCLUDED.first_identity_type, second_identity_id = EXCLUDED.second_identity_id,
+            second_identity_type = EXCLUDED.second_identity_type, update_time = EXCLUDED.update_time`;
+        for (const m of members) {
+          await tx`
+            INSERT INTO t_conversation_member ${tx({ ...m, member_id: ids.next(), create_time: m.join_time, update_time: time } as never)}
+            ON CONFLICT (conversation_id, identity_id) DO UPDATE SET
+              identity_type = EXCLUDED.identity_type, nickname = EXCLUDED.nickname, member_role = EXCLUDED.member_role,
+              member_status = EXCLUDED.member_status, join_time = EXCLUDED.join_time, exit_time = EXCLUDED.exit_time,
+              last_read_seq = EXCLUDED.last_read_seq, mute_notification = EXCLUDED.mute_notification,
+              invited_by = EXCLUDED.invited_by, update_time = EXCLUDED.update_time`;
+        }
+        for (const m of messages) {
+          await tx`
+            INSERT INTO t_msg_body ${tx(m as never)}
+            ON CONFLICT (message_id) DO UPDATE SET
+              content = EXCLUDED.content, title = EXCLUDED.title, file_url = EXCLUDED.file_url, file_size = EXCLUDED.file_size,
+              is_recalled = EXCLUDED.is_recalled, recall_time = EXCLUDED.recall_time, update_time = EXCLUDED.update_time,
+              reply_to_message_id = EXCLUDED.reply_to_message_id`;
+        }
+        if (messages.length > 0 || members.length > 0)
+          await refreshDerived(tx as unknown as Sql, id);
+        for (const event of events) {
+          if (existed && event.type === 'ConversationCreated') continue;
+          await tx`
+            INSERT INTO t_domain_event (event_key, event_type, conversation_id, conversation_key, payload, occurred_at, created_at)
+            VALUES (${event.key}, ${event.type}, ${id}, ${key}, ${tx.json(event.payload as never)}, ${event.occurredAt}, ${time})
+            ON CONFLICT (event_key) DO NOTHING`;
+        }
+        await tx`
+          INSERT INTO t_projection_cursor (doc_name, state_vector, projected_at) VALUES (${key}, ${stateVector}, ${time})
+          ON CONFLICT (doc_name) DO UPDATE SET state_vector = EXCLUDED.state_vector, projected_at = EXCLUDED.projected_at`;
+      });
+    } finally {
+      release();
+    }
+  }
+}
+
+/**
+ * Values that depend on other rows, recomputed in SQL for the whole conversation: read message
+ * ids, unread counts (messages after the read position, not sent by the member, not recalled),
+ * the private chat's two unread columns, the last message and last active time.
+ */
+async function refreshDerived(tx: Sql, id: string): Promise<void> {
+  await tx`
+    UPDATE t_conversation_member m SET
+      last_read_message_id = (SELECT b.message_id FROM t_msg_body b WHERE b.conversation_id = ${id} AND b.conversation_seq = m.last_read_seq),
+      unread_count = (SELECT count(*) FROM t_msg_body b WHERE b.conversation_id = ${id} AND b.conversation_seq > m.last_read_seq
+                      AND b.sender_identity_id <> m.identity_id AND NOT b.is_recalled)
+    WHERE m.conversation_id = ${id}`;
+  await tx`
+    UPDATE t_conversation c SET
+      first_identity_unread_count = coalesce((SELECT m.unread_count FROM t_conversation_member m WHERE m.conversation_id = c.conversation_id AND m.identity_id = c.first_identity_id), 0),
+      second_identity_unread_count = coalesce((SELECT m.unread_count FROM t_conversation_member m WHERE m.conversation_id = c.conversation_id AND m.identity_id = c.second_identity_id), 0),
+      last_message_id = (SELECT b.message_id FROM t_msg_body b WHERE b.conversation_id = ${id} ORDER BY b.conversation_seq DESC LIMIT 1),
+      last_active_time = coalesce((SELECT b.create_time FROM t_msg_body b WHERE b.conversation_id = ${id} ORDER BY b.conversation_seq DESC LIMIT 1), c.create_time)
+    WHERE c.conversation_id = ${id}`;
+}
+
+/** The (root, key)s that changed since `cursor` (all of them without a cursor). */
+export function changedKeys(doc: Y.Doc, cursor: Uint8Array | undefined): Changes {
+  const changes: Changes = {
+    all: cursor === undefined,
+    members: new Set(),
+    messages: new Set(),
+    readers: new Set(),
+    meta: cursor === undefined,
+  };
+  if (!cursor) return changes;
+  const rootOf = new Map<unknown, string>();
+  for (const [name, type] of doc.share) rootOf.set(type, name);
+  const diff = Y.decodeUpdate(Y.encodeStateAsUpdate(doc, cursor));
+  for (const struct of diff.structs) {
+    if (!(struct instanceof Y.Item)) continue;
+    const item = Y.getItem(doc.store, struct.id);
+    if (!(item instanceof Y.Item) || item.parentSub === null) continue;
+    const key = item.parentSub;
+    switch (rootOf.get(item.parent)) {
+      case 'members':
+      case 'profiles':
+        changes.members.add(key);
+        break;
+      case 'messages':
+      case 'stamps':
+        changes.messages.add(key);
+        break;
+      case 'reads':
+        changes.readers.add(key.slice(0, key.lastIndexOf(':')));
+        break;
+      case 'meta':
+      case 'settings':
+        changes.meta = true;
+        break;
+    }
+  }
+  return changes;
+}
+
+function conversationMembers(doc: Y.Doc): string[] {
+  return [...doc.getMap('members').keys()];
+}
+
+function allMessages(doc: Y.Doc): string[] {
+  return [...doc.getMap('stamps').keys()];
+}
+
+function sameStateVector(a: Uint8Array, b: Uint8Array): boolean {
+  const x = Y.decodeStateVector(a);
+  const y = Y.decodeStateVector(b);
+  if (x.size !== y.size) return false;
+  for (const [client, clock] of x) if (y.get(client) !== clock) return false;
+  return true;
+}
