@@ -28,6 +28,8 @@ export interface Config {
   databaseUrl?: string;
   /** A schema to use instead of `public` (created if missing). */
   databaseSchema?: string;
+  /** Connections to DATABASE_URL; 1 when it points at a pglite-socket server. */
+  databasePoolMax: number;
   /** The projector waits this long after a change to batch the next ones... */
   projectorDebounceMs: number;
   /** ...but never longer than this after the first unprojected change. */
@@ -62,6 +64,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     ...(env.DATABASE_SCHEMA
       ? { databaseSchema: identifier(env.DATABASE_SCHEMA, 'DATABASE_SCHEMA') }
       : {}),
+    databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 100),
     projectorDebounceMs: int(env, 'PROJECTOR_DEBOUNCE_MS', 250, 0, 60_000),
     projectorMaxDelayMs: int(env, 'PROJECTOR_MAX_DELAY_MS', 2000, 0, 600_000),
   };

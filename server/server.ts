@@ -61,6 +61,7 @@ export async function startServer(
     db = await openDatabase({
       dataDir: config.dataDir,
       log,
+      poolMax: config.databasePoolMax,
       ...(config.databaseUrl ? { url: config.databaseUrl } : {}),
       ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
     });

@@ -26,13 +26,15 @@ export interface DatabaseOptions {
   url?: string;
   /** A schema to create and use (tests isolate themselves this way); default public. */
   schema?: string;
+  /** Pool size for `url` (default 10). */
+  poolMax?: number;
   dataDir: string;
   log: Logger;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.url) {
-    const sql = connect(options.url, 10, options.schema);
+    const sql = connect(options.url, options.poolMax ?? 10, options.schema);
     await ensureSchema(sql, options.schema);
     return {
       sql,

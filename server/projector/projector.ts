@@ -42,6 +42,8 @@ export class Projector {
   private running: Promise<void> | undefined;
   private failures = 0;
   private lastFailure = 0;
+  /** `since` of the document being projected right now. */
+  private inFlight: number | undefined;
   private closed = false;
 
   constructor(private readonly deps: ProjectorDeps) {}
@@ -58,13 +60,14 @@ export class Projector {
 
   /** Age (ms) of the oldest change not yet in the tables; 0 when caught up. */
   lagMs(): number {
-    let oldest = Number.POSITIVE_INFINITY;
+    let oldest = this.inFlight ?? Number.POSITIVE_INFINITY;
     for (const d of this.dirty.values()) oldest = Math.min(oldest, d.since);
     return oldest === Number.POSITIVE_INFINITY ? 0 : this.deps.now() - oldest;
   }
 
+  /** Documents with changes not yet in the tables (being projected included). */
   get pending(): number {
-    return this.dirty.size;
+    return this.dirty.size + (this.inFlight === undefined ? 0 : 1);
   }
 
   /**
@@ -158,9 +161,10 @@ export class Projector {
       if (this.closed) break;
       // Changes that arrive while projecting re-mark the key; only clear what we covered.
       this.dirty.delete(key);
+      this.inFlight = entry.since;
       try {
         this.deps.log.debug('projecting', { doc: key });
-        await this.project(key);
+        await withTimeout(this.project(key), PROJECTION_TIMEOUT_MS, `projection of ${key}`);
         this.failures = 0;
         this.deps.onProjected?.(key, this.deps.now() - entry.since);
       } catch (error) {
@@ -177,6 +181,8 @@ export class Projector {
           failures: this.failures,
         });
         break;
+      } finally {
+        this.inFlight = undefined;
       }
     }
   }
@@ -261,6 +267,17 @@ export class Projector {
       release();
     }
   }
+}
+
+/** A projection that takes longer than this counts as failed (a query hung on a dead link). */
+const PROJECTION_TIMEOUT_MS = 30_000;
+
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
