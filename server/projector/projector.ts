@@ -233,18 +233,25 @@ export class Projector {
             max_member_count = EXCLUDED.max_member_count, first_identity_id = EXCLUDED.first_identity_id,
             first_identity_type = EXCLUDED.first_identity_type, second_identity_id = EXCLUDED.second_identity_id,
             second_identity_type = EXCLUDED.second_identity_type, update_time = EXCLUDED.update_time`;
-        for (const m of members) {
+        // Multi-row statements, in chunks: one round trip per few hundred rows, not per row.
+        const memberRows = members.map((m) => ({
+          ...m,
+          member_id: ids.next(),
+          create_time: m.join_time,
+          update_time: time,
+        }));
+        for (const chunk of chunks(memberRows)) {
           await tx`
-            INSERT INTO t_conversation_member ${tx({ ...m, member_id: ids.next(), create_time: m.join_time, update_time: time } as never)}
+            INSERT INTO t_conversation_member ${tx(chunk as never)}
             ON CONFLICT (conversation_id, identity_id) DO UPDATE SET
               identity_type = EXCLUDED.identity_type, nickname = EXCLUDED.nickname, member_role = EXCLUDED.member_role,
               member_status = EXCLUDED.member_status, join_time = EXCLUDED.join_time, exit_time = EXCLUDED.exit_time,
               last_read_seq = EXCLUDED.last_read_seq, mute_notification = EXCLUDED.mute_notification,
               invited_by = EXCLUDED.invited_by, update_time = EXCLUDED.update_time`;
         }
-        for (const m of messages) {
+        for (const chunk of chunks(messages)) {
           await tx`
-            INSERT INTO t_msg_body ${tx(m as never)}
+            INSERT INTO t_msg_body ${tx(chunk as never)}
             ON CONFLICT (message_id) DO UPDATE SET
               content = EXCLUDED.content, title = EXCLUDED.title, file_url = EXCLUDED.file_url, file_size = EXCLUDED.file_size,
               is_recalled = EXCLUDED.is_recalled, recall_time = EXCLUDED.recall_time, update_time = EXCLUDED.update_time,
@@ -252,12 +259,19 @@ export class Projector {
         }
         if (messages.length > 0 || members.length > 0)
           await refreshDerived(tx as unknown as Sql, id);
-        for (const event of events) {
-          if (existed && event.type === 'ConversationCreated') continue;
-          await tx`
-            INSERT INTO t_domain_event (event_key, event_type, conversation_id, conversation_key, payload, occurred_at, created_at)
-            VALUES (${event.key}, ${event.type}, ${id}, ${key}, ${tx.json(event.payload as never)}, ${event.occurredAt}, ${time})
-            ON CONFLICT (event_key) DO NOTHING`;
+        const eventRows = events
+          .filter((event) => !(existed && event.type === 'ConversationCreated'))
+          .map((event) => ({
+            event_key: event.key,
+            event_type: event.type,
+            conversation_id: id,
+            conversation_key: key,
+            payload: tx.json(event.payload as never),
+            occurred_at: event.occurredAt,
+            created_at: time,
+          }));
+        for (const chunk of chunks(eventRows)) {
+          await tx`INSERT INTO t_domain_event ${tx(chunk as never)} ON CONFLICT (event_key) DO NOTHING`;
         }
         await tx`
           INSERT INTO t_projection_cursor (doc_name, state_vector, projected_at) VALUES (${key}, ${stateVector}, ${time})
@@ -267,6 +281,13 @@ export class Projector {
       release();
     }
   }
+}
+
+/** Rows per multi-row statement (well under Postgres's 65,535 parameters). */
+function chunks<T>(rows: readonly T[], size = 500): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  return out;
 }
 
 /** A projection that takes longer than this counts as failed (a query hung on a dead link). */

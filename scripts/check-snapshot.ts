@@ -1,0 +1,44 @@
+/**
+ * @module `npm run check:snapshot`: compares every row and column of t_conversation,
+ * t_conversation_member, t_msg_body (and the domain events) with the documents in DATA_DIR.
+ * Exits 1 and lists the differences if any. Run it with the server stopped when the database is
+ * the embedded PGlite (one process at a time), or any time against DATABASE_URL (the tables may
+ * then lag by the projector's delay).
+ */
+import path from 'node:path';
+import * as Y from 'yjs';
+import { parseConfig } from '../server/config.js';
+import { openDatabase } from '../server/db/connect.js';
+import { migrate } from '../server/db/migrate.js';
+import { createLogger } from '../server/log.js';
+import { checkSnapshot } from '../server/projector/check.js';
+import { openLeveldbStore } from '../server/store/leveldb.js';
+import { tryParseKey } from '../shared/keys.js';
+
+const config = parseConfig(process.env);
+const log = createLogger(config.logLevel);
+const store = await openLeveldbStore(path.join(config.dataDir, 'docs'));
+const db = await openDatabase({
+  dataDir: config.dataDir,
+  log,
+  poolMax: 1,
+  ...(config.databaseUrl ? { url: config.databaseUrl } : {}),
+  ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
+});
+await migrate(db.sql); // an unmigrated database simply shows every row as missing
+let documents = 0;
+let differences = 0;
+for (const name of await store.list()) {
+  if (!tryParseKey(name)) continue;
+  const doc = new Y.Doc();
+  for (const update of await store.load(name)) Y.applyUpdate(doc, update);
+  const problems = await checkSnapshot(db.sql, doc);
+  documents += 1;
+  differences += problems.length;
+  for (const p of problems) process.stdout.write(`${name}: ${p}\n`);
+  doc.destroy();
+}
+process.stdout.write(`${documents} documents checked, ${differences} differences\n`);
+await db.close();
+await store.close();
+process.exit(differences === 0 ? 0 : 1);
