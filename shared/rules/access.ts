@@ -68,3 +68,14 @@ export function outranks(writer: MemberRole | undefined, target: MemberRole | un
   if (writer === MemberRole.Admin) return target === undefined || target === MemberRole.Member;
   return false;
 }
+
+/**
+ * Why a client may not change a group's meta, settings or members at all: outside groups the
+ * server describes conversations, and a dissolved group no longer changes.
+ */
+export function groupChangeRefusal(doc: Y.Doc, parsed: ParsedKey): ErrorCode | undefined {
+  if (parsed.type !== ConversationType.Group) return 'SERVER_ONLY';
+  if (doc.getMap('meta').get('status') === ConversationStatus.Dissolved)
+    return 'CONVERSATION_DISSOLVED';
+  return undefined;
+}

@@ -11,7 +11,7 @@ import {
 } from '../enums.js';
 import { isIdentityId } from '../ids.js';
 import { EDITABLE_META_FIELDS, GENESIS_META_FIELDS, SERVER_META_FIELDS } from '../schema.js';
-import { activeRole } from './access.js';
+import { activeRole, groupChangeRefusal } from './access.js';
 import {
   after,
   isRecord,
@@ -47,10 +47,12 @@ export function checkMetaWrite(
   value: unknown,
   genesis: boolean,
 ): RuleViolation | undefined {
-  if (ctx.parsed.type !== ConversationType.Group)
-    return violation('SERVER_ONLY', 'this conversation is described by the server');
-  if (ctx.doc.getMap('meta').get('status') === ConversationStatus.Dissolved)
-    return violation('CONVERSATION_DISSOLVED');
+  const refusal = groupChangeRefusal(ctx.doc, ctx.parsed);
+  if (refusal)
+    return violation(
+      refusal,
+      refusal === 'SERVER_ONLY' ? 'this conversation is described by the server' : undefined,
+    );
   const role = genesis ? MemberRole.Owner : activeRole(ctx.doc, ctx.author.id);
   if ((SERVER_META_FIELDS as readonly string[]).includes(field))
     return violation('SERVER_ONLY', `meta.${field} is written by the server`);
@@ -140,10 +142,12 @@ export function checkSettingsWrite(
   value: unknown,
   genesis: boolean,
 ): RuleViolation | undefined {
-  if (ctx.parsed.type !== ConversationType.Group)
-    return violation('SERVER_ONLY', 'only groups have client-managed settings');
-  if (ctx.doc.getMap('meta').get('status') === ConversationStatus.Dissolved)
-    return violation('CONVERSATION_DISSOLVED');
+  const refusal = groupChangeRefusal(ctx.doc, ctx.parsed);
+  if (refusal)
+    return violation(
+      refusal,
+      refusal === 'SERVER_ONLY' ? 'only groups have client-managed settings' : undefined,
+    );
   const role = genesis ? MemberRole.Owner : activeRole(ctx.doc, ctx.author.id);
   if (role !== MemberRole.Owner && role !== MemberRole.Admin)
     return violation('ROLE_FORBIDDEN', 'owner and admins change settings');

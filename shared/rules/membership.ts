@@ -5,10 +5,10 @@
  * owner leaves only after a transfer. Judged over the whole update, so a transfer (new owner +
  * old owner stepping down) is one consistent change.
  */
-import { ConversationStatus, ConversationType, MemberRole, MemberStatus } from '../enums.js';
+import { MemberRole, MemberStatus } from '../enums.js';
 import { isIdentityId } from '../ids.js';
 import type { Member } from '../schema.js';
-import { activeRole, outranks } from './access.js';
+import { activeRole, groupChangeRefusal, outranks } from './access.js';
 import {
   after,
   isRecord,
@@ -51,10 +51,12 @@ export function checkMemberWrite(
   previous: unknown,
   genesis: boolean,
 ): RuleViolation | undefined {
-  if (ctx.parsed.type !== ConversationType.Group)
-    return violation('SERVER_ONLY', 'only groups have client-managed members');
-  if (ctx.doc.getMap('meta').get('status') === ConversationStatus.Dissolved)
-    return violation('CONVERSATION_DISSOLVED');
+  const refusal = groupChangeRefusal(ctx.doc, ctx.parsed);
+  if (refusal)
+    return violation(
+      refusal,
+      refusal === 'SERVER_ONLY' ? 'only groups have client-managed members' : undefined,
+    );
   if (!isIdentityId(identity))
     return violation('SCHEMA_VIOLATION', 'members are keyed by identity id');
   if (value === undefined)
