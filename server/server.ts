@@ -117,7 +117,7 @@ export async function startServer(
     connections: () => wss.clients.size,
     startedAt: Date.now(),
     metrics,
-    ...(projector && db ? { snapshots: { projector, database: db.where } } : {}),
+    ...(projector && db ? { snapshots: { projector, database: db.where, sql: db.sql } } : {}),
     socket: {
       rooms,
       log,

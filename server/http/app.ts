@@ -10,12 +10,14 @@ import type { WSEvents } from 'hono/ws';
 import { ConvosyncError } from '../../shared/errors.js';
 import { tryParseKey } from '../../shared/keys.js';
 import { type AuthEnv, authenticate } from '../auth/middleware.js';
+import type { Sql } from '../db/connect.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Projector } from '../projector/projector.js';
 import type { DocStore } from '../store/types.js';
 import type { Rooms } from '../sync/rooms.js';
 import { type SocketDeps, syncSocket } from '../sync/socket.js';
+import { messageRoutes } from './routes/messages.js';
 
 export interface AppDeps {
   jwtSecret: string;
@@ -27,7 +29,7 @@ export interface AppDeps {
   connections: () => number;
   startedAt: number;
   metrics: Metrics;
-  snapshots?: { projector: Projector; database: string };
+  snapshots?: { projector: Projector; database: string; sql: Sql };
 }
 
 export interface Envelope<T> {
@@ -94,6 +96,17 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
       ) as WSEvents<WebSocketLike>;
     }),
   );
+
+  const api = new Hono<AuthEnv>();
+  api.use('*', authenticate(deps.jwtSecret));
+  api.route(
+    '/messages',
+    messageRoutes({
+      rooms: deps.rooms,
+      ...(deps.snapshots ? { sql: deps.snapshots.sql, projector: deps.snapshots.projector } : {}),
+    }),
+  );
+  app.route('/api/v1', api);
 
   app.notFound((c) =>
     c.json(

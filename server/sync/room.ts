@@ -25,7 +25,9 @@ import type { ConversationKey, ParsedKey } from '../../shared/keys.js';
 import type { IncomingMessage } from '../../shared/protocol/sync.js';
 import * as wire from '../../shared/protocol/sync.js';
 import { canRead } from '../../shared/rules/access.js';
-import { conversationRoots } from '../../shared/schema.js';
+import type { Write } from '../../shared/rules/context.js';
+import { checkWrites } from '../../shared/rules/writes.js';
+import { conversationRoots, type RootName, type Stamp } from '../../shared/schema.js';
 import type { Identity } from '../auth/identity.js';
 import type { Logger } from '../log.js';
 import type { IdGenerator } from '../message-ids.js';
@@ -226,6 +228,54 @@ export class Room {
         // Server-to-client messages; a client sending them is confused but harmless.
         return Promise.resolve();
     }
+  }
+
+  /**
+   * Applies `writes` on behalf of `identity` (REST, backend jobs), judged by the same rules as
+   * an update from a socket, as one server transaction that also stamps what it sends; resolves
+   * once durable and broadcast, with the stamps of new messages. Throws the rule violation.
+   */
+  submit(identity: Identity, writes: readonly Write[]): Promise<Stamp[]> {
+    return this.enqueue(async () => {
+      const byRoot = new Map<RootName, Map<string, unknown>>();
+      for (const w of writes) {
+        const root = byRoot.get(w.root) ?? new Map<string, unknown>();
+        root.set(w.key, w.value);
+        byRoot.set(w.root, root);
+      }
+      const now = this.deps.now();
+      const rejected = checkWrites({
+        doc: this.doc,
+        parsed: this.parsed,
+        author: identity,
+        now,
+        lastSeq: this.stamper.lastSeq,
+        writes: byRoot,
+      });
+      if (rejected) throw rejected.error;
+      const { messages } = conversationRoots(this.doc);
+      const written = [...(byRoot.get('messages')?.keys() ?? [])] as MessageKey[];
+      const recalls = written.filter((key) => messages.has(key));
+      let stamps: Stamp[] = [];
+      this.stamper.write(this.doc, { source: 'server', reason: 'submit' } satisfies Origin, () => {
+        for (const w of writes) this.doc.getMap(w.root).set(w.key, w.value);
+        stamps = this.stamper.stamp(
+          this.doc,
+          written.filter((key) => !recalls.includes(key)),
+          now,
+        );
+        this.stamper.recall(this.doc, recalls, now);
+      });
+      this.deps.metrics?.messagesAccepted.inc(stamps.length);
+      if (byRoot.has('members')) this.closeUnreadable();
+      await this.flush();
+      if (this.broken) throw new ConvosyncError('STORAGE_UNAVAILABLE');
+      if (recalls.length > 0)
+        void this.compact().catch((error) =>
+          this.deps.log.warn('compaction after recall failed', { room: this.key, error }),
+        );
+      return stamps;
+    });
   }
 
   /** Waits until every queued change is durable. */
@@ -483,14 +533,17 @@ export class Room {
     this.destroy(error);
   }
 
-  private enqueue(step: () => Promise<void>): Promise<void> {
+  private enqueue<T = void>(step: () => Promise<T>): Promise<T> {
     const run = async () => {
       if (this.broken)
         throw new ConvosyncError('STORAGE_UNAVAILABLE', 'room was dropped after a storage failure');
-      await step();
+      return step();
     };
     const result = this.queue.then(run);
-    this.queue = result.catch(() => undefined);
+    this.queue = result.then(
+      () => undefined,
+      () => undefined,
+    );
     return result;
   }
 

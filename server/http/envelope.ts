@@ -1,0 +1,35 @@
+/**
+ * @module The REST response shapes of the spec: `Response<T>` ({ code, message, data }) and
+ * `PageList<T>`; and request validation that answers bad input with a 400 naming the field.
+ */
+import { zValidator } from '@hono/zod-validator';
+import type { ValidationTargets } from 'hono';
+import type { ZodType } from 'zod';
+import { ConvosyncError } from '../../shared/errors.js';
+
+export interface PageList<T> {
+  list: T[];
+  total: number;
+  pageNum: number;
+  pageSize: number;
+  /** Pass as `before` to get the next (older) page, stable while new items arrive. */
+  nextCursor: string | null;
+}
+
+export function ok<T>(data: T): { code: 'OK'; message: 'ok'; data: T } {
+  return { code: 'OK', message: 'ok', data };
+}
+
+/** A validator whose failures become BAD_REQUEST errors listing each bad field. */
+export function valid<Target extends keyof ValidationTargets, Schema extends ZodType>(
+  target: Target,
+  schema: Schema,
+) {
+  return zValidator(target, schema, (result) => {
+    if (result.success) return;
+    const fields = result.error.issues.map(
+      (issue) => `${issue.path.join('.') || target}: ${issue.message}`,
+    );
+    throw new ConvosyncError('BAD_REQUEST', fields.join('; '));
+  });
+}

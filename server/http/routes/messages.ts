@@ -1,0 +1,192 @@
+/**
+ * @module REST for messages (seed section 13): send private and group messages, recall, mark
+ * read, history. Every write goes through the same rules as the sync path and is applied as a
+ * server transaction of the conversation's room, so connected clients see it at once.
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { listMessages } from '../../../shared/conversation.js';
+import { ConversationType, MessageFormat } from '../../../shared/enums.js';
+import { ConvosyncError } from '../../../shared/errors.js';
+import { asIdentityId, type DeviceId, newMessageKey } from '../../../shared/ids.js';
+import { type ConversationKey, parseKey, privateKey, tryParseKey } from '../../../shared/keys.js';
+import { composeMessage, type Draft } from '../../../shared/message.js';
+import { canRead } from '../../../shared/rules/access.js';
+import { tombstone } from '../../../shared/rules/message.js';
+import { conversationRoots, readKey } from '../../../shared/schema.js';
+import type { AuthEnv } from '../../auth/middleware.js';
+import type { Sql } from '../../db/connect.js';
+import type { Projector } from '../../projector/projector.js';
+import type { Rooms } from '../../sync/rooms.js';
+import { ok, type PageList, valid } from '../envelope.js';
+
+/** The read position REST callers move (one "device" for all REST calls of an identity). */
+const REST_DEVICE = 'rest-api' as DeviceId;
+
+const draft = {
+  content: z.string().max(5000).default(''),
+  format: z.nativeEnum(MessageFormat).default(MessageFormat.Text),
+  replyTo: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/)
+    .optional(),
+  file: z
+    .object({
+      url: z.string(),
+      size: z.number().int(),
+      mime: z.string(),
+      name: z.string().optional(),
+    })
+    .optional(),
+  duration: z.number().int().optional(),
+  card: z
+    .object({ bizType: z.number().int(), bizId: z.string(), title: z.string().optional() })
+    .optional(),
+};
+
+export interface MessageRoutesDeps {
+  rooms: Rooms;
+  sql?: Sql;
+  projector?: Projector;
+}
+
+export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+
+  const send = async (
+    identity: AuthEnv['Variables']['identity'],
+    key: ConversationKey,
+    body: z.infer<z.ZodObject<typeof draft>>,
+  ) => {
+    const room = await deps.rooms.open(key, identity);
+    const { content, format, ...rest } = body;
+    const message = composeMessage(
+      { content, format, ...rest } as Draft,
+      { identity: identity.id, identityType: identity.type },
+      newMessageKey(),
+      Date.now(),
+    );
+    const [stamp] = await room.submit(identity, [
+      { root: 'messages', key: message.key, value: message },
+    ]);
+    return {
+      conversationKey: key,
+      messageKey: message.key,
+      messageId: stamp!.id,
+      seq: stamp!.seq,
+      acceptedAt: stamp!.at,
+    };
+  };
+
+  app.post(
+    '/private',
+    valid('json', z.object({ toIdentityId: z.string(), ...draft })),
+    async (c) => {
+      const body = c.req.valid('json');
+      const key = privateKey(c.get('identity').id, asIdentityId(body.toIdentityId));
+      const { toIdentityId: _, ...message } = body;
+      return c.json(ok(await send(c.get('identity'), key, message)));
+    },
+  );
+
+  app.post(
+    '/group',
+    valid('json', z.object({ conversationKey: z.string(), ...draft })),
+    async (c) => {
+      const { conversationKey, ...message } = c.req.valid('json');
+      const parsed = tryParseKey(conversationKey);
+      if (parsed?.type !== ConversationType.Group)
+        throw new ConvosyncError('BAD_REQUEST', 'conversationKey: not a group key');
+      return c.json(ok(await send(c.get('identity'), parsed.key, message)));
+    },
+  );
+
+  app.get(
+    '/conversation/:key',
+    valid(
+      'query',
+      z.object({
+        pageNum: z.coerce.number().int().min(1).default(1),
+        pageSize: z.coerce.number().int().min(1).max(100).default(20),
+        before: z.coerce.number().int().min(1).optional(),
+      }),
+    ),
+    async (c) => {
+      const key = parseKey(c.req.param('key')).key;
+      const { pageNum, pageSize, before } = c.req.valid('query');
+      const { doc, release } = await deps.rooms.borrow(key);
+      try {
+        if (!canRead(doc, parseKey(key), c.get('identity'))) throw new ConvosyncError('NOT_MEMBER');
+        // Newest first; `before` (a seq) pins the window, so pages stay stable while messages arrive.
+        const accepted = listMessages(doc)
+          .filter((m) => m.stamp && (before === undefined || m.stamp.seq < before))
+          .reverse();
+        const start = before === undefined ? (pageNum - 1) * pageSize : 0;
+        const list = accepted.slice(start, start + pageSize);
+        const last = list[list.length - 1];
+        const page: PageList<(typeof list)[number]> = {
+          list,
+          total: accepted.length,
+          pageNum,
+          pageSize,
+          nextCursor: last && start + pageSize < accepted.length ? String(last.stamp!.seq) : null,
+        };
+        return c.json(ok(page));
+      } finally {
+        release();
+      }
+    },
+  );
+
+  /** Where a BIGINT message id lives: the snapshot tables, projected up to now first. */
+  const locate = async (
+    messageId: string,
+  ): Promise<{ key: ConversationKey; messageKey: string; seq: number }> => {
+    if (!/^\d{1,19}$/.test(messageId))
+      throw new ConvosyncError('BAD_REQUEST', 'messageId: a BIGINT');
+    if (!deps.sql || !deps.projector)
+      throw new ConvosyncError(
+        'STORAGE_UNAVAILABLE',
+        'message ids are looked up in the snapshot tables (SNAPSHOTS=off)',
+      );
+    await deps.projector.flush().catch(() => undefined);
+    const [row] = await deps.sql<
+      { conversation_key: string; client_message_key: string; conversation_seq: string }[]
+    >`
+      SELECT c.conversation_key, b.client_message_key, b.conversation_seq FROM t_msg_body b
+      JOIN t_conversation c ON c.conversation_id = b.conversation_id::BIGINT WHERE b.message_id = ${messageId}`;
+    if (!row) throw new ConvosyncError('NOT_FOUND', `no message ${messageId}`);
+    return {
+      key: parseKey(row.conversation_key).key,
+      messageKey: row.client_message_key.trim(),
+      seq: Number(row.conversation_seq),
+    };
+  };
+
+  app.put('/:messageId/recall', async (c) => {
+    const identity = c.get('identity');
+    const { key, messageKey } = await locate(c.req.param('messageId'));
+    const room = await deps.rooms.open(key, identity);
+    const current = conversationRoots(room.doc).messages.get(messageKey);
+    if (!current) throw new ConvosyncError('NOT_FOUND', 'no such message');
+    await room.submit(identity, [
+      { root: 'messages', key: messageKey, value: tombstone(current, identity.id) },
+    ]);
+    return c.json(ok({ messageId: c.req.param('messageId'), recalled: true }));
+  });
+
+  app.put('/:messageId/read', async (c) => {
+    const identity = c.get('identity');
+    const { key, seq } = await locate(c.req.param('messageId'));
+    const room = await deps.rooms.open(key, identity);
+    const readsKey = readKey(identity.id, REST_DEVICE);
+    const current = conversationRoots(room.doc).reads.get(readsKey) ?? 0;
+    // Reading an older message than the position already reached changes nothing.
+    if (seq > current) await room.submit(identity, [{ root: 'reads', key: readsKey, value: seq }]);
+    return c.json(
+      ok({ messageId: c.req.param('messageId'), readPosition: Math.max(seq, current) }),
+    );
+  });
+
+  return app;
+}

@@ -1,0 +1,211 @@
+/**
+ * The REST message endpoints: success, permission denied, not found and bad input for each; a
+ * REST send observed by a connected Yjs client; history pages that stay stable while messages
+ * arrive. On PGlite, or on Postgres with DATABASE_URL.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type Client, createClient } from '../../client/index.js';
+import { DATABASE_URL, testSchema } from '../db.js';
+import { startTestServer, type TestServer, token, waitFor } from '../helpers.js';
+
+let ts: TestServer;
+const clients: Client[] = [];
+const schema = DATABASE_URL ? testSchema() : undefined;
+
+beforeAll(async () => {
+  ts = await startTestServer({
+    env: {
+      SNAPSHOTS: 'on',
+      PROJECTOR_DEBOUNCE_MS: '10',
+      ...(DATABASE_URL ? { DATABASE_URL, DATABASE_SCHEMA: schema! } : {}),
+    },
+  });
+}, 60_000);
+afterAll(async () => {
+  for (const c of clients) await c.close();
+  if (schema) await ts.server.db!.sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await ts.close();
+});
+
+async function api(method: string, path: string, who: string | undefined, body?: unknown) {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (who) headers.authorization = `Bearer ${await token(who)}`;
+  const res = await fetch(`${ts.httpUrl}/api/v1${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return {
+    status: res.status,
+    body: (await res.json()) as { code: string; message: string; data: any },
+  };
+}
+
+describe('POST /messages/private', () => {
+  it('sends, and a connected Yjs client sees it at once', async () => {
+    const bob = createClient({
+      url: ts.httpUrl,
+      token: await token('bob'),
+      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    });
+    clients.push(bob);
+    const chat = await bob.openPrivate('alice');
+    await chat.whenSynced();
+    const res = await api('POST', '/messages/private', 'alice', {
+      toIdentityId: 'bob',
+      content: 'hello from REST',
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      code: 'OK',
+      data: { conversationKey: 'private_alice_bob', seq: 1 },
+    });
+    expect(res.body.data.messageId).toMatch(/^\d+$/);
+    await waitFor(
+      () => chat.messages().find((m) => m.content === 'hello from REST' && !m.pending),
+      5000,
+      'bob sees it',
+    );
+  });
+
+  it('answers bad input with a 400 naming the field, and a missing token with 401', async () => {
+    const bad = await api('POST', '/messages/private', 'alice', {
+      toIdentityId: 'bob',
+      content: 42,
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.code).toBe('BAD_REQUEST');
+    expect(bad.body.message).toMatch(/content/);
+    const invalid = await api('POST', '/messages/private', 'alice', {
+      toIdentityId: 'bob',
+      content: '',
+    });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.code).toBe('INVALID_MESSAGE');
+    const broken = await fetch(`${ts.httpUrl}/api/v1/messages/private`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await token('alice')}`,
+        'content-type': 'application/json',
+      },
+      body: '{not json',
+    });
+    expect(broken.status).toBe(400);
+    expect(
+      (await api('POST', '/messages/private', undefined, { toIdentityId: 'bob', content: 'x' }))
+        .status,
+    ).toBe(401);
+  });
+});
+
+describe('POST /messages/group', () => {
+  it('refuses a non-member (403) and an unknown group (404), accepts a member', async () => {
+    const olga = createClient({
+      url: ts.httpUrl,
+      token: await token('olga'),
+      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    });
+    clients.push(olga);
+    const team = await olga.createGroup({
+      name: 'team',
+      members: [{ identity: 'mia', identityType: 1 }],
+    });
+    await waitFor(() => team.doc.getMap('meta').has('conversationId'), 5000, 'group created');
+    expect(
+      (
+        await api('POST', '/messages/group', 'mia', {
+          conversationKey: team.key,
+          content: 'hi team',
+        })
+      ).status,
+    ).toBe(200);
+    const stranger = await api('POST', '/messages/group', 'zed', {
+      conversationKey: team.key,
+      content: 'let me in',
+    });
+    expect(stranger.status).toBe(403);
+    expect(stranger.body.code).toBe('NOT_MEMBER');
+    const unknown = await api('POST', '/messages/group', 'mia', {
+      conversationKey: `group_${'0'.repeat(32)}`,
+      content: 'anyone?',
+    });
+    expect(unknown.status).toBe(400); // a group that does not exist only takes a genesis
+    expect(
+      (
+        await api('POST', '/messages/group', 'mia', {
+          conversationKey: 'private_alice_bob',
+          content: 'x',
+        })
+      ).status,
+    ).toBe(400);
+  });
+});
+
+describe('history, recall and read', () => {
+  it('pages newest first, stable with the cursor while messages arrive', async () => {
+    for (let i = 0; i < 25; i++)
+      await api('POST', '/messages/private', 'carl', { toIdentityId: 'dana', content: `m${i}` });
+    const first = await api('GET', '/messages/conversation/private_carl_dana', 'dana');
+    expect(first.status).toBe(200);
+    expect(first.body.data.list).toHaveLength(20);
+    expect(first.body.data.list[0].content).toBe('m24');
+    expect(first.body.data.total).toBe(25);
+    await api('POST', '/messages/private', 'carl', { toIdentityId: 'dana', content: 'newer' });
+    const second = await api(
+      'GET',
+      `/messages/conversation/private_carl_dana?before=${first.body.data.nextCursor}`,
+      'dana',
+    );
+    expect(second.body.data.list.map((m: { content: string }) => m.content)).toEqual([
+      'm4',
+      'm3',
+      'm2',
+      'm1',
+      'm0',
+    ]);
+    expect((await api('GET', '/messages/conversation/private_carl_dana', 'eve')).status).toBe(403);
+    expect(
+      (await api('GET', '/messages/conversation/private_carl_dana?pageSize=500', 'dana')).status,
+    ).toBe(400);
+  });
+
+  it('recalls the caller’s own message, refuses another’s (403) and unknown ids (404)', async () => {
+    const sent = await api('POST', '/messages/private', 'fred', {
+      toIdentityId: 'gina',
+      content: 'oops',
+    });
+    const id = sent.body.data.messageId;
+    expect((await api('PUT', `/messages/${id}/recall`, 'gina')).body.code).toBe('RECALL_FORBIDDEN');
+    const mine = await api('PUT', `/messages/${id}/recall`, 'fred');
+    expect(mine.status).toBe(200);
+    const history = await api('GET', '/messages/conversation/private_fred_gina', 'gina');
+    expect(history.body.data.list[0]).toMatchObject({ content: '', recalled: { by: 'fred' } });
+    expect((await api('PUT', `/messages/${id}/recall`, 'fred')).body.code).toBe('ALREADY_RECALLED');
+    expect((await api('PUT', '/messages/123456789/recall', 'fred')).status).toBe(404);
+    expect((await api('PUT', '/messages/not-a-number/recall', 'fred')).status).toBe(400);
+  });
+
+  it('marks a message read, only forward, only for members', async () => {
+    const a = await api('POST', '/messages/private', 'hank', {
+      toIdentityId: 'ivy',
+      content: 'one',
+    });
+    const b = await api('POST', '/messages/private', 'hank', {
+      toIdentityId: 'ivy',
+      content: 'two',
+    });
+    expect(
+      (await api('PUT', `/messages/${b.body.data.messageId}/read`, 'ivy')).body.data.readPosition,
+    ).toBe(2);
+    expect(
+      (await api('PUT', `/messages/${a.body.data.messageId}/read`, 'ivy')).body.data.readPosition,
+    ).toBe(2);
+    expect((await api('PUT', `/messages/${a.body.data.messageId}/read`, 'zed')).status).toBe(403);
+    await ts.server.projector!.flush();
+    const [row] = await ts.server.db!
+      .sql`SELECT unread_count, last_read_seq FROM t_conversation_member m JOIN t_conversation c USING (conversation_id) WHERE c.conversation_key = 'private_hank_ivy' AND m.identity_id = 'ivy'`;
+    expect(row).toMatchObject({ last_read_seq: '2' });
+    expect(Number(row!.unread_count)).toBe(0);
+  });
+});
