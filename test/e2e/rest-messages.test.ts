@@ -28,6 +28,17 @@ afterAll(async () => {
   await ts.close();
 });
 
+/** The fields these tests read from `data` (each endpoint fills some of them). */
+interface Data {
+  conversationKey?: string;
+  messageId: string;
+  seq?: number;
+  list: Array<{ content: string; recalled?: { by: string } }>;
+  total: number;
+  nextCursor: string | null;
+  readPosition: number;
+}
+
 async function api(method: string, path: string, who: string | undefined, body?: unknown) {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (who) headers.authorization = `Bearer ${await token(who)}`;
@@ -38,7 +49,7 @@ async function api(method: string, path: string, who: string | undefined, body?:
   });
   return {
     status: res.status,
-    body: (await res.json()) as { code: string; message: string; data: any },
+    body: (await res.json()) as { code: string; message: string; data: Data },
   };
 }
 
@@ -157,13 +168,7 @@ describe('history, recall and read', () => {
       `/messages/conversation/private_carl_dana?before=${first.body.data.nextCursor}`,
       'dana',
     );
-    expect(second.body.data.list.map((m: { content: string }) => m.content)).toEqual([
-      'm4',
-      'm3',
-      'm2',
-      'm1',
-      'm0',
-    ]);
+    expect(second.body.data.list.map((m) => m.content)).toEqual(['m4', 'm3', 'm2', 'm1', 'm0']);
     expect((await api('GET', '/messages/conversation/private_carl_dana', 'eve')).status).toBe(403);
     expect(
       (await api('GET', '/messages/conversation/private_carl_dana?pageSize=500', 'dana')).status,
