@@ -160,7 +160,7 @@ describe('history, recall and read', () => {
     const first = await api('GET', '/messages/conversation/private_carl_dana', 'dana');
     expect(first.status).toBe(200);
     expect(first.body.data.list).toHaveLength(20);
-    expect(first.body.data.list[0].content).toBe('m24');
+    expect(first.body.data.list[0]?.content).toBe('m24');
     expect(first.body.data.total).toBe(25);
     await api('POST', '/messages/private', 'carl', { toIdentityId: 'dana', content: 'newer' });
     const second = await api(
