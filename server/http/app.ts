@@ -17,6 +17,7 @@ import type { Projector } from '../projector/projector.js';
 import type { DocStore } from '../store/types.js';
 import type { Rooms } from '../sync/rooms.js';
 import { type SocketDeps, syncSocket } from '../sync/socket.js';
+import { conversationRoutes } from './routes/conversations.js';
 import { messageRoutes } from './routes/messages.js';
 
 export interface AppDeps {
@@ -105,6 +106,12 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
       rooms: deps.rooms,
       ...(deps.snapshots ? { sql: deps.snapshots.sql, projector: deps.snapshots.projector } : {}),
     }),
+  );
+  api.route(
+    '/conversations',
+    conversationRoutes(
+      deps.snapshots ? { sql: deps.snapshots.sql, projector: deps.snapshots.projector } : {},
+    ),
   );
   app.route('/api/v1', api);
 

@@ -214,3 +214,46 @@ describe('history, recall and read', () => {
     expect(Number(row!.unread_count)).toBe(0);
   });
 });
+
+describe('GET /conversations/list', () => {
+  it('lists the caller’s conversations, newest first, with unread counts and previews', async () => {
+    await api('POST', '/messages/private', 'kim', { toIdentityId: 'lou', content: 'first chat' });
+    await api('POST', '/messages/private', 'max', { toIdentityId: 'lou', content: 'second chat' });
+    const sent = await api('POST', '/messages/private', 'kim', {
+      toIdentityId: 'lou',
+      content: 'to be recalled',
+    });
+    await api('PUT', `/messages/${sent.body.data.messageId}/recall`, 'kim');
+    const res = await fetch(`${ts.httpUrl}/api/v1/conversations/list`, {
+      headers: { authorization: `Bearer ${await token('lou')}` },
+    });
+    const body = (await res.json()) as {
+      data: {
+        total: number;
+        list: Array<{
+          conversationKey: string;
+          unreadCount: number;
+          lastMessage: { preview: string; recalled: boolean } | null;
+        }>;
+      };
+    };
+    expect(res.status).toBe(200);
+    expect(body.data.total).toBe(2);
+    expect(body.data.list.map((c) => c.conversationKey)).toEqual([
+      'private_kim_lou',
+      'private_lou_max',
+    ]);
+    expect(body.data.list[0]).toMatchObject({
+      unreadCount: 1,
+      lastMessage: { preview: '', recalled: true },
+    });
+    expect(body.data.list[1]).toMatchObject({
+      unreadCount: 1,
+      lastMessage: { preview: 'second chat', recalled: false },
+    });
+    const none = await fetch(`${ts.httpUrl}/api/v1/conversations/list?pageSize=0`, {
+      headers: { authorization: `Bearer ${await token('lou')}` },
+    });
+    expect(none.status).toBe(400);
+  });
+});
