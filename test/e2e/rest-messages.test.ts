@@ -32,6 +32,7 @@ afterAll(async () => {
 interface Data {
   conversationKey?: string;
   messageId: string;
+  messageKey: string;
   seq?: number;
   list: Array<{ content: string; recalled?: { by: string } }>;
   total: number;
@@ -255,5 +256,36 @@ describe('GET /conversations/list', () => {
       headers: { authorization: `Bearer ${await token('lou')}` },
     });
     expect(none.status).toBe(400);
+  });
+});
+
+describe('GET /messages/{messageId}', () => {
+  it('returns the message with the one it replies to; members only; 404 for unknown ids', async () => {
+    const first = await api('POST', '/messages/private', 'nora', {
+      toIdentityId: 'otto',
+      content: 'question?',
+    });
+    const reply = await api('POST', '/messages/private', 'otto', {
+      toIdentityId: 'nora',
+      content: 'answer',
+      replyTo: first.body.data.messageKey,
+    });
+    const res = await fetch(`${ts.httpUrl}/api/v1/messages/${reply.body.data.messageId}`, {
+      headers: { authorization: `Bearer ${await token('nora')}` },
+    });
+    const body = (await res.json()) as {
+      data: { message: { content: string }; replyTo: { content: string } | null };
+    };
+    expect(res.status).toBe(200);
+    expect(body.data.message.content).toBe('answer');
+    expect(body.data.replyTo?.content).toBe('question?');
+    const stranger = await fetch(`${ts.httpUrl}/api/v1/messages/${reply.body.data.messageId}`, {
+      headers: { authorization: `Bearer ${await token('zed')}` },
+    });
+    expect(stranger.status).toBe(403);
+    const unknown = await fetch(`${ts.httpUrl}/api/v1/messages/987654321`, {
+      headers: { authorization: `Bearer ${await token('nora')}` },
+    });
+    expect(unknown.status).toBe(404);
   });
 });

@@ -163,6 +163,22 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
     };
   };
 
+  app.get('/:messageId', async (c) => {
+    const identity = c.get('identity');
+    const { key, messageKey } = await locate(c.req.param('messageId'));
+    const { doc, release } = await deps.rooms.borrow(key);
+    try {
+      if (!canRead(doc, parseKey(key), identity)) throw new ConvosyncError('NOT_MEMBER');
+      const byKey = new Map(listMessages(doc).map((m) => [m.key as string, m]));
+      const message = byKey.get(messageKey);
+      if (!message) throw new ConvosyncError('NOT_FOUND', 'no such message');
+      const replyTo = message.replyTo ? (byKey.get(message.replyTo) ?? null) : null;
+      return c.json(ok({ conversationKey: key, message, replyTo }));
+    } finally {
+      release();
+    }
+  });
+
   app.put('/:messageId/recall', async (c) => {
     const identity = c.get('identity');
     const { key, messageKey } = await locate(c.req.param('messageId'));
