@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { genesisWrites } from '../../client/intents.js';
+import { genesisWrites } from '../../shared/actions.js';
 import { writeGenesis } from '../../shared/conversation.js';
 import { MemberRole, MemberStatus } from '../../shared/enums.js';
 import { asIdentityId, type MessageId, newMessageKey } from '../../shared/ids.js';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { genesisWrites } from '../../client/intents.js';
+import { genesisWrites } from '../actions.js';
 import { MemberRole, MemberStatus, MessageFormat, PlatformRole } from '../enums.js';
 import { asIdentityId, type MessageId, newMessageKey } from '../ids.js';
 import { groupKey, parseKey, systemKey } from '../keys.js';

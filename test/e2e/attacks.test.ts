@@ -8,7 +8,7 @@ import * as encoding from 'lib0/encoding';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
-import { genesisWrites } from '../../client/intents.js';
+import { genesisWrites } from '../../shared/actions.js';
 import { MemberRole, MemberStatus, MessageFormat } from '../../shared/enums.js';
 import { newMessageKey } from '../../shared/ids.js';
 import { type ConversationKey, groupKey, privateKey, systemKey } from '../../shared/keys.js';
