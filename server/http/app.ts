@@ -109,9 +109,10 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
   );
   api.route(
     '/conversations',
-    conversationRoutes(
-      deps.snapshots ? { sql: deps.snapshots.sql, projector: deps.snapshots.projector } : {},
-    ),
+    conversationRoutes({
+      rooms: deps.rooms,
+      ...(deps.snapshots ? { sql: deps.snapshots.sql, projector: deps.snapshots.projector } : {}),
+    }),
   );
   app.route('/api/v1', api);
 

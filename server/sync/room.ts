@@ -257,8 +257,14 @@ export class Room {
       const written = [...(byRoot.get('messages')?.keys() ?? [])] as MessageKey[];
       const recalls = written.filter((key) => messages.has(key));
       let stamps: Stamp[] = [];
+      const { meta } = conversationRoots(this.doc);
+      const genesis = byRoot.get('meta')?.has('key') === true && !meta.has('conversationId');
       this.stamper.write(this.doc, { source: 'server', reason: 'submit' } satisfies Origin, () => {
         for (const w of writes) this.doc.getMap(w.root).set(w.key, w.value);
+        if (genesis) {
+          meta.set('conversationId', this.deps.ids.next());
+          meta.set('createdAt', now);
+        }
         stamps = this.stamper.stamp(
           this.doc,
           written.filter((key) => !recalls.includes(key)),

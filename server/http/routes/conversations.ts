@@ -5,16 +5,27 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { type Action, actionWrites, genesisWrites } from '../../../shared/actions.js';
+import { MemberRole, MemberStatus } from '../../../shared/enums.js';
 import { ConvosyncError } from '../../../shared/errors.js';
+import { asIdentityId } from '../../../shared/ids.js';
+import { type ConversationKey, groupKey, parseKey, privateKey } from '../../../shared/keys.js';
+import { activeRole, canRead } from '../../../shared/rules/access.js';
+import { conversationRoots } from '../../../shared/schema.js';
+import type { Identity } from '../../auth/identity.js';
 import type { AuthEnv } from '../../auth/middleware.js';
 import type { Sql } from '../../db/connect.js';
 import type { Projector } from '../../projector/projector.js';
+import type { Rooms } from '../../sync/rooms.js';
 import { ok, type PageList, valid } from '../envelope.js';
 
 export interface ConversationRoutesDeps {
+  rooms: Rooms;
   sql?: Sql;
   projector?: Projector;
 }
+
+const identityId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,49}$/, 'an identity id');
 
 interface ConversationItem {
   conversationId: string;
@@ -98,6 +109,215 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
       };
       return c.json(ok(page));
     },
+  );
+
+  /** A conversation by key, or by its BIGINT id (looked up in the snapshot tables). */
+  const keyOf = async (param: string): Promise<ConversationKey> => {
+    if (!/^\d{1,19}$/.test(param)) return parseKey(param).key;
+    if (!deps.sql || !deps.projector)
+      throw new ConvosyncError('BAD_REQUEST', 'use the conversation key (SNAPSHOTS=off)');
+    await deps.projector.flush().catch(() => undefined);
+    const [row] = await deps.sql<
+      { conversation_key: string }[]
+    >`SELECT conversation_key FROM t_conversation WHERE conversation_id = ${param}`;
+    if (!row) throw new ConvosyncError('CONVERSATION_NOT_FOUND');
+    return parseKey(row.conversation_key).key;
+  };
+
+  /** Reads a conversation the caller may read; 404 for a group that does not exist. */
+  const readable = async <T>(
+    identity: Identity,
+    param: string,
+    read: (doc: import('yjs').Doc, key: ConversationKey) => T,
+  ): Promise<T> => {
+    const key = await keyOf(param);
+    const { doc, release } = await deps.rooms.borrow(key);
+    try {
+      if (!conversationRoots(doc).meta.has('conversationId'))
+        throw new ConvosyncError('CONVERSATION_NOT_FOUND');
+      if (!canRead(doc, parseKey(key), identity)) throw new ConvosyncError('NOT_MEMBER');
+      return read(doc, key);
+    } finally {
+      release();
+    }
+  };
+
+  /** Runs one action on a conversation through its room (the same rules as the sync path). */
+  const act = async (identity: Identity, param: string, action: Action) => {
+    const key = await keyOf(param);
+    const room = await deps.rooms.open(key, identity);
+    if (!conversationRoots(room.doc).meta.has('conversationId'))
+      throw new ConvosyncError('CONVERSATION_NOT_FOUND');
+    await room.submit(identity, actionWrites(room.doc, action, identity, Date.now()));
+    return key;
+  };
+
+  const detail = (doc: import('yjs').Doc, identity: Identity) => {
+    const { meta, settings, members } = conversationRoots(doc);
+    let memberCount = 0;
+    for (const m of members.values()) if (m.status === MemberStatus.Active) memberCount += 1;
+    return {
+      ...meta.toJSON(),
+      settings: settings.toJSON(),
+      memberCount,
+      myRole: activeRole(doc, identity.id) ?? null,
+    };
+  };
+
+  app.post(
+    '/group',
+    valid(
+      'json',
+      z.object({
+        name: z.string().min(1).max(100),
+        members: z.array(z.object({ identityId, identityType: z.number().int() })).max(499),
+        maxMemberCount: z.number().int().min(2).max(500).optional(),
+      }),
+    ),
+    async (c) => {
+      const identity = c.get('identity');
+      const body = c.req.valid('json');
+      const key = groupKey();
+      const room = await deps.rooms.open(key, identity);
+      const members = body.members.map((m) => ({
+        identity: asIdentityId(m.identityId),
+        identityType: m.identityType,
+      }));
+      await room.submit(
+        identity,
+        genesisWrites(
+          key,
+          {
+            name: body.name,
+            members,
+            ...(body.maxMemberCount ? { maxMemberCount: body.maxMemberCount } : {}),
+          },
+          identity,
+          Date.now(),
+        ),
+      );
+      return c.json(ok(detail(room.doc, identity)));
+    },
+  );
+
+  app.post('/private', valid('json', z.object({ identityId })), async (c) => {
+    const identity = c.get('identity');
+    const key = privateKey(identity.id, asIdentityId(c.req.valid('json').identityId));
+    const room = await deps.rooms.open(key, identity); // created on first open, exactly once
+    return c.json(ok(detail(room.doc, identity)));
+  });
+
+  app.get('/:conversation', async (c) =>
+    c.json(
+      ok(
+        await readable(c.get('identity'), c.req.param('conversation'), (doc) =>
+          detail(doc, c.get('identity')),
+        ),
+      ),
+    ),
+  );
+
+  app.get('/:conversation/members', async (c) =>
+    c.json(
+      ok(
+        await readable(c.get('identity'), c.req.param('conversation'), (doc) =>
+          [...conversationRoots(doc).members.entries()].map(([identityId, m]) => ({
+            identityId,
+            ...m,
+          })),
+        ),
+      ),
+    ),
+  );
+
+  app.get('/:conversation/role', async (c) =>
+    c.json(
+      ok(
+        await readable(c.get('identity'), c.req.param('conversation'), (doc) => ({
+          role: activeRole(doc, c.get('identity').id) ?? null,
+        })),
+      ),
+    ),
+  );
+
+  app.post(
+    '/:conversation/members',
+    valid(
+      'json',
+      z.object({
+        identityId,
+        identityType: z.number().int(),
+        role: z.union([z.literal(MemberRole.Member), z.literal(MemberRole.Admin)]).optional(),
+      }),
+    ),
+    async (c) => {
+      const body = c.req.valid('json');
+      const action: Action = {
+        kind: 'invite',
+        identity: asIdentityId(body.identityId),
+        identityType: body.identityType,
+        ...(body.role ? { role: body.role } : {}),
+      };
+      return c.json(
+        ok({ conversationKey: await act(c.get('identity'), c.req.param('conversation'), action) }),
+      );
+    },
+  );
+
+  app.delete('/:conversation/members/:identityId', async (c) => {
+    const action: Action = { kind: 'remove', identity: asIdentityId(c.req.param('identityId')) };
+    return c.json(
+      ok({ conversationKey: await act(c.get('identity'), c.req.param('conversation'), action) }),
+    );
+  });
+
+  app.put(
+    '/:conversation/settings',
+    valid(
+      'json',
+      z
+        .object({
+          allowInvite: z.boolean().optional(),
+          allowMemberExit: z.boolean().optional(),
+          enableMessageHistory: z.boolean().optional(),
+          messageRetentionDays: z.number().int().min(0).max(3650).optional(),
+          enableNotification: z.boolean().optional(),
+        })
+        .strict(),
+    ),
+    async (c) => {
+      const settings = Object.fromEntries(
+        Object.entries(c.req.valid('json')).filter(([, v]) => v !== undefined),
+      );
+      return c.json(
+        ok({
+          conversationKey: await act(c.get('identity'), c.req.param('conversation'), {
+            kind: 'updateSettings',
+            settings,
+          }),
+        }),
+      );
+    },
+  );
+
+  app.post('/:conversation/dissolve', async (c) =>
+    c.json(
+      ok({
+        conversationKey: await act(c.get('identity'), c.req.param('conversation'), {
+          kind: 'dissolve',
+        }),
+      }),
+    ),
+  );
+
+  app.post('/:conversation/exit', async (c) =>
+    c.json(
+      ok({
+        conversationKey: await act(c.get('identity'), c.req.param('conversation'), {
+          kind: 'exit',
+        }),
+      }),
+    ),
   );
 
   return app;

@@ -1,0 +1,152 @@
+/**
+ * The REST conversation endpoints: create a group, get-or-create a private chat, detail,
+ * members, role, invite, remove, settings, exit, dissolve: success, permission denied, not
+ * found and bad input; a connected SDK client sees REST changes at once.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type Client, createClient } from '../../client/index.js';
+import { MemberStatus } from '../../shared/enums.js';
+import { conversationRoots } from '../../shared/schema.js';
+import { DATABASE_URL, testSchema } from '../db.js';
+import { startTestServer, type TestServer, token, waitFor } from '../helpers.js';
+
+let ts: TestServer;
+const clients: Client[] = [];
+const schema = DATABASE_URL ? testSchema() : undefined;
+
+beforeAll(async () => {
+  ts = await startTestServer({
+    env: {
+      SNAPSHOTS: 'on',
+      PROJECTOR_DEBOUNCE_MS: '10',
+      ...(DATABASE_URL ? { DATABASE_URL, DATABASE_SCHEMA: schema! } : {}),
+    },
+  });
+}, 60_000);
+afterAll(async () => {
+  for (const c of clients) await c.close();
+  if (schema) await ts.server.db!.sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await ts.close();
+});
+
+interface Detail {
+  conversationId: string;
+  key: string;
+  type: string;
+  name: string;
+  status: number;
+  memberCount: number;
+  myRole: number | null;
+  role: number | null;
+  settings: Record<string, unknown>;
+}
+
+async function api(method: string, path: string, who: string, body?: unknown) {
+  const res = await fetch(`${ts.httpUrl}/api/v1/conversations${path}`, {
+    method,
+    headers: { authorization: `Bearer ${await token(who)}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return {
+    status: res.status,
+    body: (await res.json()) as {
+      code: string;
+      message: string;
+      data: Detail & Array<{ identityId: string; status: number }>;
+    },
+  };
+}
+
+it('manages a group through REST, with the same rules as the sync path', async () => {
+  const created = await api('POST', '/group', 'olga', {
+    name: 'team',
+    members: [
+      { identityId: 'adam', identityType: 1 },
+      { identityId: 'mia', identityType: 1 },
+    ],
+  });
+  expect(created.status).toBe(200);
+  expect(created.body.data).toMatchObject({
+    type: 'group',
+    name: 'team',
+    memberCount: 3,
+    myRole: 3,
+  });
+  const key = created.body.data.key;
+  expect(created.body.data.conversationId).toMatch(/^\d+$/);
+
+  // A member's SDK sees REST changes at once.
+  const mia = createClient({
+    url: ts.httpUrl,
+    token: await token('mia'),
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+  });
+  clients.push(mia);
+  const conv = await mia.open(key);
+  await conv.whenSynced();
+
+  expect(
+    (await api('POST', `/${key}/members`, 'olga', { identityId: 'nina', identityType: 1 })).status,
+  ).toBe(200);
+  await waitFor(
+    () => conversationRoots(conv.doc).members.get('nina')?.status === MemberStatus.Active,
+    5000,
+    'mia sees nina',
+  );
+  expect(
+    (await api('GET', `/${key}/members`, 'mia')).body.data.map((m) => m.identityId).sort(),
+  ).toEqual(['adam', 'mia', 'nina', 'olga']);
+  expect((await api('GET', `/${key}/role`, 'olga')).body.data.role).toBe(3);
+  expect((await api('GET', `/${created.body.data.conversationId}`, 'adam')).body.data.key).toBe(
+    key,
+  ); // by BIGINT id too
+
+  // Permission denied, by the rules.
+  expect((await api('DELETE', `/${key}/members/adam`, 'mia')).body.code).toBe('ROLE_FORBIDDEN');
+  expect((await api('PUT', `/${key}/settings`, 'mia', { allowInvite: false })).body.code).toBe(
+    'ROLE_FORBIDDEN',
+  );
+  expect((await api('PUT', `/${key}/settings`, 'olga', { allowInvite: false })).status).toBe(200);
+  expect(
+    (await api('POST', `/${key}/members`, 'mia', { identityId: 'zed', identityType: 1 })).body.code,
+  ).toBe('INVITE_FORBIDDEN');
+  expect((await api('GET', `/${key}`, 'zed')).status).toBe(403);
+  expect((await api('POST', `/${key}/dissolve`, 'adam')).body.code).toBe('ROLE_FORBIDDEN');
+
+  // Remove, exit, dissolve.
+  expect((await api('DELETE', `/${key}/members/nina`, 'olga')).status).toBe(200);
+  expect((await api('POST', `/${key}/exit`, 'adam')).status).toBe(200);
+  expect((await api('POST', `/${key}/exit`, 'olga')).body.code).toBe('EXIT_FORBIDDEN');
+  expect((await api('POST', `/${key}/dissolve`, 'olga')).status).toBe(200);
+  await waitFor(
+    () => conversationRoots(conv.doc).meta.get('status') === 2,
+    5000,
+    'mia sees the dissolve',
+  );
+  expect((await api('GET', `/${key}`, 'olga')).body.data).toMatchObject({
+    status: 2,
+    memberCount: 2,
+  });
+});
+
+it('gets or creates a private chat, once', async () => {
+  const a = await api('POST', '/private', 'pia', { identityId: 'quin' });
+  const b = await api('POST', '/private', 'quin', { identityId: 'pia' });
+  expect(a.status).toBe(200);
+  expect(a.body.data.key).toBe('private_pia_quin');
+  expect(b.body.data.conversationId).toBe(a.body.data.conversationId);
+});
+
+it('answers not found and bad input', async () => {
+  expect((await api('GET', `/group_${'0'.repeat(32)}`, 'olga')).status).toBe(404);
+  expect((await api('GET', '/123456789', 'olga')).status).toBe(404);
+  expect((await api('GET', '/not-a-key', 'olga')).status).toBe(400);
+  const bad = await api('POST', '/group', 'olga', { name: '', members: [] });
+  expect(bad.status).toBe(400);
+  expect(bad.body.message).toMatch(/name/);
+  expect((await api('POST', '/private', 'olga', { identityId: 'a_b' })).status).toBe(400);
+  expect(
+    (await api('PUT', `/group_${'0'.repeat(32)}/settings`, 'olga', { unknown: true })).status,
+  ).toBe(400);
+});
