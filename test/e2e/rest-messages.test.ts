@@ -34,10 +34,16 @@ interface Data {
   messageId: string;
   messageKey: string;
   seq?: number;
-  list: Array<{ content: string; recalled?: { by: string } }>;
+  list: Array<{
+    content: string;
+    recalled?: { by: string };
+    sender?: string;
+    forwardedFrom?: { conversation: string };
+  }>;
   total: number;
   nextCursor: string | null;
   readPosition: number;
+  conversations: number;
 }
 
 async function api(method: string, path: string, who: string | undefined, body?: unknown) {
@@ -287,5 +293,52 @@ describe('GET /messages/{messageId}', () => {
       headers: { authorization: `Bearer ${await token('nora')}` },
     });
     expect(unknown.status).toBe(404);
+  });
+});
+
+describe('forward, mark a conversation read, unread statistics', () => {
+  it('forwards readable messages keeping their origin, refuses unreadable ones', async () => {
+    const original = await api('POST', '/messages/private', 'rita', {
+      toIdentityId: 'sam',
+      content: 'worth sharing',
+    });
+    const fwd = await api('POST', '/messages/forward', 'sam', {
+      messageIds: [original.body.data.messageId],
+      toConversationKey: 'private_sam_tom',
+    });
+    expect(fwd.status).toBe(200);
+    const history = await api('GET', '/messages/conversation/private_sam_tom', 'tom');
+    expect(history.body.data.list[0]).toMatchObject({
+      content: 'worth sharing',
+      sender: 'sam',
+      forwardedFrom: { conversation: 'private_rita_sam' },
+    });
+    const stolen = await api('POST', '/messages/forward', 'tom', {
+      messageIds: [original.body.data.messageId],
+      toConversationKey: 'private_sam_tom',
+    });
+    expect(stolen.status).toBe(422);
+    expect(stolen.body.code).toBe('FORWARD_NOT_FOUND');
+    expect(
+      (
+        await api('POST', '/messages/forward', 'sam', {
+          messageIds: [],
+          toConversationKey: 'private_sam_tom',
+        })
+      ).status,
+    ).toBe(400);
+  });
+
+  it('marks a whole conversation read and reports unread statistics', async () => {
+    for (const text of ['a', 'b', 'c'])
+      await api('POST', '/messages/private', 'uma', { toIdentityId: 'vic', content: text });
+    await api('POST', '/messages/private', 'walt', { toIdentityId: 'vic', content: 'd' });
+    const before = await api('GET', '/conversations/unread', 'vic');
+    expect(before.body.data).toMatchObject({ total: 4, conversations: 2 });
+    const read = await api('PUT', '/conversations/private_uma_vic/read', 'vic');
+    expect(read.body.data).toMatchObject({ readPosition: 3 });
+    const after = await api('GET', '/conversations/unread', 'vic');
+    expect(after.body.data).toMatchObject({ total: 1, conversations: 1 });
+    expect((await api('PUT', '/conversations/private_uma_vic/read', 'zed')).status).toBe(403);
   });
 });

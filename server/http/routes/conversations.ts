@@ -6,12 +6,14 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { type Action, actionWrites, genesisWrites } from '../../../shared/actions.js';
+import { lastSeq } from '../../../shared/conversation.js';
 import { MemberRole, MemberStatus } from '../../../shared/enums.js';
 import { ConvosyncError } from '../../../shared/errors.js';
+import type { DeviceId } from '../../../shared/ids.js';
 import { asIdentityId } from '../../../shared/ids.js';
 import { type ConversationKey, groupKey, parseKey, privateKey } from '../../../shared/keys.js';
 import { activeRole, canRead } from '../../../shared/rules/access.js';
-import { conversationRoots } from '../../../shared/schema.js';
+import { conversationRoots, readKey } from '../../../shared/schema.js';
 import type { Identity } from '../../auth/identity.js';
 import type { AuthEnv } from '../../auth/middleware.js';
 import type { Sql } from '../../db/connect.js';
@@ -24,6 +26,9 @@ export interface ConversationRoutesDeps {
   sql?: Sql;
   projector?: Projector;
 }
+
+/** The read position REST callers move (shared with routes/messages.ts). */
+export const REST_DEVICE = 'rest-api' as DeviceId;
 
 const identityId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,49}$/, 'an identity id');
 
@@ -48,6 +53,27 @@ interface ConversationItem {
 
 export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
+
+  app.get('/unread', async (c) => {
+    const { sql, projector } = deps;
+    if (!sql || !projector) {
+      throw new ConvosyncError(
+        'STORAGE_UNAVAILABLE',
+        'unread statistics need the snapshot tables (SNAPSHOTS=off)',
+      );
+    }
+    await projector.flush().catch(() => undefined);
+    const me = c.get('identity').id;
+    const rows = await sql<{ conversation_key: string; unread_count: string }[]>`
+      SELECT c.conversation_key, m.unread_count FROM t_conversation_member m JOIN t_conversation c USING (conversation_id)
+      WHERE m.identity_id = ${me} AND m.member_status = 1 AND m.unread_count > 0 ORDER BY c.last_active_time DESC`;
+    const byConversation = rows.map((r) => ({
+      conversationKey: r.conversation_key,
+      unreadCount: Number(r.unread_count),
+    }));
+    const total = byConversation.reduce((n, r) => n + r.unreadCount, 0);
+    return c.json(ok({ total, conversations: byConversation.length, byConversation }));
+  });
 
   app.get(
     '/list',
@@ -299,6 +325,18 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
       );
     },
   );
+
+  app.put('/:conversation/read', async (c) => {
+    // Everything accepted so far, as the REST "device" of the caller (only forward).
+    const identity = c.get('identity');
+    const key = await keyOf(c.req.param('conversation'));
+    const room = await deps.rooms.open(key, identity);
+    const seq = lastSeq(room.doc);
+    const readsKey = readKey(identity.id, REST_DEVICE);
+    if (seq > (conversationRoots(room.doc).reads.get(readsKey) ?? 0))
+      await room.submit(identity, [{ root: 'reads', key: readsKey, value: seq }]);
+    return c.json(ok({ conversationKey: key, readPosition: seq }));
+  });
 
   app.post('/:conversation/dissolve', async (c) =>
     c.json(

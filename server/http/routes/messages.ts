@@ -8,20 +8,18 @@ import { z } from 'zod';
 import { listMessages } from '../../../shared/conversation.js';
 import { ConversationType, MessageFormat } from '../../../shared/enums.js';
 import { ConvosyncError } from '../../../shared/errors.js';
-import { asIdentityId, type DeviceId, newMessageKey } from '../../../shared/ids.js';
+import { asIdentityId, newMessageKey } from '../../../shared/ids.js';
 import { type ConversationKey, parseKey, privateKey, tryParseKey } from '../../../shared/keys.js';
 import { composeMessage, type Draft } from '../../../shared/message.js';
 import { canRead } from '../../../shared/rules/access.js';
 import { tombstone } from '../../../shared/rules/message.js';
-import { conversationRoots, readKey } from '../../../shared/schema.js';
+import { conversationRoots, type Message, readKey } from '../../../shared/schema.js';
 import type { AuthEnv } from '../../auth/middleware.js';
 import type { Sql } from '../../db/connect.js';
 import type { Projector } from '../../projector/projector.js';
 import type { Rooms } from '../../sync/rooms.js';
 import { ok, type PageList, valid } from '../envelope.js';
-
-/** The read position REST callers move (one "device" for all REST calls of an identity). */
-const REST_DEVICE = 'rest-api' as DeviceId;
+import { REST_DEVICE } from './conversations.js';
 
 const draft = {
   content: z.string().max(5000).default(''),
@@ -162,6 +160,58 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
       seq: Number(row.conversation_seq),
     };
   };
+
+  app.post(
+    '/forward',
+    valid(
+      'json',
+      z.object({
+        messageIds: z
+          .array(z.string().regex(/^\d{1,19}$/))
+          .min(1)
+          .max(50),
+        toConversationKey: z.string(),
+      }),
+    ),
+    async (c) => {
+      const identity = c.get('identity');
+      const { messageIds, toConversationKey } = c.req.valid('json');
+      const target = parseKey(toConversationKey).key;
+      const sent = [];
+      for (const messageId of messageIds) {
+        const { key, messageKey } = await locate(messageId);
+        const source = await deps.rooms.borrow(key);
+        let original: Message | undefined;
+        try {
+          if (!canRead(source.doc, parseKey(key), identity))
+            throw new ConvosyncError('FORWARD_NOT_FOUND', `cannot read ${messageId}`);
+          original = conversationRoots(source.doc).messages.get(messageKey);
+        } finally {
+          source.release();
+        }
+        if (!original || original.recalled)
+          throw new ConvosyncError('FORWARD_NOT_FOUND', `${messageId} is gone`);
+        const {
+          key: _k,
+          sender: _s,
+          senderType: _t,
+          sentAt: _a,
+          replyTo: _r,
+          recalled: _x,
+          forwardedFrom: _f,
+          ...content
+        } = original;
+        // The room checks again that the source is readable, like for a forward over sync.
+        sent.push(
+          await send(identity, target, {
+            ...content,
+            forwardedFrom: { conversation: key, key: messageKey },
+          } as never),
+        );
+      }
+      return c.json(ok(sent));
+    },
+  );
 
   app.get('/:messageId', async (c) => {
     const identity = c.get('identity');
