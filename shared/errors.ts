@@ -16,6 +16,11 @@ export const ERRORS = {
   INVALID_KEY: { status: 400, close: 4400, message: 'invalid conversation key' },
   UNAUTHORIZED: { status: 401, close: 4401, message: 'missing or invalid token' },
   NOT_MEMBER: { status: 403, close: 4403, message: 'not an active member of this conversation' },
+  FORBIDDEN_SERVICE_ONLY: {
+    status: 403,
+    close: 4403,
+    message: 'only backend services (role "service") may do this',
+  },
   NOT_FOUND: { status: 404, close: 4404, message: 'not found' },
   CONVERSATION_NOT_FOUND: { status: 404, close: 4404, message: 'conversation does not exist' },
   // Rule violations. Over the sync protocol every one of them is a rejection message followed

@@ -18,6 +18,7 @@ import type { DocStore } from '../store/types.js';
 import type { Rooms } from '../sync/rooms.js';
 import { type SocketDeps, syncSocket } from '../sync/socket.js';
 import { conversationRoutes } from './routes/conversations.js';
+import { eventRoutes } from './routes/events.js';
 import { messageRoutes } from './routes/messages.js';
 
 export interface AppDeps {
@@ -114,6 +115,7 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
       ...(deps.snapshots ? { sql: deps.snapshots.sql, projector: deps.snapshots.projector } : {}),
     }),
   );
+  api.route('/events', eventRoutes(deps.snapshots ? { sql: deps.snapshots.sql } : {}));
   app.route('/api/v1', api);
 
   app.notFound((c) =>

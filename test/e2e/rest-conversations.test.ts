@@ -150,3 +150,47 @@ it('answers not found and bad input', async () => {
     (await api('PUT', `/group_${'0'.repeat(32)}/settings`, 'olga', { unknown: true })).status,
   ).toBe(400);
 });
+
+it('serves domain events to backend services, who acknowledge their position', async () => {
+  await fetch(`${ts.httpUrl}/api/v1/messages/private`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${await token('xena')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ toIdentityId: 'yuri', content: 'for the audit job' }),
+  });
+  await ts.server.projector!.flush();
+  const service = {
+    authorization: `Bearer ${await token('audit', 0, 'service')}`,
+    'content-type': 'application/json',
+  };
+  const read = async (query: string) =>
+    (await (await fetch(`${ts.httpUrl}/api/v1/events?${query}`, { headers: service })).json()) as {
+      data: {
+        events: Array<{ eventId: string; type: string; conversationKey: string }>;
+        lastEventId: string;
+      };
+    };
+  const all = await read('consumer=audit&limit=1000');
+  const sent = all.data.events.filter(
+    (e) => e.type === 'IMMessageSent' && e.conversationKey === 'private_xena_yuri',
+  );
+  expect(sent).toHaveLength(1);
+  const ids = all.data.events.map((e) => BigInt(e.eventId));
+  expect([...ids].sort((a, b) => (a < b ? -1 : 1))).toEqual(ids); // in id order
+  const ack = await fetch(`${ts.httpUrl}/api/v1/events/ack`, {
+    method: 'POST',
+    headers: service,
+    body: JSON.stringify({ consumer: 'audit', lastEventId: all.data.lastEventId }),
+  });
+  expect(ack.status).toBe(200);
+  expect((await read('consumer=audit')).data.events).toEqual([]); // nothing new after the ack
+  const user = await fetch(`${ts.httpUrl}/api/v1/events`, {
+    headers: { authorization: `Bearer ${await token('xena')}` },
+  });
+  expect(user.status).toBe(403);
+  const bad = await fetch(`${ts.httpUrl}/api/v1/events/ack`, {
+    method: 'POST',
+    headers: service,
+    body: JSON.stringify({ consumer: 'Bad Name!' }),
+  });
+  expect(bad.status).toBe(400);
+});
