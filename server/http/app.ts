@@ -17,6 +17,7 @@ import type { Projector } from '../projector/projector.js';
 import type { DocStore } from '../store/types.js';
 import type { Rooms } from '../sync/rooms.js';
 import { type SocketDeps, syncSocket } from '../sync/socket.js';
+import { openApiDocument } from './openapi.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { eventRoutes } from './routes/events.js';
 import { messageRoutes } from './routes/messages.js';
@@ -116,6 +117,8 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
     }),
   );
   api.route('/events', eventRoutes(deps.snapshots ? { sql: deps.snapshots.sql } : {}));
+  let document: Record<string, unknown> | undefined;
+  app.get('/api/v1/openapi.json', (c) => c.json((document ??= openApiDocument(api as never))));
   app.route('/api/v1', api);
 
   app.notFound((c) =>

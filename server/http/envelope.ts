@@ -20,16 +20,25 @@ export function ok<T>(data: T): { code: 'OK'; message: 'ok'; data: T } {
   return { code: 'OK', message: 'ok', data };
 }
 
-/** A validator whose failures become BAD_REQUEST errors listing each bad field. */
+/** What a validator carries for the OpenAPI document (openapi.ts reads it off the routes). */
+export interface Documented {
+  openapi: { target: keyof ValidationTargets; schema: ZodType };
+}
+
+/**
+ * A validator whose failures become BAD_REQUEST errors listing each bad field. It also carries
+ * its schema, so the OpenAPI document is derived from the routes themselves and cannot drift.
+ */
 export function valid<Target extends keyof ValidationTargets, Schema extends ZodType>(
   target: Target,
   schema: Schema,
 ) {
-  return zValidator(target, schema, (result) => {
+  const middleware = zValidator(target, schema, (result) => {
     if (result.success) return;
     const fields = result.error.issues.map(
       (issue) => `${issue.path.join('.') || target}: ${issue.message}`,
     );
     throw new ConvosyncError('BAD_REQUEST', fields.join('; '));
   });
+  return Object.assign(middleware, { openapi: { target, schema } } satisfies Documented);
 }

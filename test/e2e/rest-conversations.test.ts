@@ -194,3 +194,49 @@ it('serves domain events to backend services, who acknowledge their position', a
   });
   expect(bad.status).toBe(400);
 });
+
+it('publishes an OpenAPI document that lists every route with its request schema', async () => {
+  const res = await fetch(`${ts.httpUrl}/api/v1/openapi.json`);
+  expect(res.status).toBe(200);
+  const doc = (await res.json()) as {
+    openapi: string;
+    paths: Record<
+      string,
+      Record<
+        string,
+        {
+          requestBody?: {
+            content: { 'application/json': { schema: { properties: Record<string, unknown> } } };
+          };
+          parameters: Array<{ name: string; in: string }>;
+        }
+      >
+    >;
+  };
+  expect(doc.openapi).toBe('3.1.0');
+  for (const [path, method] of [
+    ['/messages/private', 'post'],
+    ['/messages/group', 'post'],
+    ['/messages/conversation/{key}', 'get'],
+    ['/messages/{messageId}/recall', 'put'],
+    ['/messages/{messageId}/read', 'put'],
+    ['/messages/forward', 'post'],
+    ['/conversations/list', 'get'],
+    ['/conversations/group', 'post'],
+    ['/conversations/{conversation}/members', 'post'],
+    ['/conversations/{conversation}/members/{identityId}', 'delete'],
+    ['/conversations/{conversation}/settings', 'put'],
+    ['/events/ack', 'post'],
+  ] as const) {
+    expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
+  }
+  expect(
+    Object.keys(
+      doc.paths['/messages/private']!.post!.requestBody!.content['application/json'].schema
+        .properties,
+    ),
+  ).toContain('toIdentityId');
+  expect(doc.paths['/conversations/list']!.get!.parameters.map((p) => p.name)).toEqual(
+    expect.arrayContaining(['pageNum', 'pageSize']),
+  );
+});
