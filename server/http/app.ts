@@ -117,8 +117,12 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
     }),
   );
   api.route('/events', eventRoutes(deps.snapshots ? { sql: deps.snapshots.sql } : {}));
+  // Built once all /api/v1 routes are registered, on first request.
   let document: Record<string, unknown> | undefined;
-  app.get('/api/v1/openapi.json', (c) => c.json((document ??= openApiDocument(api as never))));
+  app.get('/api/v1/openapi.json', (c) => {
+    document ??= openApiDocument(api as never);
+    return c.json(document);
+  });
   app.route('/api/v1', api);
 
   app.notFound((c) =>

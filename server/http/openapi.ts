@@ -16,8 +16,9 @@ export function openApiDocument(api: Hono<never>, base = '/api/v1'): Record<stri
     if (route.method === 'ALL') continue; // middleware (authentication)
     const path = route.path.replace(/:([A-Za-z]+)/g, '{$1}');
     const method = route.method.toLowerCase();
-    paths[path] ??= {};
-    const op = (paths[path][method] ??= {
+    const forPath = paths[path] ?? {};
+    paths[path] = forPath;
+    const op: Operation = forPath[method] ?? {
       security: [{ bearer: [] }],
       parameters: [...route.path.matchAll(/:([A-Za-z]+)/g)].map((m) => ({
         name: m[1],
@@ -35,7 +36,8 @@ export function openApiDocument(api: Hono<never>, base = '/api/v1'): Record<stri
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Envelope' } } },
         },
       },
-    });
+    };
+    forPath[method] = op;
     const documented = (route.handler as Partial<Documented>).openapi;
     if (!documented) continue;
     const schema = z.toJSONSchema(documented.schema, { io: 'input', unrepresentable: 'any' }) as {
