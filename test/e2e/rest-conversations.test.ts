@@ -139,7 +139,19 @@ it('gets or creates a private chat, once', async () => {
 });
 
 it('answers not found and bad input', async () => {
-  expect((await api('GET', `/group_${'0'.repeat(32)}`, 'olga')).status).toBe(404);
+  const ghost = `group_${'0'.repeat(32)}`;
+  expect((await api('GET', `/${ghost}`, 'olga')).status).toBe(404);
+  expect((await api('GET', `/${ghost}/members`, 'olga')).status).toBe(404);
+  expect((await api('GET', `/${ghost}/role`, 'olga')).status).toBe(404);
+  expect(
+    (await api('POST', `/${ghost}/members`, 'olga', { identityId: 'x', identityType: 1 })).status,
+  ).toBe(404);
+  expect((await api('DELETE', `/${ghost}/members/x`, 'olga')).status).toBe(404);
+  expect((await api('PUT', `/${ghost}/settings`, 'olga', { allowInvite: true })).status).toBe(404);
+  expect((await api('POST', `/${ghost}/exit`, 'olga')).status).toBe(404);
+  expect((await api('PUT', `/${ghost}/read`, 'olga')).status).toBe(404);
+  expect((await api('POST', `/${ghost}/dissolve`, 'olga')).status).toBe(404);
+  expect((await api('POST', `/${ghost}/members`, 'olga', { identityId: 'x' })).status).toBe(400);
   expect((await api('GET', '/123456789', 'olga')).status).toBe(404);
   expect((await api('GET', '/not-a-key', 'olga')).status).toBe(400);
   const bad = await api('POST', '/group', 'olga', { name: '', members: [] });

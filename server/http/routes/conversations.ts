@@ -331,6 +331,9 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
     const identity = c.get('identity');
     const key = await keyOf(c.req.param('conversation'));
     const room = await deps.rooms.open(key, identity);
+    if (!conversationRoots(room.doc).meta.has('conversationId'))
+      throw new ConvosyncError('CONVERSATION_NOT_FOUND');
+    if (!canRead(room.doc, parseKey(key), identity)) throw new ConvosyncError('NOT_MEMBER');
     const seq = lastSeq(room.doc);
     const readsKey = readKey(identity.id, REST_DEVICE);
     if (seq > (conversationRoots(room.doc).reads.get(readsKey) ?? 0))
