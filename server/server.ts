@@ -54,6 +54,7 @@ export async function startServer(
     await fs.mkdir(config.dataDir, { recursive: true });
     store = await openLeveldbStore(path.join(config.dataDir, 'docs'));
   }
+  const openStore = store;
   const ids = await createIdGenerator(store, config.nodeId, now);
   let db: Database | undefined;
   let projector: Projector | undefined;
@@ -140,16 +141,16 @@ export async function startServer(
   log.info('convosync listening', { url, dataDir: config.dataDir, devAuth: config.devAuth });
   if (projector) {
     // Documents changed while the projector was down (crash, outage) are projected again.
-    const catching = projector;
-    void store
-      .list()
-      .then((names) => catching.catchUp(names, (name) => openStore.stateVector(name)))
+    projector
+      .catchUp(
+        () => openStore.list(),
+        (name) => openStore.stateVector(name),
+      )
       .then((marked) => log.info('projection catch-up scheduled', { documents: marked }))
       .catch((error) => log.error('projection catch-up failed', { error }));
   }
 
   let closing: Promise<void> | undefined;
-  const openStore = store;
   return {
     port,
     url,

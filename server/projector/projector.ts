@@ -22,8 +22,11 @@ export interface ProjectorDeps {
   ids: IdGenerator;
   log: Logger;
   now: () => number;
-  /** The document of `key` (loaded if needed); `release` when done with it. */
-  borrow(key: string): Promise<{ doc: Y.Doc; release(): void }>;
+  /**
+   * The document of `key` (loaded if needed): `read` runs a synchronous function on it when it
+   * holds only durable state; `release` when done.
+   */
+  borrow(key: string): Promise<{ read<T>(f: (doc: Y.Doc) => T): Promise<T>; release(): void }>;
   debounceMs: number;
   maxDelayMs: number;
   /** Called after each successful projection (metrics). */
@@ -44,6 +47,8 @@ export class Projector {
   private lastFailure = 0;
   /** `since` of the document being projected right now. */
   private inFlight: number | undefined;
+  /** While the start-up catch-up has not marked what it found, nothing can be called caught up. */
+  private catchingUp: { since: number; done: Promise<unknown> } | undefined;
   private closed = false;
 
   constructor(private readonly deps: ProjectorDeps) {}
@@ -60,22 +65,37 @@ export class Projector {
 
   /** Age (ms) of the oldest change not yet in the tables; 0 when caught up. */
   lagMs(): number {
-    let oldest = this.inFlight ?? Number.POSITIVE_INFINITY;
+    let oldest = Math.min(
+      this.inFlight ?? Number.POSITIVE_INFINITY,
+      this.catchingUp?.since ?? Number.POSITIVE_INFINITY,
+    );
     for (const d of this.dirty.values()) oldest = Math.min(oldest, d.since);
     return oldest === Number.POSITIVE_INFINITY ? 0 : this.deps.now() - oldest;
   }
 
   /** Documents with changes not yet in the tables (being projected included). */
   get pending(): number {
-    return this.dirty.size + (this.inFlight === undefined ? 0 : 1);
+    return this.dirty.size + (this.inFlight === undefined ? 0 : 1) + (this.catchingUp ? 1 : 0);
   }
 
   /**
    * Start-up catch-up: every stored document whose state differs from its cursor (never
    * projected, or changed after the last committed projection) is marked dirty.
    */
-  async catchUp(
-    names: Iterable<string>,
+  catchUp(
+    names: () => Promise<Iterable<string>>,
+    stateVector: (name: string) => Promise<Uint8Array>,
+  ): Promise<number> {
+    const since = this.deps.now();
+    const done = this.markStale(names, stateVector).finally(() => {
+      if (this.catchingUp?.done === done) this.catchingUp = undefined;
+    });
+    this.catchingUp = { since, done };
+    return done;
+  }
+
+  private async markStale(
+    names: () => Promise<Iterable<string>>,
     stateVector: (name: string) => Promise<Uint8Array>,
   ): Promise<number> {
     const cursors = new Map<string, Uint8Array>();
@@ -85,7 +105,7 @@ export class Projector {
       cursors.set(row.doc_name, new Uint8Array(row.state_vector));
     }
     let marked = 0;
-    for (const name of names) {
+    for (const name of await names()) {
       if (!tryParseKey(name)) continue;
       const cursor = cursors.get(name);
       const sv = await stateVector(name);
@@ -110,6 +130,7 @@ export class Projector {
 
   async close(): Promise<void> {
     try {
+      await this.catchingUp?.done;
       await this.flush();
     } catch (error) {
       this.deps.log.warn('projector closed with changes not projected; the next start catches up', {
@@ -190,30 +211,37 @@ export class Projector {
   /** Projects one document in one transaction: rows, events, cursor. */
   private async project(key: string): Promise<void> {
     const { sql, ids, now } = this.deps;
-    const { doc, release } = await this.deps.borrow(key);
+    const { read, release } = await this.deps.borrow(key);
     try {
-      // Everything is read from the document synchronously, here: one consistent state.
-      const stateVector = Y.encodeStateVector(doc);
       const cursorRows = await sql<
         { state_vector: Uint8Array }[]
       >`SELECT state_vector FROM t_projection_cursor WHERE doc_name = ${key}`;
       const cursor = cursorRows[0] ? new Uint8Array(cursorRows[0].state_vector) : undefined;
-      const changes = changedKeys(doc, cursor);
-      const conversation = conversationRow(doc);
-      if (!conversation) return; // a group whose genesis has not arrived: nothing to project
-      const id = conversation.conversation_id;
-      const members = [
-        ...new Set([
-          ...(changes.all ? conversationMembers(doc) : changes.members),
-          ...changes.readers,
-        ]),
-      ]
-        .map((identity) => memberRow(doc, id, identity))
-        .filter((r) => r !== undefined);
-      const messages = (changes.all ? allMessages(doc) : [...changes.messages])
-        .map((k) => messageRow(doc, id, k))
-        .filter((r) => r !== undefined);
-      const events = eventsFor(doc, conversation, changes, true);
+      // Everything is read from the document in one synchronous step inside the room's queue:
+      // one consistent state, and only durable state (a change still being written to disk is
+      // not visible there), so the tables never get ahead of what survives a kill -9.
+      const plan = await read((doc) => {
+        const stateVector = Y.encodeStateVector(doc);
+        const changes = changedKeys(doc, cursor);
+        const conversation = conversationRow(doc);
+        if (!conversation) return undefined; // a group whose genesis has not arrived yet
+        const id = conversation.conversation_id;
+        const members = [
+          ...new Set([
+            ...(changes.all ? conversationMembers(doc) : changes.members),
+            ...changes.readers,
+          ]),
+        ]
+          .map((identity) => memberRow(doc, id, identity))
+          .filter((r) => r !== undefined);
+        const messages = (changes.all ? allMessages(doc) : [...changes.messages])
+          .map((k) => messageRow(doc, id, k))
+          .filter((r) => r !== undefined);
+        const events = eventsFor(doc, conversation, changes, true);
+        return { stateVector, conversation, id, members, messages, events };
+      });
+      if (!plan) return;
+      const { stateVector, conversation, id, members, messages, events } = plan;
       const time = now();
       this.deps.log.debug('projection plan', {
         doc: key,

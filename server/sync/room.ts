@@ -284,6 +284,14 @@ export class Room {
     });
   }
 
+  /**
+   * Runs `f` on the document between two queue steps, when every change in it is durable (a
+   * step changes the document and only ends once that change is written).
+   */
+  read<T>(f: (doc: Y.Doc) => T): Promise<T> {
+    return this.enqueue(async () => f(this.doc));
+  }
+
   /** Waits until every queued change is durable. */
   drain(): Promise<void> {
     return this.enqueue(async () => {});

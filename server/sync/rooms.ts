@@ -56,9 +56,13 @@ export class Rooms {
   }
 
   /** Lends a room's document (loading it if needed, without a genesis), e.g. to the projector. */
-  async borrow(key: string): Promise<{ doc: import('yjs').Doc; release(): void }> {
+  async borrow(key: string): Promise<{
+    doc: import('yjs').Doc;
+    read<T>(f: (doc: import('yjs').Doc) => T): Promise<T>;
+    release(): void;
+  }> {
     const room = await this.load(parseKey(key).key);
-    return { doc: room.doc, release: () => this.released(room) };
+    return { doc: room.doc, read: (f) => room.read(f), release: () => this.released(room) };
   }
 
   /** A loaded room, if any (health, tests). */
