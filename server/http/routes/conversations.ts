@@ -157,14 +157,17 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
     read: (doc: import('yjs').Doc, key: ConversationKey) => T,
   ): Promise<T> => {
     const key = await keyOf(param);
-    const { doc, release } = await deps.rooms.borrow(key);
+    const room = await deps.rooms.borrow(key);
     try {
-      if (!conversationRoots(doc).meta.has('conversationId'))
-        throw new ConvosyncError('CONVERSATION_NOT_FOUND');
-      if (!canRead(doc, parseKey(key), identity)) throw new ConvosyncError('NOT_MEMBER');
-      return read(doc, key);
+      // Durable state only (between two steps of the room's queue), like the projector.
+      return await room.read((doc) => {
+        if (!conversationRoots(doc).meta.has('conversationId'))
+          throw new ConvosyncError('CONVERSATION_NOT_FOUND');
+        if (!canRead(doc, parseKey(key), identity)) throw new ConvosyncError('NOT_MEMBER');
+        return read(doc, key);
+      });
     } finally {
-      release();
+      room.release();
     }
   };
 

@@ -112,11 +112,16 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
     async (c) => {
       const key = parseKey(c.req.param('key')).key;
       const { pageNum, pageSize, before } = c.req.valid('query');
-      const { doc, release } = await deps.rooms.borrow(key);
+      const room = await deps.rooms.borrow(key);
       try {
-        if (!canRead(doc, parseKey(key), c.get('identity'))) throw new ConvosyncError('NOT_MEMBER');
+        // Durable state only (between two steps of the room's queue).
+        const all = await room.read((doc) => {
+          if (!canRead(doc, parseKey(key), c.get('identity')))
+            throw new ConvosyncError('NOT_MEMBER');
+          return listMessages(doc);
+        });
         // Newest first; `before` (a seq) pins the window, so pages stay stable while messages arrive.
-        const accepted = listMessages(doc)
+        const accepted = all
           .filter((m) => m.stamp && (before === undefined || m.stamp.seq < before))
           .reverse();
         const start = before === undefined ? (pageNum - 1) * pageSize : 0;
@@ -131,7 +136,7 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
         };
         return c.json(ok(page));
       } finally {
-        release();
+        room.release();
       }
     },
   );
@@ -216,16 +221,19 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
   app.get('/:messageId', async (c) => {
     const identity = c.get('identity');
     const { key, messageKey } = await locate(c.req.param('messageId'));
-    const { doc, release } = await deps.rooms.borrow(key);
+    const room = await deps.rooms.borrow(key);
     try {
-      if (!canRead(doc, parseKey(key), identity)) throw new ConvosyncError('NOT_MEMBER');
-      const byKey = new Map(listMessages(doc).map((m) => [m.key as string, m]));
+      const all = await room.read((doc) => {
+        if (!canRead(doc, parseKey(key), identity)) throw new ConvosyncError('NOT_MEMBER');
+        return listMessages(doc);
+      });
+      const byKey = new Map(all.map((m) => [m.key as string, m]));
       const message = byKey.get(messageKey);
       if (!message) throw new ConvosyncError('NOT_FOUND', 'no such message');
       const replyTo = message.replyTo ? (byKey.get(message.replyTo) ?? null) : null;
       return c.json(ok({ conversationKey: key, message, replyTo }));
     } finally {
-      release();
+      room.release();
     }
   });
 
