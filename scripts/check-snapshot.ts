@@ -8,8 +8,7 @@
 import path from 'node:path';
 import * as Y from 'yjs';
 import { parseConfig } from '../server/config.js';
-import { openDatabase } from '../server/db/connect.js';
-import { migrate } from '../server/db/migrate.js';
+import { openConfiguredDatabase } from '../server/db/connect.js';
 import { createLogger } from '../server/log.js';
 import { checkSnapshot } from '../server/projector/check.js';
 import { openLeveldbStore } from '../server/store/leveldb.js';
@@ -18,14 +17,7 @@ import { tryParseKey } from '../shared/keys.js';
 const config = parseConfig(process.env);
 const log = createLogger(config.logLevel);
 const store = await openLeveldbStore(path.join(config.dataDir, 'docs'));
-const db = await openDatabase({
-  dataDir: config.dataDir,
-  log,
-  poolMax: 1,
-  ...(config.databaseUrl ? { url: config.databaseUrl } : {}),
-  ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
-});
-await migrate(db.sql); // an unmigrated database simply shows every row as missing
+const db = await openConfiguredDatabase(config, log, 1);
 let documents = 0;
 let differences = 0;
 for (const name of await store.list()) {

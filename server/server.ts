@@ -9,8 +9,7 @@ import { serve } from '@hono/node-server';
 import { WebSocketServer } from 'ws';
 import { ConvosyncError } from '../shared/errors.js';
 import type { Config } from './config.js';
-import { type Database, openDatabase } from './db/connect.js';
-import { migrate } from './db/migrate.js';
+import { type Database, openConfiguredDatabase } from './db/connect.js';
 import { createApp } from './http/app.js';
 import { createLogger, type Logger } from './log.js';
 import { createIdGenerator } from './message-ids.js';
@@ -59,15 +58,12 @@ export async function startServer(
   let db: Database | undefined;
   let projector: Projector | undefined;
   if (config.snapshots) {
-    db = await openDatabase({
-      dataDir: config.dataDir,
-      log,
-      poolMax: config.databasePoolMax,
-      ...(config.databaseUrl ? { url: config.databaseUrl } : {}),
-      ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
+    const opened = await openConfiguredDatabase(config, log);
+    db = opened;
+    log.info('snapshot database ready', {
+      database: opened.where,
+      migrationsApplied: opened.applied,
     });
-    const applied = await migrate(db.sql);
-    log.info('snapshot database ready', { database: db.where, migrationsApplied: applied });
   }
   const connections = { count: () => 0 };
   const metrics = createMetrics({

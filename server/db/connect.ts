@@ -9,7 +9,9 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import postgres from 'postgres';
+import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import { migrate } from './migrate.js';
 
 export type Sql = postgres.Sql<Record<string, never>>;
 
@@ -86,4 +88,23 @@ function redact(url: string): string {
   } catch {
     return 'postgres';
   }
+}
+
+/**
+ * The snapshot database a configuration names, with its migrations applied: the one way the
+ * server, `npm run migrate` and `npm run check:snapshot` open it.
+ */
+export async function openConfiguredDatabase(
+  config: Pick<Config, 'dataDir' | 'databaseUrl' | 'databaseSchema' | 'databasePoolMax'>,
+  log: Logger,
+  poolMax = config.databasePoolMax,
+): Promise<Database & { applied: number[] }> {
+  const db = await openDatabase({
+    dataDir: config.dataDir,
+    log,
+    poolMax,
+    ...(config.databaseUrl ? { url: config.databaseUrl } : {}),
+    ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
+  });
+  return { ...db, applied: await migrate(db.sql) };
 }
