@@ -14,6 +14,7 @@ import {
 import type { ErrorCode } from '../errors.js';
 import type { IdentityId } from '../ids.js';
 import type { ParsedKey } from '../keys.js';
+import { type RuleContext, type RuleViolation, violation } from './context.js';
 
 /** The authenticated author of a change: a connection, a REST caller or the SDK's user. */
 export interface Author {
@@ -70,12 +71,23 @@ export function outranks(writer: MemberRole | undefined, target: MemberRole | un
 }
 
 /**
- * Why a client may not change a group's meta, settings or members at all: outside groups the
- * server describes conversations, and a dissolved group no longer changes.
+ * Why a client may not change a group's `part` (meta, settings, members) at all: outside groups
+ * the server describes conversations, and a dissolved group no longer changes.
  */
-export function groupChangeRefusal(doc: Y.Doc, parsed: ParsedKey): ErrorCode | undefined {
-  if (parsed.type !== ConversationType.Group) return 'SERVER_ONLY';
-  if (doc.getMap('meta').get('status') === ConversationStatus.Dissolved)
-    return 'CONVERSATION_DISSOLVED';
+export function groupChangeViolation(ctx: RuleContext, part: string): RuleViolation | undefined {
+  if (ctx.parsed.type !== ConversationType.Group)
+    return violation('SERVER_ONLY', `only groups have client-managed ${part}`);
+  if (ctx.doc.getMap('meta').get('status') === ConversationStatus.Dissolved)
+    return violation('CONVERSATION_DISSOLVED');
   return undefined;
+}
+
+/** The writer's role for an update: owner of the group its genesis creates, else its role before. */
+export function writerRole(ctx: RuleContext, genesis: boolean): MemberRole | undefined {
+  return genesis ? MemberRole.Owner : activeRole(ctx.doc, ctx.author.id);
+}
+
+/** Owner and admins manage a group's info and settings. */
+export function manages(role: MemberRole | undefined): boolean {
+  return role === MemberRole.Owner || role === MemberRole.Admin;
 }

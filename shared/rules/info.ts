@@ -11,7 +11,7 @@ import {
 } from '../enums.js';
 import { isIdentityId } from '../ids.js';
 import { EDITABLE_META_FIELDS, GENESIS_META_FIELDS, SERVER_META_FIELDS } from '../schema.js';
-import { activeRole, groupChangeRefusal } from './access.js';
+import { groupChangeViolation, manages, writerRole } from './access.js';
 import {
   after,
   isRecord,
@@ -47,13 +47,9 @@ export function checkMetaWrite(
   value: unknown,
   genesis: boolean,
 ): RuleViolation | undefined {
-  const refusal = groupChangeRefusal(ctx.doc, ctx.parsed);
-  if (refusal)
-    return violation(
-      refusal,
-      refusal === 'SERVER_ONLY' ? 'this conversation is described by the server' : undefined,
-    );
-  const role = genesis ? MemberRole.Owner : activeRole(ctx.doc, ctx.author.id);
+  const refused = groupChangeViolation(ctx, 'meta');
+  if (refused) return refused;
+  const role = writerRole(ctx, genesis);
   if ((SERVER_META_FIELDS as readonly string[]).includes(field))
     return violation('SERVER_ONLY', `meta.${field} is written by the server`);
   if ((GENESIS_META_FIELDS as readonly string[]).includes(field)) {
@@ -74,8 +70,7 @@ export function checkMetaWrite(
   }
   if (!(EDITABLE_META_FIELDS as readonly string[]).includes(field))
     return violation('SCHEMA_VIOLATION', `unknown meta field "${field.slice(0, 40)}"`);
-  if (role !== MemberRole.Owner && role !== MemberRole.Admin)
-    return violation('ROLE_FORBIDDEN', 'owner and admins edit group info');
+  if (!manages(role)) return violation('ROLE_FORBIDDEN', 'owner and admins edit group info');
   const problem = editableField(ctx, field, value);
   return problem ? violation('SCHEMA_VIOLATION', problem) : undefined;
 }
@@ -142,15 +137,10 @@ export function checkSettingsWrite(
   value: unknown,
   genesis: boolean,
 ): RuleViolation | undefined {
-  const refusal = groupChangeRefusal(ctx.doc, ctx.parsed);
-  if (refusal)
-    return violation(
-      refusal,
-      refusal === 'SERVER_ONLY' ? 'only groups have client-managed settings' : undefined,
-    );
-  const role = genesis ? MemberRole.Owner : activeRole(ctx.doc, ctx.author.id);
-  if (role !== MemberRole.Owner && role !== MemberRole.Admin)
-    return violation('ROLE_FORBIDDEN', 'owner and admins change settings');
+  const refused = groupChangeViolation(ctx, 'settings');
+  if (refused) return refused;
+  const role = writerRole(ctx, genesis);
+  if (!manages(role)) return violation('ROLE_FORBIDDEN', 'owner and admins change settings');
   const valid = SETTINGS[field];
   if (!valid) return violation('SCHEMA_VIOLATION', `unknown setting "${field.slice(0, 40)}"`);
   return valid(value) ? undefined : violation('SCHEMA_VIOLATION', `invalid value for ${field}`);

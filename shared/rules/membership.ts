@@ -8,7 +8,7 @@
 import { MemberRole, MemberStatus } from '../enums.js';
 import { isIdentityId } from '../ids.js';
 import type { Member } from '../schema.js';
-import { activeRole, groupChangeRefusal, outranks } from './access.js';
+import { activeRole, groupChangeViolation, outranks } from './access.js';
 import {
   after,
   isRecord,
@@ -51,12 +51,8 @@ export function checkMemberWrite(
   previous: unknown,
   genesis: boolean,
 ): RuleViolation | undefined {
-  const refusal = groupChangeRefusal(ctx.doc, ctx.parsed);
-  if (refusal)
-    return violation(
-      refusal,
-      refusal === 'SERVER_ONLY' ? 'only groups have client-managed members' : undefined,
-    );
+  const refused = groupChangeViolation(ctx, 'members');
+  if (refused) return refused;
   if (!isIdentityId(identity))
     return violation('SCHEMA_VIOLATION', 'members are keyed by identity id');
   if (value === undefined)

@@ -15,7 +15,7 @@ import { MessageFormat } from '../enums.js';
 import { isIdentityId, isMessageKey } from '../ids.js';
 import { tryParseKey } from '../keys.js';
 import type { Message, Stamp } from '../schema.js';
-import { activeRole, postRefusal } from './access.js';
+import { activeRole, manages, outranks, postRefusal } from './access.js';
 import {
   after,
   isRecord,
@@ -239,8 +239,7 @@ function checkRecall(
   if (ctx.parsed.type === 'group') {
     const writer = activeRole(ctx.doc, ctx.author.id);
     const sender = activeRole(ctx.doc, previous.sender);
-    if (writer !== undefined && writer >= 2 && (sender === undefined || sender < writer))
-      return undefined;
+    if (manages(writer) && outranks(writer, sender)) return undefined;
   }
   return violation(
     'RECALL_FORBIDDEN',
