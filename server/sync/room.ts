@@ -254,32 +254,14 @@ export class Room {
       });
       if (rejected) throw rejected.error;
       const { messages } = conversationRoots(this.doc);
-      const written = [...(byRoot.get('messages')?.keys() ?? [])] as MessageKey[];
-      const recalls = written.filter((key) => messages.has(key));
-      let stamps: Stamp[] = [];
-      const { meta } = conversationRoots(this.doc);
-      const genesis = byRoot.get('meta')?.has('key') === true && !meta.has('conversationId');
-      this.stamper.write(this.doc, { source: 'server', reason: 'submit' } satisfies Origin, () => {
+      const recalls = [...(byRoot.get('messages')?.keys() ?? [])].filter((key) =>
+        messages.has(key),
+      ) as MessageKey[];
+      // The writes themselves go in the same server transaction as their stamps.
+      const stamps = await this.commit(identity, { bind: [], writes: byRoot, recalls }, now, () => {
         for (const w of writes) this.doc.getMap(w.root).set(w.key, w.value);
-        if (genesis) {
-          meta.set('conversationId', this.deps.ids.next());
-          meta.set('createdAt', now);
-        }
-        stamps = this.stamper.stamp(
-          this.doc,
-          written.filter((key) => !recalls.includes(key)),
-          now,
-        );
-        this.stamper.recall(this.doc, recalls, now);
       });
-      this.deps.metrics?.messagesAccepted.inc(stamps.length);
-      if (byRoot.has('members')) this.closeUnreadable();
-      await this.flush();
       if (this.broken) throw new ConvosyncError('STORAGE_UNAVAILABLE');
-      if (recalls.length > 0)
-        void this.compact().catch((error) =>
-          this.deps.log.warn('compaction after recall failed', { room: this.key, error }),
-        );
       return stamps;
     });
   }
@@ -364,17 +346,8 @@ export class Room {
       return;
     }
     this.deps.metrics?.updatesAccepted.inc();
-    this.serverWritesAfter(peer, verdict, now);
-    // Sockets of identities this update removed close before it is broadcast: they never see it.
-    if (verdict.writes.has('members')) this.closeUnreadable();
-    await this.flush();
+    await this.commit(peer.identity, verdict, now);
     if (peer.acks) this.ack(peer, before);
-    if (verdict.recalls.length > 0) {
-      // A recalled message's content must leave the disk too, not only the document.
-      void this.compact().catch((error) =>
-        this.deps.log.warn('compaction after recall failed', { room: this.key, error }),
-      );
-    }
   }
 
   private reject(peer: Peer, rejection: Rejection): void {
@@ -407,24 +380,53 @@ export class Room {
     return undefined;
   }
 
-  /** Bindings, stamps and recall times for an update just applied, in one server transaction. */
-  private serverWritesAfter(peer: Peer, plan: Plan, now: number): void {
-    const written = plan.writes.get('messages');
-    const fresh = written ? this.inWrittenOrder(unstampedKeys(this.doc, written.keys())) : [];
+  /**
+   * Everything that follows accepted writes, for both writers (a socket's update, already applied,
+   * or a submitted set, applied here by `apply`): in one server transaction, bindings, a group's
+   * id and creation time, stamps of new messages and recall times; then closing the sockets of
+   * members the writes removed (before the broadcast, so they never see it), persisting and
+   * broadcasting, and compacting after a recall so recalled content leaves the disk too.
+   */
+  private async commit(
+    author: Identity,
+    plan: Pick<Plan, 'bind' | 'writes' | 'recalls'>,
+    now: number,
+    apply?: () => void,
+  ): Promise<Stamp[]> {
     const { meta } = conversationRoots(this.doc);
     const genesis = plan.writes.get('meta')?.has('key') === true && !meta.has('conversationId');
-    if (plan.bind.length === 0 && fresh.length === 0 && plan.recalls.length === 0 && !genesis)
-      return;
-    this.stamper.write(this.doc, { source: 'server', reason: 'stamp' } satisfies Origin, () => {
-      if (genesis) {
-        // A group's id and creation time come from the server, like every other stamp.
-        meta.set('conversationId', this.deps.ids.next());
-        meta.set('createdAt', now);
-      }
-      this.stamper.bind(this.doc, plan.bind, peer.identity.id);
-      this.deps.metrics?.messagesAccepted.inc(this.stamper.stamp(this.doc, fresh, now).length);
-      this.stamper.recall(this.doc, plan.recalls, now);
-    });
+    const written = plan.writes.get('messages');
+    let stamps: Stamp[] = [];
+    if (
+      apply ||
+      genesis ||
+      plan.bind.length > 0 ||
+      (written?.size ?? 0) > 0 ||
+      plan.recalls.length > 0
+    ) {
+      const origin: Origin = { source: 'server', reason: apply ? 'submit' : 'stamp' };
+      this.stamper.write(this.doc, origin, () => {
+        apply?.();
+        if (genesis) {
+          // A group's id and creation time come from the server, like every other stamp.
+          meta.set('conversationId', this.deps.ids.next());
+          meta.set('createdAt', now);
+        }
+        this.stamper.bind(this.doc, plan.bind, author.id);
+        const fresh = written ? this.inWrittenOrder(unstampedKeys(this.doc, written.keys())) : [];
+        stamps = this.stamper.stamp(this.doc, fresh, now);
+        this.stamper.recall(this.doc, plan.recalls, now);
+      });
+    }
+    this.deps.metrics?.messagesAccepted.inc(stamps.length);
+    if (plan.writes.has('members')) this.closeUnreadable();
+    await this.flush();
+    if (plan.recalls.length > 0) {
+      void this.compact().catch((error) =>
+        this.deps.log.warn('compaction after recall failed', { room: this.key, error }),
+      );
+    }
+    return stamps;
   }
 
   /** Tells an SDK peer how far the server now holds each client that changed. */
