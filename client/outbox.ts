@@ -11,8 +11,8 @@ import { hasGenesis, lastSeq } from '../shared/conversation.js';
 import type { ConvosyncError } from '../shared/errors.js';
 import type { ParsedKey } from '../shared/keys.js';
 import type { Author } from '../shared/rules/access.js';
+import { byRoot } from '../shared/rules/context.js';
 import { checkWrites } from '../shared/rules/writes.js';
-import type { RootName } from '../shared/schema.js';
 import { conversationRoots } from '../shared/schema.js';
 import { type Intent, intentApplied, intentWrites } from './intents.js';
 import type { ClientStore } from './store/types.js';
@@ -63,19 +63,16 @@ export class Outbox {
   check(doc: Y.Doc, intent: Intent, ctx: ApplyContext): ReturnType<typeof intentWrites> {
     const writes = intentWrites(doc, intent, ctx.author, ctx.now);
     if (!hasGenesis(doc) && intent.kind !== 'createGroup') return writes;
-    const byRoot = new Map<RootName, Map<string, unknown>>();
-    for (const w of writes) {
-      const root = byRoot.get(w.root) ?? new Map<string, unknown>();
-      root.set(w.key, w.value);
-      byRoot.set(w.root, root);
-    }
     const rejected = checkWrites({
       doc,
       parsed: ctx.parsed,
       author: ctx.author,
       now: ctx.now,
-      lastSeq: lastSeq(doc),
-      writes: byRoot,
+      // Scanning every stamp costs O(messages); only read positions need it, so only then.
+      get lastSeq() {
+        return lastSeq(doc);
+      },
+      writes: byRoot(writes),
     });
     if (rejected) throw rejected.error;
     return writes;

@@ -25,9 +25,9 @@ import type { ConversationKey, ParsedKey } from '../../shared/keys.js';
 import type { IncomingMessage } from '../../shared/protocol/sync.js';
 import * as wire from '../../shared/protocol/sync.js';
 import { canRead } from '../../shared/rules/access.js';
-import type { Write } from '../../shared/rules/context.js';
+import { byRoot, type Write } from '../../shared/rules/context.js';
 import { checkWrites } from '../../shared/rules/writes.js';
-import { conversationRoots, type RootName, type Stamp } from '../../shared/schema.js';
+import { conversationRoots, type Stamp } from '../../shared/schema.js';
 import type { Identity } from '../auth/identity.js';
 import type { Logger } from '../log.js';
 import type { IdGenerator } from '../message-ids.js';
@@ -237,12 +237,7 @@ export class Room {
    */
   submit(identity: Identity, writes: readonly Write[]): Promise<Stamp[]> {
     return this.enqueue(async () => {
-      const byRoot = new Map<RootName, Map<string, unknown>>();
-      for (const w of writes) {
-        const root = byRoot.get(w.root) ?? new Map<string, unknown>();
-        root.set(w.key, w.value);
-        byRoot.set(w.root, root);
-      }
+      const grouped = byRoot(writes);
       const now = this.deps.now();
       const rejected = checkWrites({
         doc: this.doc,
@@ -250,17 +245,22 @@ export class Room {
         author: identity,
         now,
         lastSeq: this.stamper.lastSeq,
-        writes: byRoot,
+        writes: grouped,
       });
       if (rejected) throw rejected.error;
       const { messages } = conversationRoots(this.doc);
-      const recalls = [...(byRoot.get('messages')?.keys() ?? [])].filter((key) =>
+      const recalls = [...(grouped.get('messages')?.keys() ?? [])].filter((key) =>
         messages.has(key),
       ) as MessageKey[];
       // The writes themselves go in the same server transaction as their stamps.
-      const stamps = await this.commit(identity, { bind: [], writes: byRoot, recalls }, now, () => {
-        for (const w of writes) this.doc.getMap(w.root).set(w.key, w.value);
-      });
+      const stamps = await this.commit(
+        identity,
+        { bind: [], writes: grouped, recalls },
+        now,
+        () => {
+          for (const w of writes) this.doc.getMap(w.root).set(w.key, w.value);
+        },
+      );
       if (this.broken) throw new ConvosyncError('STORAGE_UNAVAILABLE');
       return stamps;
     });

@@ -62,3 +62,14 @@ export function isTime(value: unknown): value is number {
 export function isShortString(value: unknown, max: number, min = 0): value is string {
   return typeof value === 'string' && value.length >= min && value.length <= max;
 }
+
+/** Groups a list of writes by root, the last write to a key winning: `RuleContext.writes`. */
+export function byRoot(writes: readonly Write[]): Map<RootName, Map<string, unknown>> {
+  const grouped = new Map<RootName, Map<string, unknown>>();
+  for (const w of writes) {
+    const root = grouped.get(w.root) ?? new Map<string, unknown>();
+    root.set(w.key, w.value);
+    grouped.set(w.root, root);
+  }
+  return grouped;
+}
