@@ -3,8 +3,7 @@
  * plus convosync's additions, i.e. the rejection message (type 100) and close codes mapped back to
  * error codes.
  */
-import type * as decoding from 'lib0/decoding';
-import * as decodingImpl from 'lib0/decoding';
+import * as decoding from 'lib0/decoding';
 import type * as encoding from 'lib0/encoding';
 import { WebsocketProvider } from 'y-websocket';
 import type * as Y from 'yjs';
@@ -53,9 +52,9 @@ export function connect(options: SyncOptions): WebsocketProvider {
     decoder: decoding.Decoder,
   ) => {
     rejection = {
-      code: decodingImpl.readVarString(decoder),
-      clientId: decodingImpl.readVarUint(decoder),
-      clock: decodingImpl.readVarUint(decoder),
+      code: decoding.readVarString(decoder),
+      clientId: decoding.readVarUint(decoder),
+      clock: decoding.readVarUint(decoder),
     };
   };
   provider.messageHandlers[MessageType.Accepted] = (

@@ -14,6 +14,7 @@ import { tryParseKey } from '../../shared/keys.js';
 import type { Sql } from '../db/connect.js';
 import type { Logger } from '../log.js';
 import type { IdGenerator } from '../message-ids.js';
+import { rootsOf } from '../sync/resolve.js';
 import { type Changes, eventsFor } from './events.js';
 import { conversationRow, memberRow, messageRow } from './rows.js';
 
@@ -360,8 +361,7 @@ export function changedKeys(doc: Y.Doc, cursor: Uint8Array | undefined): Changes
     meta: cursor === undefined,
   };
   if (!cursor) return changes;
-  const rootOf = new Map<unknown, string>();
-  for (const [name, type] of doc.share) rootOf.set(type, name);
+  const rootOf = rootsOf(doc);
   const diff = Y.decodeUpdate(Y.encodeStateAsUpdate(doc, cursor));
   for (const struct of diff.structs) {
     if (!(struct instanceof Y.Item)) continue;

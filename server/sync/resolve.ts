@@ -331,7 +331,7 @@ function orderChain(doc: Y.Doc, landing: Landing, items: Y.Item[]): Y.Item[] | R
 const rootCache = new WeakMap<Y.Doc, Map<unknown, RootName>>();
 
 /** Root type -> root name; the roots of a document never change once defined. */
-function rootsOf(doc: Y.Doc): Map<unknown, RootName> {
+export function rootsOf(doc: Y.Doc): Map<unknown, RootName> {
   let map = rootCache.get(doc);
   if (!map || map.size !== doc.share.size) {
     map = new Map();
