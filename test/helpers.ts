@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
+import { type Client, type ClientOptions, createClient } from '../client/index.js';
 import { type PlatformRole, signToken } from '../server/auth/identity.js';
 import { type Config, parseConfig } from '../server/config.js';
 import { createLogger } from '../server/log.js';
@@ -185,4 +186,18 @@ export async function syncPeer(
     outcome: () => outcome,
     close: () => ws.close(),
   };
+}
+
+/** An SDK client for `who` against `url`, over the `ws` package (Node 20 has no WebSocket). */
+export async function sdkClient(
+  url: string,
+  who: string,
+  options: Partial<ClientOptions> = {},
+): Promise<Client> {
+  return createClient({
+    url,
+    token: await token(who),
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    ...options,
+  });
 }

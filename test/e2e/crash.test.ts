@@ -7,10 +7,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { type Client, createClient } from '../../client/index.js';
+import type { Client } from '../../client/index.js';
 import type { MessageView } from '../../shared/conversation.js';
-import { TEST_SECRET, tempDir, token, waitFor } from '../helpers.js';
+import { sdkClient, TEST_SECRET, tempDir, waitFor } from '../helpers.js';
 
 const children: ChildProcess[] = [];
 const clients: Client[] = [];
@@ -71,12 +70,7 @@ it('keeps every acknowledged message across kill -9 and delivers the rest after 
   const port = await freePort();
   let child = await startChild(dataDir, port);
   const url = `http://127.0.0.1:${port}`;
-  const alice = createClient({
-    url,
-    token: await token('alice'),
-    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-    maxBackoffMs: 200,
-  });
+  const alice = await sdkClient(url, 'alice', { maxBackoffMs: 200 });
   clients.push(alice);
   const conv = await alice.openPrivate('bob');
   await conv.whenSynced();
@@ -97,11 +91,7 @@ it('keeps every acknowledged message across kill -9 and delivers the rest after 
 
   // A fresh reader on the restarted server sees every acknowledged message with its stamp.
   child = await startChild(dataDir, port);
-  const bob = createClient({
-    url,
-    token: await token('bob'),
-    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-  });
+  const bob = await sdkClient(url, 'bob');
   clients.push(bob);
   const convB = await bob.openPrivate('alice');
   await convB.whenSynced();

@@ -4,11 +4,10 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { type Client, createClient } from '../../client/index.js';
+import type { Client } from '../../client/index.js';
 import { leveldbStore } from '../../client/store/leveldb.js';
 import type { MessageView } from '../../shared/conversation.js';
-import { startTestServer, type TestServer, tempDir, token, waitFor } from '../helpers.js';
+import { sdkClient, startTestServer, type TestServer, tempDir, waitFor } from '../helpers.js';
 
 let ts: TestServer;
 const clients: Client[] = [];
@@ -23,12 +22,7 @@ afterAll(async () => {
 
 async function client(identity: string): Promise<Client> {
   const storage = await leveldbStore(path.join(await tempDir(), 'local'));
-  const c = createClient({
-    url: ts.httpUrl,
-    token: await token(identity),
-    storage,
-    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-  });
+  const c = await sdkClient(ts.httpUrl, identity, { storage });
   clients.push(c);
   return c;
 }

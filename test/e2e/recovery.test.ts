@@ -4,22 +4,15 @@
  * converged; a client is never left stuck. The server clock is the test's.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import {
-  type Client,
-  type Conversation,
-  type ConvosyncError,
-  createClient,
-} from '../../client/index.js';
+import type { Client, Conversation, ConvosyncError } from '../../client/index.js';
 import type { Intent } from '../../client/intents.js';
 import { MemberRole, MemberStatus } from '../../shared/enums.js';
 import { conversationRoots } from '../../shared/schema.js';
-import { id, startTestServer, type TestServer, token, waitFor } from '../helpers.js';
+import { id, sdkClient, startTestServer, type TestServer, waitFor } from '../helpers.js';
 
 let ts: TestServer;
 let skew = 0;
 const clients: Client[] = [];
-const WS = WebSocket as unknown as typeof globalThis.WebSocket;
 
 beforeAll(async () => {
   ts = await startTestServer({ overrides: { now: () => Date.now() + skew } });
@@ -30,12 +23,7 @@ afterAll(async () => {
 });
 
 async function client(who: string): Promise<Client> {
-  const c = createClient({
-    url: ts.httpUrl,
-    token: await token(who),
-    WebSocket: WS,
-    maxBackoffMs: 100,
-  });
+  const c = await sdkClient(ts.httpUrl, who, { maxBackoffMs: 100 });
   clients.push(c);
   return c;
 }

@@ -4,29 +4,20 @@
  * found and bad input; a connected SDK client sees REST changes at once.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { type Client, createClient } from '../../client/index.js';
+import type { Client } from '../../client/index.js';
 import { MemberStatus } from '../../shared/enums.js';
 import { conversationRoots } from '../../shared/schema.js';
-import { DATABASE_URL, testSchema } from '../db.js';
-import { startTestServer, type TestServer, token, waitFor } from '../helpers.js';
+import { startSnapshotServer } from '../db.js';
+import { sdkClient, type TestServer, token, waitFor } from '../helpers.js';
 
 let ts: TestServer;
 const clients: Client[] = [];
-const schema = DATABASE_URL ? testSchema() : undefined;
 
 beforeAll(async () => {
-  ts = await startTestServer({
-    env: {
-      SNAPSHOTS: 'on',
-      PROJECTOR_DEBOUNCE_MS: '10',
-      ...(DATABASE_URL ? { DATABASE_URL, DATABASE_SCHEMA: schema! } : {}),
-    },
-  });
+  ts = await startSnapshotServer();
 }, 60_000);
 afterAll(async () => {
   for (const c of clients) await c.close();
-  if (schema) await ts.server.db!.sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   await ts.close();
 });
 
@@ -77,11 +68,7 @@ it('manages a group through REST, with the same rules as the sync path', async (
   expect(created.body.data.conversationId).toMatch(/^\d+$/);
 
   // A member's SDK sees REST changes at once.
-  const mia = createClient({
-    url: ts.httpUrl,
-    token: await token('mia'),
-    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-  });
+  const mia = await sdkClient(ts.httpUrl, 'mia');
   clients.push(mia);
   const conv = await mia.open(key);
   await conv.whenSynced();

@@ -4,27 +4,18 @@
  * arrive. On PGlite, or on Postgres with DATABASE_URL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { type Client, createClient } from '../../client/index.js';
-import { DATABASE_URL, testSchema } from '../db.js';
-import { startTestServer, type TestServer, token, waitFor } from '../helpers.js';
+import type { Client } from '../../client/index.js';
+import { startSnapshotServer } from '../db.js';
+import { sdkClient, type TestServer, token, waitFor } from '../helpers.js';
 
 let ts: TestServer;
 const clients: Client[] = [];
-const schema = DATABASE_URL ? testSchema() : undefined;
 
 beforeAll(async () => {
-  ts = await startTestServer({
-    env: {
-      SNAPSHOTS: 'on',
-      PROJECTOR_DEBOUNCE_MS: '10',
-      ...(DATABASE_URL ? { DATABASE_URL, DATABASE_SCHEMA: schema! } : {}),
-    },
-  });
+  ts = await startSnapshotServer();
 }, 60_000);
 afterAll(async () => {
   for (const c of clients) await c.close();
-  if (schema) await ts.server.db!.sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   await ts.close();
 });
 
@@ -62,11 +53,7 @@ async function api(method: string, path: string, who: string | undefined, body?:
 
 describe('POST /messages/private', () => {
   it('sends, and a connected Yjs client sees it at once', async () => {
-    const bob = createClient({
-      url: ts.httpUrl,
-      token: await token('bob'),
-      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-    });
+    const bob = await sdkClient(ts.httpUrl, 'bob');
     clients.push(bob);
     const chat = await bob.openPrivate('alice');
     await chat.whenSynced();
@@ -119,11 +106,7 @@ describe('POST /messages/private', () => {
 
 describe('POST /messages/group', () => {
   it('refuses a non-member (403) and an unknown group (404), accepts a member', async () => {
-    const olga = createClient({
-      url: ts.httpUrl,
-      token: await token('olga'),
-      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-    });
+    const olga = await sdkClient(ts.httpUrl, 'olga');
     clients.push(olga);
     const team = await olga.createGroup({
       name: 'team',

@@ -4,10 +4,9 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { type Client, createClient } from '../../client/index.js';
+import type { Client } from '../../client/index.js';
 import { leveldbStore } from '../../client/store/leveldb.js';
-import { startTestServer, type TestServer, tempDir, token, waitFor } from '../helpers.js';
+import { sdkClient, startTestServer, type TestServer, tempDir, waitFor } from '../helpers.js';
 
 let ts: TestServer;
 const open: Client[] = [];
@@ -19,16 +18,11 @@ afterAll(async () => {
   await ts.close();
 });
 
-const WS = WebSocket as unknown as typeof globalThis.WebSocket;
-
 it('keeps offline messages across an app restart and sends them when online', async () => {
   const dir = path.join(await tempDir(), 'alice');
   // First run: offline from the start; the private chat does not exist on the server yet.
-  const first = createClient({
-    url: ts.httpUrl,
-    token: await token('alice'),
+  const first = await sdkClient(ts.httpUrl, 'alice', {
     storage: await leveldbStore(dir),
-    WebSocket: WS,
     offline: true,
   });
   const conv1 = await first.openPrivate('bob');
@@ -41,11 +35,8 @@ it('keeps offline messages across an app restart and sends them when online', as
   await first.close();
 
   // Second run, still offline: everything is still there, still pending.
-  const second = createClient({
-    url: ts.httpUrl,
-    token: await token('alice'),
+  const second = await sdkClient(ts.httpUrl, 'alice', {
     storage: await leveldbStore(dir),
-    WebSocket: WS,
     offline: true,
   });
   open.push(second);
@@ -58,7 +49,7 @@ it('keeps offline messages across an app restart and sends them when online', as
   expect(conv2.pendingIntents()).toHaveLength(3);
 
   // Online: the server creates the conversation and accepts the three, in order.
-  const bob = createClient({ url: ts.httpUrl, token: await token('bob'), WebSocket: WS });
+  const bob = await sdkClient(ts.httpUrl, 'bob');
   open.push(bob);
   const convB = await bob.openPrivate('alice');
   second.goOnline();

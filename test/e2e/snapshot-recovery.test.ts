@@ -10,18 +10,16 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import postgres from 'postgres';
 import { afterAll, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import * as Y from 'yjs';
-import { type Client, createClient } from '../../client/index.js';
+import type { Client } from '../../client/index.js';
 import type { Sql } from '../../server/db/connect.js';
 import { checkSnapshot } from '../../server/projector/check.js';
 import { openLeveldbStore } from '../../server/store/leveldb.js';
 import { privateKey } from '../../shared/keys.js';
 import { DATABASE_URL, testSchema } from '../db.js';
-import { id, startTestServer, TEST_SECRET, tempDir, token, waitFor } from '../helpers.js';
+import { id, sdkClient, startTestServer, TEST_SECRET, tempDir, waitFor } from '../helpers.js';
 import { tcpProxy } from '../tcp-proxy.js';
 
-const WS = WebSocket as unknown as typeof globalThis.WebSocket;
 const cleanup: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
   for (const f of cleanup.reverse()) await f().catch(() => undefined);
@@ -77,7 +75,7 @@ async function freePort(): Promise<number> {
 }
 
 async function client(url: string, who: string): Promise<Client> {
-  const c = createClient({ url, token: await token(who), WebSocket: WS, maxBackoffMs: 100 });
+  const c = await sdkClient(url, who, { maxBackoffMs: 100 });
   cleanup.push(() => c.close());
   return c;
 }

@@ -5,41 +5,25 @@
  * when DATABASE_URL is set (`.ci/run` does both).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { type Client, createClient } from '../../client/index.js';
+import type { Client } from '../../client/index.js';
 import { checkSnapshot } from '../../server/projector/check.js';
 import { MemberRole } from '../../shared/enums.js';
-import { DATABASE_URL, testSchema } from '../db.js';
-import { id, startTestServer, type TestServer, token, waitFor } from '../helpers.js';
+import { DATABASE_URL, startSnapshotServer } from '../db.js';
+import { id, sdkClient, type TestServer, waitFor } from '../helpers.js';
 
 let ts: TestServer;
 const clients: Client[] = [];
-const WS = WebSocket as unknown as typeof globalThis.WebSocket;
-const schema = DATABASE_URL ? testSchema() : undefined;
 
 beforeAll(async () => {
-  ts = await startTestServer({
-    env: {
-      SNAPSHOTS: 'on',
-      PROJECTOR_DEBOUNCE_MS: '20',
-      PROJECTOR_MAX_DELAY_MS: '200',
-      ...(DATABASE_URL ? { DATABASE_URL, DATABASE_SCHEMA: schema! } : {}),
-    },
-  });
+  ts = await startSnapshotServer({ PROJECTOR_DEBOUNCE_MS: '20', PROJECTOR_MAX_DELAY_MS: '200' });
 }, 60_000);
 afterAll(async () => {
   for (const c of clients) await c.close();
-  if (schema) await ts.server.db!.sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   await ts.close();
 });
 
 async function client(who: string): Promise<Client> {
-  const c = createClient({
-    url: ts.httpUrl,
-    token: await token(who),
-    WebSocket: WS,
-    maxBackoffMs: 100,
-  });
+  const c = await sdkClient(ts.httpUrl, who, { maxBackoffMs: 100 });
   clients.push(c);
   return c;
 }

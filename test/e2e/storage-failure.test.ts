@@ -4,12 +4,11 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { type Client, createClient } from '../../client/index.js';
+import type { Client } from '../../client/index.js';
 import { openLeveldbStore } from '../../server/store/leveldb.js';
 import type { DocStore } from '../../server/store/types.js';
 import type { MessageView } from '../../shared/conversation.js';
-import { startTestServer, type TestServer, tempDir, token, waitFor } from '../helpers.js';
+import { sdkClient, startTestServer, type TestServer, tempDir, waitFor } from '../helpers.js';
 
 let ts: TestServer;
 const clients: Client[] = [];
@@ -38,12 +37,7 @@ afterAll(async () => {
 });
 
 async function client(identity: string): Promise<Client> {
-  const c = createClient({
-    url: ts.httpUrl,
-    token: await token(identity),
-    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-    maxBackoffMs: 100,
-  });
+  const c = await sdkClient(ts.httpUrl, identity, { maxBackoffMs: 100 });
   clients.push(c);
   return c;
 }
