@@ -20,7 +20,7 @@ import type { MessageKey } from '../../shared/ids.js';
 import type { ParsedKey } from '../../shared/keys.js';
 import { canRead } from '../../shared/rules/access.js';
 import { checkWrites } from '../../shared/rules/writes.js';
-import { type Message, ROOT_NAMES, type RootName } from '../../shared/schema.js';
+import { conversationRoots, type Message, ROOT_NAMES, type RootName } from '../../shared/schema.js';
 import type { Identity } from '../auth/identity.js';
 import { checkAuthorship } from './clients.js';
 import { resolveUpdate } from './resolve.js';
@@ -127,7 +127,7 @@ export function createFilter(options: FilterOptions): (input: FilterInput) => Ve
       const at = rejected.write.id;
       return { ok: false, error: rejected.error, clientId: at.client, clock: at.clock };
     }
-    const messages = input.doc.getMap(ROOTS_MESSAGES);
+    const messages = conversationRoots(input.doc).messages;
     const recalls: MessageKey[] = [];
     const forwards: Plan['forwards'] = [];
     for (const write of resolution.sequence) {
@@ -148,8 +148,6 @@ export function createFilter(options: FilterOptions): (input: FilterInput) => Ve
     return { ok: true, bind: authorship.bind, writes: resolution.writes, recalls, forwards };
   };
 }
-
-const ROOTS_MESSAGES: RootName = 'messages';
 
 /** Per client, the clock range [start, end) this update carries. */
 type Ranges = Map<number, { start: number; end: number }>;
