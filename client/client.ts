@@ -4,8 +4,30 @@
  */
 import { ConvosyncError } from '../shared/errors.js';
 import { asIdentityId, type DeviceId, newMessageKey } from '../shared/ids.js';
-import { type ConversationKey, groupKey, parseKey, privateKey } from '../shared/keys.js';
+import {
+  type ConversationKey,
+  type DocName,
+  groupKey,
+  inboxKey,
+  parseDocKey,
+  privateKey,
+} from '../shared/keys.js';
+import type { PresenceEntry } from '../shared/presence.js';
+import type { FileRef } from '../shared/schema.js';
 import { Conversation } from './conversation.js';
+import {
+  downloadFile,
+  type FileData,
+  type FileHttp,
+  fileSrc,
+  type UploadOptions,
+  uploadFile,
+} from './files.js';
+import { Inbox } from './inbox.js';
+import { type LocalSearchOptions, searchDevice } from './local-search.js';
+import type { PresenceOptions } from './presence.js';
+import { lookupPresence } from './presence-lookup.js';
+import type { LocalSearchHit } from './search.js';
 import { memoryStore } from './store/memory.js';
 import type { ClientStore } from './store/types.js';
 import { identityFromToken, type TokenIdentity } from './token.js';
@@ -23,12 +45,25 @@ export interface ClientOptions {
   offline?: boolean;
   /** Upper bound of the reconnect backoff (doubling from 100 ms), default 10 s. */
   maxBackoffMs?: number;
+  /** Typing throttle, expiry and cap of every conversation's `presence`. */
+  presence?: PresenceOptions;
 }
 
 export interface Client {
   readonly identity: TokenIdentity;
+  /** Uploads a file into a conversation; send the FileRef in a message of the same format. */
+  upload(conversationKey: string, data: FileData, options: UploadOptions): Promise<FileRef>;
+  /** The bytes of a message's file (members of its conversation only). */
+  download(file: FileRef, signal?: AbortSignal): Promise<Uint8Array>;
+  /** An absolute URL of a file for `<img src>` (carries the token as `?token=`). */
+  fileSrc(file: FileRef): string;
   /** Opens a conversation by key; the same object is returned while it stays open. */
   open(key: string): Promise<Conversation>;
+  /**
+   * The identity's conversation list (its inbox document), synced across its devices: entries
+   * kept by the server, pin/mute/archive/draft written here, offline too.
+   */
+  inbox(): Promise<Inbox>;
   /** Opens (creating on first sync) the private chat with `other`. */
   openPrivate(other: string): Promise<Conversation>;
   /**
@@ -46,6 +81,17 @@ export interface Client {
   readonly online: boolean;
   /** Replaces the token for future (re)connections, e.g. before it expires. */
   setToken(token: string): void;
+  /**
+   * Online status and last-seen time of identities across all conversations (a contact list),
+   * from the server; needs a connection (rejects with UNREACHABLE without one).
+   */
+  presence(identities: readonly string[]): Promise<PresenceEntry[]>;
+  /**
+   * Searches the messages of every conversation this device holds, offline: case-insensitive
+   * substring (Chinese too), recalled messages never, newest first. Rejects with BAD_REQUEST
+   * for an empty or over-100-character query.
+   */
+  search(query: string, options?: LocalSearchOptions): Promise<LocalSearchHit[]>;
   /** Closes every conversation and the store. */
   close(): Promise<void>;
 }
@@ -54,9 +100,14 @@ export function createClient(options: ClientOptions): Client {
   const identity = identityFromToken(options.token);
   const store = options.storage ?? memoryStore();
   const serverUrl = `${options.url.replace(/^http/, 'ws').replace(/\/+$/, '')}/sync`;
-  const open = new Map<ConversationKey, Promise<Conversation>>();
+  const open = new Map<DocName, Promise<Conversation>>();
+  let inbox: Promise<Inbox> | undefined;
   let device: Promise<DeviceId> | undefined;
   let token = options.token;
+  const http: FileHttp = {
+    baseUrl: options.url.replace(/^ws/, 'http').replace(/\/+$/, ''),
+    token: () => token,
+  };
   let online = !options.offline;
   let closed = false;
   // Strictly increasing: messages written in the same millisecond keep the order they were
@@ -73,12 +124,15 @@ export function createClient(options: ClientOptions): Client {
 
   const client: Client = {
     identity,
+    upload: (key, data, uploadOptions) => uploadFile(http, key, data, uploadOptions),
+    download: (file, signal) => downloadFile(http, file, signal),
+    fileSrc: (file) => fileSrc(http, file),
     get online() {
       return online;
     },
     open(key) {
       if (closed) return Promise.reject(new ConvosyncError('BAD_REQUEST', 'client is closed'));
-      const parsed = parseKey(key);
+      const parsed = parseDocKey(key);
       let pending = open.get(parsed.key);
       if (!pending) {
         device ??= store.deviceId();
@@ -93,12 +147,20 @@ export function createClient(options: ClientOptions): Client {
             WebSocket: options.WebSocket,
             maxBackoffMs: options.maxBackoffMs ?? 10_000,
             now,
+            ...(options.presence ? { presence: options.presence } : {}),
           }),
         );
         open.set(parsed.key, pending);
         pending.catch(() => open.delete(parsed.key));
       }
       return pending;
+    },
+    inbox() {
+      inbox ??= client.open(inboxKey(identity.id)).then((document) => new Inbox(document, now));
+      inbox.catch(() => {
+        inbox = undefined;
+      });
+      return inbox;
     },
     openPrivate(other) {
       return client.open(privateKey(identity.id, asIdentityId(other)));
@@ -134,6 +196,18 @@ export function createClient(options: ClientOptions): Client {
         throw new ConvosyncError('BAD_REQUEST', 'a new token must be for the same identity');
       token = next;
       each((c) => c.setToken(next));
+    },
+    presence(identities) {
+      const base = options.url.replace(/^ws/, 'http').replace(/\/+$/, '');
+      return lookupPresence(base, token, identities);
+    },
+    search(query, searchOptions) {
+      if (closed) return Promise.reject(new ConvosyncError('BAD_REQUEST', 'client is closed'));
+      const openDoc = async (key: ConversationKey) => {
+        const pending = open.get(key);
+        return pending?.then((c) => c.doc).catch(() => undefined);
+      };
+      return searchDevice({ store, identity: identity.id, openDoc }, query, searchOptions);
     },
     async close() {
       closed = true;

@@ -11,16 +11,24 @@
 import type { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { lastSeq, listMessages, type MessageView } from '../shared/conversation.js';
-import type { MemberRole } from '../shared/enums.js';
+import { ConversationType, type MemberRole } from '../shared/enums.js';
 import { ConvosyncError } from '../shared/errors.js';
 import { type DeviceId, type IdentityId, type MessageKey, newMessageKey } from '../shared/ids.js';
-import { type ConversationKey, parseKey } from '../shared/keys.js';
+import { type DocName, parseDocKey } from '../shared/keys.js';
 import { composeMessage, type Draft } from '../shared/message.js';
+import { retryInMs } from '../shared/retry.js';
 import { readPosition } from '../shared/rules/read.js';
-import { type ConversationSettings, conversationRoots } from '../shared/schema.js';
+import {
+  type ConversationSettings,
+  conversationRoots,
+  type Profile,
+  readKey,
+} from '../shared/schema.js';
 import { Emitter } from './events.js';
 import type { Intent } from './intents.js';
 import { type ApplyContext, Outbox } from './outbox.js';
+import { Presence, type PresenceOptions } from './presence.js';
+import { type ReadBy, type ReceiptStatus, readBy, receiptStatus } from './receipts.js';
 import type { ClientStore } from './store/types.js';
 import { type ConnectionStatus, connect, type Rejection } from './sync.js';
 import type { TokenIdentity } from './token.js';
@@ -31,8 +39,14 @@ export type ConversationEvents = {
   status: (status: ConnectionStatus) => void;
   /** The server accepted this device's state and sent its own (after each (re)connect). */
   synced: () => void;
-  /** Something failed; `intent` is set when it was one of the app's actions (it was dropped). */
-  error: (error: ConvosyncError, detail: { intent?: Intent; rejection?: Rejection }) => void;
+  /**
+   * Something failed; `intent` is set when it was one of the app's actions (it was dropped).
+   * RATE_LIMITED drops nothing: `retryInMs` says when the SDK reconnects and sends again.
+   */
+  error: (
+    error: ConvosyncError,
+    detail: { intent?: Intent; rejection?: Rejection; retryInMs?: number },
+  ) => void;
   /** The local document was discarded after a rejection and is being rebuilt from the server. */
   reset: () => void;
 };
@@ -47,15 +61,20 @@ export interface ConversationContext {
   WebSocket?: typeof globalThis.WebSocket;
   maxBackoffMs: number;
   now: () => number;
+  presence?: PresenceOptions;
 }
 
 /** Origin of this SDK's own writes to the document. */
 const LOCAL = Symbol('convosync-local');
+/** Delivery receipts are batched: one write per burst of received messages. */
+const DELIVERED_DELAY_MS = 300;
 /** Resets in a row without any intent being identified and dropped, before giving up. */
 const MAX_BLIND_RESETS = 3;
 
 export class Conversation extends Emitter<ConversationEvents> {
-  readonly key: ConversationKey;
+  readonly key: DocName;
+  /** Who is online and typing here; `presence.setTyping(true)` on keystrokes. */
+  readonly presence: Presence;
   private readonly context: ConversationContext;
   private readonly outbox: Outbox;
   private current: Y.Doc;
@@ -68,12 +87,15 @@ export class Conversation extends Emitter<ConversationEvents> {
   private resolveSynced: () => void = () => {};
   private readonly acked = new Map<number, number>();
   private blindResets = 0;
+  private deliveredTimer: ReturnType<typeof setTimeout> | undefined;
   private resetting: Promise<void> | undefined;
   private replayOnSync = false;
   private closed = false;
+  /** Set while waiting out a RATE_LIMITED close. */
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
-    key: ConversationKey,
+    key: DocName,
     doc: Y.Doc,
     context: ConversationContext,
     outbox: Outbox,
@@ -89,10 +111,12 @@ export class Conversation extends Emitter<ConversationEvents> {
       this.resolveSynced = resolve;
     });
     doc.on('update', this.onUpdate);
+    this.presence = new Presence(context.identity, context.device, context.presence);
     this.provider = this.newProvider(context.online);
+    this.presence.attach(this.provider.awareness);
   }
 
-  static async open(key: ConversationKey, context: ConversationContext): Promise<Conversation> {
+  static async open(key: DocName, context: ConversationContext): Promise<Conversation> {
     const doc = new Y.Doc();
     conversationRoots(doc);
     let conversation: Conversation | undefined;
@@ -123,13 +147,23 @@ export class Conversation extends Emitter<ConversationEvents> {
 
   /** Messages ordered by server seq; not-yet-accepted ones last, with `pending: true`. */
   messages(): readonly MessageView[] {
-    this.cached ??= listMessages(this.current);
+    this.cached ??= listMessages(this.current, this.context.identity.id);
     return this.cached;
   }
 
   /** Intents the server has not confirmed yet (they go out on reconnect). */
   pendingIntents(): readonly Intent[] {
     return this.outbox.pending;
+  }
+
+  /** A message's delivery status as its sender sees it: pending, sent, delivered, read. */
+  receipt(message: MessageView): ReceiptStatus {
+    return receiptStatus(this.current, message);
+  }
+
+  /** The members who have read a group message (listed up to `cap`, counted past it). */
+  readBy(message: MessageView, cap?: number): ReadBy {
+    return readBy(this.current, message, cap);
   }
 
   /** How far `identity` has read (the highest seq any of its devices marked read). */
@@ -149,6 +183,7 @@ export class Conversation extends Emitter<ConversationEvents> {
       newMessageKey(),
       now(),
     );
+    this.presence.setTyping(false);
     await this.act({ kind: 'send', id: message.key, createdAt: message.sentAt, message });
     return { ...message, pending: true };
   }
@@ -232,6 +267,32 @@ export class Conversation extends Emitter<ConversationEvents> {
     });
   }
 
+  /** Mutes a member (owner/admin, over lower ranks) until `until` (ms), or unmutes with null. */
+  mute(identity: IdentityId, until: number | null): Promise<void> {
+    return this.act({
+      kind: 'mute',
+      id: newMessageKey(),
+      createdAt: this.context.now(),
+      identity,
+      until,
+    });
+  }
+
+  /** Lets only owner and admins post (`true`), or everyone again (`false`). */
+  muteAll(on: boolean): Promise<void> {
+    return this.updateSettings({ muteAll: on });
+  }
+
+  /** This identity's own nickname, avatar or notification mute in this conversation. */
+  setProfile(profile: Profile): Promise<void> {
+    return this.act({
+      kind: 'profile',
+      id: newMessageKey(),
+      createdAt: this.context.now(),
+      profile,
+    });
+  }
+
   dissolve(): Promise<void> {
     return this.act({ kind: 'dissolve', id: newMessageKey(), createdAt: this.context.now() });
   }
@@ -245,6 +306,7 @@ export class Conversation extends Emitter<ConversationEvents> {
 
   /** Stops syncing (the app goes offline); local writes keep working. */
   disconnect(): void {
+    clearTimeout(this.retryTimer);
     this.provider.disconnect();
   }
 
@@ -261,8 +323,11 @@ export class Conversation extends Emitter<ConversationEvents> {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.deliveredTimer);
     await this.resetting;
     this.provider.destroy();
+    this.presence.destroy();
     this.current.off('update', this.onUpdate);
     await this.detach();
     this.clear();
@@ -270,7 +335,11 @@ export class Conversation extends Emitter<ConversationEvents> {
   }
 
   private applyContext(): ApplyContext {
-    return { parsed: parseKey(this.key), author: this.context.identity, now: this.context.now() };
+    return {
+      parsed: parseDocKey(this.key),
+      author: this.context.identity,
+      now: this.context.now(),
+    };
   }
 
   private newProvider(online: boolean): WebsocketProvider {
@@ -284,6 +353,7 @@ export class Conversation extends Emitter<ConversationEvents> {
       WebSocket,
       maxBackoffMs,
       onStatus: (status) => {
+        this.presence.setConnected(status === 'connected');
         this.statusValue = status;
         this.emit('status', status);
       },
@@ -304,6 +374,10 @@ export class Conversation extends Emitter<ConversationEvents> {
           .catch((error: Error) => this.storeFailed(error));
       },
       onClosed: (error, rejection) => {
+        if (error.code === 'RATE_LIMITED') {
+          this.retryLater(error, rejection);
+          return;
+        }
         if (rejection && error.code !== 'NOT_MEMBER') {
           this.resetting = this.reset(error, rejection);
           return;
@@ -313,16 +387,38 @@ export class Conversation extends Emitter<ConversationEvents> {
     });
   }
 
+  /**
+   * Rate limited: the server applied nothing and its rules found nothing wrong, so the document
+   * and the outbox stay as they are, and reconnecting after the advised delay sends every
+   * unconfirmed change again, in the sync handshake (a little jitter spreads the reconnects).
+   */
+  private retryLater(error: ConvosyncError, rejection: Rejection | undefined): void {
+    const wait = retryInMs(error) ?? 1000;
+    this.emit('error', error, { ...(rejection ? { rejection } : {}), retryInMs: wait });
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = undefined;
+        if (!this.closed) this.provider.connect();
+      },
+      wait + Math.random() * Math.min(wait, 1000) * 0.1,
+    );
+  }
+
   /** Reports the rejected intent, discards the local document, and resyncs from the server. */
   private async reset(error: ConvosyncError, rejection: Rejection): Promise<void> {
     const failed = this.outbox.at(rejection.clientId, rejection.clock);
-    if (failed) {
+    if (failed && error.code === 'CONCURRENT_CHANGE') {
+      // Lost a race, not a rule: the replay re-derives the intent from the winner's value.
+      this.blindResets = 0;
+    } else if (failed) {
       this.blindResets = 0;
       await this.outbox.drop(failed.id);
     } else {
       this.blindResets += 1;
     }
-    this.emit('error', error, { ...(failed ? { intent: failed } : {}), rejection });
+    if (!(failed && error.code === 'CONCURRENT_CHANGE'))
+      this.emit('error', error, { ...(failed ? { intent: failed } : {}), rejection });
     if (this.blindResets > MAX_BLIND_RESETS) {
       this.emit(
         'error',
@@ -349,6 +445,7 @@ export class Conversation extends Emitter<ConversationEvents> {
     this.emit('reset');
     this.replayOnSync = true;
     this.provider = this.newProvider(true);
+    this.presence.attach(this.provider.awareness);
   }
 
   /** After the resync: confirm what the server already has, replay the rest. */
@@ -372,9 +469,34 @@ export class Conversation extends Emitter<ConversationEvents> {
     );
   }
 
+  /**
+   * In a private chat, tells the sender this device received its messages (one write per burst,
+   * not per message). Groups skip it: it would be a write per member per message.
+   */
+  private scheduleDelivered(): void {
+    if (this.deliveredTimer || this.closed || this.key.startsWith('inbox_')) return;
+    if (parseDocKey(this.key).type !== ConversationType.Private) return;
+    this.deliveredTimer = setTimeout(() => {
+      this.deliveredTimer = undefined;
+      if (this.closed) return;
+      const { delivered } = conversationRoots(this.current);
+      const seq = lastSeq(this.current);
+      const key = readKey(this.context.identity.id, this.context.device);
+      if (seq <= (delivered.get(key) ?? 0)) return;
+      void this.act({
+        kind: 'delivered',
+        id: newMessageKey(),
+        createdAt: this.context.now(),
+        device: this.context.device,
+        seq,
+      }).catch(() => undefined); // the next burst tries again
+    }, DELIVERED_DELAY_MS);
+  }
+
   private readonly onUpdate = (_update: Uint8Array, origin: unknown) => {
     this.cached = undefined;
     if (origin !== LOCAL) {
+      this.scheduleDelivered();
       this.outbox
         .settle(this.current, this.context.identity, this.acked)
         .catch((error: Error) => this.storeFailed(error));

@@ -10,7 +10,8 @@ import { type ApplyContext, Outbox } from './outbox.js';
 import { memoryStore } from './store/memory.js';
 
 const alice = { id: asIdentityId('alice'), type: 1 };
-const ctx: ApplyContext = { parsed: parseKey('private_alice_bob'), author: alice, now: 1000 };
+const parsed = parseKey('private_alice_bob');
+const ctx: ApplyContext = { parsed, author: alice, now: 1000 };
 
 function send(content: string): Intent {
   const key = newMessageKey();
@@ -32,7 +33,7 @@ function send(content: string): Intent {
 function conversation(): Y.Doc {
   const doc = new Y.Doc();
   writeGenesis(doc, {
-    parsed: ctx.parsed,
+    parsed,
     conversationId: '1' as MessageId,
     now: 0,
     createdBy: alice.id,

@@ -9,7 +9,7 @@
 import * as Y from 'yjs';
 import { hasGenesis, lastSeq } from '../shared/conversation.js';
 import type { ConvosyncError } from '../shared/errors.js';
-import type { ParsedKey } from '../shared/keys.js';
+import type { ParsedDoc } from '../shared/keys.js';
 import type { Author } from '../shared/rules/access.js';
 import { byRoot } from '../shared/rules/context.js';
 import { checkWrites } from '../shared/rules/writes.js';
@@ -29,7 +29,7 @@ interface Written {
 type Stored = Intent & { written?: Written };
 
 export interface ApplyContext {
-  parsed: ParsedKey;
+  parsed: ParsedDoc;
   author: Author;
   now: number;
 }

@@ -46,6 +46,7 @@ export function connect(options: SyncOptions): WebsocketProvider {
     maxBackoffTime: options.maxBackoffMs,
     ...(options.WebSocket ? { WebSocketPolyfill: options.WebSocket } : {}),
   });
+  sendOwnAwarenessOnly(provider);
   let rejection: Rejection | undefined;
   provider.messageHandlers[MessageType.Rejected] = (
     _encoder: encoding.Encoder,
@@ -73,6 +74,25 @@ export function connect(options: SyncOptions): WebsocketProvider {
     rejection = undefined;
   });
   return provider;
+}
+
+/**
+ * The stock provider sends every awareness change it hears back to the server (its handler
+ * ignores the origin): with n peers, each broadcast comes back n times. The server drops those
+ * echoes; not sending them halves the awareness traffic. Only this device's own state goes out.
+ */
+function sendOwnAwarenessOnly(provider: WebsocketProvider): void {
+  const relay = provider._awarenessUpdateHandler;
+  const own = provider.awareness.clientID;
+  type Changes = { added: number[]; updated: number[]; removed: number[] };
+  const changes = ({ added, updated, removed }: Changes, origin: unknown) => {
+    if ([...added, ...updated, ...removed].includes(own))
+      relay({ added: [], updated: [own], removed: [] }, origin);
+  };
+  provider.awareness.off('update', relay);
+  provider.awareness.on('update', changes);
+  // destroy() unsubscribes this field.
+  provider._awarenessUpdateHandler = changes;
 }
 
 /** The error a close frame stands for: its reason's code, or the table's code for its number. */

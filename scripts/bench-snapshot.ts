@@ -24,7 +24,13 @@ const clientCount = Number(values.clients);
 const url = process.env.DATABASE_URL;
 const schema = url ? `bench_${process.pid}` : undefined;
 const ts = await startTestServer({
-  env: { SNAPSHOTS: 'on', ...(url ? { DATABASE_URL: url, DATABASE_SCHEMA: schema! } : {}) },
+  // A benchmark floods on purpose: no rate limit.
+  env: {
+    SNAPSHOTS: 'on',
+    RATE_LIMIT_IDENTITY: 'off',
+    RATE_LIMIT_CONVERSATION: 'off',
+    ...(url ? { DATABASE_URL: url, DATABASE_SCHEMA: schema! } : {}),
+  },
 });
 const projector = ts.server.projector!;
 const WS = WebSocket as unknown as typeof globalThis.WebSocket;

@@ -5,11 +5,14 @@
  */
 import path from 'node:path';
 import { isLogLevel, type LogLevelName } from './log.js';
+import { type ModerationConfig, parseModerationConfig } from './moderation/config.js';
 
 export interface Config {
   host: string;
   port: number;
   dataDir: string;
+  /** Uploaded files (blobs and their per-conversation references); default DATA_DIR/files. */
+  filesDir: string;
   jwtSecret: string;
   /** True when the built-in development secret is in use (tokens from `npm run token`). */
   devAuth: boolean;
@@ -34,6 +37,12 @@ export interface Config {
   projectorDebounceMs: number;
   /** ...but never longer than this after the first unprojected change. */
   projectorMaxDelayMs: number;
+  /** Sensitive words and rate limits (SENSITIVE_WORDS*, MODERATION_MODE, RATE_LIMIT_*). */
+  moderation: ModerationConfig;
+  /** At most one awareness (presence, typing) broadcast per room per this many ms. */
+  awarenessFanoutMs: number;
+  /** A client's awareness updates closer together than this are merged (removals excepted). */
+  awarenessFloorMs: number;
 }
 
 export const DEV_JWT_SECRET = 'convosync-dev-secret-do-not-use-in-production';
@@ -52,6 +61,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     host: env.HOST ?? '0.0.0.0',
     port: int(env, 'PORT', 8787, 0, 65535),
     dataDir: path.resolve(env.DATA_DIR ?? 'data'),
+    filesDir: path.resolve(env.FILES_DIR || path.join(env.DATA_DIR ?? 'data', 'files')),
     jwtSecret: secret ?? DEV_JWT_SECRET,
     devAuth: secret === undefined,
     maxFrameBytes: int(env, 'MAX_FRAME_BYTES', 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
@@ -67,6 +77,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 100),
     projectorDebounceMs: int(env, 'PROJECTOR_DEBOUNCE_MS', 250, 0, 60_000),
     projectorMaxDelayMs: int(env, 'PROJECTOR_MAX_DELAY_MS', 2000, 0, 600_000),
+    moderation: parseModerationConfig(env),
+    awarenessFanoutMs: int(env, 'AWARENESS_FANOUT_MS', 200, 0, 10_000),
+    awarenessFloorMs: int(env, 'AWARENESS_FLOOR_MS', 250, 0, 10_000),
   };
 }
 

@@ -10,6 +10,8 @@ export interface Metrics {
   updatesAccepted: Counter;
   updatesRejected: Counter<'code'>;
   messagesAccepted: Counter;
+  /** New messages censored, refused (sensitive words) or rate limited, on both paths. */
+  moderation: Counter<'action'>;
   filterSeconds: Histogram;
   persistSeconds: Histogram;
   projectionLagSeconds: Histogram;
@@ -63,6 +65,12 @@ export function createMetrics(gauges: {
     messagesAccepted: new Counter({
       name: 'convosync_messages_accepted_total',
       help: 'Messages stamped (accepted)',
+      registers: [registry],
+    }),
+    moderation: new Counter({
+      name: 'convosync_moderation_total',
+      help: 'Moderation actions on new messages: censored, refused, limited',
+      labelNames: ['action'],
       registers: [registry],
     }),
     filterSeconds: new Histogram({

@@ -10,10 +10,17 @@ import { WebSocketServer } from 'ws';
 import { ConvosyncError } from '../shared/errors.js';
 import type { Config } from './config.js';
 import { type Database, openConfiguredDatabase } from './db/connect.js';
+import { roomAccess } from './files/access.js';
+import type { BlobStore } from './files/blob-store.js';
+import { diskBlobStore } from './files/disk.js';
+import { diskFileRefs } from './files/disk-refs.js';
 import { createApp } from './http/app.js';
+import { Inboxes } from './inbox/inboxes.js';
 import { createLogger, type Logger } from './log.js';
 import { createIdGenerator } from './message-ids.js';
 import { createMetrics } from './metrics.js';
+import { createModeration } from './moderation/moderation.js';
+import { memoryPresence } from './presence.js';
 import { Projector } from './projector/projector.js';
 import { openLeveldbStore } from './store/leveldb.js';
 import type { DocStore } from './store/types.js';
@@ -26,6 +33,8 @@ export interface RunningServer {
   /** http://host:port */
   readonly url: string;
   readonly rooms: Rooms;
+  /** Keeps every member's inbox document up to date. */
+  readonly inboxes: Inboxes;
   readonly store: DocStore;
   /** The snapshot database and its projector, unless SNAPSHOTS=off. */
   readonly db?: Database;
@@ -40,6 +49,8 @@ export interface ServerOverrides {
   /** Server clock (tests control time-based rules through it). */
   now?: () => number;
   onPersisted?: PersistedHook;
+  /** Where uploaded files go instead of FILES_DIR (e.g. an object store). */
+  blobs?: BlobStore;
 }
 
 export async function startServer(
@@ -71,6 +82,7 @@ export async function startServer(
     documents: () => rooms.count,
     projectionLagMs: () => projector?.lagMs() ?? 0,
   });
+  const moderation = await createModeration(config.moderation, { now, metrics });
   const filter = createFilter({
     maxUpdateBytes: config.maxFrameBytes,
     maxStructs: 200_000,
@@ -84,14 +96,19 @@ export async function startServer(
       now,
       compactEvery: 500,
       maxAwarenessBytes: 8192,
+      moderation,
+      awarenessFanoutMs: config.awarenessFanoutMs,
+      awarenessFloorMs: config.awarenessFloorMs,
       metrics,
       onPersisted: (key, update, origins) => {
         overrides.onPersisted?.(key, update, origins);
         projector?.notify(key);
+        inboxes.notify(key);
       },
     },
     config.roomIdleMs,
   );
+  const inboxes = new Inboxes({ rooms, log, debounceMs: 50, maxDelayMs: 500 });
   if (db) {
     projector = new Projector({
       sql: db.sql,
@@ -104,7 +121,10 @@ export async function startServer(
       onProjected: (_key, lag) => metrics.projectionLagSeconds.observe(lag / 1000),
     });
   }
+  const blobs = overrides.blobs ?? (await diskBlobStore(config.filesDir));
+  const fileRefs = await diskFileRefs(path.join(config.filesDir, 'refs'));
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes });
+  const presence = memoryPresence();
   connections.count = () => wss.clients.size;
   const app = createApp({
     jwtSecret: config.jwtSecret,
@@ -114,8 +134,11 @@ export async function startServer(
     connections: () => wss.clients.size,
     startedAt: Date.now(),
     metrics,
+    files: { blobs, refs: fileRefs, access: roomAccess(rooms) },
     ...(projector && db ? { snapshots: { projector, database: db.where, sql: db.sql } } : {}),
+    presence,
     socket: {
+      presence,
       rooms,
       log,
       heartbeatMs: config.heartbeatMs,
@@ -151,6 +174,7 @@ export async function startServer(
     port,
     url,
     rooms,
+    inboxes,
     store,
     ...(db ? { db } : {}),
     ...(projector ? { projector } : {}),
@@ -160,6 +184,7 @@ export async function startServer(
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         // Project what is pending while the rooms are still there; what changes after this is
         // caught up at the next start.
+        await inboxes.close();
         await projector?.close();
         await rooms.close(new ConvosyncError('SHUTTING_DOWN'));
         await db?.close();

@@ -10,6 +10,7 @@ import { DEFAULT_SETTINGS } from './conversation.js';
 import { ConversationStatus, MemberRole, MemberStatus } from './enums.js';
 import { ConvosyncError } from './errors.js';
 import type { DeviceId, IdentityId, MessageKey } from './ids.js';
+import type { ConversationKey } from './keys.js';
 import type { Author } from './rules/access.js';
 import type { Write } from './rules/context.js';
 import { tombstone } from './rules/message.js';
@@ -17,8 +18,11 @@ import {
   type Announcement,
   type ConversationSettings,
   conversationRoots,
+  type InboxPrefs,
+  inboxRoots,
   type Member,
   type Message,
+  type Profile,
   readKey,
 } from './schema.js';
 
@@ -26,6 +30,8 @@ export type Action =
   | { kind: 'send'; message: Message }
   | { kind: 'recall'; target: MessageKey }
   | { kind: 'read'; device: DeviceId; seq: number }
+  /** This device has received everything up to `seq` (private chats' delivery receipts). */
+  | { kind: 'delivered'; device: DeviceId; seq: number }
   | {
       kind: 'createGroup';
       groupKey: string;
@@ -47,9 +53,15 @@ export type Action =
       role: typeof MemberRole.Member | typeof MemberRole.Admin;
     }
   | { kind: 'transfer'; to: IdentityId }
+  /** Mutes a member until a server time (ms), or unmutes with `until: null`. */
+  | { kind: 'mute'; identity: IdentityId; until: number | null }
   | { kind: 'updateInfo'; name?: string; avatar?: string; announcement?: string }
   | { kind: 'updateSettings'; settings: Partial<ConversationSettings> }
-  | { kind: 'dissolve' };
+  | { kind: 'dissolve' }
+  /** The author's own nickname, avatar and notification mute in this conversation. */
+  | { kind: 'profile'; profile: Profile }
+  /** Inbox only: the owner's pin, mute, archive and draft of one conversation. */
+  | { kind: 'prefs'; conversation: ConversationKey; prefs: InboxPrefs };
 
 export type ActionKind = Action['kind'];
 
@@ -71,6 +83,8 @@ export function actionWrites(doc: Y.Doc, intent: Action, author: Author, now: nu
     }
     case 'read':
       return [{ root: 'reads', key: readKey(author.id, intent.device), value: intent.seq }];
+    case 'delivered':
+      return [{ root: 'delivered', key: readKey(author.id, intent.device), value: intent.seq }];
     case 'createGroup':
       return genesisWrites(intent.groupKey, intent, author, now);
     case 'invite': {
@@ -116,6 +130,12 @@ export function actionWrites(doc: Y.Doc, intent: Action, author: Author, now: nu
           value: { ...member(author.id), role: MemberRole.Admin },
         },
       ];
+    case 'mute': {
+      const { mutedUntil: _, ...current } = member(intent.identity);
+      const value: Member =
+        intent.until === null ? current : { ...current, mutedUntil: intent.until };
+      return [{ root: 'members', key: intent.identity, value }];
+    }
     case 'updateInfo': {
       const writes: Write[] = [];
       if (intent.name !== undefined) writes.push({ root: 'meta', key: 'name', value: intent.name });
@@ -135,7 +155,31 @@ export function actionWrites(doc: Y.Doc, intent: Action, author: Author, now: nu
       }));
     case 'dissolve':
       return [{ root: 'meta', key: 'status', value: ConversationStatus.Dissolved }];
+    case 'profile': {
+      const current = conversationRoots(doc).profiles.get(author.id) ?? {};
+      return [{ root: 'profiles', key: author.id, value: merged(current, intent.profile) }];
+    }
+    case 'prefs': {
+      const current = inboxRoots(doc).prefs.get(intent.conversation) ?? {};
+      return [{ root: 'prefs', key: intent.conversation, value: merged(current, intent.prefs) }];
+    }
   }
+}
+
+/** `patch` over `current`, fields set to undefined removed (plain JSON has no undefined). */
+function merged<T extends object>(current: T, patch: T): T {
+  const out: Record<string, unknown> = { ...(current as Record<string, unknown>) };
+  for (const [field, value] of Object.entries(patch)) {
+    if (value === undefined) delete out[field];
+    else out[field] = value;
+  }
+  return out as T;
+}
+
+/** Whether every field of `patch` already has its value in `current`. */
+function holds(current: object | undefined, patch: object): boolean {
+  const values = (current ?? {}) as Record<string, unknown>;
+  return Object.entries(patch).every(([field, value]) => values[field] === value);
 }
 
 /** Whether the action's effect is already in `doc` (so applying it again is a no-op). */
@@ -148,6 +192,11 @@ export function actionApplied(doc: Y.Doc, intent: Action, author: Author): boole
       return messages.get(intent.target)?.recalled !== undefined;
     case 'read':
       return (reads.get(readKey(author.id, intent.device)) ?? -1) >= intent.seq;
+    case 'delivered':
+      return (
+        (conversationRoots(doc).delivered.get(readKey(author.id, intent.device)) ?? -1) >=
+        intent.seq
+      );
     case 'createGroup':
       return meta.has('key');
     case 'invite':
@@ -160,6 +209,8 @@ export function actionApplied(doc: Y.Doc, intent: Action, author: Author): boole
       return members.get(intent.identity)?.role === intent.role;
     case 'transfer':
       return members.get(intent.to)?.role === MemberRole.Owner;
+    case 'mute':
+      return (members.get(intent.identity)?.mutedUntil ?? null) === intent.until;
     case 'updateInfo':
       return (
         (intent.name === undefined || meta.get('name') === intent.name) &&
@@ -171,6 +222,10 @@ export function actionApplied(doc: Y.Doc, intent: Action, author: Author): boole
       return Object.entries(intent.settings).every(([key, value]) => settings.get(key) === value);
     case 'dissolve':
       return meta.get('status') === ConversationStatus.Dissolved;
+    case 'profile':
+      return holds(conversationRoots(doc).profiles.get(author.id), intent.profile);
+    case 'prefs':
+      return holds(inboxRoots(doc).prefs.get(intent.conversation), intent.prefs);
   }
 }
 

@@ -13,8 +13,10 @@ import {
 import type { IdentityId, MessageId, MessageKey } from './ids.js';
 import type { ParsedKey } from './keys.js';
 import {
+  type CardState,
   type ConversationMeta,
   type ConversationSettings,
+  cardKey,
   conversationRoots,
   type Member,
   type Message,
@@ -113,20 +115,43 @@ export interface MessageView extends Message {
   stamp?: Stamp;
   /** Not yet accepted by the server (no stamp). */
   pending: boolean;
+  /** For a card message: the latest state of its business object, if a backend job set one. */
+  cardState?: CardState;
 }
 
 /**
  * All messages, accepted ones by server `seq`, then pending ones in the order their sender wrote
  * them (`sentAt`, then key). Every replica that has the same stamps shows the same order.
  */
-export function listMessages(doc: Y.Doc): MessageView[] {
-  const { messages, stamps } = conversationRoots(doc);
+export function listMessages(doc: Y.Doc, viewer?: IdentityId): MessageView[] {
+  const { messages, stamps, cards } = conversationRoots(doc);
+  const since = viewer === undefined ? 0 : historyStart(doc, viewer);
   const views: MessageView[] = [];
   for (const [key, message] of messages.entries()) {
     const stamp = stamps.get(key);
-    views.push(stamp ? { ...message, stamp, pending: false } : { ...message, pending: true });
+    if (stamp && stamp.at < since) continue;
+    const view: MessageView = stamp
+      ? { ...message, stamp, pending: false }
+      : { ...message, pending: true };
+    const state = message.card ? cards.get(cardKey(message.card)) : undefined;
+    if (state) view.cardState = state;
+    views.push(view);
   }
   return views.sort(compareViews);
+}
+
+/**
+ * The earliest acceptance time `viewer` sees: with the group setting `enableMessageHistory` off,
+ * a member sees only what was accepted since it joined. (The document itself still holds the
+ * earlier messages: replication is per document, so this is a view rule, applied by the SDK,
+ * REST history and search alike.)
+ */
+export function historyStart(doc: Y.Doc, viewer: IdentityId): number {
+  const { settings, members } = conversationRoots(doc);
+  if (settings.get('enableMessageHistory') !== false) return 0;
+  const member = members.get(viewer);
+  if (!member || member.role === MemberRole.Owner) return 0;
+  return member.joinTime;
 }
 
 function compareViews(a: MessageView, b: MessageView): number {

@@ -48,6 +48,11 @@ export const ERRORS = {
     close: 4409,
     message: 'the sender must be the authenticated identity',
   },
+  CONCURRENT_CHANGE: {
+    status: 409,
+    close: 4409,
+    message: 'another write changed this value first; the SDK replays the intent',
+  },
   IMMUTABLE: { status: 409, close: 4409, message: 'messages are immutable except by recall' },
   REPLY_NOT_FOUND: { status: 422, close: 4409, message: 'the replied-to message does not exist' },
   FORWARD_NOT_FOUND: {
@@ -74,8 +79,30 @@ export const ERRORS = {
   READ_BACKWARDS: { status: 409, close: 4409, message: 'a read position only moves forward' },
   CONVERSATION_DISSOLVED: { status: 409, close: 4409, message: 'the conversation is dissolved' },
   POST_FORBIDDEN: { status: 403, close: 4409, message: 'you may not post in this conversation' },
+  // Moderation (server/moderation/): a listed word with MODERATION_MODE=reject is a rule
+  // violation like the others (the SDK drops that intent); a rate limit is not: nothing is wrong
+  // with the update, so its own close code tells the SDK to keep its intents and retry later.
+  SENSITIVE_CONTENT: {
+    status: 422,
+    close: 4409,
+    message: 'the message contains a word that is not allowed',
+  },
+  RATE_LIMITED: { status: 429, close: 4429, message: 'sending too fast, retry later' },
+  MUTED: { status: 403, close: 4409, message: 'you are muted in this conversation' },
   AWARENESS_REJECTED: { status: 403, close: 4403, message: 'awareness state rejected' },
   UPDATE_TOO_LARGE: { status: 413, close: 4413, message: 'update too large' },
+  // Uploads (server/files): refused before anything is stored.
+  FILE_TOO_LARGE: { status: 413, close: 4413, message: 'file larger than its format allows' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    close: 4415,
+    message: 'this MIME type is not allowed for this format',
+  },
+  FILE_TYPE_MISMATCH: {
+    status: 415,
+    close: 4415,
+    message: 'the file content does not match its MIME type',
+  },
   TOO_MANY_PENDING: {
     status: 429,
     close: 4429,
@@ -84,6 +111,8 @@ export const ERRORS = {
   INTERNAL: { status: 500, close: 4500, message: 'internal error' },
   STORAGE_UNAVAILABLE: { status: 503, close: 4503, message: 'storage unavailable, retry later' },
   SHUTTING_DOWN: { status: 503, close: 4503, message: 'server is shutting down, retry later' },
+  // SDK side only: a REST call (e.g. the presence lookup) found no server to talk to.
+  UNREACHABLE: { status: 503, close: 4503, message: 'the server cannot be reached, retry later' },
 } as const satisfies Record<string, { status: number; close: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

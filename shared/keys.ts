@@ -103,6 +103,31 @@ export function tryParseKey(key: string): ParsedKey | undefined {
   }
 }
 
+/** An inbox document: one identity's conversation list (not a conversation). */
+export interface ParsedInbox {
+  type: 'inbox';
+  key: InboxKey;
+  owner: IdentityId;
+}
+
+/** Any document the server syncs: a conversation or an inbox. */
+export type ParsedDoc = ParsedKey | ParsedInbox;
+
+/** Parses a conversation key or an inbox name, or returns undefined. */
+export function tryParseDocKey(name: string): ParsedDoc | undefined {
+  const owner = parseInboxKey(name);
+  if (owner !== undefined) return { type: 'inbox', key: name as InboxKey, owner };
+  return tryParseKey(name);
+}
+
+/** Parses a conversation key or an inbox name, or throws INVALID_KEY. */
+export function parseDocKey(name: string): ParsedDoc {
+  const parsed = tryParseDocKey(name);
+  if (!parsed)
+    throw new ConvosyncError('INVALID_KEY', `not a document name: ${name.slice(0, 120)}`);
+  return parsed;
+}
+
 /** The owner of an inbox document name, or undefined if `name` is not one. */
 export function parseInboxKey(name: string): IdentityId | undefined {
   if (!name.startsWith('inbox_')) return undefined;

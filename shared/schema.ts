@@ -9,10 +9,12 @@
  *   members   identityId -> Member   membership and role, a plain object per member
  *   profiles  identityId -> Profile  a member's own nickname and notification mute
  *   reads     "{identityId}:{deviceId}" -> seq   read position of one device
+ *   delivered "{identityId}:{deviceId}" -> seq   how far one device has received (private chats)
  *   messages  messageKey -> Message  immutable plain objects; a recall overwrites the value with
  *                                    a tombstone (same key, content dropped)
  *   stamps    messageKey -> Stamp    server-only: seq, BIGINT message id, accepted/recall time
  *   clients   "{clientID}" -> identityId   server-only: which identity owns a Yjs clientID
+ *   cards     "{bizType}:{bizId}" -> CardState   server-only: live state of card messages' objects
  *
  * Single writer per key (DESIGN.md "Documents"): each map key has one kind of writer, so the
  * filter checks each key against one rule and no two writers race on a key.
@@ -38,12 +40,19 @@ export const ROOTS = {
   members: 'members',
   profiles: 'profiles',
   reads: 'reads',
+  delivered: 'delivered',
   messages: 'messages',
   stamps: 'stamps',
   clients: 'clients',
+  cards: 'cards',
 } as const;
-export type RootName = (typeof ROOTS)[keyof typeof ROOTS];
-export const ROOT_NAMES: readonly RootName[] = Object.values(ROOTS);
+/** The roots of a conversation document. */
+export type ConversationRootName = (typeof ROOTS)[keyof typeof ROOTS];
+export const ROOT_NAMES: readonly ConversationRootName[] = Object.values(ROOTS);
+/** Every root name of either kind of document (conversation or inbox). */
+export type RootName = ConversationRootName | 'entries' | 'prefs';
+/** The roots of an inbox document: entries and prefs, and the server's clientID bindings. */
+export const INBOX_ROOT_NAMES: readonly RootName[] = ['entries', 'prefs', 'clients'];
 
 /** Value of `clients` for clientIDs the server itself writes with. */
 export const SERVER_AUTHOR = '$server';
@@ -83,6 +92,8 @@ export interface ConversationSettings {
   enableMessageHistory: boolean;
   messageRetentionDays: number;
   enableNotification: boolean;
+  /** Only owner and admins may post (an addition to the spec's ConversationSetting). */
+  muteAll?: boolean;
 }
 
 export interface Member {
@@ -92,12 +103,30 @@ export interface Member {
   joinTime: number;
   exitTime?: number;
   invitedBy?: IdentityId;
+  /** Muted by an owner/admin until this server time (ms); the filter refuses its posts. */
+  mutedUntil?: number;
 }
 
 export interface Profile {
   nickname?: string;
+  /** The member's avatar URL, shown in conversation lists. */
+  avatar?: string;
   muteNotification?: boolean;
 }
+
+/** What a system message in the log reports; written by the server only. */
+export type SystemEvent =
+  | { event: 'created'; actor: IdentityId; name: string }
+  | { event: 'joined'; actor: IdentityId; target: IdentityId }
+  | { event: 'exited'; actor: IdentityId }
+  | { event: 'removed'; actor: IdentityId; target: IdentityId }
+  | { event: 'role'; actor: IdentityId; target: IdentityId; role: MemberRole }
+  | { event: 'owner'; actor: IdentityId; target: IdentityId }
+  | { event: 'muted'; actor: IdentityId; target: IdentityId; until: number | null }
+  | { event: 'muteAll'; actor: IdentityId; on: boolean }
+  | { event: 'info'; actor: IdentityId; name?: string; avatar?: string }
+  | { event: 'announcement'; actor: IdentityId; text: string }
+  | { event: 'dissolved'; actor: IdentityId };
 
 export interface FileRef {
   url: string;
@@ -130,6 +159,8 @@ export interface Message {
   forwardedFrom?: { conversation: ConversationKey; key: MessageKey };
   /** Set on the tombstone that replaces a recalled message. */
   recalled?: { by: IdentityId };
+  /** Set on messages the server writes to report a change (joins, roles, announcements). */
+  system?: SystemEvent;
 }
 
 /** Written by the server only, after it accepted a message. */
@@ -150,9 +181,28 @@ export interface ConversationRoots {
   members: Y.Map<Member>;
   profiles: Y.Map<Profile>;
   reads: Y.Map<number>;
+  delivered: Y.Map<number>;
   messages: Y.Map<Message>;
   stamps: Y.Map<Stamp>;
   clients: Y.Map<string>;
+  cards: Y.Map<CardState>;
+}
+
+/**
+ * The current state of a card's business object (an order's status), written by backend jobs
+ * through the REST API and shown on every card message with the same `{bizType}:{bizId}`.
+ */
+export interface CardState {
+  status?: string;
+  title?: string;
+  /** Short label -> value pairs the card shows (amount, tracking number, ...). */
+  fields?: Record<string, string>;
+  /** Server time (ms) of the update. */
+  updatedAt: number;
+}
+
+export function cardKey(card: CardRef): string {
+  return `${card.bizType}:${card.bizId}`;
 }
 
 /**
@@ -166,9 +216,11 @@ export function conversationRoots(doc: Y.Doc): ConversationRoots {
     members: doc.getMap(ROOTS.members),
     profiles: doc.getMap(ROOTS.profiles),
     reads: doc.getMap(ROOTS.reads),
+    delivered: doc.getMap(ROOTS.delivered),
     messages: doc.getMap(ROOTS.messages),
     stamps: doc.getMap(ROOTS.stamps),
     clients: doc.getMap(ROOTS.clients),
+    cards: doc.getMap(ROOTS.cards),
   };
 }
 
@@ -189,21 +241,38 @@ export interface InboxEntry {
   /** The other party's name for private chats, the group's name for groups. */
   name?: string;
   avatar?: string;
-  preview?: { sender: IdentityId; format: MessageFormat; text: string; recalled: boolean };
+  /** The last message; a recalled one previews with empty text and `recalled: true`. */
+  preview?: {
+    sender: IdentityId;
+    format: MessageFormat;
+    text: string;
+    recalled: boolean;
+    system: boolean;
+  };
+  /** Server time (ms) of the last message, or of the creation. */
   lastActiveTime: number;
+  /** Messages from others after this identity's read position. */
   unread: number;
+  /** The conversation's status (dissolved groups stay listed, read-only). */
+  status: ConversationStatus;
 }
 
 export interface InboxPrefs {
-  pinned: boolean;
-  muted: boolean;
-  archived: boolean;
+  pinned?: boolean;
+  muted?: boolean;
+  archived?: boolean;
+  /** Unsent text, synced to the identity's other devices. */
   draft?: string;
 }
 
 export function inboxRoots(doc: Y.Doc): {
   entries: Y.Map<InboxEntry>;
   prefs: Y.Map<InboxPrefs>;
+  clients: Y.Map<string>;
 } {
-  return { entries: doc.getMap(INBOX_ROOTS.entries), prefs: doc.getMap(INBOX_ROOTS.prefs) };
+  return {
+    entries: doc.getMap(INBOX_ROOTS.entries),
+    prefs: doc.getMap(INBOX_ROOTS.prefs),
+    clients: doc.getMap(ROOTS.clients),
+  };
 }

@@ -17,6 +17,9 @@ export async function indexeddbStore(prefix = 'convosync'): Promise<ClientStore>
   const open = new Map<string, IndexeddbPersistence>();
   return {
     async attach(name, doc) {
+      // IndexedDB cannot be asked for "databases with this prefix" everywhere (databases() is
+      // recent in Firefox), so the store keeps its own list of the documents it holds.
+      await idb.put(kv(), 1, `doc:${name}`);
       const persistence = new IndexeddbPersistence(dbName(name), doc);
       open.set(name, persistence);
       await persistence.whenSynced;
@@ -33,6 +36,14 @@ export async function indexeddbStore(prefix = 'convosync'): Promise<ClientStore>
       } else {
         await idb.deleteDB(dbName(name));
       }
+      await idb.del(kv(), `doc:${name}`);
+    },
+    async names() {
+      const keys = await idb.getAllKeys(
+        kv(),
+        idb.createIDBKeyRangeBound('doc:', 'doc;', false, true),
+      );
+      return keys.map((key) => String(key).slice('doc:'.length));
     },
     async loadIntents(name) {
       const raw = await idb.get(kv(), `outbox:${name}`);

@@ -44,6 +44,8 @@ export async function leveldbStore(location: string): Promise<ClientStore> {
       };
     },
     clear: (name) => p.clearDocument(name),
+    // Only documents with stored updates are listed: intents and the device id are metadata.
+    names: () => p.getAllDocNames(),
     async loadIntents(name) {
       const raw = await p.getMeta(outboxName(name), 'intents');
       return typeof raw === 'string' ? (JSON.parse(raw) as Intent[]) : [];

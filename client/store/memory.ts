@@ -33,6 +33,9 @@ export function memoryStore(): ClientStore {
     async clear(name) {
       docs.delete(name);
     },
+    async names() {
+      return [...docs.keys()];
+    },
     async loadIntents(name) {
       return structuredClone(intents.get(name) ?? []);
     },

@@ -74,6 +74,28 @@ export function runClientStoreSuite(
       await store.close();
     });
 
+    it('lists the stored documents, not intents, and forgets a cleared one', async () => {
+      const { store, reopen } = await open();
+      for (const name of ['private_alice_bob', 'private_alice_carol']) {
+        const doc = new Y.Doc();
+        const detach = await store.attach(name, doc, () => {});
+        doc.getMap('messages').set('a', { content: name });
+        await detach();
+      }
+      await store.saveIntents('group_0123456789abcdef0123456789abcdef', [intent('x')]);
+      await store.deviceId();
+      expect((await store.names()).sort()).toEqual(['private_alice_bob', 'private_alice_carol']);
+      await store.clear('private_alice_bob');
+      expect(await store.names()).toEqual(['private_alice_carol']);
+      let again = store;
+      if (reopen) {
+        await store.close();
+        again = await reopen();
+        expect(await again.names()).toEqual(['private_alice_carol']);
+      }
+      await again.close();
+    });
+
     it('has a stable device id', async () => {
       const { store, reopen } = await open();
       const first = await store.deviceId();

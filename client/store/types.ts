@@ -15,6 +15,11 @@ export interface ClientStore {
   attach(name: string, doc: Y.Doc, onError: (error: Error) => void): Promise<() => Promise<void>>;
   /** Deletes the stored document `name` (not its intents): before a resync from the server. */
   clear(name: string): Promise<void>;
+  /**
+   * The names of the documents stored on this device (any order), so the SDK can search what
+   * the device holds, offline, including conversations that are not open.
+   */
+  names(): Promise<string[]>;
   /** The unconfirmed intents of `name`, as last saved. */
   loadIntents(name: string): Promise<Intent[]>;
   /** Replaces the unconfirmed intents of `name`; durable when it resolves. */

@@ -6,12 +6,12 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import postgres from 'postgres';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { migrate } from './migrate.js';
+import { openPglite } from './pglite.js';
 
 export type Sql = postgres.Sql<Record<string, never>>;
 
@@ -47,7 +47,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
   const dir = path.join(options.dataDir, 'pg');
   await fs.mkdir(dir, { recursive: true });
-  const db = await PGlite.create(dir);
+  const db = await openPglite(dir);
   const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1' });
   await server.start();
   const url = `postgres://postgres@${server.getServerConn()}/postgres`;

@@ -8,11 +8,13 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { WSEvents } from 'hono/ws';
 import { ConvosyncError } from '../../shared/errors.js';
-import { tryParseKey } from '../../shared/keys.js';
+import { tryParseDocKey } from '../../shared/keys.js';
+import { retryInMs } from '../../shared/retry.js';
 import { type AuthEnv, authenticate } from '../auth/middleware.js';
 import type { Sql } from '../db/connect.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import type { PresenceRegistry } from '../presence.js';
 import type { Projector } from '../projector/projector.js';
 import type { DocStore } from '../store/types.js';
 import type { Rooms } from '../sync/rooms.js';
@@ -20,7 +22,11 @@ import { type SocketDeps, syncSocket } from '../sync/socket.js';
 import { openApiDocument } from './openapi.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { eventRoutes } from './routes/events.js';
+import { type FileRoutesDeps, fileRoutes } from './routes/files.js';
 import { messageRoutes } from './routes/messages.js';
+import { noticeRoutes } from './routes/notices.js';
+import { presenceRoutes } from './routes/presence.js';
+import { searchRoutes } from './routes/search.js';
 
 export interface AppDeps {
   jwtSecret: string;
@@ -33,6 +39,10 @@ export interface AppDeps {
   startedAt: number;
   metrics: Metrics;
   snapshots?: { projector: Projector; database: string; sql: Sql };
+  /** Uploads and downloads (/api/v1/files). */
+  files?: FileRoutesDeps;
+  /** Online status across conversations (GET /api/v1/presence). */
+  presence?: PresenceRegistry;
 }
 
 export interface Envelope<T> {
@@ -88,9 +98,9 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
     authenticate(deps.jwtSecret),
     upgradeWebSocket((c) => {
       const name = c.req.param('room') ?? '';
-      const parsed = tryParseKey(name);
+      const parsed = tryParseDocKey(name);
       if (!parsed)
-        throw new ConvosyncError('INVALID_KEY', `not a conversation key: ${name.slice(0, 120)}`);
+        throw new ConvosyncError('INVALID_KEY', `not a document name: ${name.slice(0, 120)}`);
       return syncSocket(
         deps.socket,
         parsed.key,
@@ -117,6 +127,15 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
     }),
   );
   api.route('/events', eventRoutes(deps.snapshots ? { sql: deps.snapshots.sql } : {}));
+  api.route('/notices', noticeRoutes({ rooms: deps.rooms }));
+  if (deps.files) api.route('/files', fileRoutes(deps.files));
+  api.route(
+    '/search',
+    searchRoutes(
+      deps.snapshots ? { sql: deps.snapshots.sql, projector: deps.snapshots.projector } : {},
+    ),
+  );
+  if (deps.presence) api.route('/presence', presenceRoutes({ presence: deps.presence }));
   // Built once all /api/v1 routes are registered, on first request.
   let document: Record<string, unknown> | undefined;
   app.get('/api/v1/openapi.json', (c) => {
@@ -134,9 +153,11 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
 
   app.onError((error, c) => {
     if (error instanceof ConvosyncError) {
+      const retry = retryInMs(error);
       return c.json(
         { code: error.code, message: error.message, data: null } satisfies Envelope<null>,
         error.status as ContentfulStatusCode,
+        retry === undefined ? {} : { 'Retry-After': String(Math.ceil(retry / 1000)) },
       );
     }
     if (error instanceof HTTPException) {

@@ -3,7 +3,7 @@
  * `PageList<T>`; and request validation that answers bad input with a 400 naming the field.
  */
 import { zValidator } from '@hono/zod-validator';
-import type { ValidationTargets } from 'hono';
+import type { MiddlewareHandler, ValidationTargets } from 'hono';
 import type { ZodType } from 'zod';
 import { ConvosyncError } from '../../shared/errors.js';
 
@@ -41,4 +41,15 @@ export function valid<Target extends keyof ValidationTargets, Schema extends Zod
     throw new ConvosyncError('BAD_REQUEST', fields.join('; '));
   });
   return Object.assign(middleware, { openapi: { target, schema } } satisfies Documented);
+}
+
+/** OpenAPI fields of an operation that no validator can carry (a raw body, a binary answer). */
+export interface Described {
+  openapiOperation: Record<string, unknown>;
+}
+
+/** A pass-through middleware carrying `operation` into the OpenAPI document (openapi.ts). */
+export function described(operation: Record<string, unknown>): MiddlewareHandler & Described {
+  const middleware: MiddlewareHandler = (_c, next) => next();
+  return Object.assign(middleware, { openapiOperation: operation } satisfies Described);
 }

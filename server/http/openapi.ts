@@ -6,7 +6,7 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { ERRORS } from '../../shared/errors.js';
-import type { Documented } from './envelope.js';
+import type { Described, Documented } from './envelope.js';
 
 type Operation = Record<string, unknown> & { parameters: Array<Record<string, unknown>> };
 
@@ -14,13 +14,13 @@ export function openApiDocument(api: Hono<never>, base = '/api/v1'): Record<stri
   const paths: Record<string, Record<string, Operation>> = {};
   for (const route of api.routes) {
     if (route.method === 'ALL') continue; // middleware (authentication)
-    const path = route.path.replace(/:([A-Za-z]+)/g, '{$1}');
+    const path = route.path.replace(/:([A-Za-z][A-Za-z0-9]*)/g, '{$1}');
     const method = route.method.toLowerCase();
     const forPath = paths[path] ?? {};
     paths[path] = forPath;
     const op: Operation = forPath[method] ?? {
       security: [{ bearer: [] }],
-      parameters: [...route.path.matchAll(/:([A-Za-z]+)/g)].map((m) => ({
+      parameters: [...route.path.matchAll(/:([A-Za-z][A-Za-z0-9]*)/g)].map((m) => ({
         name: m[1],
         in: 'path',
         required: true,
@@ -38,6 +38,8 @@ export function openApiDocument(api: Hono<never>, base = '/api/v1'): Record<stri
       },
     };
     forPath[method] = op;
+    const operation = (route.handler as Partial<Described>).openapiOperation;
+    if (operation) Object.assign(op, operation);
     const documented = (route.handler as Partial<Documented>).openapi;
     if (!documented) continue;
     const schema = z.toJSONSchema(documented.schema, { io: 'input', unrepresentable: 'any' }) as {

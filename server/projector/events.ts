@@ -99,6 +99,8 @@ export function eventsFor(
     .sort((a, b) => a.stamp.seq - b.stamp.seq);
   for (const { key, stamp } of keys) {
     const message = messages.get(key) as Message;
+    // System messages report changes that have their own events (MemberJoined, ...).
+    if (message.system) continue;
     events.push({
       key: `IMMessageSent:${stamp.id}`,
       type: EventType.IMMessageSent,

@@ -120,7 +120,9 @@ export class Projector {
   /** Projects everything dirty now; resolves when the tables have caught up, throws if not. */
   async flush(timeoutMs = 10_000): Promise<void> {
     const deadline = this.deps.now() + timeoutMs;
-    while (this.dirty.size > 0 && !this.closed) {
+    // A projection in flight has already taken its key out of `dirty`: wait for it too, or a
+    // caller reading its own write could query the tables before that transaction commits.
+    while ((this.dirty.size > 0 || this.running) && !this.closed) {
       for (const d of this.dirty.values()) d.due = 0;
       await this.runOnce();
       if (this.failures > 0) throw new Error('projection failed; will retry');

@@ -73,7 +73,10 @@ export interface MessageRow {
   client_message_key: string;
 }
 
-/** t_msg_body.message_type: a member's message, or a notice pushed by a backend job. */
+/**
+ * t_msg_body.message_type: a member's message, or a notice (pushed by a backend job, or a system
+ * message the server wrote into a group's log).
+ */
 export const MessageType = { User: 1, Notice: 2 } as const;
 
 export function conversationRow(doc: Y.Doc): ConversationRow | undefined {
@@ -161,7 +164,8 @@ export function messageRow(
     relating_parent_msg_id: null,
     create_time: stamp.at,
     update_time: stamp.recalledAt ?? stamp.at,
-    message_type: type === ConversationType.System ? MessageType.Notice : MessageType.User,
+    message_type:
+      type === ConversationType.System || message.system ? MessageType.Notice : MessageType.User,
     conversation_id: conversationId,
     message_format: message.format,
     reply_to_message_id: message.replyTo ? (stamps.get(message.replyTo)?.id ?? null) : null,

@@ -81,6 +81,8 @@ export function readAwarenessEntries(update: Uint8Array): AwarenessEntry[] {
 /**
  * Awareness states carry clientIDs too: each must be bound to this identity, or be fresh (no
  * history in the document) and not claimed in awareness by another identity of this room.
+ * A state must be JSON, and one that names a `user` (shared/presence.ts) must name this one.
+ * Throws when a state is not JSON (the caller turns that into MALFORMED_MESSAGE).
  */
 export function checkAwareness(
   doc: Y.Doc,
@@ -88,6 +90,7 @@ export function checkAwareness(
   entries: readonly AwarenessEntry[],
   claimed: ReadonlyMap<number, IdentityId>,
   maxStateBytes: number,
+  authorType?: number,
 ): ConvosyncError | undefined {
   const bindings = conversationRoots(doc).clients;
   for (const { clientId, state } of entries) {
@@ -97,6 +100,8 @@ export function checkAwareness(
         `awareness state over ${maxStateBytes} bytes`,
       );
     }
+    const impersonated = claimsOther(JSON.parse(state), author, authorType);
+    if (impersonated) return new ConvosyncError('AWARENESS_REJECTED', impersonated);
     const owner = bindings.get(String(clientId)) ?? claimed.get(clientId);
     if (owner !== undefined && owner !== author) {
       return new ConvosyncError(
@@ -111,5 +116,24 @@ export function checkAwareness(
       );
     }
   }
+  return undefined;
+}
+
+/**
+ * Why a state's `user` is not the author (a reason), or undefined. Viewers trust `user.id` to
+ * tell who is online and typing, so it must be the socket's identity; states without a
+ * `user.id` (other schemas) claim nobody and pass.
+ */
+function claimsOther(
+  state: unknown,
+  author: IdentityId,
+  authorType: number | undefined,
+): string | undefined {
+  if (typeof state !== 'object' || state === null || !('user' in state)) return undefined;
+  const user: unknown = state.user;
+  if (typeof user !== 'object' || user === null) return undefined;
+  if ('id' in user && user.id !== author) return `user.id must be ${author}`;
+  if (authorType !== undefined && 'type' in user && user.type !== authorType)
+    return `user.type must be ${authorType}`;
   return undefined;
 }

@@ -287,7 +287,7 @@ describe('update filter (review regressions)', () => {
         exitTime: 500,
       }),
     );
-    rejects(server, who('olga'), update, 'SCHEMA_VIOLATION');
+    rejects(server, who('olga'), update, 'CONCURRENT_CHANGE');
   });
 
   it('refuses a struct that straddles the known state', () => {

@@ -17,17 +17,25 @@
 import * as Y from 'yjs';
 import { ConvosyncError } from '../../shared/errors.js';
 import type { MessageKey } from '../../shared/ids.js';
-import type { ParsedKey } from '../../shared/keys.js';
+import type { ParsedDoc } from '../../shared/keys.js';
 import { canRead } from '../../shared/rules/access.js';
 import { checkWrites } from '../../shared/rules/writes.js';
-import { conversationRoots, type Message, ROOT_NAMES, type RootName } from '../../shared/schema.js';
+import {
+  conversationRoots,
+  INBOX_ROOT_NAMES,
+  type Message,
+  ROOT_NAMES,
+  type RootName,
+  type SystemEvent,
+} from '../../shared/schema.js';
+import { systemEvents } from '../../shared/system-events.js';
 import type { Identity } from '../auth/identity.js';
 import { checkAuthorship } from './clients.js';
 import { resolveUpdate } from './resolve.js';
 
 export interface FilterInput {
   doc: Y.Doc;
-  parsed: ParsedKey;
+  parsed: ParsedDoc;
   identity: Identity;
   update: Uint8Array;
   /** Server time of receipt: the time every time-based rule uses (invariant 3). */
@@ -49,6 +57,10 @@ export interface Plan {
   writes: ReadonlyMap<RootName, ReadonlyMap<string, unknown>>;
   /** Existing messages this update recalls (the server stamps the recall time). */
   recalls: MessageKey[];
+  /** What the server reports in the log as system messages (joins, roles, announcements). */
+  notes: SystemEvent[];
+  /** Writes of new messages, in order, with their struct (moderation names it when refusing). */
+  created?: Array<{ key: MessageKey; clientId: number; clock: number }>;
   /** New messages that forward another message; the room checks each source is readable. */
   forwards: Array<{
     key: MessageKey;
@@ -72,7 +84,8 @@ export interface FilterOptions {
 }
 
 export function createFilter(options: FilterOptions): (input: FilterInput) => Verdict {
-  const roots = new Set<string>(ROOT_NAMES);
+  const conversationRootSet = new Set<string>(ROOT_NAMES);
+  const inboxRootSet = new Set<string>(INBOX_ROOT_NAMES);
   return function filter(input) {
     const reject = (
       code: ConstructorParameters<typeof ConvosyncError>[0],
@@ -106,6 +119,7 @@ export function createFilter(options: FilterOptions): (input: FilterInput) => Ve
         `${decoded.structs.length} structs exceed ${options.maxStructs}`,
       );
     }
+    const roots = input.parsed.type === 'inbox' ? inboxRootSet : conversationRootSet;
     const structural = checkStructure(input.doc, decoded, roots);
     if (structural) return { ok: false, ...structural };
     const resolution = resolveUpdate(input.doc, decoded, roots);
@@ -130,12 +144,18 @@ export function createFilter(options: FilterOptions): (input: FilterInput) => Ve
     const messages = conversationRoots(input.doc).messages;
     const recalls: MessageKey[] = [];
     const forwards: Plan['forwards'] = [];
+    const created: NonNullable<Plan['created']> = [];
     for (const write of resolution.sequence) {
       if (write.root !== 'messages' || write.value === undefined) continue;
       if (messages.has(write.key)) {
         if (!recalls.includes(write.key as MessageKey)) recalls.push(write.key as MessageKey);
         continue;
       }
+      created.push({
+        key: write.key as MessageKey,
+        clientId: write.id.client,
+        clock: write.id.clock,
+      });
       const from = (write.value as Message).forwardedFrom;
       if (from)
         forwards.push({
@@ -145,7 +165,16 @@ export function createFilter(options: FilterOptions): (input: FilterInput) => Ve
           clock: write.id.clock,
         });
     }
-    return { ok: true, bind: authorship.bind, writes: resolution.writes, recalls, forwards };
+    const notes = systemEvents(input.doc, input.parsed, resolution.writes, input.identity.id);
+    return {
+      ok: true,
+      bind: authorship.bind,
+      writes: resolution.writes,
+      recalls,
+      forwards,
+      notes,
+      created,
+    };
   };
 }
 

@@ -310,10 +310,16 @@ function orderChain(doc: Y.Doc, landing: Landing, items: Y.Item[]): Y.Item[] | R
   const chain: Y.Item[] = [];
   let next = byOrigin.get(head);
   if (!next) {
-    return reject(
-      `write to ${landing.root}.${landing.key.slice(0, 40)} is not based on its current value (concurrent change)`,
-      items[0]!.id,
-    );
+    // Another writer changed the key first (two devices, two admins): the SDK replays the
+    // intent against the new value instead of dropping it.
+    return {
+      error: new ConvosyncError(
+        'CONCURRENT_CHANGE',
+        `write to ${landing.root}.${landing.key.slice(0, 40)} is not based on its current value`,
+      ),
+      clientId: items[0]!.id.client,
+      clock: items[0]!.id.clock,
+    };
   }
   while (next) {
     chain.push(next);

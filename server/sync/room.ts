@@ -18,22 +18,40 @@ import {
   unstampedKeys,
   writeGenesis,
 } from '../../shared/conversation.js';
-import { ConversationType, PlatformRole } from '../../shared/enums.js';
+import {
+  ConversationType,
+  MemberRole,
+  MemberStatus,
+  MessageFormat,
+  PlatformRole,
+} from '../../shared/enums.js';
 import { ConvosyncError } from '../../shared/errors.js';
-import type { MessageKey } from '../../shared/ids.js';
-import type { ConversationKey, ParsedKey } from '../../shared/keys.js';
+import { type MessageKey, newMessageKey } from '../../shared/ids.js';
+import type { DocName, ParsedDoc } from '../../shared/keys.js';
 import type { IncomingMessage } from '../../shared/protocol/sync.js';
 import * as wire from '../../shared/protocol/sync.js';
-import { canRead } from '../../shared/rules/access.js';
+import { activeRole, canRead } from '../../shared/rules/access.js';
 import { byRoot, type Write } from '../../shared/rules/context.js';
 import { checkWrites } from '../../shared/rules/writes.js';
-import { conversationRoots, type Stamp } from '../../shared/schema.js';
+import {
+  conversationRoots,
+  inboxRoots,
+  type Message,
+  type Stamp,
+  type SystemEvent,
+} from '../../shared/schema.js';
+import { describeSystemEvent, systemEvents } from '../../shared/system-events.js';
 import type { Identity } from '../auth/identity.js';
 import type { Logger } from '../log.js';
 import type { IdGenerator } from '../message-ids.js';
 import type { Metrics } from '../metrics.js';
+import type { Moderation } from '../moderation/moderation.js';
+import { redactedUpdate } from '../moderation/redact.js';
 import type { DocStore } from '../store/types.js';
-import { checkAwareness, readAwarenessEntries } from './clients.js';
+import { withoutEchoes } from './awareness-echoes.js';
+import { AwarenessFanout } from './awareness-fanout.js';
+import { AwarenessFloor, encodeEntries } from './awareness-floor.js';
+import { type AwarenessEntry, checkAwareness, readAwarenessEntries } from './clients.js';
 import type { FilterInput, Plan, Rejection, Verdict } from './filter.js';
 import { createStamper, type Stamper } from './stamp.js';
 
@@ -50,11 +68,7 @@ export interface Peer {
 export type Origin = { source: 'peer'; peer: Peer } | { source: 'server'; reason: string };
 
 /** Called after a change is durable and before it is broadcast: the projector's seam. */
-export type PersistedHook = (
-  key: ConversationKey,
-  update: Uint8Array,
-  origins: readonly Origin[],
-) => void;
+export type PersistedHook = (key: DocName, update: Uint8Array, origins: readonly Origin[]) => void;
 
 export interface RoomDeps {
   store: DocStore;
@@ -66,6 +80,10 @@ export interface RoomDeps {
   compactEvery: number;
   /** Largest awareness state (JSON characters) a client may publish. */
   maxAwarenessBytes: number;
+  /** At most one awareness broadcast per room per this many ms (default 200; 0: every update). */
+  awarenessFanoutMs?: number;
+  /** A client's awareness updates closer than this are merged, removals excepted (default 250). */
+  awarenessFloorMs?: number;
   /** Whether `identity` may read message `from.key` of conversation `from.conversation`. */
   canReadMessage: (
     identity: Identity,
@@ -73,6 +91,8 @@ export interface RoomDeps {
   ) => Promise<boolean>;
   onPersisted?: PersistedHook;
   metrics?: Metrics;
+  /** Sensitive words and rate limits, for new messages from sockets and `submit` alike. */
+  moderation?: Moderation;
 }
 
 /** A message that exists and is not recalled. */
@@ -81,25 +101,42 @@ export function isLiveMessage(doc: Y.Doc, key: string): boolean {
   return message !== undefined && message.recalled === undefined;
 }
 
+/** The log entry that reports `event`, in the name of the identity that caused it. */
+function systemMessage(event: SystemEvent, author: Identity, now: number): Message {
+  return {
+    key: newMessageKey(),
+    sender: author.id,
+    senderType: author.type,
+    format: MessageFormat.Text,
+    content: describeSystemEvent(event),
+    sentAt: now,
+    system: event,
+  };
+}
+
 export class Room {
-  readonly key: ConversationKey;
-  readonly parsed: ParsedKey;
+  readonly key: DocName;
+  readonly parsed: ParsedDoc;
   readonly doc: Y.Doc;
   readonly awareness: awarenessProtocol.Awareness;
   /** Peers and the awareness clientIDs each one controls. */
   private readonly peers = new Map<Peer, Set<number>>();
   /** Awareness clientIDs claimed by an identity that has not written with them yet. */
   private readonly awarenessOwners = new Map<number, Identity['id']>();
+  private readonly awarenessFanout: AwarenessFanout;
+  private readonly awarenessFloor: AwarenessFloor<Peer>;
   private readonly deps: RoomDeps;
   private readonly stamper: Stamper;
   private queue: Promise<void> = Promise.resolve();
   private outbox: Array<{ update: Uint8Array; origin: Origin }> = [];
   private appendsSinceCompaction: number;
+  /** The current step overwrote new messages with their censored copies (see `flush`). */
+  private censored = false;
   private broken = false;
   /** Set by the registry; called once when the room must be dropped (broken or idle). */
   onDrop: (room: Room) => void = () => {};
 
-  private constructor(parsed: ParsedKey, doc: Y.Doc, deps: RoomDeps, storedUpdates: number) {
+  private constructor(parsed: ParsedDoc, doc: Y.Doc, deps: RoomDeps, storedUpdates: number) {
     this.key = parsed.key;
     this.parsed = parsed;
     this.doc = doc;
@@ -108,16 +145,24 @@ export class Room {
     this.stamper = createStamper(deps.ids, lastSeq(doc));
     this.awareness = new awarenessProtocol.Awareness(doc);
     this.awareness.setLocalState(null);
+    this.awarenessFanout = new AwarenessFanout(deps.awarenessFanoutMs ?? 200, (ids) =>
+      this.broadcastAwareness(ids),
+    );
+    this.awarenessFloor = new AwarenessFloor<Peer>(deps.awarenessFloorMs ?? 250, (p, u, e) =>
+      this.applyAwareness(p, u, e),
+    );
     this.awareness.on('update', this.onAwarenessUpdate);
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       this.outbox.push({ update, origin: origin as Origin });
     });
   }
 
-  static async load(parsed: ParsedKey, deps: RoomDeps): Promise<Room> {
+  static async load(parsed: ParsedDoc, deps: RoomDeps): Promise<Room> {
     const updates = await deps.store.load(parsed.key);
     const doc = new Y.Doc({ gc: true });
-    conversationRoots(doc); // define every root before any update can create one
+    // Define every root before any update can create one.
+    if (parsed.type === 'inbox') inboxRoots(doc);
+    else conversationRoots(doc);
     doc.transact(() => {
       for (const update of updates) Y.applyUpdate(doc, update);
     });
@@ -145,8 +190,9 @@ export class Room {
    */
   ensureGenesis(identity: Identity): Promise<void> {
     return this.enqueue(async () => {
-      if (hasGenesis(this.doc)) return;
-      const members = genesisMembers(this.parsed);
+      const parsed = this.parsed;
+      if (parsed.type === 'inbox' || hasGenesis(this.doc)) return;
+      const members = genesisMembers(parsed);
       if (!members) return;
       const serves =
         (this.parsed.type === ConversationType.System && identity.role === PlatformRole.Service) ||
@@ -154,7 +200,7 @@ export class Room {
       if (!members.includes(identity.id) && !serves) return;
       this.stamper.write(this.doc, { source: 'server', reason: 'genesis' } satisfies Origin, () =>
         writeGenesis(this.doc, {
-          parsed: this.parsed,
+          parsed,
           conversationId: this.deps.ids.next(),
           now: this.deps.now(),
           createdBy: identity.id,
@@ -169,7 +215,11 @@ export class Room {
   join(peer: Peer): Promise<void> {
     return this.enqueue(async () => {
       if (!canRead(this.doc, this.parsed, peer.identity)) {
-        if (this.parsed.type !== ConversationType.Group && !hasGenesis(this.doc)) {
+        if (
+          this.parsed.type !== ConversationType.Group &&
+          this.parsed.type !== 'inbox' &&
+          !hasGenesis(this.doc)
+        ) {
           throw new ConvosyncError('CONVERSATION_NOT_FOUND', `${this.key} does not exist`);
         }
         throw new ConvosyncError(
@@ -194,6 +244,7 @@ export class Room {
     const controlled = this.peers.get(peer);
     if (!controlled) return;
     this.peers.delete(peer);
+    this.awarenessFloor.forget(peer);
     for (const id of controlled) this.awarenessOwners.delete(id);
     if (controlled.size > 0)
       awarenessProtocol.removeAwarenessStates(this.awareness, [...controlled], null);
@@ -248,14 +299,19 @@ export class Room {
         writes: grouped,
       });
       if (rejected) throw rejected.error;
+      const refused = this.deps.moderation?.admit(identity, this.key, this.doc, {
+        writes: grouped,
+      });
+      if (refused) throw refused.error;
       const { messages } = conversationRoots(this.doc);
       const recalls = [...(grouped.get('messages')?.keys() ?? [])].filter((key) =>
         messages.has(key),
       ) as MessageKey[];
+      const notes = systemEvents(this.doc, this.parsed, grouped, identity.id);
       // The writes themselves go in the same server transaction as their stamps.
       const stamps = await this.commit(
         identity,
-        { bind: [], writes: grouped, recalls },
+        { bind: [], writes: grouped, recalls, notes },
         now,
         () => {
           for (const w of writes) this.doc.getMap(w.root).set(w.key, w.value);
@@ -272,6 +328,21 @@ export class Room {
    */
   read<T>(f: (doc: Y.Doc) => T): Promise<T> {
     return this.enqueue(async () => f(this.doc));
+  }
+
+  /**
+   * Runs `change` as a server transaction (e.g. an inbox entry) and persists and broadcasts what
+   * it wrote; `change` returns false when it had nothing to write.
+   */
+  serverWrite(reason: string, change: (doc: Y.Doc) => boolean): Promise<void> {
+    return this.enqueue(async () => {
+      let changed = false;
+      this.stamper.write(this.doc, { source: 'server', reason } satisfies Origin, () => {
+        changed = change(this.doc);
+      });
+      if (changed) await this.flush();
+      if (this.broken) throw new ConvosyncError('STORAGE_UNAVAILABLE');
+    });
   }
 
   /** Waits until every queued change is durable. */
@@ -294,6 +365,8 @@ export class Room {
       if (error) peer.close(error);
     }
     this.awareness.off('update', this.onAwarenessUpdate);
+    this.awarenessFanout.destroy();
+    this.awarenessFloor.destroy();
     this.awareness.destroy();
     this.doc.destroy();
   }
@@ -327,6 +400,11 @@ export class Room {
     }
     if (!verdict.ok) {
       this.reject(peer, verdict);
+      return;
+    }
+    const refused = this.deps.moderation?.admit(peer.identity, this.key, this.doc, verdict);
+    if (refused) {
+      this.reject(peer, refused);
       return;
     }
     const before = Y.encodeStateVector(this.doc);
@@ -389,11 +467,11 @@ export class Room {
    */
   private async commit(
     author: Identity,
-    plan: Pick<Plan, 'bind' | 'writes' | 'recalls'>,
+    plan: Pick<Plan, 'bind' | 'writes' | 'recalls' | 'notes'>,
     now: number,
     apply?: () => void,
   ): Promise<Stamp[]> {
-    const { meta } = conversationRoots(this.doc);
+    const { meta, messages } = conversationRoots(this.doc);
     const genesis = plan.writes.get('meta')?.has('key') === true && !meta.has('conversationId');
     const written = plan.writes.get('messages');
     let stamps: Stamp[] = [];
@@ -402,7 +480,8 @@ export class Room {
       genesis ||
       plan.bind.length > 0 ||
       (written?.size ?? 0) > 0 ||
-      plan.recalls.length > 0
+      plan.recalls.length > 0 ||
+      plan.notes.length > 0
     ) {
       const origin: Origin = { source: 'server', reason: apply ? 'submit' : 'stamp' };
       this.stamper.write(this.doc, origin, () => {
@@ -413,12 +492,19 @@ export class Room {
           meta.set('createdAt', now);
         }
         this.stamper.bind(this.doc, plan.bind, author.id);
+        this.enlistAnsweringAdmin(author, written, now);
         const fresh = written ? this.inWrittenOrder(unstampedKeys(this.doc, written.keys())) : [];
+        if (this.deps.moderation?.censor(this.doc, fresh)) this.censored = true;
+        // System messages, in the same transaction, come first: the rules judge membership
+        // before messages, so a batch's invite precedes the welcome sent after it.
+        const notes = plan.notes.map((event) => systemMessage(event, author, now));
+        for (const message of notes) messages.set(message.key, message);
+        fresh.unshift(...notes.map((m) => m.key));
         stamps = this.stamper.stamp(this.doc, fresh, now);
         this.stamper.recall(this.doc, plan.recalls, now);
       });
     }
-    this.deps.metrics?.messagesAccepted.inc(stamps.length);
+    this.deps.metrics?.messagesAccepted.inc(stamps.length - plan.notes.length);
     if (plan.writes.has('members')) this.closeUnreadable();
     await this.flush();
     if (plan.recalls.length > 0) {
@@ -427,6 +513,32 @@ export class Room {
       );
     }
     return stamps;
+  }
+
+  /**
+   * In customer service (`assistant_{id}`), any platform admin may answer; the first answer
+   * makes that admin a member (role admin), so the conversation shows who answered, the tables
+   * list it, and its inbox lists the conversation.
+   */
+  private enlistAnsweringAdmin(
+    author: Identity,
+    written: ReadonlyMap<string, unknown> | undefined,
+    now: number,
+  ): void {
+    if (this.parsed.type !== ConversationType.Assistant || author.role !== PlatformRole.Admin)
+      return;
+    if (author.id === this.parsed.owner || activeRole(this.doc, author.id) !== undefined) return;
+    const { messages } = conversationRoots(this.doc);
+    const answered = [...(written?.keys() ?? [])].some(
+      (key) => messages.get(key)?.sender === author.id,
+    );
+    if (!answered) return;
+    conversationRoots(this.doc).members.set(author.id, {
+      identityType: author.type,
+      role: MemberRole.Admin,
+      status: MemberStatus.Active,
+      joinTime: now,
+    });
   }
 
   /** Tells an SDK peer how far the server now holds each client that changed. */
@@ -479,29 +591,61 @@ export class Room {
 
   private receiveAwareness(peer: Peer, update: Uint8Array): void {
     if (!this.peers.has(peer)) return;
+    let entries: AwarenessEntry[];
+    try {
+      entries = readAwarenessEntries(update);
+    } catch (cause) {
+      this.refuseAwareness(
+        peer,
+        new ConvosyncError('MALFORMED_MESSAGE', 'awareness update does not decode', { cause }),
+      );
+      return;
+    }
+    const changes = withoutEchoes(
+      entries,
+      (id) => this.awareness.meta.get(id)?.clock,
+      (id) =>
+        (this.awarenessOwners.get(id) ?? conversationRoots(this.doc).clients.get(String(id))) ===
+        peer.identity.id,
+    );
+    if (changes.length === 0) return;
+    const own = changes.length === entries.length ? update : encodeEntries(changes);
+    this.awarenessFloor.offer(peer, own, changes);
+  }
+
+  /** Checks and applies an awareness update the floor let through (now or merged, later). */
+  private applyAwareness(peer: Peer, update: Uint8Array, entries: readonly AwarenessEntry[]): void {
+    if (!this.peers.has(peer)) return;
     let error: ConvosyncError | undefined;
     try {
-      const entries = readAwarenessEntries(update);
       error = checkAwareness(
         this.doc,
         peer.identity.id,
         entries,
         this.awarenessOwners,
         this.deps.maxAwarenessBytes,
+        peer.identity.type,
       );
-      if (!error)
-        for (const { clientId } of entries) this.awarenessOwners.set(clientId, peer.identity.id);
     } catch (cause) {
-      error = new ConvosyncError('MALFORMED_MESSAGE', 'awareness update does not decode', {
-        cause,
-      });
+      error = new ConvosyncError('MALFORMED_MESSAGE', 'awareness state is not JSON', { cause });
     }
     if (error) {
-      this.leave(peer);
-      peer.close(error);
+      this.refuseAwareness(peer, error);
       return;
     }
+    for (const { clientId } of entries) this.awarenessOwners.set(clientId, peer.identity.id);
     awarenessProtocol.applyAwarenessUpdate(this.awareness, update, peer);
+  }
+
+  private refuseAwareness(peer: Peer, error: ConvosyncError): void {
+    this.deps.log.info('awareness rejected', {
+      room: this.key,
+      identity: peer.identity.id,
+      code: error.code,
+      reason: error.message,
+    });
+    this.leave(peer);
+    peer.close(error);
   }
 
   /** Persists what the last step changed as one record, then broadcasts it. */
@@ -509,8 +653,18 @@ export class Room {
     const batch = this.outbox;
     this.outbox = [];
     if (batch.length === 0) return;
-    const merged =
-      batch.length === 1 ? batch[0]!.update : Y.mergeUpdates(batch.map((b) => b.update));
+    // A censoring step: the client's own update holds the words, so what the document holds now
+    // is persisted and sent instead, to the sender too (its view becomes the censored one).
+    const censored = this.censored;
+    this.censored = false;
+    const merged = censored
+      ? redactedUpdate(
+          this.doc,
+          batch.map((b) => b.update),
+        )
+      : batch.length === 1
+        ? batch[0]!.update
+        : Y.mergeUpdates(batch.map((b) => b.update));
     const persisting = process.hrtime.bigint();
     try {
       await this.deps.store.append(this.key, merged);
@@ -524,7 +678,10 @@ export class Room {
       merged,
       batch.map((b) => b.origin),
     );
-    for (const { update, origin } of batch) {
+    const sent: typeof batch = censored
+      ? [{ update: merged, origin: { source: 'server', reason: 'censor' } }]
+      : batch;
+    for (const { update, origin } of sent) {
       const frame = wire.writeUpdate(update);
       for (const peer of this.peers.keys()) {
         if (origin.source === 'peer' && origin.peer === peer) continue;
@@ -570,14 +727,22 @@ export class Room {
     const changed = [...added, ...updated, ...removed];
     const controlled = this.peers.get(origin as Peer);
     if (controlled) {
-      for (const id of added) controlled.add(id);
+      // `updated`, too: a clientID that comes back after a removal (a reconnect with the same
+      // document) is reported as updated, because y-protocols keeps its clock.
+      for (const id of [...added, ...updated]) controlled.add(id);
       for (const id of removed) controlled.delete(id);
     }
+    this.awarenessFanout.add(changed);
+  };
+
+  /** One frame with the current states of `clientIds` (null for the removed) to every peer. */
+  private broadcastAwareness(clientIds: number[]): void {
+    if (this.peers.size === 0) return;
     // To every peer, the sender included: y-websocket drops a connection that hears nothing for
     // 30 s, and the echo of its own 15 s awareness renewal is what it hears in a quiet room.
     const frame = wire.writeAwareness(
-      awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed),
+      awarenessProtocol.encodeAwarenessUpdate(this.awareness, clientIds),
     );
     for (const peer of this.peers.keys()) peer.send(frame);
-  };
+  }
 }

@@ -3,14 +3,14 @@
  * when many sockets ask at the same moment, unloaded (and compacted) when idle.
  */
 import { ConvosyncError } from '../../shared/errors.js';
-import { type ConversationKey, parseKey, tryParseKey } from '../../shared/keys.js';
+import { type DocName, parseDocKey, tryParseKey } from '../../shared/keys.js';
 import { canRead } from '../../shared/rules/access.js';
 import type { Identity } from '../auth/identity.js';
 import { isLiveMessage, Room, type RoomDeps } from './room.js';
 
 export class Rooms {
-  private readonly loading = new Map<ConversationKey, Promise<Room>>();
-  private readonly loaded = new Map<ConversationKey, Room>();
+  private readonly loading = new Map<DocName, Promise<Room>>();
+  private readonly loaded = new Map<DocName, Room>();
   private readonly idleTimers = new Map<Room, NodeJS.Timeout>();
   private closing = false;
 
@@ -28,17 +28,17 @@ export class Rooms {
    * The room of `key`, loaded if needed, with the genesis of a deterministic conversation done
    * when `identity` is one of its first members.
    */
-  async open(key: ConversationKey, identity: Identity): Promise<Room> {
+  async open(key: DocName, identity: Identity): Promise<Room> {
     const room = await this.load(key);
     await room.ensureGenesis(identity);
     return room;
   }
 
-  private async load(key: ConversationKey): Promise<Room> {
+  private async load(key: DocName): Promise<Room> {
     if (this.closing) throw new ConvosyncError('SHUTTING_DOWN');
     let pending = this.loading.get(key);
     if (!pending) {
-      pending = Room.load(parseKey(key), {
+      pending = Room.load(parseDocKey(key), {
         ...this.deps,
         canReadMessage: (i, f) => this.canReadMessage(i, f),
       }).then((room) => {
@@ -59,14 +59,21 @@ export class Rooms {
   async borrow(key: string): Promise<{
     doc: import('yjs').Doc;
     read<T>(f: (doc: import('yjs').Doc) => T): Promise<T>;
+    /** A server transaction on the document, persisted and broadcast (Room.serverWrite). */
+    write(reason: string, change: (doc: import('yjs').Doc) => boolean): Promise<void>;
     release(): void;
   }> {
-    const room = await this.load(parseKey(key).key);
-    return { doc: room.doc, read: (f) => room.read(f), release: () => this.released(room) };
+    const room = await this.load(parseDocKey(key).key);
+    return {
+      doc: room.doc,
+      read: (f) => room.read(f),
+      write: (reason, change) => room.serverWrite(reason, change),
+      release: () => this.released(room),
+    };
   }
 
   /** A loaded room, if any (health, tests). */
-  peek(key: ConversationKey): Room | undefined {
+  peek(key: DocName): Room | undefined {
     return this.loaded.get(key);
   }
 

@@ -6,10 +6,11 @@
 import type { WSContext, WSEvents } from 'hono/ws';
 import type { WebSocket } from 'ws';
 import { ConvosyncError, closeReason } from '../../shared/errors.js';
-import type { ConversationKey } from '../../shared/keys.js';
+import type { DocName } from '../../shared/keys.js';
 import { readMessage } from '../../shared/protocol/sync.js';
 import type { Identity } from '../auth/identity.js';
 import type { Logger } from '../log.js';
+import type { PresenceRegistry } from '../presence.js';
 import type { Peer, Room } from './room.js';
 import type { Rooms } from './rooms.js';
 
@@ -21,11 +22,13 @@ export interface SocketDeps {
   maxPendingFrames: number;
   /** Unsent bytes a slow reader may accumulate before it is dropped. */
   maxBufferedBytes: number;
+  /** Counts this socket for its identity's online status while it is joined to its room. */
+  presence?: PresenceRegistry;
 }
 
 export function syncSocket(
   deps: SocketDeps,
-  key: ConversationKey,
+  key: DocName,
   identity: Identity,
   acks = false,
 ): WSEvents<WebSocket> {
@@ -111,6 +114,7 @@ export function syncSocket(
             return;
           }
           room = opened;
+          deps.presence?.connected(identity.id);
           const queued = pending ?? [];
           pending = undefined;
           for (const frame of queued) handle(frame);
@@ -138,6 +142,7 @@ export function syncSocket(
       if (room) {
         room.leave(peer);
         deps.rooms.released(room);
+        deps.presence?.disconnected(identity.id);
       }
     },
     onError(event) {

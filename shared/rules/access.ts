@@ -13,7 +13,7 @@ import {
 } from '../enums.js';
 import type { ErrorCode } from '../errors.js';
 import type { IdentityId } from '../ids.js';
-import type { ParsedKey } from '../keys.js';
+import type { ParsedDoc } from '../keys.js';
 import { type RuleContext, type RuleViolation, violation } from './context.js';
 
 /** The authenticated author of a change: a connection, a REST caller or the SDK's user. */
@@ -24,8 +24,10 @@ export interface Author {
 }
 
 /** Whether `author` may open and read the conversation. */
-export function canRead(doc: Y.Doc, parsed: ParsedKey, author: Author): boolean {
+export function canRead(doc: Y.Doc, parsed: ParsedDoc, author: Author): boolean {
   switch (parsed.type) {
+    case 'inbox':
+      return author.id === parsed.owner;
     case ConversationType.System:
       return author.id === parsed.owner || author.role === PlatformRole.Service;
     case ConversationType.Assistant:
@@ -38,10 +40,27 @@ export function canRead(doc: Y.Doc, parsed: ParsedKey, author: Author): boolean 
   }
 }
 
-/** Why `author` may not post a message now, or undefined if it may. */
-export function postRefusal(doc: Y.Doc, parsed: ParsedKey, author: Author): ErrorCode | undefined {
+/**
+ * Why `author` may not post a message at server time `now`, or undefined if it may. Group
+ * members are muted one by one (until a time) or all at once (`muteAll`: only owner and admins
+ * post).
+ */
+export function postRefusal(
+  doc: Y.Doc,
+  parsed: ParsedDoc,
+  author: Author,
+  now: number = Date.now(),
+): ErrorCode | undefined {
+  if (parsed.type === 'inbox') return 'POST_FORBIDDEN';
   if (doc.getMap('meta').get('status') === ConversationStatus.Dissolved)
     return 'CONVERSATION_DISSOLVED';
+  if (parsed.type === ConversationType.Group) {
+    const member = getMember(doc, author.id);
+    if (member?.status === MemberStatus.Active) {
+      if ((member.mutedUntil ?? 0) > now) return 'MUTED';
+      if (!manages(member.role) && doc.getMap('settings').get('muteAll') === true) return 'MUTED';
+    }
+  }
   switch (parsed.type) {
     case ConversationType.System:
       // Notices come from backend jobs; the identity only reads (and moves its read position).

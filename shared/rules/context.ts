@@ -5,13 +5,13 @@
  */
 import type * as Y from 'yjs';
 import { ConvosyncError, type ErrorCode } from '../errors.js';
-import type { ParsedKey } from '../keys.js';
+import type { ParsedDoc } from '../keys.js';
 import type { RootName } from '../schema.js';
 import type { Author } from './access.js';
 
 export interface RuleContext {
   doc: Y.Doc;
-  parsed: ParsedKey;
+  parsed: ParsedDoc;
   author: Author;
   /** Server time of receipt (the SDK uses its own clock, so the server may still disagree). */
   now: number;

@@ -29,6 +29,7 @@ const SETTINGS: Record<string, (v: unknown) => boolean> = {
   enableMessageHistory: (v) => typeof v === 'boolean',
   messageRetentionDays: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 3650,
   enableNotification: (v) => typeof v === 'boolean',
+  muteAll: (v) => typeof v === 'boolean',
 };
 
 /** Whether this update is the genesis of a group (it writes `meta.key` to a document without it). */

@@ -21,7 +21,15 @@ import {
 
 /** Client times are accepted up to this far ahead of the server's clock. */
 const CLOCK_SKEW_MS = 60_000;
-const MEMBER_FIELDS = ['identityType', 'role', 'status', 'joinTime', 'exitTime', 'invitedBy'];
+const MEMBER_FIELDS = [
+  'identityType',
+  'role',
+  'status',
+  'joinTime',
+  'exitTime',
+  'invitedBy',
+  'mutedUntil',
+];
 
 export function memberShapeError(value: unknown): string | undefined {
   if (!isRecord(value)) return 'a member is a plain object';
@@ -40,6 +48,8 @@ export function memberShapeError(value: unknown): string | undefined {
   if (!isTime(value.joinTime)) return 'joinTime must be a time in ms';
   if (value.invitedBy !== undefined && !isIdentityId(value.invitedBy))
     return 'invitedBy must be an identity id';
+  if (value.mutedUntil !== undefined && !isTime(value.mutedUntil))
+    return 'mutedUntil must be a time in ms';
   return undefined;
 }
 
@@ -131,6 +141,9 @@ function checkMemberChange(
     }
     if (previous.role !== next.role && writerRole !== MemberRole.Owner) {
       return violation('ROLE_FORBIDDEN', 'only the owner changes roles');
+    }
+    if (previous.mutedUntil !== next.mutedUntil && (self || !outranks(writerRole, previous.role))) {
+      return violation('ROLE_FORBIDDEN', 'owner and admins mute members below them');
     }
   }
   if (leaves) {

@@ -77,6 +77,7 @@ const MESSAGE_FIELDS = [
   'card',
   'forwardedFrom',
   'recalled',
+  'system',
 ];
 
 /** Why `value` is not a well-formed message value, or undefined. Shape and format limits only. */
@@ -197,18 +198,16 @@ export function checkMessageWrite(
   if (ctx.doc.getMap('messages').get(key) === undefined) {
     return violation('NOT_ACCEPTED_YET', 'a message is recalled once the server accepted it');
   }
-  if (ctx.doc.getMap('messages').get(key) === undefined) {
-    return violation('NOT_ACCEPTED_YET', 'a message is recalled once the server accepted it');
-  }
   return checkRecall(ctx, previous, next);
 }
 
 function checkNewMessage(ctx: RuleContext, message: Message): RuleViolation | undefined {
   if (message.recalled) return violation('INVALID_MESSAGE', 'a new message cannot be recalled');
+  if (message.system) return violation('SERVER_ONLY', 'system messages are written by the server');
   if (message.sender !== ctx.author.id || message.senderType !== ctx.author.type) {
     return violation('NOT_SENDER', `sender must be ${ctx.author.id} (type ${ctx.author.type})`);
   }
-  const refusal = postRefusal(ctx.doc, ctx.parsed, ctx.author);
+  const refusal = postRefusal(ctx.doc, ctx.parsed, ctx.author, ctx.now);
   // In the genesis update of a group the creator is not a member of `doc` yet.
   if (refusal && !(refusal === 'NOT_MEMBER' && isOwnGenesis(ctx))) return violation(refusal);
   if (message.replyTo !== undefined && after(ctx, 'messages', message.replyTo) === undefined) {
@@ -223,6 +222,7 @@ function checkRecall(
   next: Message,
 ): RuleViolation | undefined {
   if (previous.recalled) return violation('ALREADY_RECALLED');
+  if (previous.system) return violation('RECALL_FORBIDDEN', 'system messages stay in the log');
   const expected = tombstone(previous, ctx.author.id);
   if (JSON.stringify(next) !== JSON.stringify(expected)) {
     return violation('IMMUTABLE', 'a message only changes into its tombstone (recall)');

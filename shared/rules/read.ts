@@ -57,11 +57,13 @@ export function checkProfileWrite(
   if (key !== ctx.author.id)
     return violation('NOT_OWN_STATE', 'a profile is written by its own identity');
   if (!canRead(ctx.doc, ctx.parsed, ctx.author)) return violation('NOT_MEMBER');
-  if (!isRecord(value) || onlyFields(value, ['nickname', 'muteNotification'])) {
-    return violation('SCHEMA_VIOLATION', 'a profile is { nickname?, muteNotification? }');
+  if (!isRecord(value) || onlyFields(value, ['nickname', 'avatar', 'muteNotification'])) {
+    return violation('SCHEMA_VIOLATION', 'a profile is { nickname?, avatar?, muteNotification? }');
   }
   if (value.nickname !== undefined && !isShortString(value.nickname, 100))
     return violation('SCHEMA_VIOLATION', 'nickname is at most 100 characters');
+  if (value.avatar !== undefined && !isShortString(value.avatar, 500))
+    return violation('SCHEMA_VIOLATION', 'avatar is at most 500 characters');
   if (value.muteNotification !== undefined && typeof value.muteNotification !== 'boolean') {
     return violation('SCHEMA_VIOLATION', 'muteNotification is a boolean');
   }

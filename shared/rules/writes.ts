@@ -8,6 +8,7 @@ import { hasGenesis } from '../conversation.js';
 import { ConversationType } from '../enums.js';
 import type { RootName } from '../schema.js';
 import { type RuleContext, type RuleViolation, violation } from './context.js';
+import { checkPrefsWrite } from './inbox.js';
 import {
   checkGenesisComplete,
   checkMetaWrite,
@@ -39,9 +40,13 @@ const ORDER: readonly RootName[] = [
   'settings',
   'profiles',
   'reads',
+  'delivered',
   'messages',
   'stamps',
   'clients',
+  'cards',
+  'entries',
+  'prefs',
 ];
 
 /**
@@ -88,7 +93,14 @@ export function checkWrites<W extends JudgedWrite>(
 }
 
 function judge(ctx: RuleContext, w: JudgedWrite, genesis: boolean): RuleViolation | undefined {
+  const inboxRoot = w.root === 'entries' || w.root === 'prefs';
+  if (inboxRoot !== (ctx.parsed.type === 'inbox') && w.root !== 'clients')
+    return violation('SCHEMA_VIOLATION', `no root ${w.root} in this document`);
   switch (w.root) {
+    case 'entries':
+      return violation('SERVER_ONLY', 'inbox entries are written by the server only');
+    case 'prefs':
+      return checkPrefsWrite(ctx, w.key, w.value);
     case 'meta':
       return checkMetaWrite(ctx, w.key, w.value, genesis);
     case 'settings':
@@ -98,11 +110,13 @@ function judge(ctx: RuleContext, w: JudgedWrite, genesis: boolean): RuleViolatio
     case 'profiles':
       return checkProfileWrite(ctx, w.key, w.value);
     case 'reads':
+    case 'delivered':
       return checkReadWrite(ctx, w.key, w.value, w.previous);
     case 'messages':
       return checkMessageWrite(ctx, w.key, w.value, w.previous);
     case 'stamps':
     case 'clients':
+    case 'cards':
       return violation('SERVER_ONLY', `${w.root} is written by the server only`);
   }
 }

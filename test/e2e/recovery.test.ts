@@ -36,12 +36,14 @@ function errors(conversation: Conversation): Array<{ code: string; intent?: Inte
   return seen;
 }
 
+// System messages (joins, role changes) are the server's; these tests follow what members send.
+const sent = (c: Conversation) => c.messages().filter((m) => !m.system);
 const contents = (c: Conversation) =>
-  c
-    .messages()
-    .map((m) => `${m.content}${m.recalled ? ' (recalled)' : ''}${m.pending ? ' (pending)' : ''}`);
+  sent(c).map(
+    (m) => `${m.content}${m.recalled ? ' (recalled)' : ''}${m.pending ? ' (pending)' : ''}`,
+  );
 const settled = (c: Conversation, n: number) =>
-  c.messages().length === n && c.messages().every((m) => !m.pending);
+  sent(c).length === n && c.messages().every((m) => !m.pending);
 
 it('a recall that arrives after the window is reported; the other offline messages are delivered', async () => {
   skew = 0;

@@ -63,7 +63,8 @@ it(`projects a scripted chat exactly (${DATABASE_URL ? 'Postgres' : 'PGlite'})`,
   await g.whenSynced();
   await g.send({ content: 'thanks' });
   await waitFor(
-    () => g.messages().length === 2 && g.messages().every((m) => !m.pending),
+    () =>
+      g.messages().filter((m) => !m.system).length === 2 && g.messages().every((m) => !m.pending),
     5000,
     'group messages',
   );

@@ -118,7 +118,7 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
         const all = await room.read((doc) => {
           if (!canRead(doc, parseKey(key), c.get('identity')))
             throw new ConvosyncError('NOT_MEMBER');
-          return listMessages(doc);
+          return listMessages(doc, c.get('identity').id);
         });
         // Newest first; `before` (a seq) pins the window, so pages stay stable while messages arrive.
         const accepted = all
@@ -225,7 +225,7 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
     try {
       const all = await room.read((doc) => {
         if (!canRead(doc, parseKey(key), identity)) throw new ConvosyncError('NOT_MEMBER');
-        return listMessages(doc);
+        return listMessages(doc, identity.id);
       });
       const byKey = new Map(all.map((m) => [m.key as string, m]));
       const message = byKey.get(messageKey);

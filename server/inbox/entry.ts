@@ -1,0 +1,110 @@
+/**
+ * @module What one identity's inbox shows for one conversation, computed from the conversation
+ * document alone: name and avatar (the group's, or the other party's own profile in a private
+ * chat), the last message as a preview (a recalled one as recalled), the last active time, and
+ * the unread count (messages from others after the identity's read position).
+ */
+import type * as Y from 'yjs';
+import { ConversationStatus, ConversationType, MemberStatus } from '../../shared/enums.js';
+import type { IdentityId } from '../../shared/ids.js';
+import type { ParsedKey } from '../../shared/keys.js';
+import { readPosition } from '../../shared/rules/read.js';
+import { conversationRoots, type InboxEntry, type Message } from '../../shared/schema.js';
+
+const PREVIEW_LENGTH = 120;
+
+/** One pass over the log that every member's entry is computed from. */
+export interface LogSummary {
+  /** Sender of each stamped message by seq (index 0 unused). */
+  senders: IdentityId[];
+  last?: { message: Message; at: number };
+}
+
+export function summarize(doc: Y.Doc): LogSummary {
+  const { messages, stamps } = conversationRoots(doc);
+  const senders: IdentityId[] = [];
+  let last: LogSummary['last'];
+  let lastSeq = 0;
+  for (const [key, stamp] of stamps.entries()) {
+    const message = messages.get(key);
+    if (!message) continue;
+    // System messages (joins, role changes) are not unread messages.
+    if (!message.system) senders[stamp.seq] = message.sender;
+    if (stamp.seq > lastSeq) {
+      lastSeq = stamp.seq;
+      last = { message, at: stamp.at };
+    }
+  }
+  return { senders, ...(last ? { last } : {}) };
+}
+
+/** The identities whose inbox lists the conversation now: its active members. */
+export function listedFor(doc: Y.Doc): { active: IdentityId[]; exited: IdentityId[] } {
+  const active: IdentityId[] = [];
+  const exited: IdentityId[] = [];
+  for (const [identity, member] of conversationRoots(doc).members.entries()) {
+    (member.status === MemberStatus.Active ? active : exited).push(identity as IdentityId);
+  }
+  return { active, exited };
+}
+
+export function inboxEntry(
+  doc: Y.Doc,
+  parsed: ParsedKey,
+  identity: IdentityId,
+  log: LogSummary,
+): InboxEntry {
+  const { meta, profiles, reads } = conversationRoots(doc);
+  const entry: InboxEntry = {
+    type: parsed.type,
+    lastActiveTime: log.last?.at ?? (meta.get('createdAt') as number | undefined) ?? 0,
+    unread: unread(log, readPosition(reads.entries(), identity), identity),
+    status: (meta.get('status') as ConversationStatus | undefined) ?? ConversationStatus.Normal,
+  };
+  const label = (id: IdentityId) => {
+    const profile = profiles.get(id);
+    if (profile?.nickname) entry.name = profile.nickname;
+    else entry.name = id;
+    if (profile?.avatar) entry.avatar = profile.avatar;
+  };
+  switch (parsed.type) {
+    case ConversationType.Group: {
+      const name = meta.get('name');
+      const avatar = meta.get('avatar');
+      if (typeof name === 'string') entry.name = name;
+      if (typeof avatar === 'string' && avatar !== '') entry.avatar = avatar;
+      break;
+    }
+    case ConversationType.Private:
+      label(parsed.members[0] === identity ? parsed.members[1] : parsed.members[0]);
+      break;
+    case ConversationType.System:
+      entry.name = 'System notices';
+      break;
+    case ConversationType.Assistant:
+      // The customer sees the service; an admin who answered sees the customer.
+      if (identity === parsed.owner) entry.name = 'Customer service';
+      else label(parsed.owner);
+      break;
+  }
+  if (log.last) {
+    const { message } = log.last;
+    entry.preview = {
+      sender: message.sender,
+      format: message.format,
+      text: message.recalled ? '' : message.content.slice(0, PREVIEW_LENGTH),
+      recalled: message.recalled !== undefined,
+      system: message.system !== undefined,
+    };
+  }
+  return entry;
+}
+
+function unread(log: LogSummary, position: number, identity: IdentityId): number {
+  let count = 0;
+  for (let seq = position + 1; seq < log.senders.length; seq += 1) {
+    const sender = log.senders[seq];
+    if (sender !== undefined && sender !== identity) count += 1;
+  }
+  return count;
+}

@@ -1,0 +1,170 @@
+/**
+ * Group management end to end through the SDK: mute one member and mute all (enforced by the
+ * server's filter, not only by the SDK), system messages in the log that every member sees,
+ * history visibility for new members, and delivery/read receipts.
+ */
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { Client } from '../../client/index.js';
+import { MemberRole } from '../../shared/enums.js';
+import { newMessageKey } from '../../shared/ids.js';
+import { conversationRoots } from '../../shared/schema.js';
+import { id, sdkClient, startTestServer, syncPeer, type TestServer, waitFor } from '../helpers.js';
+
+let ts: TestServer;
+const clients: Client[] = [];
+const client = async (who: string) => {
+  const c = await sdkClient(ts.httpUrl, who);
+  clients.push(c);
+  return c;
+};
+
+beforeEach(async () => {
+  ts = await startTestServer();
+});
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.close();
+  await ts.close();
+});
+
+async function team() {
+  const olga = await client('olga');
+  const bob = await client('bob');
+  const carol = await client('carol');
+  const group = await olga.createGroup({
+    name: 'ops',
+    members: ['bob', 'carol'].map((m) => ({ identity: m, identityType: 1 })),
+  });
+  await waitFor(() => group.doc.getMap('meta').has('conversationId'), 5000, 'created');
+  const b = await bob.open(group.key);
+  const c = await carol.open(group.key);
+  await Promise.all([b.whenSynced(), c.whenSynced()]);
+  return { olga, bob, carol, o: group, b, c };
+}
+
+it('a muted member cannot post (SDK refuses, server refuses a forged write); unmute restores', async () => {
+  const { o, c } = await team();
+  await o.mute(id('carol'), Date.now() + 60 * 60_000);
+  await waitFor(
+    () => conversationRoots(c.doc).members.get('carol')?.mutedUntil !== undefined,
+    5000,
+    'mute seen by carol',
+  );
+  await expect(c.send({ content: 'let me speak' })).rejects.toMatchObject({ code: 'MUTED' });
+
+  // Around the SDK, the server refuses the same write.
+  const raw = await syncPeer(ts, o.key, 'carol');
+  const forgedKey = newMessageKey();
+  raw.change((doc) =>
+    conversationRoots(doc).messages.set(forgedKey, {
+      key: forgedKey,
+      sender: id('carol'),
+      senderType: 1,
+      format: 0,
+      content: 'forged',
+      sentAt: Date.now(),
+    }),
+  );
+  expect((await raw.outcome()).rejection?.code).toBe('MUTED');
+
+  // Only owner/admins above the member may mute; the member cannot unmute itself.
+  await expect(c.mute(id('carol'), null)).rejects.toMatchObject({ code: 'ROLE_FORBIDDEN' });
+  await o.mute(id('carol'), null);
+  await waitFor(
+    () => conversationRoots(c.doc).members.get('carol')?.mutedUntil === undefined,
+    5000,
+    'unmuted',
+  );
+  await c.send({ content: 'thanks' });
+  await waitFor(() => o.messages().some((m) => m.content === 'thanks' && !m.pending), 5000, 'sent');
+});
+
+it('mute all lets only owner and admins post; every member sees system messages for it all', async () => {
+  const { o, b, c } = await team();
+  await o.setRole(id('bob'), MemberRole.Admin);
+  await o.muteAll(true);
+  await waitFor(() => c.doc.getMap('settings').get('muteAll') === true, 5000, 'mute all seen');
+  await expect(c.send({ content: 'hello?' })).rejects.toMatchObject({ code: 'MUTED' });
+  await b.send({ content: 'admins may speak' });
+  await o.updateInfo({ announcement: 'Deploy freeze until Monday' });
+  await o.remove(id('carol'));
+  const events = await waitFor(
+    () => {
+      const list = b
+        .messages()
+        .filter((m) => m.system && !m.pending)
+        .map((m) => m.system!.event);
+      return list.length >= 5 ? list : undefined;
+    },
+    5000,
+    'system messages',
+  );
+  expect(events).toEqual(['created', 'role', 'muteAll', 'announcement', 'removed']);
+  const removal = b.messages().find((m) => m.system?.event === 'removed')!;
+  expect(removal).toMatchObject({
+    sender: 'olga',
+    content: 'olga removed carol',
+    system: { event: 'removed', actor: 'olga', target: 'carol' },
+  });
+  // System messages cannot be recalled, nor written by clients.
+  await expect(o.recall(removal.key)).rejects.toMatchObject({ code: 'RECALL_FORBIDDEN' });
+});
+
+it('with history off, a new member sees only messages from its join on', async () => {
+  const { olga, o } = await team();
+  await o.updateSettings({ enableMessageHistory: false });
+  await o.send({ content: 'before dave' });
+  await waitFor(() => o.messages().every((m) => !m.pending), 5000, 'sent');
+  await new Promise((r) => setTimeout(r, 20));
+  await o.invite(id('dave'), 1);
+  await o.send({ content: 'welcome dave' });
+  const dave = await client('dave');
+  const d = await dave.open(o.key);
+  await d.whenSynced();
+  const contents = await waitFor(
+    () => {
+      const list = d.messages().map((m) => m.content);
+      return list.includes('welcome dave') ? list : undefined;
+    },
+    5000,
+    'dave synced',
+  );
+  expect(contents).not.toContain('before dave');
+  expect(o.messages().map((m) => m.content)).toContain('before dave'); // the owner sees all
+  void olga;
+});
+
+it('private chat receipts go sent -> delivered -> read; group messages list their readers', async () => {
+  const alice = await client('alice');
+  const bob = await client('bob');
+  const a = await alice.openPrivate('bob');
+  const sent = await a.send({ content: 'are you there?' });
+  expect(a.receipt(a.messages().find((m) => m.key === sent.key)!)).toBe('pending');
+  await waitFor(() => a.messages().find((m) => m.key === sent.key)?.stamp, 5000, 'stamped');
+  const b = await bob.openPrivate('alice');
+  await waitFor(
+    () => a.receipt(a.messages().find((m) => m.key === sent.key)!) === 'delivered',
+    5000,
+    'delivered',
+  );
+  await b.markRead();
+  await waitFor(
+    () => a.receipt(a.messages().find((m) => m.key === sent.key)!) === 'read',
+    5000,
+    'read',
+  );
+
+  const { o, b: gb, c } = await team();
+  const note = await o.send({ content: 'standup in 5' });
+  await waitFor(() => gb.messages().some((m) => m.key === note.key && !m.pending), 5000, 'got');
+  await waitFor(() => c.messages().some((m) => m.key === note.key && !m.pending), 5000, 'got');
+  await gb.markRead();
+  await waitFor(() => o.readBy(o.messages().find((m) => m.key === note.key)!).count === 1, 5000);
+  expect(o.readBy(o.messages().find((m) => m.key === note.key)!)).toEqual({
+    identities: ['bob'],
+    count: 1,
+    of: 2,
+  });
+  await c.markRead();
+  await waitFor(() => o.readBy(o.messages().find((m) => m.key === note.key)!).count === 2, 5000);
+  expect(o.readBy(o.messages().find((m) => m.key === note.key)!, 1).identities).toHaveLength(1);
+});
