@@ -15,7 +15,7 @@ import { ConversationType, type MemberRole } from '../shared/enums.js';
 import { ConvosyncError } from '../shared/errors.js';
 import { type DeviceId, type IdentityId, type MessageKey, newMessageKey } from '../shared/ids.js';
 import { type DocName, parseDocKey } from '../shared/keys.js';
-import { composeMessage, type Draft } from '../shared/message.js';
+import { composeMessage, type Draft, forwardDraft } from '../shared/message.js';
 import { retryInMs } from '../shared/retry.js';
 import { readPosition } from '../shared/rules/read.js';
 import {
@@ -186,6 +186,28 @@ export class Conversation extends Emitter<ConversationEvents> {
     this.presence.setTyping(false);
     await this.act({ kind: 'send', id: message.key, createdAt: message.sentAt, message });
     return { ...message, pending: true };
+  }
+
+  /**
+   * Forwards messages of `from` (another open conversation) here, one new message each, keeping
+   * their origin (`forwardedFrom`); works offline. The server checks the sender may read them.
+   */
+  async forward(from: Conversation, keys: readonly MessageKey[]): Promise<MessageView[]> {
+    const source = parseDocKey(from.key);
+    if (source.type === 'inbox') throw new ConvosyncError('BAD_REQUEST', 'not a conversation');
+    const sent: MessageView[] = [];
+    for (const key of keys) {
+      const original = conversationRoots(from.doc).messages.get(key);
+      if (!original) throw new ConvosyncError('FORWARD_NOT_FOUND', `no message ${key}`);
+      sent.push(await this.send(forwardDraft(original, source.key)));
+    }
+    return sent;
+  }
+
+  /** The message `message` replies to, as this identity sees it (undefined if not visible). */
+  quoted(message: Pick<MessageView, 'replyTo'>): MessageView | undefined {
+    if (!message.replyTo) return undefined;
+    return this.messages().find((m) => m.key === message.replyTo);
   }
 
   /** Recalls a message (the sender within 2 minutes of acceptance; group owner/admin above it). */

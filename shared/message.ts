@@ -5,6 +5,7 @@
 import { MessageFormat } from './enums.js';
 import { ConvosyncError } from './errors.js';
 import type { IdentityId, MessageKey } from './ids.js';
+import type { ConversationKey } from './keys.js';
 import { messageShapeError } from './rules/message.js';
 import type { CardRef, FileRef, Message } from './schema.js';
 
@@ -39,4 +40,23 @@ export function composeMessage(
   const problem = messageShapeError(message);
   if (problem) throw new ConvosyncError('INVALID_MESSAGE', problem);
   return message;
+}
+
+/**
+ * The draft that forwards `original` (from conversation `from`): the same content, file, card
+ * and format, with `forwardedFrom` pointing at the source so readers can trace it. Recalled and
+ * system messages are not forwarded.
+ */
+export function forwardDraft(original: Message, from: ConversationKey): Draft {
+  if (original.recalled || original.system)
+    throw new ConvosyncError('FORWARD_NOT_FOUND', `message ${original.key} cannot be forwarded`);
+  const draft: Draft = {
+    content: original.content,
+    format: original.format,
+    forwardedFrom: { conversation: from, key: original.key },
+  };
+  if (original.file) draft.file = original.file;
+  if (original.duration !== undefined) draft.duration = original.duration;
+  if (original.card) draft.card = original.card;
+  return draft;
 }

@@ -13,16 +13,53 @@ import { conversationRoots, type InboxEntry, type Message } from '../../shared/s
 
 const PREVIEW_LENGTH = 120;
 
-/** One pass over the log that every member's entry is computed from. */
+/** Unread counts saturate here (lists show "999+"): counting stays O(cap) per member. */
+export const MAX_UNREAD = 999;
+
+/** What every member's entry is computed from: the log's senders by seq and its last message. */
 export interface LogSummary {
-  /** Sender of each stamped message by seq (index 0 unused). */
-  senders: IdentityId[];
-  last?: { message: Message; at: number };
+  /** Sender of each stamped message by seq (index 0 unused; system messages left out). */
+  senders: Array<IdentityId | undefined>;
+  last?: { message: Message; at: number; seq: number };
 }
 
+const live = new WeakMap<Y.Doc, LogSummary>();
+
+/**
+ * The summary of a loaded document, kept up to date by observing its `stamps` and `messages`:
+ * built by one scan the first time, then O(changes), so a pass over a 100k-message conversation
+ * does not rescan its log.
+ */
+export function liveSummary(doc: Y.Doc): LogSummary {
+  const known = live.get(doc);
+  if (known) return known;
+  const summary = summarize(doc);
+  live.set(doc, summary);
+  const { messages, stamps } = conversationRoots(doc);
+  stamps.observe((event) => {
+    for (const key of event.keysChanged) {
+      const stamp = stamps.get(key);
+      const message = messages.get(key);
+      if (!stamp || !message) continue;
+      summary.senders[stamp.seq] = message.system ? undefined : message.sender;
+      if (!summary.last || stamp.seq >= summary.last.seq)
+        summary.last = { message, at: stamp.at, seq: stamp.seq };
+    }
+  });
+  messages.observe((event) => {
+    const last = summary.last;
+    if (last && event.keysChanged.has(last.message.key)) {
+      const message = messages.get(last.message.key);
+      if (message) summary.last = { ...last, message }; // a recall of the last message
+    }
+  });
+  return summary;
+}
+
+/** One scan of the log. */
 export function summarize(doc: Y.Doc): LogSummary {
   const { messages, stamps } = conversationRoots(doc);
-  const senders: IdentityId[] = [];
+  const senders: Array<IdentityId | undefined> = [];
   let last: LogSummary['last'];
   let lastSeq = 0;
   for (const [key, stamp] of stamps.entries()) {
@@ -32,7 +69,7 @@ export function summarize(doc: Y.Doc): LogSummary {
     if (!message.system) senders[stamp.seq] = message.sender;
     if (stamp.seq > lastSeq) {
       lastSeq = stamp.seq;
-      last = { message, at: stamp.at };
+      last = { message, at: stamp.at, seq: stamp.seq };
     }
   }
   return { senders, ...(last ? { last } : {}) };
@@ -102,7 +139,8 @@ export function inboxEntry(
 
 function unread(log: LogSummary, position: number, identity: IdentityId): number {
   let count = 0;
-  for (let seq = position + 1; seq < log.senders.length; seq += 1) {
+  // From the newest down, so a member far behind costs at most MAX_UNREAD steps.
+  for (let seq = log.senders.length - 1; seq > position && count < MAX_UNREAD; seq -= 1) {
     const sender = log.senders[seq];
     if (sender !== undefined && sender !== identity) count += 1;
   }

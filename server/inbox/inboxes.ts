@@ -14,7 +14,7 @@ import { type ConversationKey, inboxKey, tryParseKey } from '../../shared/keys.j
 import { type InboxEntry, inboxRoots } from '../../shared/schema.js';
 import type { Logger } from '../log.js';
 import type { Rooms } from '../sync/rooms.js';
-import { inboxEntry, listedFor, summarize } from './entry.js';
+import { inboxEntry, listedFor, liveSummary } from './entry.js';
 
 export interface InboxesDeps {
   rooms: Rooms;
@@ -93,7 +93,7 @@ export class Inboxes {
     try {
       computed = await conversation.read((doc) => {
         if (!doc.getMap('meta').has('conversationId')) return { entries: new Map(), exited: [] };
-        const log = summarize(doc);
+        const log = liveSummary(doc);
         const { active, exited } = listedFor(doc);
         const entries = new Map(active.map((id) => [id, inboxEntry(doc, parsed, id, log)]));
         return { entries, exited };

@@ -168,3 +168,39 @@ it('private chat receipts go sent -> delivered -> read; group messages list thei
   await waitFor(() => o.readBy(o.messages().find((m) => m.key === note.key)!).count === 2, 5000);
   expect(o.readBy(o.messages().find((m) => m.key === note.key)!, 1).identities).toHaveLength(1);
 });
+
+it('replies resolve their quoted message; several messages forward with their origin', async () => {
+  const { o, b } = await team();
+  const question = await o.send({ content: 'who has the keys?' });
+  await waitFor(() => b.messages().some((m) => m.key === question.key), 5000, 'question');
+  const answer = await b.send({ content: 'me', replyTo: question.key });
+  const seen = await waitFor(
+    () => o.messages().find((m) => m.key === answer.key && !m.pending),
+    5000,
+    'answer',
+  );
+  expect(o.quoted(seen)?.content).toBe('who has the keys?');
+
+  const card = await o.send({
+    content: '',
+    format: 5,
+    card: { bizType: 7, bizId: 'order-9', title: 'Order #9' },
+  });
+  await waitFor(() => b.messages().some((m) => m.key === card.key), 5000, 'card');
+  const bobWithAlice = await clients[1]!.openPrivate('alice');
+  const forwarded = await bobWithAlice.forward(b, [question.key, card.key]);
+  expect(forwarded.map((m) => m.forwardedFrom)).toEqual([
+    { conversation: o.key, key: question.key },
+    { conversation: o.key, key: card.key },
+  ]);
+  await waitFor(() => bobWithAlice.messages().every((m) => !m.pending), 5000, 'forwarded');
+  expect(bobWithAlice.messages().map((m) => [m.content, m.card?.bizId])).toEqual([
+    ['who has the keys?', undefined],
+    ['', 'order-9'],
+  ]);
+  // System messages are not forwarded.
+  const created = b.messages().find((m) => m.system)!;
+  await expect(bobWithAlice.forward(b, [created.key])).rejects.toMatchObject({
+    code: 'FORWARD_NOT_FOUND',
+  });
+});

@@ -10,7 +10,7 @@ import { ConversationType, MessageFormat } from '../../../shared/enums.js';
 import { ConvosyncError } from '../../../shared/errors.js';
 import { asIdentityId, newMessageKey } from '../../../shared/ids.js';
 import { type ConversationKey, parseKey, privateKey, tryParseKey } from '../../../shared/keys.js';
-import { composeMessage, type Draft } from '../../../shared/message.js';
+import { composeMessage, type Draft, forwardDraft } from '../../../shared/message.js';
 import { canRead } from '../../../shared/rules/access.js';
 import { tombstone } from '../../../shared/rules/message.js';
 import { conversationRoots, type Message, readKey } from '../../../shared/schema.js';
@@ -54,7 +54,7 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
   const send = async (
     identity: AuthEnv['Variables']['identity'],
     key: ConversationKey,
-    body: z.infer<z.ZodObject<typeof draft>>,
+    body: z.infer<z.ZodObject<typeof draft>> | Draft,
   ) => {
     const room = await deps.rooms.open(key, identity);
     const { content, format, ...rest } = body;
@@ -196,23 +196,8 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
         }
         if (!original || original.recalled)
           throw new ConvosyncError('FORWARD_NOT_FOUND', `${messageId} is gone`);
-        const {
-          key: _k,
-          sender: _s,
-          senderType: _t,
-          sentAt: _a,
-          replyTo: _r,
-          recalled: _x,
-          forwardedFrom: _f,
-          ...content
-        } = original;
         // The room checks again that the source is readable, like for a forward over sync.
-        sent.push(
-          await send(identity, target, {
-            ...content,
-            forwardedFrom: { conversation: key, key: messageKey },
-          } as never),
-        );
+        sent.push(await send(identity, target, forwardDraft(original, key)));
       }
       return c.json(ok(sent));
     },
