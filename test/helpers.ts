@@ -5,6 +5,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { type Client, type ClientOptions, createClient } from '../client/index.js';
@@ -200,4 +201,36 @@ export async function sdkClient(
     WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
     ...options,
   });
+}
+
+/**
+ * A fresh test server per test and the SDK clients a test makes against it, all closed after
+ * the test: `const env = serverWithClients(); ... const alice = await env.client('alice');`.
+ */
+export function serverWithClients(env: Record<string, string> = {}): {
+  readonly ts: TestServer;
+  readonly clients: readonly Client[];
+  client(who: string, options?: Partial<ClientOptions>): Promise<Client>;
+} {
+  let ts: TestServer | undefined;
+  const clients: Client[] = [];
+  beforeEach(async () => {
+    ts = await startTestServer({ env });
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.close();
+    await ts?.close();
+  });
+  return {
+    get ts() {
+      if (!ts) throw new Error('the server starts in beforeEach');
+      return ts;
+    },
+    clients,
+    async client(who, options = {}) {
+      const c = await sdkClient(this.ts.httpUrl, who, options);
+      clients.push(c);
+      return c;
+    },
+  };
 }

@@ -3,28 +3,14 @@
  * server's filter, not only by the SDK), system messages in the log that every member sees,
  * history visibility for new members, and delivery/read receipts.
  */
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Client } from '../../client/index.js';
+import { expect, it } from 'vitest';
 import { MemberRole } from '../../shared/enums.js';
 import { newMessageKey } from '../../shared/ids.js';
 import { conversationRoots } from '../../shared/schema.js';
-import { id, sdkClient, startTestServer, syncPeer, type TestServer, waitFor } from '../helpers.js';
+import { id, serverWithClients, syncPeer, waitFor } from '../helpers.js';
 
-let ts: TestServer;
-const clients: Client[] = [];
-const client = async (who: string) => {
-  const c = await sdkClient(ts.httpUrl, who);
-  clients.push(c);
-  return c;
-};
-
-beforeEach(async () => {
-  ts = await startTestServer();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.close();
-  await ts.close();
-});
+const env = serverWithClients();
+const client = env.client.bind(env);
 
 async function team() {
   const olga = await client('olga');
@@ -52,7 +38,7 @@ it('a muted member cannot post (SDK refuses, server refuses a forged write); unm
   await expect(c.send({ content: 'let me speak' })).rejects.toMatchObject({ code: 'MUTED' });
 
   // Around the SDK, the server refuses the same write.
-  const raw = await syncPeer(ts, o.key, 'carol');
+  const raw = await syncPeer(env.ts, o.key, 'carol');
   const forgedKey = newMessageKey();
   raw.change((doc) =>
     conversationRoots(doc).messages.set(forgedKey, {
@@ -187,7 +173,7 @@ it('replies resolve their quoted message; several messages forward with their or
     card: { bizType: 7, bizId: 'order-9', title: 'Order #9' },
   });
   await waitFor(() => b.messages().some((m) => m.key === card.key), 5000, 'card');
-  const bobWithAlice = await clients[1]!.openPrivate('alice');
+  const bobWithAlice = await env.clients[1]!.openPrivate('alice');
   const forwarded = await bobWithAlice.forward(b, [question.key, card.key]);
   expect(forwarded.map((m) => m.forwardedFrom)).toEqual([
     { conversation: o.key, key: question.key },

@@ -3,26 +3,12 @@
  * from the conversations, appears in real time, and carries the identity's own pin, mute,
  * archive and draft across its devices, offline too.
  */
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Client } from '../../client/index.js';
+import { expect, it } from 'vitest';
 import { memoryStore } from '../../client/store/memory.js';
-import { id, sdkClient, startTestServer, type TestServer, waitFor } from '../helpers.js';
+import { id, serverWithClients, waitFor } from '../helpers.js';
 
-let ts: TestServer;
-const clients: Client[] = [];
-const client = async (who: string, options: Parameters<typeof sdkClient>[2] = {}) => {
-  const c = await sdkClient(ts.httpUrl, who, options);
-  clients.push(c);
-  return c;
-};
-
-beforeEach(async () => {
-  ts = await startTestServer();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.close();
-  await ts.close();
-});
+const env = serverWithClients();
+const client = env.client.bind(env);
 
 it('a group created offline appears in every member inbox in real time, with preview and unread', async () => {
   const bob = await client('bob');

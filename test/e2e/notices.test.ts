@@ -3,27 +3,23 @@
  * to many identities' system conversations and updates an order card in place; any platform
  * admin answers in an identity's assistant conversation and shows up as the one who answered.
  */
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Client } from '../../client/index.js';
+import { expect, it } from 'vitest';
 import { MessageFormat } from '../../shared/enums.js';
 import { assistantKey, systemKey } from '../../shared/keys.js';
 import { conversationRoots } from '../../shared/schema.js';
-import { id, sdkClient, startTestServer, type TestServer, token, waitFor } from '../helpers.js';
+import { id, serverWithClients, token, waitFor } from '../helpers.js';
 
-let ts: TestServer;
-const clients: Client[] = [];
-const client = async (who: string, type = 1, role?: 'admin' | 'service') => {
-  const c = await sdkClient(ts.httpUrl, who, role ? { token: await token(who, type, role) } : {});
-  clients.push(c);
-  return c;
-};
+const env = serverWithClients();
+const client = (who: string, type = 1, role?: 'admin' | 'service') =>
+  role ? token(who, type, role).then((t) => env.client(who, { token: t })) : env.client(who);
+/** A REST call as a backend job (`service` token), or as a plain identity with `role: null`. */
 const post = async (
   path: string,
   body: unknown,
   who = 'billing-job',
   role: 'service' | null = 'service',
 ) =>
-  fetch(`${ts.httpUrl}/api/v1${path}`, {
+  fetch(`${env.ts.httpUrl}/api/v1${path}`, {
     method: 'POST',
     headers: {
       authorization: `Bearer ${await token(who, 9, role ?? undefined)}`,
@@ -31,14 +27,6 @@ const post = async (
     },
     body: JSON.stringify(body),
   });
-
-beforeEach(async () => {
-  ts = await startTestServer();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.close();
-  await ts.close();
-});
 
 it('a backend job pushes a notice to many identities and updates an order card in place', async () => {
   const alice = await client('alice');
