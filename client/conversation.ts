@@ -496,7 +496,7 @@ export class Conversation extends Emitter<ConversationEvents> {
    * not per message). Groups skip it: it would be a write per member per message.
    */
   private scheduleDelivered(): void {
-    if (this.deliveredTimer || this.closed || this.key.startsWith('inbox_')) return;
+    if (this.deliveredTimer || this.closed) return;
     if (parseDocKey(this.key).type !== ConversationType.Private) return;
     this.deliveredTimer = setTimeout(() => {
       this.deliveredTimer = undefined;

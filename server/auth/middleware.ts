@@ -6,6 +6,7 @@
  * send `Authorization: Bearer`.
  */
 import type { MiddlewareHandler } from 'hono';
+import { PlatformRole } from '../../shared/enums.js';
 import { ConvosyncError } from '../../shared/errors.js';
 import { type Identity, verifyToken } from './identity.js';
 
@@ -22,3 +23,10 @@ export function authenticate(secret: string): MiddlewareHandler<AuthEnv> {
     await next();
   };
 }
+
+/** Routes for backend jobs only (events, notices): a token with `role: "service"`. */
+export const serviceOnly: MiddlewareHandler<AuthEnv> = async (c, next) => {
+  if (c.get('identity').role !== PlatformRole.Service)
+    throw new ConvosyncError('FORBIDDEN_SERVICE_ONLY');
+  await next();
+};

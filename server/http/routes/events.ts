@@ -5,9 +5,8 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { PlatformRole } from '../../../shared/enums.js';
 import { ConvosyncError } from '../../../shared/errors.js';
-import type { AuthEnv } from '../../auth/middleware.js';
+import { type AuthEnv, serviceOnly } from '../../auth/middleware.js';
 import type { Sql } from '../../db/connect.js';
 import { ok, valid } from '../envelope.js';
 
@@ -26,9 +25,7 @@ export const ackBody = z.object({
 
 export function eventRoutes(deps: { sql?: Sql }): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
-  app.use('*', async (c, next) => {
-    if (c.get('identity').role !== PlatformRole.Service)
-      throw new ConvosyncError('FORBIDDEN_SERVICE_ONLY');
+  app.use('*', serviceOnly, async (_c, next) => {
     if (!deps.sql)
       throw new ConvosyncError(
         'STORAGE_UNAVAILABLE',

@@ -6,16 +6,15 @@
  * its inbox shows it.
  */
 
-import type { MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { MessageFormat, PlatformRole } from '../../../shared/enums.js';
+import { MessageFormat } from '../../../shared/enums.js';
 import { ConvosyncError } from '../../../shared/errors.js';
 import { asIdentityId, newMessageKey } from '../../../shared/ids.js';
 import { parseKey, systemKey } from '../../../shared/keys.js';
 import { composeMessage } from '../../../shared/message.js';
 import { type CardState, cardKey, conversationRoots } from '../../../shared/schema.js';
-import type { AuthEnv } from '../../auth/middleware.js';
+import { type AuthEnv, serviceOnly } from '../../auth/middleware.js';
 import type { Rooms } from '../../sync/rooms.js';
 import { ok, valid } from '../envelope.js';
 
@@ -43,12 +42,6 @@ const cardBody = z.object({
   title: z.string().max(100).optional(),
   fields: z.record(z.string().max(40), z.string().max(200)).optional(),
 });
-
-const serviceOnly: MiddlewareHandler<AuthEnv> = async (c, next) => {
-  if (c.get('identity').role !== PlatformRole.Service)
-    throw new ConvosyncError('FORBIDDEN_SERVICE_ONLY');
-  await next();
-};
 
 export function noticeRoutes(deps: { rooms: Rooms }): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
