@@ -4,6 +4,7 @@
  * machine, except that production refuses to start without a real JWT secret.
  */
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isLogLevel, type LogLevelName } from './log.js';
 import { type ModerationConfig, parseModerationConfig } from './moderation/config.js';
 
@@ -13,6 +14,8 @@ export interface Config {
   dataDir: string;
   /** Uploaded files (blobs and their per-conversation references); default DATA_DIR/files. */
   filesDir: string;
+  /** The built web app served at `/` (`npm run build:web`); default web/dist of the project. */
+  webDir: string;
   jwtSecret: string;
   /** True when the built-in development secret is in use (tokens from `npm run token`). */
   devAuth: boolean;
@@ -62,6 +65,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     port: int(env, 'PORT', 8787, 0, 65535),
     dataDir: path.resolve(env.DATA_DIR ?? 'data'),
     filesDir: path.resolve(env.FILES_DIR || path.join(env.DATA_DIR ?? 'data', 'files')),
+    webDir: path.resolve(env.WEB_DIR || fileURLToPath(new URL('../web/dist', import.meta.url))),
     jwtSecret: secret ?? DEV_JWT_SECRET,
     devAuth: secret === undefined,
     maxFrameBytes: int(env, 'MAX_FRAME_BYTES', 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),

@@ -128,6 +128,8 @@ export async function startServer(
   connections.count = () => wss.clients.size;
   const app = createApp({
     jwtSecret: config.jwtSecret,
+    devAuth: config.devAuth,
+    webDir: config.webDir,
     store,
     rooms,
     log,

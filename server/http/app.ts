@@ -21,15 +21,21 @@ import type { Rooms } from '../sync/rooms.js';
 import { type SocketDeps, syncSocket } from '../sync/socket.js';
 import { openApiDocument } from './openapi.js';
 import { conversationRoutes } from './routes/conversations.js';
+import { devRoutes } from './routes/dev.js';
 import { eventRoutes } from './routes/events.js';
 import { type FileRoutesDeps, fileRoutes } from './routes/files.js';
 import { messageRoutes } from './routes/messages.js';
 import { noticeRoutes } from './routes/notices.js';
 import { presenceRoutes } from './routes/presence.js';
 import { searchRoutes } from './routes/search.js';
+import { webApp } from './web.js';
 
 export interface AppDeps {
   jwtSecret: string;
+  /** Mount the development sign-in (`POST /api/dev/token`): only without a real JWT_SECRET. */
+  devAuth?: boolean;
+  /** The built web app served at `/`. */
+  webDir?: string;
   store: DocStore;
   rooms: Rooms;
   log: Logger;
@@ -143,6 +149,11 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
     return c.json(document);
   });
   app.route('/api/v1', api);
+  if (deps.devAuth) app.route('/api/dev', devRoutes(deps.jwtSecret));
+  if (deps.webDir) {
+    const web = webApp(deps.webDir);
+    app.get('*', async (c, next) => (await web(c)) ?? next());
+  }
 
   app.notFound((c) =>
     c.json(
