@@ -1,6 +1,7 @@
 /**
  * @module Serves the built web app (WEB_DIR, `npm run build:web`) at `/`: files by path, and
- * index.html for any other GET that is not an API route, so client-side routes survive a reload.
+ * index.html for page loads (Accept: text/html) of any other path that is not a server route, so
+ * client-side routes survive a reload.
  * Hashed assets are cached for good; index.html and the service worker are revalidated every
  * time, so a deploy reaches browsers on their next load.
  */
@@ -38,7 +39,12 @@ export function webApp(dir: string) {
     const file = path.resolve(root, `.${relative}`);
     // Never outside WEB_DIR (`..`, encoded or not).
     if (file !== root && !file.startsWith(root + path.sep)) return undefined;
-    const found = (await readFile(file)) ?? (await readFile(path.join(root, 'index.html')));
+    // The app shell answers page loads (client routes survive a reload); other requests for a
+    // missing file fall through to the JSON 404, like any unknown path.
+    const page = url.pathname === '/' || (c.req.header('accept') ?? '').includes('text/html');
+    const found =
+      (await readFile(file)) ?? (page ? await readFile(path.join(root, 'index.html')) : undefined);
+    if (!found && !page) return undefined;
     if (!found) {
       return c.text(
         'The web app is not built. Run `npm run build:web` (npm start does it) or set WEB_DIR.',

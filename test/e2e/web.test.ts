@@ -46,7 +46,9 @@ it('serves the built app, its client routes, and caches only hashed assets for g
   expect(index.headers.get('content-type')).toMatch(/text\/html/);
   expect(index.headers.get('cache-control')).toBe('no-cache');
   expect(await index.text()).toContain('<title>app</title>');
-  const route = await fetch(`${server.url}/c/private_alice_bob`);
+  const route = await fetch(`${server.url}/c/private_alice_bob`, {
+    headers: { accept: 'text/html' },
+  });
   expect(await route.text()).toContain('<title>app</title>');
   const asset = await fetch(`${server.url}/assets/app-1234.js`);
   expect(asset.headers.get('cache-control')).toContain('immutable');

@@ -28,6 +28,14 @@ export class ChatView {
   private readonly typing = h('div', { testid: 'typing', class: 'typing' });
   private readonly replyBanner = h('div', { class: 'reply-banner' });
   private readonly panel = h('div', { class: 'panel' });
+  private readonly invitee = h('input', {
+    testid: 'group-invite-identity',
+    placeholder: 'identity to invite',
+  });
+  private readonly announcement = h('input', {
+    testid: 'group-announcement',
+    placeholder: 'announcement',
+  });
   private readonly input = h('textarea', {
     testid: 'composer-input',
     placeholder: 'Message — Enter sends, Shift+Enter for a new line',
@@ -165,7 +173,10 @@ export class ChatView {
     );
     if (atBottom || start === 0) this.list.scrollTop = this.list.scrollHeight;
     this.refreshTitle();
-    if (this.panelOpen) this.renderPanel();
+    // Not while the user is typing in the panel (re-rendering would take the focus away).
+    const typing = document.activeElement?.tagName === 'INPUT';
+    if (this.panelOpen && !(typing && this.panel.contains(document.activeElement)))
+      this.renderPanel();
     this.scheduleRead();
   }
 
@@ -389,11 +400,8 @@ export class ChatView {
     const myRole = members.get(me)?.status === 1 ? members.get(me)?.role : undefined;
     const manages = myRole === MemberRole.Owner || myRole === MemberRole.Admin;
     const act = (f: () => Promise<void>) => () => this.app.guard(f);
-    const invitee = h('input', {
-      testid: 'group-invite-identity',
-      placeholder: 'identity to invite',
-    });
-    const announcement = h('input', { testid: 'group-announcement', placeholder: 'announcement' });
+    // The same inputs across re-renders: what is being typed survives remote changes.
+    const { invitee, announcement } = this;
     const active = [...members.entries()].filter(([, m]) => m.status === 1);
     fill(
       this.panel,
