@@ -1,7 +1,9 @@
 /**
  * @module The browser-test harness: builds the web app (web/vite.config.ts) into a temp dir,
  * serves it from a real server in dev mode (no JWT_SECRET, so the sign-in page mints tokens) on
- * an ephemeral port, and drives Debian's Chromium through playwright-core. One browser context
+ * an ephemeral port, and drives a Chromium through playwright-core: the one inside the npm package
+ * `@sparticuz/chromium` (so `npm ci` is the whole set-up), or a system one named by CHROMIUM_PATH.
+ * One browser context
  * per user (its own IndexedDB, service worker and network switch). Screenshots go to
  * test-artifacts/browser/ (gitignored). Checks poll the page until the expected outcome shows or
  * a deadline passes, and fail with what the page showed last.
@@ -13,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import sparticuz from '@sparticuz/chromium';
 import {
   type Browser,
   type BrowserContext,
@@ -27,8 +30,14 @@ import { type RunningServer, startServer } from '../../server/server.js';
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'browser');
-/** Debian's package (`apt-get install -y chromium`); CHROMIUM_PATH overrides. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/**
+ * Flags for either Chromium. Deliberately not `@sparticuz/chromium`'s own `args`: those are
+ * tuned for AWS Lambda and include `--single-process` and `--no-zygote`, with which the browser
+ * dies as soon as a test opens its second context ("Target page, context or browser has been
+ * closed"; checked with this suite). `--disable-background-networking` keeps Chromium from
+ * dialling Google on a machine whose network is closed.
+ */
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 
 /** How long a check waits for its outcome before it fails. */
 const SETTLE_MS = 15_000;
@@ -80,15 +89,26 @@ export async function startWebServer(webDir: string): Promise<WebServer> {
   };
 }
 
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `no Chromium at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`,
-    );
+/**
+ * CHROMIUM_PATH when set (a system Chromium), else the one shipped compressed inside
+ * `@sparticuz/chromium`, which `executablePath()` unpacks into the temp dir (about 2 s the first
+ * time, then reused).
+ */
+export async function chromiumPath(): Promise<string> {
+  const fromEnv = process.env.CHROMIUM_PATH;
+  if (fromEnv) {
+    if (!existsSync(fromEnv))
+      throw new Error(`CHROMIUM_PATH names ${fromEnv}, which does not exist`);
+    return fromEnv;
   }
+  return sparticuz.executablePath();
+}
+
+export async function launchChromium(): Promise<Browser> {
   return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    executablePath: await chromiumPath(),
+    headless: true,
+    args: CHROMIUM_ARGS,
   });
 }
 
