@@ -29,6 +29,7 @@ import { ConvosyncError } from '../../shared/errors.js';
 import { type MessageKey, newMessageKey } from '../../shared/ids.js';
 import type { DocName, ParsedDoc } from '../../shared/keys.js';
 import type { IncomingMessage } from '../../shared/protocol/sync.js';
+import { forwardRefusal } from '../../shared/message.js';
 import * as wire from '../../shared/protocol/sync.js';
 import { activeRole, canRead } from '../../shared/rules/access.js';
 import { byRoot, type Write } from '../../shared/rules/context.js';
@@ -84,21 +85,15 @@ export interface RoomDeps {
   awarenessFanoutMs?: number;
   /** A client's awareness updates closer than this are merged, removals excepted (default 250). */
   awarenessFloorMs?: number;
-  /** Whether `identity` may read message `from.key` of conversation `from.conversation`. */
-  canReadMessage: (
+  /** Message `from.key` of conversation `from.conversation`, if `identity` may read it. */
+  forwardSource: (
     identity: Identity,
     from: { conversation: string; key: string },
-  ) => Promise<boolean>;
+  ) => Promise<Message | undefined>;
   onPersisted?: PersistedHook;
   metrics?: Metrics;
   /** Sensitive words and rate limits, for new messages from sockets and `submit` alike. */
   moderation?: Moderation;
-}
-
-/** A message that exists and is not recalled. */
-export function isLiveMessage(doc: Y.Doc, key: string): boolean {
-  const message = conversationRoots(doc).messages.get(key);
-  return message !== undefined && message.recalled === undefined;
 }
 
 /** The log entry that reports `event`, in the name of the identity that caused it. */
@@ -384,18 +379,9 @@ export class Room {
       lastSeq: this.stamper.lastSeq,
     });
     this.deps.metrics?.filterSeconds.observe(Number(process.hrtime.bigint() - judging) / 1e9);
-    const unreadable = verdict.ok
-      ? await this.unreadableForward(peer.identity, verdict.forwards)
-      : undefined;
-    if (unreadable) {
-      this.reject(peer, {
-        error: new ConvosyncError(
-          'FORWARD_NOT_FOUND',
-          `cannot forward ${unreadable.from.conversation}/${unreadable.from.key}`,
-        ),
-        clientId: unreadable.clientId,
-        clock: unreadable.clock,
-      });
+    const badForward = verdict.ok ? await this.badForward(peer.identity, verdict) : undefined;
+    if (badForward) {
+      this.reject(peer, badForward);
       return;
     }
     if (!verdict.ok) {
@@ -443,17 +429,24 @@ export class Room {
     peer.close(rejection.error);
   }
 
-  /** The first forward whose source `identity` cannot read (or that does not exist). */
-  private async unreadableForward(
+  /** The first forward whose source `identity` cannot read, or whose content is not the source's. */
+  private async badForward(
     identity: Identity,
-    forwards: Plan['forwards'],
-  ): Promise<Plan['forwards'][number] | undefined> {
-    for (const forward of forwards) {
-      const here = forward.from.conversation === this.key;
-      const readable = here
-        ? canRead(this.doc, this.parsed, identity) && isLiveMessage(this.doc, forward.from.key)
-        : await this.deps.canReadMessage(identity, forward.from);
-      if (!readable) return forward;
+    plan: Pick<Plan, 'forwards' | 'writes'>,
+  ): Promise<Rejection | undefined> {
+    for (const forward of plan.forwards) {
+      const source =
+        forward.from.conversation === this.key
+          ? canRead(this.doc, this.parsed, identity)
+            ? conversationRoots(this.doc).messages.get(forward.from.key)
+            : undefined
+          : await this.deps.forwardSource(identity, forward.from);
+      const written = plan.writes.get('messages')?.get(forward.key) as Message;
+      const refusal = forwardRefusal(written, source);
+      if (refusal) {
+        const error = new ConvosyncError(refusal.code, refusal.message);
+        return { error, clientId: forward.clientId, clock: forward.clock };
+      }
     }
     return undefined;
   }

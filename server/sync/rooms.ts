@@ -6,7 +6,8 @@ import { ConvosyncError } from '../../shared/errors.js';
 import { type DocName, parseDocKey, tryParseKey } from '../../shared/keys.js';
 import { canRead } from '../../shared/rules/access.js';
 import type { Identity } from '../auth/identity.js';
-import { isLiveMessage, Room, type RoomDeps } from './room.js';
+import { conversationRoots, type Message } from '../../shared/schema.js';
+import { Room, type RoomDeps } from './room.js';
 
 export class Rooms {
   private readonly loading = new Map<DocName, Promise<Room>>();
@@ -15,7 +16,7 @@ export class Rooms {
   private closing = false;
 
   constructor(
-    private readonly deps: Omit<RoomDeps, 'canReadMessage'>,
+    private readonly deps: Omit<RoomDeps, 'forwardSource'>,
     private readonly idleMs: number,
   ) {}
 
@@ -40,7 +41,7 @@ export class Rooms {
     if (!pending) {
       pending = Room.load(parseDocKey(key), {
         ...this.deps,
-        canReadMessage: (i, f) => this.canReadMessage(i, f),
+        forwardSource: (i, f) => this.forwardSource(i, f),
       }).then((room) => {
         room.onDrop = (dropped) => this.forget(dropped);
         this.loaded.set(key, room);
@@ -78,18 +79,19 @@ export class Rooms {
   }
 
   /**
-   * Whether `identity` may read message `from.key` of another conversation (forward sources).
-   * Loads that room if needed, without a genesis, and lets it unload again when idle.
+   * Message `from.key` of another conversation if `identity` may read it (forward sources), else
+   * undefined. Loads that room if needed, without a genesis, and lets it unload again when idle.
    */
-  async canReadMessage(
+  async forwardSource(
     identity: Identity,
     from: { conversation: string; key: string },
-  ): Promise<boolean> {
+  ): Promise<Message | undefined> {
     const parsed = tryParseKey(from.conversation);
-    if (!parsed) return false;
+    if (!parsed) return undefined;
     const room = await this.load(parsed.key);
     try {
-      return canRead(room.doc, room.parsed, identity) && isLiveMessage(room.doc, from.key);
+      if (!canRead(room.doc, room.parsed, identity)) return undefined;
+      return conversationRoots(room.doc).messages.get(from.key);
     } finally {
       this.released(room);
     }

@@ -54,13 +54,7 @@ export function postRefusal(
   if (parsed.type === 'inbox') return 'POST_FORBIDDEN';
   if (doc.getMap('meta').get('status') === ConversationStatus.Dissolved)
     return 'CONVERSATION_DISSOLVED';
-  if (parsed.type === ConversationType.Group) {
-    const member = getMember(doc, author.id);
-    if (member?.status === MemberStatus.Active) {
-      if ((member.mutedUntil ?? 0) > now) return 'MUTED';
-      if (!manages(member.role) && doc.getMap('settings').get('muteAll') === true) return 'MUTED';
-    }
-  }
+  if (parsed.type === ConversationType.Group && isMuted(doc, author.id, now)) return 'MUTED';
   switch (parsed.type) {
     case ConversationType.System:
       // Notices come from backend jobs; the identity only reads (and moves its read position).
@@ -73,6 +67,17 @@ export function postRefusal(
     case ConversationType.Private:
       return activeRole(doc, author.id) !== undefined ? undefined : 'NOT_MEMBER';
   }
+}
+
+/**
+ * Whether an active group member is muted at `now`: one by one until a time, or all at once
+ * (`muteAll`: only owner and admins speak). A muted member neither posts nor invites.
+ */
+export function isMuted(doc: Y.Doc, identity: IdentityId, now: number): boolean {
+  const member = getMember(doc, identity);
+  if (member?.status !== MemberStatus.Active) return false;
+  if ((member.mutedUntil ?? 0) > now) return true;
+  return !manages(member.role) && doc.getMap('settings').get('muteAll') === true;
 }
 
 /** The role of an active member, or undefined for exited members and strangers. */

@@ -55,8 +55,9 @@ export function onlyFields(
   return undefined;
 }
 
+/** A time in ms: a non-negative integer that a BIGINT column (and a JS number) holds exactly. */
 export function isTime(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
 export function isShortString(value: unknown, max: number, min = 0): value is string {

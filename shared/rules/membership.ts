@@ -8,7 +8,7 @@
 import { MemberRole, MemberStatus } from '../enums.js';
 import { isIdentityId } from '../ids.js';
 import type { Member } from '../schema.js';
-import { activeRole, groupChangeViolation, outranks } from './access.js';
+import { activeRole, groupChangeViolation, isMuted, outranks } from './access.js';
 import {
   after,
   isRecord,
@@ -18,6 +18,7 @@ import {
   type RuleViolation,
   violation,
 } from './context.js';
+import { isInt32 } from './storable.js';
 
 /** Client times are accepted up to this far ahead of the server's clock. */
 const CLOCK_SKEW_MS = 60_000;
@@ -35,7 +36,7 @@ export function memberShapeError(value: unknown): string | undefined {
   if (!isRecord(value)) return 'a member is a plain object';
   const extra = onlyFields(value, MEMBER_FIELDS);
   if (extra) return `unknown member field "${extra.slice(0, 40)}"`;
-  if (!Number.isInteger(value.identityType)) return 'identityType must be an integer';
+  if (!isInt32(value.identityType)) return 'identityType must be a 32-bit integer';
   if (![MemberRole.Member, MemberRole.Admin, MemberRole.Owner].includes(value.role as MemberRole))
     return 'role must be 1, 2 or 3';
   if (value.status === MemberStatus.Active) {
@@ -121,6 +122,10 @@ function checkMemberChange(
 
   if (joins) {
     if (self) return violation('INVITE_FORBIDDEN', 'nobody invites themselves');
+    if (!isActive)
+      return violation('SCHEMA_VIOLATION', 'only a member leaves: no exited entry for a stranger');
+    if (isMuted(ctx.doc, ctx.author.id, ctx.now))
+      return violation('MUTED', 'a muted member does not invite');
     if (writerRole === MemberRole.Member && after(ctx, 'settings', 'allowInvite') === false) {
       return violation('INVITE_FORBIDDEN', 'only owner and admins may invite in this group');
     }
@@ -136,8 +141,14 @@ function checkMemberChange(
     if (!fixed.every((f) => previous[f] === next[f])) {
       return violation('SCHEMA_VIOLATION', 'identityType, joinTime and invitedBy do not change');
     }
-    if (!wasActive && !isActive && JSON.stringify(previous) !== JSON.stringify(next)) {
+    const unchanged = JSON.stringify(previous) === JSON.stringify(next);
+    if (!wasActive && !isActive && !unchanged) {
       return violation('SCHEMA_VIOLATION', 'an exited member entry does not change');
+    }
+    // A rewrite that changes nothing still needs authority over the entry: otherwise anyone could
+    // grow the document with it and turn others' concurrent changes into CONCURRENT_CHANGE.
+    if (unchanged && !self && !outranks(writerRole, previous.role)) {
+      return violation('ROLE_FORBIDDEN', "only those above a member rewrite that member's entry");
     }
     if (previous.role !== next.role && writerRole !== MemberRole.Owner) {
       return violation('ROLE_FORBIDDEN', 'only the owner changes roles');

@@ -11,7 +11,8 @@
  *   video  file <= 200 MB, video/*, duration 1-1800 s
  *   card   a business object (bizType, bizId <= 64, title <= 100)
  */
-import { MessageFormat } from '../enums.js';
+import { MessageFormat, PlatformRole } from '../enums.js';
+import { FILE_URL_PREFIX, isServerFileUrl } from '../file-url.js';
 import { isIdentityId, isMessageKey } from '../ids.js';
 import { tryParseKey } from '../keys.js';
 import type { Message, Stamp } from '../schema.js';
@@ -26,6 +27,7 @@ import {
   type RuleViolation,
   violation,
 } from './context.js';
+import { INT_MAX, isInt32, unstorableText } from './storable.js';
 
 export const MAX_TEXT_LENGTH = 5000;
 export const RECALL_WINDOW_MS = 2 * 60 * 1000;
@@ -85,10 +87,12 @@ export function messageShapeError(value: unknown): string | undefined {
   if (!isRecord(value)) return 'a message is a plain object';
   const extra = onlyFields(value, MESSAGE_FIELDS);
   if (extra) return `unknown message field "${extra.slice(0, 40)}"`;
+  const text = unstorableText(value);
+  if (text) return text;
   const m = value;
   if (!isMessageKey(m.key)) return 'key must be 32 hex characters';
   if (!isIdentityId(m.sender)) return 'sender must be an identity id';
-  if (!Number.isInteger(m.senderType)) return 'senderType must be an integer';
+  if (!isInt32(m.senderType)) return 'senderType must be a 32-bit integer';
   if (!isTime(m.sentAt)) return 'sentAt must be a time in ms';
   const rule = FORMAT_RULES[m.format as MessageFormat];
   if (!rule) return 'format must be 0..5';
@@ -126,8 +130,8 @@ export function messageShapeError(value: unknown): string | undefined {
     const f = m.file;
     if (!isRecord(f) || onlyFields(f, ['url', 'size', 'mime', 'name']))
       return 'this format needs file { url, size, mime, name? }';
-    if (!isShortString(f.url, 500, 1) || !/^(https?:\/\/|\/)/.test(f.url))
-      return 'file.url must be an http(s) URL or a path, at most 500 characters';
+    if (!isShortString(f.url, 500, 1) || !isServerFileUrl(f.url))
+      return `file.url must be a file uploaded to this server (${FILE_URL_PREFIX}{conversation}/{sha256})`;
     if (!Number.isInteger(f.size) || (f.size as number) <= 0 || (f.size as number) > rule.maxSize)
       return `file.size must be 1..${rule.maxSize} bytes`;
     if (typeof f.mime !== 'string' || !rule.mime.test(f.mime))
@@ -153,8 +157,8 @@ export function messageShapeError(value: unknown): string | undefined {
     const c = m.card;
     if (!isRecord(c) || onlyFields(c, ['bizType', 'bizId', 'title']))
       return 'a card needs card { bizType, bizId, title? }';
-    if (!Number.isInteger(c.bizType) || (c.bizType as number) < 0)
-      return 'card.bizType must be a non-negative integer';
+    if (!isInt32(c.bizType) || c.bizType < 0)
+      return `card.bizType must be an integer in 0..${INT_MAX}`;
     if (!isShortString(c.bizId, 64, 1)) return 'card.bizId must be 1..64 characters';
     if (c.title !== undefined && !isShortString(c.title, 100))
       return 'card.title must be at most 100 characters';
@@ -206,6 +210,16 @@ function checkNewMessage(ctx: RuleContext, message: Message): RuleViolation | un
   if (message.system) return violation('SERVER_ONLY', 'system messages are written by the server');
   if (message.sender !== ctx.author.id || message.senderType !== ctx.author.type) {
     return violation('NOT_SENDER', `sender must be ${ctx.author.id} (type ${ctx.author.type})`);
+  }
+  // A card ("Refund approved", an order's status) speaks for a business system: only backend
+  // services send one, as Slack lets only apps post interactive messages. A forward copies a real
+  // card, which the server checks against its source.
+  if (
+    message.format === MessageFormat.Card &&
+    ctx.author.role !== PlatformRole.Service &&
+    message.forwardedFrom === undefined
+  ) {
+    return violation('POST_FORBIDDEN', 'card messages are sent by backend services');
   }
   const refusal = postRefusal(ctx.doc, ctx.parsed, ctx.author, ctx.now);
   // In the genesis update of a group the creator is not a member of `doc` yet.

@@ -62,10 +62,29 @@ export function checkProfileWrite(
   }
   if (value.nickname !== undefined && !isShortString(value.nickname, 100))
     return violation('SCHEMA_VIOLATION', 'nickname is at most 100 characters');
+  if (typeof value.nickname === 'string') {
+    const taken = impersonated(ctx, value.nickname);
+    if (taken)
+      return violation('SCHEMA_VIOLATION', `nickname cannot be another member's id (${taken})`);
+  }
   if (value.avatar !== undefined && !isShortString(value.avatar, 500))
     return violation('SCHEMA_VIOLATION', 'avatar is at most 500 characters');
   if (value.muteNotification !== undefined && typeof value.muteNotification !== 'boolean') {
     return violation('SCHEMA_VIOLATION', 'muteNotification is a boolean');
   }
+  return undefined;
+}
+
+/**
+ * The other member whose id `nickname` is (ignoring case and surrounding space), if any: a
+ * nickname "bob" next to the real bob would let its holder pass for him (WeChat and Slack keep
+ * display names apart from the ids that mention and search use).
+ */
+function impersonated(ctx: RuleContext, nickname: string): string | undefined {
+  const wanted = nickname.trim().toLowerCase();
+  if (wanted === '' || wanted === ctx.author.id.toLowerCase()) return undefined;
+  for (const id of ctx.doc.getMap('members').keys()) if (id.toLowerCase() === wanted) return id;
+  const written = ctx.writes.get('members');
+  for (const id of written?.keys() ?? []) if (id.toLowerCase() === wanted) return id;
   return undefined;
 }

@@ -5,7 +5,7 @@
  * each key of an incoming update takes; the SDK calls it with what an intent is about to write.
  */
 import { hasGenesis } from '../conversation.js';
-import { ConversationType } from '../enums.js';
+import { ConversationStatus, ConversationType } from '../enums.js';
 import type { RootName } from '../schema.js';
 import { type RuleContext, type RuleViolation, violation } from './context.js';
 import { checkPrefsWrite } from './inbox.js';
@@ -18,6 +18,7 @@ import {
 import { checkMemberResult, checkMemberWrite } from './membership.js';
 import { checkMessageWrite } from './message.js';
 import { checkProfileWrite, checkReadWrite } from './read.js';
+import { unstorableText } from './storable.js';
 
 /** One write as the rules see it: the key's value before and after. */
 export interface JudgedWrite {
@@ -96,6 +97,15 @@ function judge(ctx: RuleContext, w: JudgedWrite, genesis: boolean): RuleViolatio
   const inboxRoot = w.root === 'entries' || w.root === 'prefs';
   if (inboxRoot !== (ctx.parsed.type === 'inbox') && w.root !== 'clients')
     return violation('SCHEMA_VIOLATION', `no root ${w.root} in this document`);
+  // Judged by the document before the update: the write that dissolves passes, what follows not.
+  if (
+    ctx.doc.getMap('meta').get('status') === ConversationStatus.Dissolved &&
+    w.root !== 'reads' &&
+    w.root !== 'delivered'
+  )
+    return violation('CONVERSATION_DISSOLVED', 'a dissolved group only moves read marks');
+  const text = unstorableText(w.value);
+  if (text) return violation(w.root === 'messages' ? 'INVALID_MESSAGE' : 'SCHEMA_VIOLATION', text);
   switch (w.root) {
     case 'entries':
       return violation('SERVER_ONLY', 'inbox entries are written by the server only');

@@ -10,6 +10,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { ConvosyncError } from '../../../shared/errors.js';
+import { fileUrl as sharedFileUrl } from '../../../shared/file-url.js';
 import { normalizeMime, UPLOAD_FORMATS } from '../../../shared/files.js';
 import { type ConversationKey, tryParseKey } from '../../../shared/keys.js';
 import type { AuthEnv } from '../../auth/middleware.js';
@@ -25,9 +26,9 @@ export interface FileRoutesDeps {
   access: ConversationAccess;
 }
 
-/** Where a stored file is served; a path, so `file.url` stays valid whatever the host. */
+/** Where a stored file is served (the one definition the message rules check `file.url` by). */
 export function fileUrl(conversationKey: ConversationKey, sha256: Sha256): string {
-  return `/api/v1/files/${conversationKey}/${sha256}`;
+  return sharedFileUrl(conversationKey, sha256);
 }
 
 const envelope = {
