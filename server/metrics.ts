@@ -15,12 +15,16 @@ export interface Metrics {
   filterSeconds: Histogram;
   persistSeconds: Histogram;
   projectionLagSeconds: Histogram;
+  /** Failed projections: `document` (its rows were refused) or `database` (unreachable). */
+  projectionFailures: Counter<'cause'>;
 }
 
 export function createMetrics(gauges: {
   connections: () => number;
   documents: () => number;
   projectionLagMs: () => number;
+  /** Documents set aside after a failed projection, each on its own backoff. */
+  projectionFailing?: () => number;
 }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'convosync_' });
@@ -46,6 +50,14 @@ export function createMetrics(gauges: {
     registers: [registry],
     collect() {
       this.set(gauges.projectionLagMs() / 1000);
+    },
+  });
+  new Gauge({
+    name: 'convosync_projection_failing_documents',
+    help: 'Documents whose last projection failed, retried each on its own backoff',
+    registers: [registry],
+    collect() {
+      this.set(gauges.projectionFailing?.() ?? 0);
     },
   });
   const latency = [0.00001, 0.00003, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1];
@@ -83,6 +95,12 @@ export function createMetrics(gauges: {
       name: 'convosync_persist_seconds',
       help: 'Time to make one accepted change durable',
       buckets: latency,
+      registers: [registry],
+    }),
+    projectionFailures: new Counter({
+      name: 'convosync_projection_failures_total',
+      help: 'Failed projections of a document, by cause: document (rows refused) or database',
+      labelNames: ['cause'],
       registers: [registry],
     }),
     projectionLagSeconds: new Histogram({

@@ -81,11 +81,13 @@ export async function startServer(
     connections: () => connections.count(),
     documents: () => rooms.count,
     projectionLagMs: () => projector?.lagMs() ?? 0,
+    projectionFailing: () => projector?.failing ?? 0,
   });
   const moderation = await createModeration(config.moderation, { now, metrics });
   const filter = createFilter({
     maxUpdateBytes: config.maxFrameBytes,
     maxStructs: 200_000,
+    sensitive: moderation.sensitive,
   });
   const rooms: Rooms = new Rooms(
     {
@@ -119,6 +121,8 @@ export async function startServer(
       debounceMs: config.projectorDebounceMs,
       maxDelayMs: config.projectorMaxDelayMs,
       onProjected: (_key, lag) => metrics.projectionLagSeconds.observe(lag / 1000),
+      onFailed: (_key, down) =>
+        metrics.projectionFailures.inc({ cause: down ? 'database' : 'document' }),
     });
   }
   const blobs = overrides.blobs ?? (await diskBlobStore(config.filesDir));

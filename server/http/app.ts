@@ -74,6 +74,7 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
               database: deps.snapshots.database,
               lagMs: deps.snapshots.projector.lagMs(),
               pendingDocuments: deps.snapshots.projector.pending,
+              failingDocuments: deps.snapshots.projector.failing,
             }
           : 'off',
       },

@@ -28,6 +28,11 @@ export type ModeratedPlan = Pick<Plan, 'writes'> & { created?: Plan['created'] }
 
 export interface Moderation {
   readonly mode: ModerationMode;
+  /**
+   * Whether `text` has a listed word, in either mode: the rules refuse names people choose
+   * (nicknames, group names, announcements, file names) with one rather than star them.
+   */
+  readonly sensitive: (text: string) => boolean;
   /** Refuses the plan's new messages (a listed word in reject mode, over the rate limits). */
   admit(
     author: Identity,
@@ -59,6 +64,7 @@ export async function createModeration(
 
   return {
     mode: config.mode,
+    sensitive: (text) => matcher.size > 0 && matcher.test(text),
     admit(author, conversation, doc, plan) {
       const fresh = newMessages(doc, plan);
       if (fresh.length === 0) return undefined;

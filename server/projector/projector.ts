@@ -32,18 +32,33 @@ export interface ProjectorDeps {
   maxDelayMs: number;
   /** Called after each successful projection (metrics). */
   onProjected?(key: string, lagMs: number): void;
+  /** Called after each failed projection (metrics): `databaseDown` says whose fault it was. */
+  onFailed?(key: string, databaseDown: boolean): void;
 }
 
 interface Dirty {
   /** When the oldest unprojected change happened. */
   since: number;
   due: number;
+  /** Failed projections of this document in a row; it waits `retryAt` before the next one. */
+  failures?: number;
+  retryAt?: number;
+}
+
+/** A document's own backoff after failed projections: 0.5 s, 1 s, ... 5 min. */
+const DOCUMENT_BACKOFF_MAX_MS = 5 * 60_000;
+/** The whole projector's backoff while the database cannot be reached: 0.5 s, 1 s, ... 30 s. */
+const DATABASE_BACKOFF_MAX_MS = 30_000;
+
+function backoff(failures: number, max: number): number {
+  return Math.min(max, 250 * 2 ** Math.min(failures, 20));
 }
 
 export class Projector {
   private readonly dirty = new Map<string, Dirty>();
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private running: Promise<number> | undefined;
+  /** Failures in a row that say the database is down (not one document's fault). */
   private failures = 0;
   private lastFailure = 0;
   /** `since` of the document being projected right now. */
@@ -59,9 +74,21 @@ export class Projector {
     if (this.closed || !tryParseKey(key)) return;
     const now = this.deps.now();
     const entry = this.dirty.get(key);
-    if (entry) entry.due = Math.min(now + this.deps.debounceMs, entry.since + this.deps.maxDelayMs);
-    else this.dirty.set(key, { since: now, due: now + this.deps.debounceMs });
+    if (entry) {
+      // A document backing off after failures keeps waiting: a new change does not cut it short.
+      entry.due = Math.max(
+        entry.retryAt ?? 0,
+        Math.min(now + this.deps.debounceMs, entry.since + this.deps.maxDelayMs),
+      );
+    } else this.dirty.set(key, { since: now, due: now + this.deps.debounceMs });
     this.schedule();
+  }
+
+  /** Documents whose last projection failed (each retried on its own backoff). */
+  get failing(): number {
+    let n = 0;
+    for (const d of this.dirty.values()) if ((d.failures ?? 0) > 0) n += 1;
+    return n;
   }
 
   /** Age (ms) of the oldest change not yet in the tables; 0 when caught up. */
@@ -117,18 +144,25 @@ export class Projector {
     return marked;
   }
 
-  /** Projects everything dirty now; resolves when the tables have caught up, throws if not. */
+  /**
+   * Projects everything dirty now, except documents backing off after failed projections (one
+   * bad document must not make every caller wait for it or retry it); resolves when the rest is
+   * in the tables, throws if a projection failed meanwhile.
+   */
   async flush(timeoutMs = 10_000): Promise<void> {
     const deadline = this.deps.now() + timeoutMs;
+    let failed = false;
+    const forced = () => [...this.dirty.values()].filter((d) => (d.failures ?? 0) === 0);
     // A projection in flight has already taken its key out of `dirty`: wait for it too, or a
     // caller reading its own write could query the tables before that transaction commits.
-    while ((this.dirty.size > 0 || this.running) && !this.closed) {
-      for (const d of this.dirty.values()) d.due = 0;
-      await this.runOnce();
+    while ((forced().length > 0 || this.running) && !this.closed) {
+      for (const d of forced()) d.due = 0;
+      if ((await this.runOnce()) > 0) failed = true;
       if (this.failures > 0) throw new Error('projection failed; will retry');
       if (this.deps.now() > deadline)
         throw new Error(`projection did not catch up within ${timeoutMs} ms`);
     }
+    if (failed) throw new Error('projection of a document failed; it is retried on its own');
   }
 
   async close(): Promise<void> {
@@ -156,7 +190,7 @@ export class Projector {
       if (this.running || this.dirty.size === 0) return;
       if (
         this.failures > 0 &&
-        this.deps.now() - this.lastFailure < Math.min(30_000, 250 * 2 ** this.failures)
+        this.deps.now() - this.lastFailure < backoff(this.failures, DATABASE_BACKOFF_MAX_MS)
       )
         return;
       void this.runOnce();
@@ -164,7 +198,8 @@ export class Projector {
     this.timer.unref();
   }
 
-  private runOnce(): Promise<void> {
+  /** Runs (or joins) one pass; resolves with the number of documents that failed in it. */
+  private runOnce(): Promise<number> {
     if (!this.running) {
       // Cleared in a callback, never synchronously: a run with nothing due finishes at once,
       // and clearing before the assignment would leave a settled promise marked as running.
@@ -176,11 +211,18 @@ export class Projector {
     return this.running;
   }
 
-  private async projectDue(): Promise<void> {
+  /**
+   * Projects every due document, oldest change first. A document that fails is set aside on its
+   * own backoff and the pass goes on with the others: a value Postgres refuses (issue 12: one
+   * message with U+0000 stopped every projection, across restarts) stalls only its document.
+   * Only an error that says the database is unreachable ends the pass and backs off globally.
+   */
+  private async projectDue(): Promise<number> {
     const now = this.deps.now();
     const due = [...this.dirty.entries()]
       .filter(([, d]) => d.due <= now)
       .sort((a, b) => a[1].since - b[1].since);
+    let failed = 0;
     for (const [key, entry] of due) {
       if (this.closed) break;
       // Changes that arrive while projecting re-mark the key; only clear what we covered.
@@ -190,25 +232,45 @@ export class Projector {
         this.deps.log.debug('projecting', { doc: key });
         await withTimeout(this.project(key), PROJECTION_TIMEOUT_MS, `projection of ${key}`);
         this.failures = 0;
+        if ((entry.failures ?? 0) > 0)
+          this.deps.log.info('projection recovered', { doc: key, failures: entry.failures });
         this.deps.onProjected?.(key, this.deps.now() - entry.since);
       } catch (error) {
+        failed += 1;
+        const down = databaseDown(error);
+        const failures = (entry.failures ?? 0) + 1;
+        const at = this.deps.now();
+        // While the database is down, no document is at fault: it keeps its place.
+        const retryAt = down ? at : at + backoff(failures, DOCUMENT_BACKOFF_MAX_MS);
         const again = this.dirty.get(key);
         this.dirty.set(key, {
           since: Math.min(entry.since, again?.since ?? entry.since),
-          due: this.deps.now(),
+          due: retryAt,
+          ...(down ? {} : { failures, retryAt }),
         });
-        this.failures += 1;
-        this.lastFailure = this.deps.now();
-        this.deps.log.warn('projection failed, will retry', {
+        this.deps.onFailed?.(key, down);
+        if (down) {
+          this.failures += 1;
+          this.lastFailure = at;
+          this.deps.log.warn('projection failed, database unreachable; will retry', {
+            doc: key,
+            error,
+            failures: this.failures,
+          });
+          break;
+        }
+        this.deps.log.warn('projection of a document failed; it is set aside and retried', {
           doc: key,
           error,
-          failures: this.failures,
+          code: (error as { code?: unknown }).code,
+          failures,
+          retryInMs: retryAt - at,
         });
-        break;
       } finally {
         this.inFlight = undefined;
       }
     }
+    return failed;
   }
 
   /** Projects one document in one transaction: rows, events, cursor. */
@@ -327,7 +389,7 @@ const PROJECTION_TIMEOUT_MS = 30_000;
 function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new ProjectionTimeout(`${what} timed out after ${ms} ms`)), ms);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
@@ -406,3 +468,19 @@ function sameStateVector(a: Uint8Array, b: Uint8Array): boolean {
   for (const [client, clock] of x) if (y.get(client) !== clock) return false;
   return true;
 }
+
+/**
+ * Whether a projection failed because the database cannot be reached or is not serving (rather
+ * than refusing this document's rows): a connection error, our own timeout, or a SQLSTATE of
+ * class 08 (connection), 53 (resources), 57 (operator intervention) or 58 (system error).
+ */
+export function databaseDown(error: unknown): boolean {
+  if (error instanceof ProjectionTimeout) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  if (/^[0-9A-Z]{5}$/.test(code)) return /^(08|53|57|58)/.test(code);
+  // postgres.js and Node socket errors: ECONNREFUSED, CONNECTION_CLOSED, CONNECT_TIMEOUT, ...
+  return /^(E[A-Z]+|CONNECT(ION)?_[A-Z_]+)$/.test(code);
+}
+
+class ProjectionTimeout extends Error {}

@@ -81,6 +81,8 @@ export interface Rejection {
 export interface FilterOptions {
   maxUpdateBytes: number;
   maxStructs: number;
+  /** The moderation list's test: names people choose are refused with a listed word. */
+  sensitive?: (text: string) => boolean;
 }
 
 export function createFilter(options: FilterOptions): (input: FilterInput) => Verdict {
@@ -134,6 +136,7 @@ export function createFilter(options: FilterOptions): (input: FilterInput) => Ve
         now: input.now,
         lastSeq: input.lastSeq,
         writes: resolution.writes,
+        ...(options.sensitive ? { sensitive: options.sensitive } : {}),
       },
       resolution.sequence,
     );

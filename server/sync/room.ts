@@ -54,6 +54,7 @@ import { AwarenessFanout } from './awareness-fanout.js';
 import { AwarenessFloor, encodeEntries } from './awareness-floor.js';
 import { type AwarenessEntry, checkAwareness, readAwarenessEntries } from './clients.js';
 import type { FilterInput, Plan, Rejection, Verdict } from './filter.js';
+import { stampMemberTimes } from './member-times.js';
 import { createStamper, type Stamper } from './stamp.js';
 
 /** One socket joined to this room, as the room sees it. */
@@ -292,6 +293,7 @@ export class Room {
         now,
         lastSeq: this.stamper.lastSeq,
         writes: grouped,
+        ...(this.deps.moderation ? { sensitive: this.deps.moderation.sensitive } : {}),
       });
       if (rejected) throw rejected.error;
       const refused = this.deps.moderation?.admit(identity, this.key, this.doc, {
@@ -479,6 +481,7 @@ export class Room {
       const origin: Origin = { source: 'server', reason: apply ? 'submit' : 'stamp' };
       this.stamper.write(this.doc, origin, () => {
         apply?.();
+        stampMemberTimes(this.doc, plan.notes, now);
         if (genesis) {
           // A group's id and creation time come from the server, like every other stamp.
           meta.set('conversationId', this.deps.ids.next());

@@ -19,6 +19,21 @@ export interface RuleContext {
   lastSeq: number;
   /** The final value this update writes to each (root, key); `undefined` means unset. */
   writes: ReadonlyMap<RootName, ReadonlyMap<string, unknown>>;
+  /**
+   * Whether a text has a sensitive word (the server's moderation list): names people choose
+   * (nicknames, group names, announcements, file names) are refused with one. Absent: no list.
+   */
+  sensitive?: (text: string) => boolean;
+}
+
+/** SENSITIVE_CONTENT if `text` (the `what` of a write) has a listed word. */
+export function sensitiveText(
+  ctx: RuleContext,
+  text: unknown,
+  what: string,
+): RuleViolation | undefined {
+  if (typeof text !== 'string' || !ctx.sensitive?.(text)) return undefined;
+  return violation('SENSITIVE_CONTENT', `${what} contains a word that is not allowed`);
 }
 
 /** A write the rules judge: the final value one update gives one key of one root. */

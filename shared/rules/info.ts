@@ -20,6 +20,7 @@ import {
   onlyFields,
   type RuleContext,
   type RuleViolation,
+  sensitiveText,
   violation,
 } from './context.js';
 
@@ -73,7 +74,11 @@ export function checkMetaWrite(
     return violation('SCHEMA_VIOLATION', `unknown meta field "${field.slice(0, 40)}"`);
   if (!manages(role)) return violation('ROLE_FORBIDDEN', 'owner and admins edit group info');
   const problem = editableField(ctx, field, value);
-  return problem ? violation('SCHEMA_VIOLATION', problem) : undefined;
+  if (problem) return violation('SCHEMA_VIOLATION', problem);
+  if (field === 'name') return sensitiveText(ctx, value, 'the group name');
+  if (field === 'announcement' && isRecord(value))
+    return sensitiveText(ctx, value.text, 'the announcement');
+  return undefined;
 }
 
 /** A group's genesis must set the whole meta and make its creator the active owner. */

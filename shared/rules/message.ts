@@ -25,6 +25,7 @@ import {
   onlyFields,
   type RuleContext,
   type RuleViolation,
+  sensitiveText,
   violation,
 } from './context.js';
 import { INT_MAX, isInt32, unstorableText } from './storable.js';
@@ -224,6 +225,8 @@ function checkNewMessage(ctx: RuleContext, message: Message): RuleViolation | un
   const refusal = postRefusal(ctx.doc, ctx.parsed, ctx.author, ctx.now);
   // In the genesis update of a group the creator is not a member of `doc` yet.
   if (refusal && !(refusal === 'NOT_MEMBER' && isOwnGenesis(ctx))) return violation(refusal);
+  const fileName = sensitiveText(ctx, message.file?.name, 'the file name');
+  if (fileName) return fileName;
   if (message.replyTo !== undefined && after(ctx, 'messages', message.replyTo) === undefined) {
     return violation('REPLY_NOT_FOUND', `no message ${message.replyTo} to reply to`);
   }

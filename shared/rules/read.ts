@@ -12,6 +12,7 @@ import {
   onlyFields,
   type RuleContext,
   type RuleViolation,
+  sensitiveText,
   violation,
 } from './context.js';
 
@@ -66,6 +67,8 @@ export function checkProfileWrite(
     const taken = impersonated(ctx, value.nickname);
     if (taken)
       return violation('SCHEMA_VIOLATION', `nickname cannot be another member's id (${taken})`);
+    const sensitive = sensitiveText(ctx, value.nickname, 'the nickname');
+    if (sensitive) return sensitive;
   }
   if (value.avatar !== undefined && !isShortString(value.avatar, 500))
     return violation('SCHEMA_VIOLATION', 'avatar is at most 500 characters');
