@@ -36,6 +36,13 @@ export function systemEvents(
       events.push({ event: 'joined', actor, target });
       continue;
     }
+    if (next.status === MemberStatus.Exited && !before) {
+      // An exited entry for someone who never was a member: the net effect of an invite and a
+      // removal (an offline batch whose client collected the value in between; the rules check
+      // the writer may do both). Reported as both, so it is never a silent record.
+      events.push({ event: 'joined', actor, target }, { event: 'removed', actor, target });
+      continue;
+    }
     if (next.status === MemberStatus.Exited && wasActive) {
       events.push(
         target === actor ? { event: 'exited', actor } : { event: 'removed', actor, target },

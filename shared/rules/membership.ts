@@ -122,8 +122,6 @@ function checkMemberChange(
 
   if (joins) {
     if (self) return violation('INVITE_FORBIDDEN', 'nobody invites themselves');
-    if (!isActive)
-      return violation('SCHEMA_VIOLATION', 'only a member leaves: no exited entry for a stranger');
     if (isMuted(ctx.doc, ctx.author.id, ctx.now))
       return violation('MUTED', 'a muted member does not invite');
     if (writerRole === MemberRole.Member && after(ctx, 'settings', 'allowInvite') === false) {

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { genesisWrites } from '../actions.js';
+import { fileUrl } from '../file-url.js';
 import { MemberRole, MemberStatus, MessageFormat, PlatformRole } from '../enums.js';
 import { asIdentityId, type MessageId, newMessageKey } from '../ids.js';
 import { groupKey, parseKey, systemKey } from '../keys.js';
@@ -192,7 +193,7 @@ describe('messages', () => {
 
   it('validates every format', () => {
     const file = (mime: string, size: number, name?: string) => ({
-      url: '/files/abc',
+      url: fileUrl(key, 'ab'.repeat(32)),
       size,
       mime,
       ...(name ? { name } : {}),
