@@ -3,12 +3,12 @@
  * path on the server itself (valid whatever its host), never a third-party address, which every
  * reader's app would fetch on display (a tracking pixel that reports who read what, and when).
  */
-import { type ConversationKey, tryParseKey } from './keys.js';
+import { type ConversationKey, type DocName, tryParseKey } from './keys.js';
 
 export const FILE_URL_PREFIX = '/api/v1/files/';
 
 /** The path of the file with this SHA-256 (64 hex digits) uploaded into `conversationKey`. */
-export function fileUrl(conversationKey: ConversationKey, sha256: string): string {
+export function fileUrl(conversationKey: ConversationKey | DocName, sha256: string): string {
   return `${FILE_URL_PREFIX}${conversationKey}/${sha256}`;
 }
 

@@ -238,7 +238,7 @@ describe('messages', () => {
       'FORWARD_NOT_FOUND',
     );
     const alice = keep[0]!;
-    const forward = message('alice', 'fwd', {
+    const forward = message('alice', aliceMessage.content, {
       forwardedFrom: { conversation: chat, key: aliceMessage.key },
     });
     post(alice, forward);
@@ -246,6 +246,21 @@ describe('messages', () => {
       chat,
       (d) => conversationRoots(d).stamps.has(forward.key),
       'readable forward accepted',
+    );
+  });
+
+  it('rejects a forward of a real message with invented content (issue 12)', async () => {
+    await attack(
+      chat,
+      'alice',
+      (p) =>
+        post(
+          p,
+          message('alice', 'bob said: send me your password', {
+            forwardedFrom: { conversation: chat, key: aliceMessage.key },
+          }),
+        ),
+      'INVALID_MESSAGE',
     );
   });
 

@@ -3,8 +3,10 @@
  * server's filter, not only by the SDK), system messages in the log that every member sees,
  * history visibility for new members, and delivery/read receipts.
  */
+
 import { expect, it } from 'vitest';
 import { MemberRole } from '../../shared/enums.js';
+import { fileUrl } from '../../shared/file-url.js';
 import { newMessageKey } from '../../shared/ids.js';
 import { conversationRoots } from '../../shared/schema.js';
 import { id, serverWithClients, syncPeer, waitFor } from '../helpers.js';
@@ -167,22 +169,24 @@ it('replies resolve their quoted message; several messages forward with their or
   );
   expect(o.quoted(seen)?.content).toBe('who has the keys?');
 
-  const card = await o.send({
-    content: '',
-    format: 5,
-    card: { bizType: 7, bizId: 'order-9', title: 'Order #9' },
-  });
-  await waitFor(() => b.messages().some((m) => m.key === card.key), 5000, 'card');
+  const file = {
+    url: fileUrl(o.key, 'ab'.repeat(32)),
+    size: 9,
+    mime: 'text/plain',
+    name: 'keys.txt',
+  };
+  const attachment = await o.send({ content: 'the list', format: 2, file });
+  await waitFor(() => b.messages().some((m) => m.key === attachment.key), 5000, 'file');
   const bobWithAlice = await env.clients[1]!.openPrivate('alice');
-  const forwarded = await bobWithAlice.forward(b, [question.key, card.key]);
+  const forwarded = await bobWithAlice.forward(b, [question.key, attachment.key]);
   expect(forwarded.map((m) => m.forwardedFrom)).toEqual([
     { conversation: o.key, key: question.key },
-    { conversation: o.key, key: card.key },
+    { conversation: o.key, key: attachment.key },
   ]);
   await waitFor(() => bobWithAlice.messages().every((m) => !m.pending), 5000, 'forwarded');
-  expect(bobWithAlice.messages().map((m) => [m.content, m.card?.bizId])).toEqual([
+  expect(bobWithAlice.messages().map((m) => [m.content, m.file?.name])).toEqual([
     ['who has the keys?', undefined],
-    ['', 'order-9'],
+    ['the list', 'keys.txt'],
   ]);
   // System messages are not forwarded.
   const created = b.messages().find((m) => m.system)!;

@@ -5,6 +5,7 @@
  * limits on the sync path and REST (the flooder waits and delivers everything in order; the
  * others in the same conversation notice nothing).
  */
+
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import type { Client, Conversation } from '../../client/index.js';
 import type { MessageView } from '../../shared/conversation.js';
 import { MessageFormat } from '../../shared/enums.js';
 import type { ConvosyncError } from '../../shared/errors.js';
+import { fileUrl } from '../../shared/file-url.js';
 import { newMessageKey } from '../../shared/ids.js';
 import { privateKey } from '../../shared/keys.js';
 import { composeMessage } from '../../shared/message.js';
@@ -115,19 +117,21 @@ describe('replace mode (the default)', () => {
 
     await convA.send({ content: 'well DARN it' });
     await convA.send({ content: '你是傻瓜吗？' });
-    await convA.send({
-      content: 'see this',
-      format: MessageFormat.Card,
-      card: { bizType: 1, bizId: 'order-1', title: 'a heck of a deal' },
-    });
+    const file = {
+      url: fileUrl(convA.key, 'cd'.repeat(32)),
+      size: 3,
+      mime: 'text/plain',
+      name: 'deal.txt',
+    };
+    await convA.send({ content: 'a heck of a deal', format: MessageFormat.File, file });
     await convA.send({ content: 'clean-marker-7f3a' });
 
-    const expected = ['well **** it', '你是**吗？', 'see this', 'clean-marker-7f3a'];
+    const expected = ['well **** it', '你是**吗？', 'a **** of a deal', 'clean-marker-7f3a'];
     const seenByBob = await waitFor(delivered(convB, expected), 10_000, 'bob sees starred');
-    expect(seenByBob[2]?.card?.title).toBe('a **** of a deal');
+    expect(seenByBob[2]?.file?.name).toBe('deal.txt');
     // The sender's own copy was overwritten too, and its send intents are confirmed.
     const seenByAlice = await waitFor(delivered(convA, expected), 10_000, 'alice sees starred');
-    expect(seenByAlice[2]?.card?.title).toBe('a **** of a deal');
+    expect(seenByAlice[2]?.file?.name).toBe('deal.txt');
     await waitFor(() => convA.pendingIntents().length === 0, 5000, 'outbox drained');
     expect(seenByAlice.map((m) => m.stamp!.seq)).toEqual([1, 2, 3, 4]);
 
