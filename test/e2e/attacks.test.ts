@@ -614,11 +614,205 @@ describe('server-only state and structure', () => {
   });
 });
 
+describe('issue 12: what the tables cannot hold, server times, authority, mature-IM refusals', () => {
+  const member = (who: string): Member | undefined =>
+    conversationRoots(room(group).doc).members.get(who);
+  const setMember = (p: SyncPeer, who: string, value: Member) =>
+    p.change((doc) => conversationRoots(doc).members.set(who, value));
+  const invite = (by: string, extra: Partial<Member> = {}): Member => ({
+    identityType: 1,
+    role: MemberRole.Member,
+    status: MemberStatus.Active,
+    joinTime: clock,
+    invitedBy: id(by),
+    ...extra,
+  });
+  const systemEventsFor = (target: string) =>
+    [...conversationRoots(room(group).doc).messages.values()]
+      .filter((m) => m.system && 'target' in m.system && m.system.target === target)
+      .map((m) => m.system!.event);
+  const fileOf = (url: string) => ({ url, size: 10, mime: 'image/png' });
+
+  it('refuses NUL, integers beyond INT and the like, which Postgres would refuse', async () => {
+    await attack(
+      chat,
+      'bob',
+      (p) => post(p, message('bob', 'nul \u0000 inside')),
+      'INVALID_MESSAGE',
+    );
+    await attack(
+      chat,
+      'bob',
+      (p) =>
+        post(
+          p,
+          message('bob', '', {
+            format: MessageFormat.Card,
+            card: { bizType: 2_147_483_648, bizId: 'order-1' },
+          }),
+        ),
+      'INVALID_MESSAGE',
+    );
+    await attack(
+      group,
+      'adam',
+      (p) => setMember(p, 'nina', invite('adam', { identityType: 2_147_483_648 })),
+      'SCHEMA_VIOLATION',
+    );
+    await attack(
+      group,
+      'mia',
+      (p) => p.change((doc) => conversationRoots(doc).profiles.set('mia', { nickname: 'm\u0000' })),
+      'SCHEMA_VIOLATION',
+    );
+  });
+
+  it('sets joinTime and exitTime from the server clock, whatever the inviter wrote', async () => {
+    const adam = await syncPeer(ts, group, 'adam');
+    keep.push(adam);
+    setMember(adam, 'nina', invite('adam', { joinTime: 0 }));
+    await accepted(group, () => member('nina')?.status === MemberStatus.Active, 'nina invited');
+    await room(group).drain();
+    expect(member('nina')?.joinTime).toBe(clock);
+    // The inviter's replica gets the server's value too.
+    await waitFor(() => conversationRoots(adam.doc).members.get('nina')?.joinTime === clock);
+  });
+
+  it("refuses rewriting another member's entry unchanged without authority over it", async () => {
+    for (const [who, target] of [
+      ['mia', 'adam'],
+      ['mia', 'olga'],
+      ['adam', 'olga'],
+    ] as const) {
+      await attack(
+        group,
+        who,
+        (p) => setMember(p, target, { ...member(target)! }),
+        'ROLE_FORBIDDEN',
+      );
+    }
+  });
+
+  it('refuses an invite from a muted member', async () => {
+    const adam = keep[keep.length - 1]!;
+    adam.change((doc) =>
+      conversationRoots(doc).members.set('nina', {
+        ...member('nina')!,
+        mutedUntil: clock + 60_000,
+      }),
+    );
+    await accepted(group, () => (member('nina')?.mutedUntil ?? 0) > clock, 'nina muted');
+    await attack(group, 'nina', (p) => setMember(p, 'noah', invite('nina')), 'MUTED');
+  });
+
+  it("refuses a nickname that is another member's id", async () => {
+    for (const nickname of ['olga', 'ADAM ']) {
+      await attack(
+        group,
+        'mia',
+        (p) => p.change((doc) => conversationRoots(doc).profiles.set('mia', { nickname })),
+        'SCHEMA_VIOLATION',
+      );
+    }
+  });
+
+  it('reports an exited entry for a never-member as the invite and removal it stands for', async () => {
+    const adam = keep[keep.length - 1]!;
+    setMember(
+      adam,
+      'zed',
+      invite('adam', { status: MemberStatus.Exited, exitTime: 1, joinTime: 1 }),
+    );
+    await accepted(group, () => member('zed') !== undefined, 'zed written');
+    await room(group).drain();
+    expect(systemEventsFor('zed')).toEqual(['joined', 'removed']);
+    expect([member('zed')?.joinTime, member('zed')?.exitTime]).toEqual([clock, clock]);
+    // A plain member cannot remove, so it cannot write one either.
+    await attack(
+      group,
+      'mia',
+      (p) => setMember(p, 'zoe', invite('mia', { status: MemberStatus.Exited, exitTime: 1 })),
+      'ROLE_FORBIDDEN',
+    );
+  });
+
+  it('refuses file URLs that are not files of this server (tracking pixels)', async () => {
+    for (const url of ['https://tracker.example/p.png?u=bob', '/api/v1/other/x.png']) {
+      await attack(
+        chat,
+        'bob',
+        (p) => post(p, message('bob', '', { format: MessageFormat.Image, file: fileOf(url) })),
+        'INVALID_MESSAGE',
+      );
+    }
+    const own = message('bob', '', {
+      format: MessageFormat.Image,
+      file: fileOf(`/api/v1/files/${chat}/${'ab'.repeat(32)}`),
+    });
+    const bob = await syncPeer(ts, chat, 'bob');
+    keep.push(bob);
+    post(bob, own);
+    await accepted(chat, (d) => conversationRoots(d).stamps.has(own.key), 'own file accepted');
+  });
+
+  it('refuses card messages from anyone but backend services', async () => {
+    await attack(
+      chat,
+      'bob',
+      (p) =>
+        post(
+          p,
+          message('bob', '', {
+            format: MessageFormat.Card,
+            card: { bizType: 1, bizId: 'refund-1', title: 'Refund approved' },
+          }),
+        ),
+      'POST_FORBIDDEN',
+    );
+  });
+});
+
 describe('dissolve', () => {
+  let lastWords: Message;
   it('lets the owner dissolve; then no message is accepted', async () => {
     const olga = keep[1]!;
+    const mia = await syncPeer(ts, group, 'mia');
+    lastWords = message('mia', 'last words');
+    post(mia, lastWords);
+    await accepted(group, (d) => conversationRoots(d).stamps.has(lastWords.key), 'last words');
+    mia.close();
     olga.change((doc) => conversationRoots(doc).meta.set('status', 2));
     await accepted(group, (d) => conversationRoots(d).meta.get('status') === 2, 'dissolved');
     await attack(group, 'mia', (p) => post(p, message('mia', 'anyone?')), 'CONVERSATION_DISSOLVED');
+  });
+
+  it('moves only read marks in a dissolved group: no recall by anyone, no profile change', async () => {
+    await attack(
+      group,
+      'mia',
+      (p) => post(p, tombstone(lastWords, id('mia'))),
+      'CONVERSATION_DISSOLVED',
+    );
+    await attack(
+      group,
+      'olga',
+      (p) => post(p, tombstone(lastWords, id('olga'))),
+      'CONVERSATION_DISSOLVED',
+    );
+    await attack(
+      group,
+      'mia',
+      (p) => p.change((doc) => conversationRoots(doc).profiles.set('mia', { nickname: 'gone' })),
+      'CONVERSATION_DISSOLVED',
+    );
+    const mia = await syncPeer(ts, group, 'mia');
+    keep.push(mia);
+    const seq = conversationRoots(room(group).doc).stamps.get(lastWords.key)!.seq;
+    mia.change((doc) => conversationRoots(doc).reads.set('mia:device-one', seq));
+    await accepted(
+      group,
+      (d) => conversationRoots(d).reads.get('mia:device-one') === seq,
+      'read mark moved',
+    );
   });
 });

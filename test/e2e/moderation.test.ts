@@ -10,14 +10,15 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client, Conversation } from '../../client/index.js';
+import { genesisWrites } from '../../shared/actions.js';
 import type { MessageView } from '../../shared/conversation.js';
 import { MessageFormat } from '../../shared/enums.js';
 import type { ConvosyncError } from '../../shared/errors.js';
 import { fileUrl } from '../../shared/file-url.js';
 import { newMessageKey } from '../../shared/ids.js';
-import { privateKey } from '../../shared/keys.js';
+import { groupKey, privateKey } from '../../shared/keys.js';
 import { composeMessage } from '../../shared/message.js';
-import { conversationRoots } from '../../shared/schema.js';
+import { type ConversationRoots, conversationRoots } from '../../shared/schema.js';
 import {
   id,
   type SyncPeer,
@@ -168,6 +169,46 @@ describe('replace mode (the default)', () => {
       'stamped at the sender',
     );
     expect(conversationRoots(sender.doc).messages.get(message.key)?.content).toBe('oh ****, **!');
+  });
+
+  it('refuses listed words in names people choose: nickname, group name, announcement, file name', async () => {
+    const key = groupKey();
+    const owner = await peer(ts, key, 'gina');
+    const writes = genesisWrites(
+      key,
+      { name: 'clean', members: [{ identity: id('hal'), identityType: 1 }] },
+      { id: id('gina'), type: 1 },
+      Date.now(),
+    );
+    owner.change((doc) =>
+      doc.transact(() => {
+        for (const w of writes) doc.getMap(w.root).set(w.key, w.value);
+      }),
+    );
+    await waitFor(() => ts.server.rooms.peek(key)?.doc.getMap('meta').has('conversationId'));
+    const refused = async (who: string, change: (roots: ConversationRoots) => void) => {
+      const p = await peer(ts, key, who);
+      p.change((doc) => change(conversationRoots(doc)));
+      const outcome = await p.outcome();
+      expect([outcome.rejection?.code, outcome.code]).toEqual(['SENSITIVE_CONTENT', 4409]);
+    };
+    await refused('hal', (r) => r.profiles.set('hal', { nickname: 'darn hal' }));
+    await refused('gina', (r) => r.meta.set('name', 'ＤＡＲＮ team'));
+    await refused('gina', (r) =>
+      r.meta.set('announcement', { text: '你是傻瓜', by: id('gina'), at: 1 }),
+    );
+    const file = {
+      url: fileUrl(key, 'ef'.repeat(32)),
+      size: 3,
+      mime: 'text/plain',
+      name: 'heck.txt',
+    };
+    const attachment = { ...text('the file', 'hal'), format: MessageFormat.File, file };
+    await refused('hal', (r) => r.messages.set(attachment.key, attachment));
+    const room = ts.server.rooms.peek(key)!;
+    await room.drain();
+    expect(room.doc.getMap('meta').get('name')).toBe('clean');
+    expect(conversationRoots(room.doc).profiles.size).toBe(0);
   });
 
   it('a REST send is starred before it is written', async () => {
