@@ -667,8 +667,10 @@ describe('issue 12: what the tables cannot hold, server times, authority, mature
     );
   });
 
-  it('sets joinTime and exitTime from the server clock, whatever the inviter wrote', async () => {
-    const adam = await syncPeer(ts, group, 'adam');
+  let adam: SyncPeer;
+
+  it('sets joinTime from the server clock, whatever the inviter wrote', async () => {
+    adam = await syncPeer(ts, group, 'adam');
     keep.push(adam);
     setMember(adam, 'nina', invite('adam', { joinTime: 0 }));
     await accepted(group, () => member('nina')?.status === MemberStatus.Active, 'nina invited');
@@ -694,7 +696,6 @@ describe('issue 12: what the tables cannot hold, server times, authority, mature
   });
 
   it('refuses an invite from a muted member', async () => {
-    const adam = keep[keep.length - 1]!;
     adam.change((doc) =>
       conversationRoots(doc).members.set('nina', {
         ...member('nina')!,
@@ -717,7 +718,6 @@ describe('issue 12: what the tables cannot hold, server times, authority, mature
   });
 
   it('reports an exited entry for a never-member as the invite and removal it stands for', async () => {
-    const adam = keep[keep.length - 1]!;
     setMember(
       adam,
       'zed',
@@ -753,6 +753,13 @@ describe('issue 12: what the tables cannot hold, server times, authority, mature
     keep.push(bob);
     post(bob, own);
     await accepted(chat, (d) => conversationRoots(d).stamps.has(own.key), 'own file accepted');
+  });
+
+  it('sets exitTime from the server clock too, whatever the remover wrote', async () => {
+    setMember(adam, 'nina', { ...member('nina')!, status: MemberStatus.Exited, exitTime: 1 });
+    await accepted(group, () => member('nina')?.status === MemberStatus.Exited, 'nina removed');
+    await room(group).drain();
+    expect(member('nina')?.exitTime).toBe(clock);
   });
 
   it('refuses card messages from anyone but backend services', async () => {
