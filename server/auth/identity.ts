@@ -10,6 +10,7 @@ import { PlatformRole } from '../../shared/enums.js';
 import { ConvosyncError } from '../../shared/errors.js';
 import { isIdentityId } from '../../shared/ids.js';
 import type { Author } from '../../shared/rules/access.js';
+import { isInt32 } from '../../shared/rules/storable.js';
 
 export { PlatformRole };
 
@@ -29,8 +30,9 @@ export async function verifyToken(token: string, secret: string): Promise<Identi
   const { sub, identityType = 0, role } = payload;
   if (!isIdentityId(sub))
     throw new ConvosyncError('UNAUTHORIZED', 'token subject is not a valid identity id');
-  if (!Number.isInteger(identityType))
-    throw new ConvosyncError('UNAUTHORIZED', 'identityType must be an integer');
+  // It becomes an INT column (members, senders): a type the tables cannot hold is no identity.
+  if (!isInt32(identityType))
+    throw new ConvosyncError('UNAUTHORIZED', 'identityType must be a 32-bit integer');
   if (role !== undefined && role !== PlatformRole.Admin && role !== PlatformRole.Service) {
     throw new ConvosyncError('UNAUTHORIZED', 'unknown role claim');
   }
