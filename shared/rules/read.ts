@@ -70,8 +70,9 @@ export function checkProfileWrite(
     const sensitive = sensitiveText(ctx, value.nickname, 'the nickname');
     if (sensitive) return sensitive;
   }
-  if (value.avatar !== undefined && !isShortString(value.avatar, 500))
-    return violation('SCHEMA_VIOLATION', 'avatar is at most 500 characters');
+  // t_conversation_member.avatar is VARCHAR(255).
+  if (value.avatar !== undefined && !isShortString(value.avatar, 255))
+    return violation('SCHEMA_VIOLATION', 'avatar is at most 255 characters');
   if (value.muteNotification !== undefined && typeof value.muteNotification !== 'boolean') {
     return violation('SCHEMA_VIOLATION', 'muteNotification is a boolean');
   }
