@@ -99,6 +99,7 @@ function judge(ctx: RuleContext, w: JudgedWrite, genesis: boolean): RuleViolatio
     return violation('SCHEMA_VIOLATION', `no root ${w.root} in this document`);
   // Judged by the document before the update: the write that dissolves passes, what follows not.
   if (
+    ctx.parsed.type === ConversationType.Group &&
     ctx.doc.getMap('meta').get('status') === ConversationStatus.Dissolved &&
     w.root !== 'reads' &&
     w.root !== 'delivered'
