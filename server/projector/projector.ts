@@ -91,13 +91,18 @@ export class Projector {
     return n;
   }
 
-  /** Age (ms) of the oldest change not yet in the tables; 0 when caught up. */
+  /**
+   * Age (ms) of the oldest change not yet in the tables; 0 when caught up. Documents set aside
+   * after failed projections are left out (`failing` counts them): the lag says how far behind
+   * the others are, which one bad document must not hide.
+   */
   lagMs(): number {
     let oldest = Math.min(
       this.inFlight ?? Number.POSITIVE_INFINITY,
       this.catchingUp?.since ?? Number.POSITIVE_INFINITY,
     );
-    for (const d of this.dirty.values()) oldest = Math.min(oldest, d.since);
+    for (const d of this.dirty.values())
+      if ((d.failures ?? 0) === 0) oldest = Math.min(oldest, d.since);
     return oldest === Number.POSITIVE_INFINITY ? 0 : this.deps.now() - oldest;
   }
 
