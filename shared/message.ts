@@ -74,7 +74,10 @@ export function forwardRefusal(
   const from = message.forwardedFrom;
   if (!from) return undefined;
   if (!source || source.recalled || source.system)
-    return { code: 'FORWARD_NOT_FOUND', message: `cannot forward ${from.conversation}/${from.key}` };
+    return {
+      code: 'FORWARD_NOT_FOUND',
+      message: `cannot forward ${from.conversation}/${from.key}`,
+    };
   const expected = forwardDraft(source, from.conversation);
   const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
   for (const field of ['content', 'format', 'file', 'duration', 'card'] as const) {

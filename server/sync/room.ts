@@ -28,8 +28,8 @@ import {
 import { ConvosyncError } from '../../shared/errors.js';
 import { type MessageKey, newMessageKey } from '../../shared/ids.js';
 import type { DocName, ParsedDoc } from '../../shared/keys.js';
-import type { IncomingMessage } from '../../shared/protocol/sync.js';
 import { forwardRefusal } from '../../shared/message.js';
+import type { IncomingMessage } from '../../shared/protocol/sync.js';
 import * as wire from '../../shared/protocol/sync.js';
 import { activeRole, canRead } from '../../shared/rules/access.js';
 import { byRoot, type Write } from '../../shared/rules/context.js';

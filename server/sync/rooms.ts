@@ -5,8 +5,8 @@
 import { ConvosyncError } from '../../shared/errors.js';
 import { type DocName, parseDocKey, tryParseKey } from '../../shared/keys.js';
 import { canRead } from '../../shared/rules/access.js';
-import type { Identity } from '../auth/identity.js';
 import { conversationRoots, type Message } from '../../shared/schema.js';
+import type { Identity } from '../auth/identity.js';
 import { Room, type RoomDeps } from './room.js';
 
 export class Rooms {

@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { genesisWrites } from '../actions.js';
-import { fileUrl } from '../file-url.js';
 import { MemberRole, MemberStatus, MessageFormat, PlatformRole } from '../enums.js';
+import { fileUrl } from '../file-url.js';
 import { asIdentityId, type MessageId, newMessageKey } from '../ids.js';
 import { groupKey, parseKey, systemKey } from '../keys.js';
 import { conversationRoots, type Member, type Message, type RootName } from '../schema.js';

@@ -15,15 +15,14 @@ export function isInt32(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) >= INT_MIN && (value as number) <= INT_MAX;
 }
 
-// U+0000, or a surrogate that is not half of a pair (in `u` mode a pair is one code point).
-const UNSTORABLE = /[\u0000\p{Cs}]/u;
+// A surrogate that is not half of a pair (in `u` mode a pair is one code point).
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** Why a string cannot be stored as text, or undefined. */
 export function textProblem(value: string): string | undefined {
-  if (!UNSTORABLE.test(value)) return undefined;
-  return value.includes('\u0000')
-    ? 'text cannot contain U+0000 (NUL)'
-    : 'text must be well-formed Unicode (no lone surrogate)';
+  if (value.includes('\u0000')) return 'text cannot contain U+0000 (NUL)';
+  if (LONE_SURROGATE.test(value)) return 'text must be well-formed Unicode (no lone surrogate)';
+  return undefined;
 }
 
 /** The first string anywhere in a JSON value (object keys included) that cannot be stored. */
