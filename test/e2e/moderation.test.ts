@@ -211,6 +211,14 @@ describe('replace mode (the default)', () => {
     expect(conversationRoots(room.doc).profiles.size).toBe(0);
   });
 
+  it('refuses a group created over REST with a listed word in its name (422)', async () => {
+    const created = await api(ts, '/conversations/group', 'gina', {
+      name: 'heck club',
+      members: [],
+    });
+    expect([created.status, created.body.code]).toEqual([422, 'SENSITIVE_CONTENT']);
+  });
+
   it('a REST send is starred before it is written', async () => {
     const sent = await api(ts, '/messages/private', 'carl', {
       toIdentityId: 'dana',
