@@ -194,3 +194,26 @@ it('replies resolve their quoted message; several messages forward with their or
     code: 'FORWARD_NOT_FOUND',
   });
 });
+
+it('a change made right after an invite survives the server overwriting the join time', async () => {
+  const { o } = await team();
+  const errors: unknown[] = [];
+  o.on('error', (error) => errors.push(error));
+  // The role change follows at once (the SDK resolves on its local write): it is written on the
+  // SDK's own entry, likely before the server's joinTime overwrite arrives, so the server may see
+  // a concurrent change, which the SDK replays against the server's value.
+  await o.invite(id('dave'), 1);
+  await o.setRole(id('dave'), MemberRole.Admin);
+  const dave = await waitFor(
+    () => {
+      const m = conversationRoots(o.doc).members.get('dave');
+      return m?.role === MemberRole.Admin && o.pendingIntents().length === 0 && m;
+    },
+    10_000,
+    'dave invited and promoted',
+  );
+  const server = env.ts.server.rooms.peek(o.key)!;
+  await server.drain();
+  expect(conversationRoots(server.doc).members.get('dave')).toEqual(dave);
+  expect(errors).toEqual([]);
+});
