@@ -1,0 +1,309 @@
+/**
+ * convosync next to the reference y-websocket server, side by side in one run (issue 13).
+ *
+ * Both servers run as child processes: convosync on its embedded defaults (LevelDB + PGlite,
+ * rate limits off) and `@y/websocket-server` 0.1.1 in memory. The same load generator, in
+ * processes of its own, drives both: rooms × members, each member a real y-websocket client
+ * with its own Y.Doc, 120-byte text messages written the way the SDK writes them, on an open-loop
+ * schedule; each message is timed at every other member's client. CPU is each server's whole
+ * process tree, read from /proc. Rates run interleaved (convosync, then the reference, at each
+ * rate) so background load on a shared machine hits both alike; the ratio is the figure to read.
+ *
+ *   npm run bench:fanout                     # full: 200..3000 msg/s, 10 s each, plus scenarios
+ *   npm run bench:fanout -- --quick          # 300 and 1000 msg/s, 3 s each, smaller scenarios
+ *   npm run bench:fanout -- --rates=300,1000 --seconds=5 --rooms=50 --members=4 --gens=2
+ *   npm run bench:fanout -- --only=convosync --rates=300 --cpu-prof=/tmp/prof
+ *   options: --no-scenarios, --big-rate=N (500-member group), --burst=N, --open=N
+ */
+import { fork } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { signToken } from '../server/auth/identity.js';
+import { asIdentityId } from '../shared/ids.js';
+import { measureCpu } from './fanout/proc-cpu.js';
+import type { Command, Member, Reply, RoomSpec, RunResult } from './fanout/protocol.js';
+import { BENCH_SECRET, type Server, startProduct, startReference } from './fanout/servers.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rates: { type: 'string' },
+    seconds: { type: 'string' },
+    rooms: { type: 'string', default: '50' },
+    members: { type: 'string', default: '4' },
+    gens: { type: 'string', default: '2' },
+    only: { type: 'string' },
+    'no-scenarios': { type: 'boolean', default: false },
+    'big-rate': { type: 'string' },
+    burst: { type: 'string', default: '1000' },
+    open: { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    'p99-limit': { type: 'string', default: '50' },
+  },
+});
+const quick = args.quick;
+const rates = (args.rates ?? (quick ? '300,1000' : '200,300,500,1000,2000,3000'))
+  .split(',')
+  .map(Number);
+const seconds = Number(args.seconds ?? (quick ? 3 : 10));
+const roomCount = Number(args.rooms);
+const memberCount = Number(args.members);
+const gens = Number(args.gens);
+const bigRate = Number(args['big-rate'] ?? rates[0]);
+const burstCount = Number(args.burst);
+const openCount = Number(args.open ?? (quick ? 2000 : 10_000));
+const p99Limit = Number(args['p99-limit']);
+const which = (args.only ?? 'convosync,reference').split(',');
+
+/** A forked load-generator process answering one command at a time. */
+class Gen {
+  private readonly child = fork(new URL('./fanout/load.ts', import.meta.url), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  get pid(): number {
+    return this.child.pid!;
+  }
+  ask(command: Command): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      this.child.once('message', (reply: Reply) =>
+        reply.type === 'error' ? reject(new Error(reply.message)) : resolve(reply),
+      );
+      this.child.send(command);
+    });
+  }
+  async close(): Promise<void> {
+    await this.ask({ type: 'close' }).catch(() => undefined);
+    this.child.kill();
+  }
+}
+
+interface Target {
+  server: Server;
+  gens: Gen[];
+  /** Creates a conversation of `members` (ids) and tells its name and their credentials. */
+  room(tag: string, ids: string[]): Promise<{ name: string; members: Member[] }>;
+}
+
+async function productRoom(server: Server, ids: string[]) {
+  const members = await Promise.all(
+    ids.map(async (id) => ({
+      id,
+      token: await signToken({ id: asIdentityId(id), type: 1 }, BENCH_SECRET, 3600),
+    })),
+  );
+  const res = await fetch(`${server.http}/api/v1/conversations/group`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${members[0]!.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: 'bench',
+      members: ids.slice(1).map((identityId) => ({ identityId, identityType: 1 })),
+      ...(ids.length > 200 ? { maxMemberCount: 500 } : {}),
+    }),
+  });
+  const body = (await res.json()) as { data?: { key: string }; message?: string };
+  if (!res.ok || !body.data) throw new Error(`creating a group failed: ${body.message}`);
+  return { name: body.data.key, members };
+}
+
+async function target(server: Server): Promise<Target> {
+  const room =
+    server.name === 'convosync'
+      ? (_tag: string, ids: string[]) => productRoom(server, ids)
+      : async (tag: string, ids: string[]) => ({ name: tag, members: ids.map((id) => ({ id })) });
+  const specs: RoomSpec[] = [];
+  for (let r = 0; r < roomCount; r++) {
+    const ids = Array.from({ length: memberCount }, (_, m) => `r${r}m${m}`);
+    specs.push(await room(`room-${r}`, ids));
+  }
+  const list = Array.from({ length: gens }, () => new Gen());
+  await Promise.all(
+    list.map((g, i) =>
+      g.ask({ type: 'setup', url: server.ws, rooms: specs.filter((_, r) => r % gens === i) }),
+    ),
+  );
+  return { server, gens: list, room };
+}
+
+interface Row {
+  rate: number;
+  cpu: number;
+  genCpu: number;
+  /** Server CPU seconds per delivered message (ms). */
+  cpuPerMessageMs: number;
+  p50: number;
+  p99: number;
+  lost: number;
+  sent: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+}
+
+async function measure(t: Target, gens: Gen[], rate: number, secs: number): Promise<Row> {
+  const { result, cpu, wallSeconds } = await measureCpu(
+    [t.server.pid, ...gens.map((g) => g.pid)],
+    () =>
+      Promise.all(
+        gens.map((g) =>
+          g.ask({ type: 'run', rate: rate / gens.length, seconds: secs, drainMs: 10_000 }),
+        ),
+      ),
+  );
+  const runs = result.map((r) => (r as { result: RunResult }).result);
+  const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const sent = runs.reduce((s, r) => s + r.sent, 0);
+  return {
+    rate,
+    cpu: cpu[0]!,
+    genCpu: cpu.slice(1).reduce((a, b) => a + b, 0),
+    cpuPerMessageMs: ((cpu[0]! * wallSeconds) / sent) * 1000,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    lost: runs.reduce((s, r) => s + r.expected - r.received, 0),
+    sent,
+  };
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
+const ms = (x: number) => (Number.isNaN(x) ? '—' : `${x.toFixed(1)} ms`);
+const passes = (row: Row) => row.lost === 0 && row.p99 <= p99Limit;
+
+async function main(): Promise<void> {
+  console.log(
+    `bench:fanout: ${roomCount} rooms × ${memberCount} members, ${seconds} s per rate, ` +
+      `${gens} load processes, rates ${rates.join(', ')} msg/s`,
+  );
+  const servers: Server[] = [];
+  if (which.includes('convosync'))
+    servers.push(
+      await startProduct(
+        args['cpu-prof'] ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] } : {},
+      ),
+    );
+  if (which.includes('reference')) servers.push(await startReference());
+  try {
+    const targets = await Promise.all(servers.map(target));
+    const rows = new Map<Server['name'], Row[]>(servers.map((s) => [s.name, []]));
+    const failed = new Set<Server['name']>();
+    for (const rate of rates) {
+      for (const t of targets) {
+        if (failed.has(t.server.name)) continue;
+        const row = await measure(t, t.gens, rate, seconds);
+        rows.get(t.server.name)!.push(row);
+        // Past its limit above 1,000 msg/s, higher rates only pile up a backlog.
+        if (!passes(row) && rate >= 1000) failed.add(t.server.name);
+        console.log(
+          `  ${t.server.name.padEnd(9)} ${String(rate).padStart(5)} msg/s: CPU ${pct(row.cpu)}, ` +
+            `p50 ${ms(row.p50)}, p99 ${ms(row.p99)}, lost ${row.lost}, ` +
+            `${row.cpuPerMessageMs.toFixed(2)} ms CPU/message (load generator ${pct(row.genCpu)})`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    report(rows);
+    if (!args['no-scenarios']) for (const t of targets) await scenarios(t);
+    for (const t of targets) for (const g of t.gens) await g.close();
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+}
+
+function report(rows: Map<Server['name'], Row[]>): void {
+  const product = rows.get('convosync') ?? [];
+  const reference = rows.get('reference') ?? [];
+  console.log(
+    '\n| rate | convosync CPU | p50 / p99 | lost | reference CPU | p50 / p99 | lost | CPU ratio |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const rate of rates) {
+    const p = product.find((r) => r.rate === rate);
+    const r = reference.find((x) => x.rate === rate);
+    const cell = (x?: Row) =>
+      x ? `${pct(x.cpu)} | ${ms(x.p50)} / ${ms(x.p99)} | ${x.lost}` : '— | — | —';
+    const ratio = p && r ? `${(p.cpu / r.cpu).toFixed(1)}×` : '—';
+    console.log(`| ${rate} msg/s | ${cell(p)} | ${cell(r)} | ${ratio} |`);
+  }
+  for (const [name, list] of rows) {
+    const best = list.filter(passes).at(-1);
+    console.log(
+      `${name}: highest rate with p99 ≤ ${p99Limit} ms and no loss: ${best ? `${best.rate} msg/s` : 'none of those run'}` +
+        (best && best === list.at(-1) && best.rate === rates.at(-1)
+          ? ' (the highest rate run)'
+          : ''),
+    );
+  }
+}
+
+/** The 500-member group, the offline burst and the cold open, against one server. */
+async function scenarios(t: Target): Promise<void> {
+  const name = t.server.name;
+  const gen = new Gen();
+  try {
+    // A 500-member group with 50 members online.
+    const ids = Array.from({ length: 500 }, (_, m) => `big${m}`);
+    const big = await t.room('big-group', ids);
+    await gen.ask({
+      type: 'setup',
+      url: t.server.ws,
+      rooms: [{ name: big.name, members: big.members.slice(0, 50) }],
+    });
+    const row = await measure(t, [gen], bigRate, seconds);
+    console.log(
+      `${name}: 500-member group, 50 online, ${bigRate} msg/s: CPU ${pct(row.cpu)}, ` +
+        `${row.cpuPerMessageMs.toFixed(2)} ms CPU/message, p50 ${ms(row.p50)}, p99 ${ms(row.p99)}, lost ${row.lost}`,
+    );
+    await gen.ask({ type: 'close' });
+
+    // 1,000 messages written offline, then one connection: until the peer has them all.
+    const pair = await t.room('burst', ['burst-writer', 'burst-reader']);
+    const burst = await gen.ask({
+      type: 'burst',
+      room: pair.name,
+      writer: pair.members[0]!,
+      reader: pair.members[1]!,
+      count: burstCount,
+    });
+    console.log(`${name}: ${burstCount} offline messages reach the peer in ${timed(burst)}`);
+
+    // A fresh client opens a conversation of openCount messages.
+    const conv = await t.room('open', ['open-writer', 'open-reader']);
+    const fill = await gen.ask({
+      type: 'fill',
+      room: conv.name,
+      writer: conv.members[0]!,
+      count: openCount,
+    });
+    if (fill.type !== 'timed' || !fill.ok) throw new Error('filling the conversation failed');
+    const warm = await gen.ask({
+      type: 'open',
+      room: conv.name,
+      member: conv.members[1]!,
+      count: openCount,
+    });
+    console.log(
+      `${name}: a fresh client opens ${openCount} messages (room loaded) in ${timed(warm)}`,
+    );
+    if (name === 'convosync') {
+      await gen.ask({ type: 'unfill' });
+      await new Promise((r) => setTimeout(r, 4000)); // ROOM_IDLE_MS=1000: the room unloads
+      const cold = await gen.ask({
+        type: 'open',
+        room: conv.name,
+        member: conv.members[1]!,
+        count: openCount,
+      });
+      console.log(
+        `${name}: a fresh client opens ${openCount} messages (from disk) in ${timed(cold)}`,
+      );
+    }
+  } finally {
+    await gen.close();
+  }
+}
+
+const timed = (reply: Reply) =>
+  reply.type === 'timed' ? (reply.ok ? ms(reply.ms) : `FAILED (${JSON.stringify(reply)})`) : '?';
+
+await main();

@@ -1,0 +1,225 @@
+/**
+ * @module One load-generator process of bench:fanout (forked by scripts/bench-fanout.ts, so its
+ * CPU is not the measured servers'). It holds real y-websocket clients, each member with its own
+ * Y.Doc, writes messages the way the SDK writes them (composeMessage into the messages root) and
+ * times each one at every other member's client. Commands and answers go over the IPC channel.
+ */
+import WebSocket from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+import { asIdentityId, newMessageKey } from '../../shared/ids.js';
+import { composeMessage } from '../../shared/message.js';
+import { conversationRoots } from '../../shared/schema.js';
+import type { Command, Member, Reply, RunResult } from './protocol.js';
+
+interface Client {
+  member: Member;
+  doc: Y.Doc;
+  provider: WebsocketProvider;
+}
+
+interface Room {
+  name: string;
+  clients: Client[];
+}
+
+// Every WebsocketProvider listens for the process's exit.
+process.setMaxListeners(0);
+
+let url = '';
+let rooms: Room[] = [];
+/** Send time (performance.now) of each message key still being delivered. */
+const sentAt = new Map<string, number>();
+let latencies: number[] = [];
+let received = 0;
+
+const now = () => performance.now();
+
+function connect(room: string, member: Member, doc = new Y.Doc(), connect = true): Client {
+  const provider = new WebsocketProvider(url, room, doc, {
+    connect,
+    disableBc: true,
+    params: member.token ? { token: member.token } : {},
+    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+  });
+  return { member, doc, provider };
+}
+
+/** Counts every message that reaches `doc` from elsewhere. */
+function observe(doc: Y.Doc): void {
+  conversationRoots(doc).messages.observe((event) => {
+    if (event.transaction.local) return;
+    const t = now();
+    for (const key of event.keysChanged) {
+      const start = sentAt.get(key);
+      if (start === undefined) continue;
+      latencies.push(t - start);
+      received += 1;
+    }
+  });
+}
+
+const synced = (clients: Client[]) =>
+  Promise.all(
+    clients.map(
+      (c) =>
+        new Promise<void>((resolve, reject) => {
+          if (c.provider.synced) return resolve();
+          c.provider.on('sync', (s: boolean) => s && resolve());
+          c.provider.on('connection-close', (event: { code: number; reason: string } | null) => {
+            if (event && event.code >= 4000)
+              reject(new Error(`closed ${event.code} ${event.reason}`));
+          });
+        }),
+    ),
+  );
+
+const content = (i: number) => `message ${i} `.padEnd(120, 'lorem ipsum dolor sit amet ');
+
+function write(client: Client, i: number): string {
+  const message = composeMessage(
+    { content: content(i) },
+    { identity: asIdentityId(client.member.id), identityType: 1 },
+    newMessageKey(),
+    Date.now(),
+  );
+  sentAt.set(message.key, now());
+  conversationRoots(client.doc).messages.set(message.key, message);
+  return message.key;
+}
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = now() + ms;
+  while (!check()) {
+    if (now() > deadline) return false;
+    await wait(2);
+  }
+  return true;
+}
+
+/** Open loop: message i is due at i / rate seconds, whatever the server does meanwhile. */
+async function run(rate: number, seconds: number, drainMs: number): Promise<RunResult> {
+  latencies = [];
+  received = 0;
+  sentAt.clear();
+  const total = Math.round(rate * seconds);
+  let expected = 0;
+  let sent = 0;
+  const start = now();
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((now() - start) / 1000) * rate) + 1);
+    for (; sent < due; sent++) {
+      const room = rooms[sent % rooms.length]!;
+      const online = room.clients.length;
+      const sender = room.clients[Math.floor(sent / rooms.length) % online]!;
+      write(sender, sent);
+      expected += online - 1;
+    }
+    await wait(1);
+  }
+  const sendSeconds = (now() - start) / 1000;
+  await until(() => received >= expected, drainMs);
+  return { sent, expected, received, sendSeconds, latencies };
+}
+
+/** One member writes `count` messages while offline, then connects: time until a peer has all. */
+async function burst(room: string, writer: Member, reader: Member, count: number) {
+  const readerClient = connect(room, reader);
+  observe(readerClient.doc);
+  await synced([readerClient]);
+  const writerClient = connect(room, writer, new Y.Doc(), false);
+  latencies = [];
+  received = 0;
+  sentAt.clear();
+  writerClient.doc.transact(() => {
+    for (let i = 0; i < count; i++) write(writerClient, i);
+  });
+  const start = now();
+  writerClient.provider.connect();
+  const ok = await until(() => received >= count, 30_000);
+  const ms = now() - start;
+  readerClient.provider.destroy();
+  writerClient.provider.destroy();
+  return { ms, ok, received };
+}
+
+/** A fresh client opens `room`: time until its document holds `count` messages. */
+async function open(room: string, member: Member, count: number) {
+  const start = now();
+  const client = connect(room, member);
+  const messages = conversationRoots(client.doc).messages;
+  const ok = await until(() => client.provider.synced && messages.size >= count, 30_000);
+  const ms = now() - start;
+  client.provider.destroy();
+  return { ms, ok, size: messages.size };
+}
+
+/** Writes `count` messages into `room` through one member, in transactions of `chunk`. */
+async function fill(room: string, writer: Member, count: number, chunk: number) {
+  const client = connect(room, writer);
+  await synced([client]);
+  const messages = conversationRoots(client.doc).messages;
+  const stamps = conversationRoots(client.doc).stamps;
+  const base = messages.size;
+  for (let i = 0; i < count; i += chunk) {
+    client.doc.transact(() => {
+      for (let k = i; k < Math.min(count, i + chunk); k++) write(client, k);
+    });
+    await wait(5);
+  }
+  // Everything written is acknowledged: the reference echoes nothing, so wait for the server's
+  // copy through a second client instead of the writer's own document.
+  const check = connect(room, writer);
+  const ok = await until(() => conversationRoots(check.doc).messages.size >= base + count, 60_000);
+  check.provider.destroy();
+  void stamps;
+  return { ok, client };
+}
+
+let filled: Client | undefined;
+
+async function handle(command: Command): Promise<Reply> {
+  switch (command.type) {
+    case 'setup': {
+      url = command.url;
+      rooms = command.rooms.map((r) => ({
+        name: r.name,
+        clients: r.members.map((m) => connect(r.name, m)),
+      }));
+      for (const room of rooms) for (const c of room.clients) observe(c.doc);
+      await synced(rooms.flatMap((r) => r.clients));
+      return { type: 'ready' };
+    }
+    case 'run':
+      return { type: 'run', result: await run(command.rate, command.seconds, command.drainMs) };
+    case 'burst':
+      return {
+        type: 'timed',
+        ...(await burst(command.room, command.writer, command.reader, command.count)),
+      };
+    case 'fill': {
+      const { ok, client } = await fill(command.room, command.writer, command.count, 500);
+      filled = client;
+      return { type: 'timed', ms: 0, ok };
+    }
+    case 'unfill':
+      filled?.provider.destroy();
+      filled = undefined;
+      return { type: 'timed', ms: 0, ok: true };
+    case 'open':
+      return { type: 'timed', ...(await open(command.room, command.member, command.count)) };
+    case 'close':
+      for (const room of rooms) for (const c of room.clients) c.provider.destroy();
+      rooms = [];
+      return { type: 'closed' };
+  }
+}
+
+process.on('message', (command: Command) => {
+  handle(command).then(
+    (reply) => process.send?.(reply),
+    (error: unknown) => process.send?.({ type: 'error', message: String(error) } satisfies Reply),
+  );
+});

@@ -1,0 +1,40 @@
+/**
+ * @module The IPC messages between bench:fanout and its load-generator processes.
+ */
+export interface Member {
+  id: string;
+  /** A JWT for the product; none for the reference server. */
+  token?: string;
+}
+
+export interface RoomSpec {
+  name: string;
+  /** The members that are online (each a client with its own Y.Doc). */
+  members: Member[];
+}
+
+export interface RunResult {
+  sent: number;
+  /** Deliveries due: every message times the other online members of its room. */
+  expected: number;
+  received: number;
+  sendSeconds: number;
+  /** Delivery times (ms) at the receiving clients. */
+  latencies: number[];
+}
+
+export type Command =
+  | { type: 'setup'; url: string; rooms: RoomSpec[] }
+  | { type: 'run'; rate: number; seconds: number; drainMs: number }
+  | { type: 'burst'; room: string; writer: Member; reader: Member; count: number }
+  | { type: 'fill'; room: string; writer: Member; count: number }
+  | { type: 'unfill' }
+  | { type: 'open'; room: string; member: Member; count: number }
+  | { type: 'close' };
+
+export type Reply =
+  | { type: 'ready' }
+  | { type: 'run'; result: RunResult }
+  | { type: 'timed'; ms: number; ok: boolean; received?: number; size?: number }
+  | { type: 'closed' }
+  | { type: 'error'; message: string };
