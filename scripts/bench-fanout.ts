@@ -19,7 +19,7 @@ import { fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { signToken } from '../server/auth/identity.js';
 import { asIdentityId } from '../shared/ids.js';
-import { measureCpu } from './fanout/proc-cpu.js';
+import { measureCpu, quiet } from './fanout/proc-cpu.js';
 import type { Command, Member, Reply, RoomSpec, RunResult } from './fanout/protocol.js';
 import { BENCH_SECRET, type Server, startProduct, startReference } from './fanout/servers.js';
 
@@ -141,13 +141,35 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 }
 
-async function measure(t: Target, gens: Gen[], rate: number, secs: number): Promise<Row> {
+/** What one load process does in a run: send at `rate`, expect `expect` deliveries. */
+interface Part {
+  gen: Gen;
+  rate: number;
+  expect: number;
+}
+
+/** Steady load over the target's rooms: each load process drives its own rooms. */
+const steady = (t: Target, rate: number, secs: number): Part[] =>
+  t.gens.map((gen) => ({
+    gen,
+    rate: rate / t.gens.length,
+    expect: Math.round((rate / t.gens.length) * secs) * (memberCount - 1),
+  }));
+
+async function measure(t: Target, parts: Part[], rate: number, secs: number): Promise<Row> {
+  await quiet(t.server.pid);
   const { result, cpu, wallSeconds } = await measureCpu(
-    [t.server.pid, ...gens.map((g) => g.pid)],
+    [t.server.pid, ...parts.map((p) => p.gen.pid)],
     () =>
       Promise.all(
-        gens.map((g) =>
-          g.ask({ type: 'run', rate: rate / gens.length, seconds: secs, drainMs: 10_000 }),
+        parts.map((p) =>
+          p.gen.ask({
+            type: 'run',
+            rate: p.rate,
+            seconds: secs,
+            drainMs: 10_000,
+            expect: p.expect,
+          }),
         ),
       ),
   );
@@ -190,7 +212,7 @@ async function main(): Promise<void> {
     for (const rate of rates) {
       for (const t of targets) {
         if (failed.has(t.server.name)) continue;
-        const row = await measure(t, t.gens, rate, seconds);
+        const row = await measure(t, steady(t, rate, seconds), rate, seconds);
         rows.get(t.server.name)!.push(row);
         // Past its limit above 1,000 msg/s, higher rates only pile up a backlog.
         if (!passes(row) && rate >= 1000) failed.add(t.server.name);
@@ -239,22 +261,34 @@ function report(rows: Map<Server['name'], Row[]>): void {
 /** The 500-member group, the offline burst and the cold open, against one server. */
 async function scenarios(t: Target): Promise<void> {
   const name = t.server.name;
-  const gen = new Gen();
+  const group = Array.from({ length: gens }, () => new Gen());
+  const gen = group[0]!;
   try {
-    // A 500-member group with 50 members online.
+    // A 500-member group with 50 members online, spread over the load processes; the first
+    // one sends, every online member receives.
     const ids = Array.from({ length: 500 }, (_, m) => `big${m}`);
     const big = await t.room('big-group', ids);
-    await gen.ask({
-      type: 'setup',
-      url: t.server.ws,
-      rooms: [{ name: big.name, members: big.members.slice(0, 50) }],
-    });
-    const row = await measure(t, [gen], bigRate, seconds);
+    const online = big.members.slice(0, 50);
+    const mine = group.map((_, i) => online.filter((_, m) => m % gens === i));
+    await Promise.all(
+      group.map((g, i) =>
+        g.ask({ type: 'setup', url: t.server.ws, rooms: [{ name: big.name, members: mine[i]! }] }),
+      ),
+    );
+    const total = Math.round(bigRate * seconds);
+    const parts = group.map((g, i) => ({
+      gen: g,
+      rate: i === 0 ? bigRate : 0,
+      expect: total * (mine[i]!.length - (i === 0 ? 1 : 0)),
+    }));
+    const row = await measure(t, parts, bigRate, seconds);
     console.log(
       `${name}: 500-member group, 50 online, ${bigRate} msg/s: CPU ${pct(row.cpu)}, ` +
-        `${row.cpuPerMessageMs.toFixed(2)} ms CPU/message, p50 ${ms(row.p50)}, p99 ${ms(row.p99)}, lost ${row.lost}`,
+        `${row.cpuPerMessageMs.toFixed(2)} ms CPU/message, p50 ${ms(row.p50)}, p99 ${ms(row.p99)}, ` +
+        `lost ${row.lost} (load generator ${pct(row.genCpu)})`,
     );
-    await gen.ask({ type: 'close' });
+    for (const g of group) await g.ask({ type: 'close' });
+    await quiet(t.server.pid);
 
     // 1,000 messages written offline, then one connection: until the peer has them all.
     const pair = await t.room('burst', ['burst-writer', 'burst-reader']);
@@ -268,6 +302,7 @@ async function scenarios(t: Target): Promise<void> {
     console.log(`${name}: ${burstCount} offline messages reach the peer in ${timed(burst)}`);
 
     // A fresh client opens a conversation of openCount messages.
+    await quiet(t.server.pid);
     const conv = await t.room('open', ['open-writer', 'open-reader']);
     const fill = await gen.ask({
       type: 'fill',
@@ -276,6 +311,7 @@ async function scenarios(t: Target): Promise<void> {
       count: openCount,
     });
     if (fill.type !== 'timed' || !fill.ok) throw new Error('filling the conversation failed');
+    await quiet(t.server.pid);
     const warm = await gen.ask({
       type: 'open',
       room: conv.name,
@@ -299,7 +335,7 @@ async function scenarios(t: Target): Promise<void> {
       );
     }
   } finally {
-    await gen.close();
+    for (const g of group) await g.close();
   }
 }
 

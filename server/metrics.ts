@@ -14,6 +14,8 @@ export interface Metrics {
   moderation: Counter<'action'>;
   filterSeconds: Histogram;
   persistSeconds: Histogram;
+  /** Writes (appends of any room, compactions) that went to LevelDB in one group-commit batch. */
+  storeBatchWrites: Histogram;
   projectionLagSeconds: Histogram;
   /** Failed projections: `document` (its rows were refused) or `database` (unreachable). */
   projectionFailures: Counter<'cause'>;
@@ -101,6 +103,12 @@ export function createMetrics(gauges: {
       name: 'convosync_projection_failures_total',
       help: 'Failed projections of a document, by cause: document (rows refused) or database',
       labelNames: ['cause'],
+      registers: [registry],
+    }),
+    storeBatchWrites: new Histogram({
+      name: 'convosync_store_batch_writes',
+      help: 'Writes group-committed to LevelDB in one batch',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
       registers: [registry],
     }),
     projectionLagSeconds: new Histogram({

@@ -59,15 +59,24 @@ export async function startServer(
 ): Promise<RunningServer> {
   const log = overrides.log ?? createLogger(config.logLevel);
   const now = overrides.now ?? Date.now;
+  const connections = { count: () => 0 };
+  let projector: Projector | undefined;
+  const metrics = createMetrics({
+    connections: () => connections.count(),
+    documents: () => rooms.count,
+    projectionLagMs: () => projector?.lagMs() ?? 0,
+    projectionFailing: () => projector?.failing ?? 0,
+  });
   let store = overrides.store;
   if (!store) {
     await fs.mkdir(config.dataDir, { recursive: true });
-    store = await openLeveldbStore(path.join(config.dataDir, 'docs'));
+    store = await openLeveldbStore(path.join(config.dataDir, 'docs'), {
+      onBatch: ({ writes }) => metrics.storeBatchWrites.observe(writes),
+    });
   }
   const openStore = store;
   const ids = await createIdGenerator(store, config.nodeId, now);
   let db: Database | undefined;
-  let projector: Projector | undefined;
   if (config.snapshots) {
     const opened = await openConfiguredDatabase(config, log);
     db = opened;
@@ -76,13 +85,6 @@ export async function startServer(
       migrationsApplied: opened.applied,
     });
   }
-  const connections = { count: () => 0 };
-  const metrics = createMetrics({
-    connections: () => connections.count(),
-    documents: () => rooms.count,
-    projectionLagMs: () => projector?.lagMs() ?? 0,
-    projectionFailing: () => projector?.failing ?? 0,
-  });
   const moderation = await createModeration(config.moderation, { now, metrics });
   const filter = createFilter({
     maxUpdateBytes: config.maxFrameBytes,

@@ -27,3 +27,11 @@ declare module 'y-leveldb' {
 declare module 'y-leveldb' {
   export function getLevelUpdates(db: unknown, docName: string): Promise<Uint8Array[]>;
 }
+
+declare module 'y-leveldb' {
+  /** The key encoding y-leveldb opens its LevelDB with (tagged strings and big-endian uint32s). */
+  export const keyEncoding: {
+    encode(key: Array<string | number>): Buffer;
+    decode(key: Uint8Array): Array<string | number>;
+  };
+}

@@ -28,12 +28,15 @@ process.setMaxListeners(0);
 
 let url = '';
 let rooms: Room[] = [];
-/** Send time (performance.now) of each message key still being delivered. */
-const sentAt = new Map<string, number>();
 let latencies: number[] = [];
 let received = 0;
 
-const now = () => performance.now();
+/**
+ * Wall time in ms with sub-ms resolution, comparable across the load processes on one machine:
+ * a message carries its send time, so any process that receives it can time it.
+ */
+const now = () => performance.timeOrigin + performance.now();
+const sentAtOf = (content: string) => Number(content.slice(0, content.indexOf(' ')));
 
 function connect(room: string, member: Member, doc = new Y.Doc(), connect = true): Client {
   const provider = new WebsocketProvider(url, room, doc, {
@@ -50,10 +53,11 @@ function observe(doc: Y.Doc): void {
   conversationRoots(doc).messages.observe((event) => {
     if (event.transaction.local) return;
     const t = now();
+    const messages = event.target;
     for (const key of event.keysChanged) {
-      const start = sentAt.get(key);
-      if (start === undefined) continue;
-      latencies.push(t - start);
+      const message = messages.get(key);
+      if (!message || event.changes.keys.get(key)?.action !== 'add') continue;
+      latencies.push(t - sentAtOf(message.content));
       received += 1;
     }
   });
@@ -74,7 +78,8 @@ const synced = (clients: Client[]) =>
     ),
   );
 
-const content = (i: number) => `message ${i} `.padEnd(120, 'lorem ipsum dolor sit amet ');
+const content = (i: number) =>
+  `${now().toFixed(3)} message ${i} `.padEnd(120, 'lorem ipsum dolor sit amet ');
 
 function write(client: Client, i: number): string {
   const message = composeMessage(
@@ -83,7 +88,6 @@ function write(client: Client, i: number): string {
     newMessageKey(),
     Date.now(),
   );
-  sentAt.set(message.key, now());
   conversationRoots(client.doc).messages.set(message.key, message);
   return message.key;
 }
@@ -99,29 +103,35 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
   return true;
 }
 
-/** Open loop: message i is due at i / rate seconds, whatever the server does meanwhile. */
-async function run(rate: number, seconds: number, drainMs: number): Promise<RunResult> {
+/**
+ * Open loop: message i is due at i / rate seconds, whatever the server does meanwhile; each
+ * message goes to the next room of this process, from its next client. Then waits until this
+ * process's clients have received `expect` messages from others (the orchestrator knows how
+ * many are due where: a room may have clients in several load processes).
+ */
+async function run(
+  rate: number,
+  seconds: number,
+  drainMs: number,
+  expect: number,
+): Promise<RunResult> {
   latencies = [];
   received = 0;
-  sentAt.clear();
   const total = Math.round(rate * seconds);
-  let expected = 0;
   let sent = 0;
   const start = now();
   while (sent < total) {
     const due = Math.min(total, Math.floor(((now() - start) / 1000) * rate) + 1);
     for (; sent < due; sent++) {
       const room = rooms[sent % rooms.length]!;
-      const online = room.clients.length;
-      const sender = room.clients[Math.floor(sent / rooms.length) % online]!;
+      const sender = room.clients[Math.floor(sent / rooms.length) % room.clients.length]!;
       write(sender, sent);
-      expected += online - 1;
     }
     await wait(1);
   }
   const sendSeconds = (now() - start) / 1000;
-  await until(() => received >= expected, drainMs);
-  return { sent, expected, received, sendSeconds, latencies };
+  await until(() => received >= expect, drainMs);
+  return { sent, expected: expect, received, sendSeconds, latencies };
 }
 
 /** One member writes `count` messages while offline, then connects: time until a peer has all. */
@@ -132,7 +142,6 @@ async function burst(room: string, writer: Member, reader: Member, count: number
   const writerClient = connect(room, writer, new Y.Doc(), false);
   latencies = [];
   received = 0;
-  sentAt.clear();
   writerClient.doc.transact(() => {
     for (let i = 0; i < count; i++) write(writerClient, i);
   });
@@ -193,7 +202,10 @@ async function handle(command: Command): Promise<Reply> {
       return { type: 'ready' };
     }
     case 'run':
-      return { type: 'run', result: await run(command.rate, command.seconds, command.drainMs) };
+      return {
+        type: 'run',
+        result: await run(command.rate, command.seconds, command.drainMs, command.expect),
+      };
     case 'burst':
       return {
         type: 'timed',

@@ -60,3 +60,16 @@ export async function measureCpu<T>(
   const cpu = pids.map((pid, i) => (treeCpuSeconds(pid) - before[i]!) / wallSeconds);
   return { result, cpu, wallSeconds };
 }
+
+/**
+ * Waits until the tree of `pid` is quiet (under `share` of a core over 500 ms), so that a
+ * backlog one run left behind (projection, compaction) does not land in the next run.
+ */
+export async function quiet(pid: number, share = 0.05, maxMs = 30_000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  while (Date.now() < deadline) {
+    const before = treeCpuSeconds(pid);
+    await new Promise((r) => setTimeout(r, 500));
+    if ((treeCpuSeconds(pid) - before) / 0.5 < share) return;
+  }
+}

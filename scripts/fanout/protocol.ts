@@ -15,7 +15,7 @@ export interface RoomSpec {
 
 export interface RunResult {
   sent: number;
-  /** Deliveries due: every message times the other online members of its room. */
+  /** Deliveries due at this process's clients. */
   expected: number;
   received: number;
   sendSeconds: number;
@@ -25,7 +25,8 @@ export interface RunResult {
 
 export type Command =
   | { type: 'setup'; url: string; rooms: RoomSpec[] }
-  | { type: 'run'; rate: number; seconds: number; drainMs: number }
+  /** Sends at `rate` (0: only receives) and waits for `expect` deliveries to its clients. */
+  | { type: 'run'; rate: number; seconds: number; drainMs: number; expect: number }
   | { type: 'burst'; room: string; writer: Member; reader: Member; count: number }
   | { type: 'fill'; room: string; writer: Member; count: number }
   | { type: 'unfill' }

@@ -33,3 +33,67 @@ describe('DocStore: leveldb specifics', () => {
     await first.close();
   });
 });
+
+describe('DocStore: leveldb group commit', () => {
+  const update = (text: string) => {
+    const doc = new Y.Doc();
+    doc.getMap('messages').set(text, text);
+    return Y.encodeStateAsUpdate(doc);
+  };
+  const state = async (store: Awaited<ReturnType<typeof openLeveldbStore>>, name: string) => {
+    const doc = new Y.Doc();
+    for (const u of await store.load(name)) Y.applyUpdate(doc, u);
+    return doc.getMap('messages').toJSON();
+  };
+
+  it('writes the appends of many loaded documents in one turn as one batch', async () => {
+    const batches: number[] = [];
+    const store = await openLeveldbStore(await dir(), {
+      onBatch: ({ writes }) => batches.push(writes),
+    });
+    // As rooms do: load first (which reads each document's clock once), then write.
+    for (let i = 0; i < 50; i++) await store.load(`private_a_${i}`);
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) => store.append(`private_a_${i}`, update(`m${i}`))),
+    );
+    expect(batches).toEqual([50]);
+    expect(await state(store, 'private_a_7')).toEqual({ m7: 'm7' });
+    await store.close();
+  });
+
+  it('continues the stored clocks of a document it did not load, for appends in one turn', async () => {
+    const location = await dir();
+    const first = await openLeveldbStore(location);
+    for (let i = 0; i < 3; i++) await first.append('d', update(`old${i}`));
+    await first.close();
+    const store = await openLeveldbStore(location);
+    // No load: the first append looks the clock up once; the others queue behind it.
+    await Promise.all(Array.from({ length: 20 }, (_, i) => store.append('d', update(`new${i}`))));
+    await store.close();
+    const reopened = await openLeveldbStore(location);
+    expect(await reopened.load('d')).toHaveLength(23);
+    expect(Object.keys(await state(reopened, 'd'))).toHaveLength(23);
+    await reopened.close();
+  });
+
+  it('keeps an append queued in the same turn as a compaction of its document', async () => {
+    const location = await dir();
+    const store = await openLeveldbStore(location);
+    for (let i = 0; i < 5; i++) await store.append('d', update(`m${i}`));
+    await Promise.all([store.compact('d'), store.append('d', update('late'))]);
+    await store.close();
+    const reopened = await openLeveldbStore(location);
+    expect(Object.keys(await state(reopened, 'd')).sort()).toEqual([
+      'late',
+      'm0',
+      'm1',
+      'm2',
+      'm3',
+      'm4',
+    ]);
+    // The state vector the compaction left is valid again once nothing follows it.
+    await reopened.compact('d');
+    expect(await reopened.load('d')).toHaveLength(1);
+    await reopened.close();
+  });
+});

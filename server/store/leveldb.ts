@@ -1,28 +1,203 @@
 /**
- * @module DocStore on y-leveldb under DATA_DIR (the embedded default).
+ * @module DocStore on LevelDB under DATA_DIR (the embedded default), in y-leveldb's layout
+ * (leveldb-layout.ts) with two changes to how it writes:
+ * - every write goes through one group-commit writer (group-commit.ts): the appends of all rooms
+ *   in an event-loop turn become one LevelDB batch, and compaction and meta writes take the same
+ *   path, so nothing writes beside it;
+ * - each document's next update clock lives in memory, read once (at load, or by one reverse
+ *   seek on the first append), where y-leveldb opened an iterator on every append.
+ * Errors reach the caller: a failed batch rejects its appends (y-leveldb logs and swallows them).
  */
-import { StrictLeveldb } from '../../shared/leveldb.js';
+import { ClassicLevel } from 'classic-level';
+import * as Y from 'yjs';
+import { type BatchStats, GroupCommit, type WriteOp } from './group-commit.js';
+import {
+  clockOf,
+  decodeMeta,
+  decodeStateVector,
+  docOfStateVectorKey,
+  encodeMeta,
+  encodeStateVector,
+  metaKey,
+  stateVectorKey,
+  stateVectorRange,
+  updateKey,
+  updateRange,
+} from './leveldb-layout.js';
 import type { DocStore } from './types.js';
 
 /** y-leveldb document name for server metadata; not a valid conversation key, so no clash. */
 const SERVER_DOC = '$server';
 
-export async function openLeveldbStore(location: string): Promise<DocStore> {
-  const level = await StrictLeveldb.open(location);
-  const p = level.persistence;
+type Level = ClassicLevel<Uint8Array, Uint8Array>;
+
+export interface LeveldbStoreOptions {
+  /** Told about every batch written (metrics). */
+  onBatch?: (stats: BatchStats) => void;
+}
+
+export async function openLeveldbStore(
+  location: string,
+  options: LeveldbStoreOptions = {},
+): Promise<DocStore> {
+  const db: Level = new ClassicLevel<Uint8Array, Uint8Array>(location, {
+    keyEncoding: 'view',
+    valueEncoding: 'view',
+  });
+  await db.open(); // a lock or I/O error surfaces here, not on first use
+  const writer = new GroupCommit((ops) => db.batch(ops as never), options.onBatch);
+  /**
+   * The last stored clock of each document this process has touched (-1: none). A promise while
+   * the first lookup runs, so appends that arrive meanwhile take the clocks after it, in order.
+   */
+  const clocks = new Map<string, number | Promise<number>>();
+  let open = true;
+
+  const check = () => {
+    if (!open) throw new Error('LevelDB store is closed');
+  };
+
+  const lastStoredClock = async (name: string): Promise<number> => {
+    const keys: Uint8Array[] = await db
+      .keys({ ...updateRange(name), reverse: true, limit: 1 })
+      .all();
+    return keys.length === 0 ? -1 : clockOf(keys[0]!);
+  };
+
+  /** abstract-level 1 rejects a missing key; this store reads it as undefined. */
+  const get = async (key: Uint8Array): Promise<Uint8Array | undefined> => {
+    try {
+      return await db.get(key);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'LEVEL_NOT_FOUND') return undefined;
+      throw error;
+    }
+  };
+
+  /** Reserves the next `count` clocks of `name`; resolves to the clock before the first. */
+  const reserve = (name: string, count: number): number | Promise<number> => {
+    const known = clocks.get(name);
+    if (typeof known === 'number') {
+      clocks.set(name, known + count);
+      return known;
+    }
+    const previous = known ?? lastStoredClock(name);
+    const next = previous.then((clock) => clock + count);
+    clocks.set(name, next);
+    // Once settled, later appends take the fast path again.
+    void next.then(
+      (clock) => {
+        if (clocks.get(name) === next) clocks.set(name, clock);
+      },
+      () => {
+        if (clocks.get(name) === next) clocks.delete(name);
+      },
+    );
+    return previous;
+  };
+
+  const readUpdates = (name: string): Promise<Array<[Uint8Array, Uint8Array]>> =>
+    db.iterator(updateRange(name)).all();
+
+  const append = async (name: string, update: Uint8Array): Promise<void> => {
+    check();
+    const reserved = reserve(name, 1);
+    const last = typeof reserved === 'number' ? reserved : await reserved;
+    const ops: WriteOp[] = [];
+    if (last === -1) {
+      // A document's first write also writes its state-vector key, which lists it (as y-leveldb).
+      const doc = new Y.Doc();
+      Y.applyUpdate(doc, update);
+      ops.push({
+        type: 'put',
+        key: stateVectorKey(name),
+        value: encodeStateVector(0, Y.encodeStateVector(doc)),
+      });
+      doc.destroy();
+    }
+    ops.push({ type: 'put', key: updateKey(name, last + 1), value: update });
+    await writer.write(ops);
+  };
+
+  /**
+   * Merges the stored updates into one, in one atomic batch: the merged update at the next
+   * clock, the state vector valid at that clock, and the merged keys deleted.
+   */
+  const compact = async (name: string): Promise<Uint8Array> => {
+    check();
+    await writer.settled(); // what this document has queued is part of what gets merged
+    const entries = await readUpdates(name);
+    const doc = new Y.Doc();
+    doc.transact(() => {
+      for (const [, update] of entries) Y.applyUpdate(doc, update);
+    });
+    const sv = Y.encodeStateVector(doc);
+    if (entries.length < 2) {
+      doc.destroy();
+      return sv;
+    }
+    const merged = Y.encodeStateAsUpdate(doc);
+    doc.destroy();
+    const reserved = reserve(name, 1);
+    const last = typeof reserved === 'number' ? reserved : await reserved;
+    const clock = last + 1;
+    await writer.write([
+      { type: 'put', key: updateKey(name, clock), value: merged },
+      { type: 'put', key: stateVectorKey(name), value: encodeStateVector(clock, sv) },
+      ...entries.map(([key]): WriteOp => ({ type: 'del', key })),
+    ]);
+    return sv;
+  };
+
   return {
-    load: (name) => level.updates(name),
-    append: async (name, update) => {
-      await p.storeUpdate(name, update);
+    load: async (name) => {
+      check();
+      const entries = await readUpdates(name);
+      const last = entries.length === 0 ? -1 : clockOf(entries.at(-1)![0]);
+      // Only when nothing was reserved meanwhile: a pending reservation already counts further.
+      if (!clocks.has(name)) clocks.set(name, last);
+      return entries.map(([, value]) => value);
     },
-    compact: (name) => p.flushDocument(name),
-    list: async () => (await p.getAllDocNames()).filter((name) => name !== SERVER_DOC),
-    stateVector: (name) => p.getStateVector(name),
-    getMeta: (key) => p.getMeta(SERVER_DOC, key),
-    setMeta: (key, value) => p.setMeta(SERVER_DOC, key, value),
+    append,
+    compact: async (name) => {
+      await compact(name);
+    },
+    list: async () => {
+      check();
+      const keys: Uint8Array[] = await db.keys(stateVectorRange()).all();
+      return keys.map(docOfStateVectorKey).filter((name) => name !== SERVER_DOC);
+    },
+    stateVector: async (name) => {
+      check();
+      const stored = await get(stateVectorKey(name));
+      if (stored) {
+        const { clock, sv } = decodeStateVector(stored);
+        const known = clocks.get(name);
+        const current = typeof known === 'number' ? known : await lastStoredClock(name);
+        if (clock === current) return sv;
+      }
+      // Stale or missing: y-leveldb compacts here too, which leaves a valid one behind.
+      return compact(name);
+    },
+    getMeta: async (key) => {
+      check();
+      const value = await get(metaKey(SERVER_DOC, key));
+      return value === undefined ? undefined : decodeMeta(value);
+    },
+    setMeta: async (key, value) => {
+      check();
+      await writer.write([
+        { type: 'put', key: metaKey(SERVER_DOC, key), value: encodeMeta(value) },
+      ]);
+    },
     get isOpen() {
-      return level.isOpen;
+      return open;
     },
-    close: () => level.close(),
+    close: async () => {
+      if (!open) return;
+      open = false;
+      await writer.settled();
+      await db.close();
+    },
   };
 }

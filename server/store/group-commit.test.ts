@@ -1,0 +1,78 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { GroupCommit, type WriteOp } from './group-commit.js';
+
+let db: ClassicLevel<Uint8Array, Uint8Array>;
+beforeEach(async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'convosync-gc-'));
+  db = new ClassicLevel(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+  await db.open();
+});
+afterEach(async () => {
+  await db.close();
+});
+
+const put = (k: string, v = k): WriteOp => ({
+  type: 'put',
+  key: Buffer.from(k),
+  value: Buffer.from(v),
+});
+const read = async (k: string) => Buffer.from(await db.get(Buffer.from(k))).toString();
+
+it('writes what is asked in one turn as one batch, and resolves each write after it', async () => {
+  const batches: number[] = [];
+  const writer = new GroupCommit(
+    (ops) => db.batch(ops as never),
+    ({ writes }) => batches.push(writes),
+  );
+  const resolved: string[] = [];
+  const writes = Array.from({ length: 50 }, (_, i) =>
+    writer.write([put(`k${i}`)]).then(async () => resolved.push(await read(`k${i}`))),
+  );
+  await Promise.all(writes);
+  expect(batches).toEqual([50]);
+  expect(resolved).toHaveLength(50); // each one read its own key back once resolved
+});
+
+it('collects what arrives while a batch is in flight into the next one', async () => {
+  const batches: number[] = [];
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let first = true;
+  const writer = new GroupCommit(
+    async (ops) => {
+      if (first) {
+        first = false;
+        await held;
+      }
+      await db.batch(ops as never);
+    },
+    ({ writes }) => batches.push(writes),
+  );
+  const a = writer.write([put('a')]);
+  await new Promise((r) => setImmediate(r)); // the first batch is in flight, held
+  const rest = [writer.write([put('b')]), writer.write([put('c')])];
+  await new Promise((r) => setImmediate(r));
+  expect(batches).toEqual([]);
+  release();
+  await Promise.all([a, ...rest]);
+  expect(batches).toEqual([1, 2]);
+  expect(await read('c')).toBe('c');
+});
+
+it('rejects every write of a failed batch, and the next batch still works', async () => {
+  let fail = true;
+  const writer = new GroupCommit(async (ops) => {
+    if (fail) throw new Error('disk on fire');
+    await db.batch(ops as never);
+  });
+  const failed = await Promise.allSettled([writer.write([put('x')]), writer.write([put('y')])]);
+  expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  await expect(db.get(Buffer.from('x'))).rejects.toMatchObject({ code: 'LEVEL_NOT_FOUND' });
+  fail = false;
+  await writer.write([put('z')]);
+  expect(await read('z')).toBe('z');
+});
