@@ -4,12 +4,12 @@
  * message the client had seen stamped (acknowledged) is there with the same stamp, and the
  * client's unacknowledged messages arrive after it reconnects, with no seq or id reused.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
 import type { Client } from '../../client/index.js';
 import type { MessageView } from '../../shared/conversation.js';
-import { sdkClient, TEST_SECRET, tempDir, waitFor } from '../helpers.js';
+import { freePort, killed, startChild as start } from '../child-server.js';
+import { sdkClient, tempDir, waitFor } from '../helpers.js';
 
 const children: ChildProcess[] = [];
 const clients: Client[] = [];
@@ -18,51 +18,10 @@ afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.once('error', reject);
-  });
-}
-
-/** Starts `npm start`'s entry point and resolves once it logs that it listens. */
-function startChild(dataDir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    env: {
-      ...process.env,
-      DATA_DIR: dataDir,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      JWT_SECRET: TEST_SECRET,
-      LOG_LEVEL: 'info',
-      // Streams as fast as it can: a flood by the default rate limit, and not what this tests.
-      RATE_LIMIT_IDENTITY: 'off',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function startChild(dataDir: string, port: number): Promise<ChildProcess> {
+  const child = await start(dataDir, port);
   children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('"convosync listening"')) resolve(child);
-    });
-    child.stderr!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-}
-
-function killed(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
+  return child;
 }
 
 const acked = (list: readonly MessageView[]) => list.filter((m) => !m.pending);
