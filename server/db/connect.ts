@@ -1,17 +1,17 @@
 /**
  * @module The snapshot database: a real Postgres through `DATABASE_URL`, or, without it, an
- * embedded PGlite (file-backed under DATA_DIR/pg) served on a loopback port by pglite-socket, so
- * the same `postgres` driver and the same SQL serve both. PGlite is one connection (`max: 1`)
- * and holds ~0.9 GB resident; say so in the README.
+ * embedded PGlite (file-backed under DATA_DIR/pg) in a worker thread of its own, served on a
+ * loopback port by pglite-socket (pglite-thread.ts), so the same `postgres` driver and the same
+ * SQL serve both and no SQL runs on the sync thread. PGlite is one connection (`max: 1`) and
+ * holds ~0.9 GB resident; say so in the README.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import postgres from 'postgres';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { migrate } from './migrate.js';
-import { openPglite } from './pglite.js';
+import { startPgliteThread } from './pglite-thread.js';
 
 export type Sql = postgres.Sql<Record<string, never>>;
 
@@ -47,12 +47,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
   const dir = path.join(options.dataDir, 'pg');
   await fs.mkdir(dir, { recursive: true });
-  const db = await openPglite(dir);
-  const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1' });
-  await server.start();
-  const url = `postgres://postgres@${server.getServerConn()}/postgres`;
+  const thread = await startPgliteThread(dir);
+  const url = thread.url;
   const sql = connect(url, 1, options.schema);
-  await ensureSchema(sql, options.schema);
+  try {
+    await ensureSchema(sql, options.schema);
+  } catch (error) {
+    await sql.end({ timeout: 1 }).catch(() => undefined);
+    await thread.close();
+    throw error;
+  }
   options.log.info('embedded PGlite started', { dir, url });
   return {
     sql,
@@ -60,8 +64,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     where: `pglite:${dir}`,
     async close() {
       await sql.end({ timeout: 5 });
-      await server.stop();
-      await db.close();
+      await thread.close();
     },
   };
 }

@@ -35,8 +35,14 @@ it(`projects a scripted chat exactly (${DATABASE_URL ? 'Postgres' : 'PGlite'})`,
   const b = await bob.openPrivate('alice');
   await a.whenSynced();
   await b.whenSynced();
+  // One after the other, so the seq order the assertions below count on is not a race between
+  // two sockets.
+  const stamped = (c: typeof a, n: number) => () =>
+    c.messages().length === n && c.messages().every((m) => !m.pending);
   const hello = await a.send({ content: 'hello bob' });
+  await waitFor(stamped(b, 1), 5000, 'hello stamped');
   await b.send({ content: 'hi alice' });
+  await waitFor(stamped(a, 2), 5000, 'hi stamped');
   await a.send({ content: 'how are you?' });
   await waitFor(
     () => a.messages().length === 3 && a.messages().every((m) => !m.pending),
