@@ -134,6 +134,19 @@ interface Row {
   p99: number;
   lost: number;
   sent: number;
+  /** convosync: LevelDB writes (appends, compactions) per message and per group-commit batch. */
+  store?: { writesPerMessage: number; writesPerBatch: number };
+}
+
+/** convosync's convosync_store_batch_writes histogram (sum: writes, count: batches). */
+async function storeBatches(t: Target): Promise<{ sum: number; count: number } | undefined> {
+  if (t.server.name !== 'convosync') return undefined;
+  const text = await (await fetch(`${t.server.http}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+  return {
+    sum: value('convosync_store_batch_writes_sum'),
+    count: value('convosync_store_batch_writes_count'),
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -158,6 +171,7 @@ const steady = (t: Target, rate: number, secs: number): Part[] =>
 
 async function measure(t: Target, parts: Part[], rate: number, secs: number): Promise<Row> {
   await quiet(t.server.pid);
+  const storeBefore = await storeBatches(t);
   const { result, cpu, wallSeconds } = await measureCpu(
     [t.server.pid, ...parts.map((p) => p.gen.pid)],
     () =>
@@ -176,7 +190,17 @@ async function measure(t: Target, parts: Part[], rate: number, secs: number): Pr
   const runs = result.map((r) => (r as { result: RunResult }).result);
   const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
   const sent = runs.reduce((s, r) => s + r.sent, 0);
+  const storeAfter = await storeBatches(t);
+  const store =
+    storeBefore && storeAfter
+      ? {
+          writesPerMessage: (storeAfter.sum - storeBefore.sum) / sent,
+          writesPerBatch:
+            (storeAfter.sum - storeBefore.sum) / (storeAfter.count - storeBefore.count),
+        }
+      : undefined;
   return {
+    ...(store ? { store } : {}),
     rate,
     cpu: cpu[0]!,
     genCpu: cpu.slice(1).reduce((a, b) => a + b, 0),
@@ -188,6 +212,11 @@ async function measure(t: Target, parts: Part[], rate: number, secs: number): Pr
   };
 }
 
+const storeText = (row: Row) =>
+  row.store
+    ? `; LevelDB ${row.store.writesPerMessage.toFixed(1)} writes/message, ` +
+      `${row.store.writesPerBatch.toFixed(1)} writes/batch`
+    : '';
 const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
 const ms = (x: number) => (Number.isNaN(x) ? '—' : `${x.toFixed(1)} ms`);
 const passes = (row: Row) => row.lost === 0 && row.p99 <= p99Limit;
@@ -219,7 +248,8 @@ async function main(): Promise<void> {
         console.log(
           `  ${t.server.name.padEnd(9)} ${String(rate).padStart(5)} msg/s: CPU ${pct(row.cpu)}, ` +
             `p50 ${ms(row.p50)}, p99 ${ms(row.p99)}, lost ${row.lost}, ` +
-            `${row.cpuPerMessageMs.toFixed(2)} ms CPU/message (load generator ${pct(row.genCpu)})`,
+            `${row.cpuPerMessageMs.toFixed(2)} ms CPU/message (load generator ${pct(row.genCpu)})` +
+            storeText(row),
         );
       }
       await new Promise((r) => setTimeout(r, 500));
@@ -285,7 +315,7 @@ async function scenarios(t: Target): Promise<void> {
     console.log(
       `${name}: 500-member group, 50 online, ${bigRate} msg/s: CPU ${pct(row.cpu)}, ` +
         `${row.cpuPerMessageMs.toFixed(2)} ms CPU/message, p50 ${ms(row.p50)}, p99 ${ms(row.p99)}, ` +
-        `lost ${row.lost} (load generator ${pct(row.genCpu)})`,
+        `lost ${row.lost} (load generator ${pct(row.genCpu)})${storeText(row)}`,
     );
     for (const g of group) await g.ask({ type: 'close' });
     await quiet(t.server.pid);
