@@ -13,7 +13,8 @@
  *   npm run bench:fanout -- --quick          # 300 and 1000 msg/s, 3 s each, smaller scenarios
  *   npm run bench:fanout -- --rates=300,1000 --seconds=5 --rooms=50 --members=4 --gens=2
  *   npm run bench:fanout -- --only=convosync --rates=300 --cpu-prof=/tmp/prof
- *   options: --no-scenarios, --big-rate=N (500-member group), --burst=N, --open=N
+ *   options: --no-scenarios, --big-rate=N (500-member group), --burst=N, --open=N,
+ *            --env=SNAPSHOTS=off,... (extra environment for convosync)
  */
 import { fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -38,6 +39,8 @@ const { values: args } = parseArgs({
     open: { type: 'string' },
     'cpu-prof': { type: 'string' },
     'p99-limit': { type: 'string', default: '50' },
+    /** Extra environment for convosync, e.g. --env=SNAPSHOTS=off,PROJECTOR_MAX_DELAY_MS=5000 */
+    env: { type: 'string' },
   },
 });
 const quick = args.quick;
@@ -229,9 +232,17 @@ async function main(): Promise<void> {
   const servers: Server[] = [];
   if (which.includes('convosync'))
     servers.push(
-      await startProduct(
-        args['cpu-prof'] ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] } : {},
-      ),
+      await startProduct({
+        ...(args['cpu-prof']
+          ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] }
+          : {}),
+        env: Object.fromEntries(
+          (args.env ?? '')
+            .split(',')
+            .filter(Boolean)
+            .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+        ),
+      }),
     );
   if (which.includes('reference')) servers.push(await startReference());
   try {
