@@ -216,7 +216,7 @@ async function measure(t: Target, parts: Part[], rate: number, secs: number): Pr
 }
 
 const storeText = (row: Row) =>
-  row.store
+  row.store && Number.isFinite(row.store.writesPerBatch)
     ? `; LevelDB ${row.store.writesPerMessage.toFixed(1)} writes/message, ` +
       `${row.store.writesPerBatch.toFixed(1)} writes/batch`
     : '';

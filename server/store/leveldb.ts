@@ -116,7 +116,14 @@ export async function openLeveldbStore(
       doc.destroy();
     }
     ops.push({ type: 'put', key: updateKey(name, last + 1), value: update });
-    await writer.write(ops);
+    try {
+      await writer.write(ops);
+    } catch (error) {
+      // The reserved clock is not on disk (nor, for a first write, the state-vector key that
+      // lists the document): the next load reads the clock from disk again.
+      clocks.delete(name);
+      throw error;
+    }
   };
 
   /**
