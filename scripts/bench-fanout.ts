@@ -139,17 +139,44 @@ interface Row {
   sent: number;
   /** convosync: LevelDB writes (appends, compactions) per message and per group-commit batch. */
   store?: { writesPerMessage: number; writesPerBatch: number };
+  /** convosync: p99 of the delay from a change to its projection, as a histogram bucket bound. */
+  projectionLagP99?: number;
 }
 
-/** convosync's convosync_store_batch_writes histogram (sum: writes, count: batches). */
-async function storeBatches(t: Target): Promise<{ sum: number; count: number } | undefined> {
+/** What convosync's /metrics tells about a run: store batches and projection delays. */
+interface Scrape {
+  /** convosync_store_batch_writes: sum = writes, count = batches. */
+  writes: number;
+  batches: number;
+  /** convosync_projection_delay_seconds, cumulative count per bucket bound (seconds). */
+  lag: Map<number, number>;
+}
+
+async function scrape(t: Target): Promise<Scrape | undefined> {
   if (t.server.name !== 'convosync') return undefined;
   const text = await (await fetch(`${t.server.http}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+  const lag = new Map<number, number>();
+  for (const m of text.matchAll(
+    /^convosync_projection_delay_seconds_bucket\{le="([^"]+)"\} (\S+)$/gm,
+  ))
+    lag.set(m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]), Number(m[2]));
   return {
-    sum: value('convosync_store_batch_writes_sum'),
-    count: value('convosync_store_batch_writes_count'),
+    writes: value('convosync_store_batch_writes_sum'),
+    batches: value('convosync_store_batch_writes_count'),
+    lag,
   };
+}
+
+/** The bucket bound under which 99 % of the run's projection delays fall. */
+function lagP99(before: Scrape, after: Scrape): number | undefined {
+  const total =
+    (after.lag.get(Number.POSITIVE_INFINITY) ?? 0) -
+    (before.lag.get(Number.POSITIVE_INFINITY) ?? 0);
+  if (!(total > 0)) return undefined;
+  for (const [le, count] of [...after.lag].sort((a, b) => a[0] - b[0]))
+    if (count - (before.lag.get(le) ?? 0) >= 0.99 * total) return le;
+  return undefined;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -174,7 +201,7 @@ const steady = (t: Target, rate: number, secs: number): Part[] =>
 
 async function measure(t: Target, parts: Part[], rate: number, secs: number): Promise<Row> {
   await quiet(t.server.pid);
-  const storeBefore = await storeBatches(t);
+  const storeBefore = await scrape(t);
   const { result, cpu, wallSeconds } = await measureCpu(
     [t.server.pid, ...parts.map((p) => p.gen.pid)],
     () =>
@@ -193,17 +220,21 @@ async function measure(t: Target, parts: Part[], rate: number, secs: number): Pr
   const runs = result.map((r) => (r as { result: RunResult }).result);
   const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
   const sent = runs.reduce((s, r) => s + r.sent, 0);
-  const storeAfter = await storeBatches(t);
+  // What the run left to do (inbox passes, projections) counts for it too.
+  await quiet(t.server.pid);
+  const storeAfter = await scrape(t);
   const store =
     storeBefore && storeAfter
       ? {
-          writesPerMessage: (storeAfter.sum - storeBefore.sum) / sent,
+          writesPerMessage: (storeAfter.writes - storeBefore.writes) / sent,
           writesPerBatch:
-            (storeAfter.sum - storeBefore.sum) / (storeAfter.count - storeBefore.count),
+            (storeAfter.writes - storeBefore.writes) / (storeAfter.batches - storeBefore.batches),
         }
       : undefined;
+  const projectionLagP99 = storeBefore && storeAfter ? lagP99(storeBefore, storeAfter) : undefined;
   return {
     ...(store ? { store } : {}),
+    ...(projectionLagP99 !== undefined ? { projectionLagP99 } : {}),
     rate,
     cpu: cpu[0]!,
     genCpu: cpu.slice(1).reduce((a, b) => a + b, 0),
@@ -216,10 +247,11 @@ async function measure(t: Target, parts: Part[], rate: number, secs: number): Pr
 }
 
 const storeText = (row: Row) =>
-  row.store && Number.isFinite(row.store.writesPerBatch)
+  (row.store && Number.isFinite(row.store.writesPerBatch)
     ? `; LevelDB ${row.store.writesPerMessage.toFixed(1)} writes/message, ` +
       `${row.store.writesPerBatch.toFixed(1)} writes/batch`
-    : '';
+    : '') +
+  (row.projectionLagP99 !== undefined ? `; projection lag p99 ≤ ${row.projectionLagP99} s` : '');
 const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
 const ms = (x: number) => (Number.isNaN(x) ? '—' : `${x.toFixed(1)} ms`);
 const passes = (row: Row) => row.lost === 0 && row.p99 <= p99Limit;
