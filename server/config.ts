@@ -46,7 +46,23 @@ export interface Config {
   awarenessFanoutMs: number;
   /** A client's awareness updates closer together than this are merged (removals excepted). */
   awarenessFloorMs: number;
+  /** Unwritten bytes one socket may hold; a reader that falls behind is dropped and resyncs. */
+  maxSocketBufferBytes: number;
+  /** Unwritten bytes all sockets together may hold; over it, the most behind is dropped. */
+  maxOutboundBytes: number;
+  /** Open sockets per identity (the SDK opens one per open conversation, plus the inbox). */
+  maxSocketsPerIdentity: number;
+  /** Structs (items and deletions' structs) one update may carry. */
+  maxUpdateStructs: number;
+  /** Devices per identity in a conversation's read and delivered positions. */
+  maxDevicesPerIdentity: number;
+  /** A group with no genesis this long after a socket joined it is closed and unloaded. */
+  genesisWindowMs: number;
+  /** While storage writes fail, a probe write every this many ms (readiness comes back). */
+  storageProbeMs: number;
 }
+
+const MiB = 1024 * 1024;
 
 export const DEV_JWT_SECRET = 'convosync-dev-secret-do-not-use-in-production';
 
@@ -84,6 +100,13 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     moderation: parseModerationConfig(env),
     awarenessFanoutMs: int(env, 'AWARENESS_FANOUT_MS', 200, 0, 10_000),
     awarenessFloorMs: int(env, 'AWARENESS_FLOOR_MS', 250, 0, 10_000),
+    maxSocketBufferBytes: int(env, 'MAX_SOCKET_BUFFER_BYTES', 4 * MiB, 64 * 1024, 1024 * MiB),
+    maxOutboundBytes: int(env, 'MAX_OUTBOUND_BYTES', 256 * MiB, 64 * 1024, 64 * 1024 * MiB),
+    maxSocketsPerIdentity: int(env, 'MAX_SOCKETS_PER_IDENTITY', 200, 1, 100_000),
+    maxUpdateStructs: int(env, 'MAX_UPDATE_STRUCTS', 10_000, 100, 1_000_000),
+    maxDevicesPerIdentity: int(env, 'MAX_DEVICES_PER_IDENTITY', 20, 1, 1000),
+    genesisWindowMs: int(env, 'GENESIS_WINDOW_MS', 10_000, 100, 600_000),
+    storageProbeMs: int(env, 'STORAGE_PROBE_MS', 1000, 10, 600_000),
   };
 }
 

@@ -22,11 +22,15 @@ import { createMetrics } from './metrics.js';
 import { createModeration } from './moderation/moderation.js';
 import { memoryPresence } from './presence.js';
 import { Projector } from './projector/projector.js';
+import { watchStore } from './store/health.js';
 import { openLeveldbStore } from './store/leveldb.js';
 import type { DocStore } from './store/types.js';
 import { createFilter } from './sync/filter.js';
+import { LogBudget } from './sync/log-budget.js';
+import { Outbound } from './sync/outbound.js';
 import type { PersistedHook } from './sync/room.js';
 import { Rooms } from './sync/rooms.js';
+import { SocketQuota } from './sync/socket-quota.js';
 
 export interface RunningServer {
   readonly port: number;
@@ -74,6 +78,8 @@ export async function startServer(
       onBatch: ({ writes }) => metrics.storeBatchWrites.observe(writes),
     });
   }
+  const watched = watchStore(store, { probeMs: config.storageProbeMs });
+  store = watched.store;
   const openStore = store;
   const ids = await createIdGenerator(store, config.nodeId, now);
   let db: Database | undefined;
@@ -88,7 +94,8 @@ export async function startServer(
   const moderation = await createModeration(config.moderation, { now, metrics });
   const filter = createFilter({
     maxUpdateBytes: config.maxFrameBytes,
-    maxStructs: 200_000,
+    maxStructs: config.maxUpdateStructs,
+    maxDevicesPerIdentity: config.maxDevicesPerIdentity,
     sensitive: moderation.sensitive,
   });
   const rooms: Rooms = new Rooms(
@@ -136,7 +143,7 @@ export async function startServer(
     jwtSecret: config.jwtSecret,
     devAuth: config.devAuth,
     webDir: config.webDir,
-    store,
+    storage: watched.health,
     rooms,
     log,
     connections: () => wss.clients.size,
@@ -151,7 +158,10 @@ export async function startServer(
       log,
       heartbeatMs: config.heartbeatMs,
       maxPendingFrames: 256,
-      maxBufferedBytes: 64 * 1024 * 1024,
+      outbound: new Outbound({ perSocket: config.maxSocketBufferBytes, total: config.maxOutboundBytes }),
+      quota: new SocketQuota(config.maxSocketsPerIdentity),
+      closeLog: new LogBudget(20, 10_000),
+      genesisWindowMs: config.genesisWindowMs,
     },
   });
 

@@ -15,6 +15,8 @@ export const ERRORS = {
   INVALID_IDENTITY: { status: 400, close: 4400, message: 'invalid identity id' },
   INVALID_KEY: { status: 400, close: 4400, message: 'invalid conversation key' },
   UNAUTHORIZED: { status: 401, close: 4401, message: 'missing or invalid token' },
+  // The token's `exp` passed while its socket was open; the SDK gets a new one (getToken).
+  TOKEN_EXPIRED: { status: 401, close: 4401, message: 'the token expired, reconnect with a new one' },
   NOT_MEMBER: { status: 403, close: 4403, message: 'not an active member of this conversation' },
   FORBIDDEN_SERVICE_ONLY: {
     status: 403,
@@ -73,6 +75,11 @@ export const ERRORS = {
   },
   ALREADY_RECALLED: { status: 409, close: 4409, message: 'the message is already recalled' },
   ROLE_FORBIDDEN: { status: 403, close: 4409, message: 'your role does not allow this' },
+  TOO_MANY_DEVICES: {
+    status: 409,
+    close: 4409,
+    message: 'too many devices for this identity in this conversation',
+  },
   MEMBER_LIMIT: { status: 409, close: 4409, message: 'the conversation is full' },
   INVITE_FORBIDDEN: { status: 403, close: 4409, message: 'inviting is not allowed here' },
   EXIT_FORBIDDEN: { status: 403, close: 4409, message: 'leaving is not allowed here' },
@@ -108,8 +115,16 @@ export const ERRORS = {
     close: 4429,
     message: 'too many messages before the room was ready',
   },
+  TOO_MANY_CONNECTIONS: {
+    status: 429,
+    close: 4429,
+    message: 'too many open sockets for this identity',
+  },
   INTERNAL: { status: 500, close: 4500, message: 'internal error' },
   STORAGE_UNAVAILABLE: { status: 503, close: 4503, message: 'storage unavailable, retry later' },
+  // The socket did not read what was sent to it fast enough (or the server's outbound budget ran
+  // out): it is closed and its client resyncs from sync step 1 when it reconnects.
+  SLOW_READER: { status: 503, close: 4503, message: 'fell behind reading, resync' },
   SHUTTING_DOWN: { status: 503, close: 4503, message: 'server is shutting down, retry later' },
   // SDK side only: a REST call (e.g. the presence lookup) found no server to talk to.
   UNREACHABLE: { status: 503, close: 4503, message: 'the server cannot be reached, retry later' },

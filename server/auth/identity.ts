@@ -19,6 +19,17 @@ export type Identity = Author;
 
 /** Verifies a token and returns its identity, or throws UNAUTHORIZED (with the reason). */
 export async function verifyToken(token: string, secret: string): Promise<Identity> {
+  return (await verifyClaims(token, secret)).identity;
+}
+
+/**
+ * Verifies a token: its identity, and when it expires (ms since the epoch; a socket opened with
+ * it is closed then, see server/sync/socket.ts).
+ */
+export async function verifyClaims(
+  token: string,
+  secret: string,
+): Promise<{ identity: Identity; expiresAt?: number }> {
   let payload: Record<string, unknown>;
   try {
     payload = await verify(token, secret, 'HS256');
@@ -27,7 +38,7 @@ export async function verifyToken(token: string, secret: string): Promise<Identi
       cause: error,
     });
   }
-  const { sub, identityType = 0, role } = payload;
+  const { sub, identityType = 0, role, exp } = payload;
   if (!isIdentityId(sub))
     throw new ConvosyncError('UNAUTHORIZED', 'token subject is not a valid identity id');
   // It becomes an INT column (members, senders): a type the tables cannot hold is no identity.
@@ -38,7 +49,7 @@ export async function verifyToken(token: string, secret: string): Promise<Identi
   }
   const identity: Identity = { id: sub, type: identityType as number };
   if (role !== undefined) identity.role = role;
-  return identity;
+  return typeof exp === 'number' ? { identity, expiresAt: exp * 1000 } : { identity };
 }
 
 /** Mints a token (dev script and tests); `ttlSeconds` 0 means no expiry. */

@@ -8,9 +8,11 @@
 import type { MiddlewareHandler } from 'hono';
 import { PlatformRole } from '../../shared/enums.js';
 import { ConvosyncError } from '../../shared/errors.js';
-import { type Identity, verifyToken } from './identity.js';
+import { type Identity, verifyClaims } from './identity.js';
 
-export type AuthEnv = { Variables: { identity: Identity } };
+export type AuthEnv = {
+  Variables: { identity: Identity; /** The token's `exp` in ms, if any. */ expiresAt?: number };
+};
 
 export function authenticate(secret: string): MiddlewareHandler<AuthEnv> {
   if (!secret) throw new Error('authenticate() needs a secret');
@@ -19,7 +21,9 @@ export function authenticate(secret: string): MiddlewareHandler<AuthEnv> {
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : c.req.query('token');
     if (!token)
       throw new ConvosyncError('UNAUTHORIZED', 'missing token (Authorization: Bearer or ?token=)');
-    c.set('identity', await verifyToken(token, secret));
+    const { identity, expiresAt } = await verifyClaims(token, secret);
+    c.set('identity', identity);
+    if (expiresAt !== undefined) c.set('expiresAt', expiresAt);
     await next();
   };
 }

@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { PresenceRegistry } from '../presence.js';
 import type { Projector } from '../projector/projector.js';
-import type { DocStore } from '../store/types.js';
+import type { StorageHealth } from '../store/health.js';
 import type { Rooms } from '../sync/rooms.js';
 import { type SocketDeps, syncSocket } from '../sync/socket.js';
 import { openApiDocument } from './openapi.js';
@@ -36,7 +36,8 @@ export interface AppDeps {
   devAuth?: boolean;
   /** The built web app served at `/`. */
   webDir?: string;
-  store: DocStore;
+  /** Whether the store is open and its writes succeed (readiness). */
+  storage: StorageHealth;
   rooms: Rooms;
   log: Logger;
   socket: SocketDeps;
@@ -65,7 +66,8 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
       code: 'OK',
       message: 'ok',
       data: {
-        storage: deps.store.isOpen ? 'open' : 'closed',
+        storage: deps.storage.state,
+        ...(deps.storage.error ? { storageError: deps.storage.error } : {}),
         rooms: deps.rooms.count,
         connections: deps.connections(),
         uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
@@ -86,19 +88,21 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
     return c.text(body, 200, { 'content-type': deps.metrics.registry.contentType });
   });
 
-  // Readiness: 503 once storage is closed (shutdown) so a load balancer stops sending traffic.
-  app.get('/ready', (c) =>
-    deps.store.isOpen
-      ? c.json({ code: 'OK', message: 'ready', data: { storage: 'open' } })
+  // Readiness: 503 while storage is closed (shutdown) or its writes fail (full disk), so a load
+  // balancer stops sending traffic; 200 again once a write succeeds.
+  app.get('/ready', (c) => {
+    const state = deps.storage.state;
+    return state === 'open'
+      ? c.json({ code: 'OK', message: 'ready', data: { storage: state } })
       : c.json(
           {
             code: 'STORAGE_UNAVAILABLE',
-            message: 'storage is closed',
-            data: { storage: 'closed' },
+            message: state === 'closed' ? 'storage is closed' : 'storage writes are failing',
+            data: { storage: state },
           },
           503,
-        ),
-  );
+        );
+  });
 
   app.get(
     '/sync/:room',
@@ -113,6 +117,7 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
         parsed.key,
         c.get('identity'),
         c.req.query('acks') === '1',
+        c.get('expiresAt'),
       ) as WSEvents<WebSocketLike>;
     }),
   );

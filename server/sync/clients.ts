@@ -20,18 +20,25 @@ export interface AuthorshipFailure {
   clock: number;
 }
 
-/** Checks the clients of an update; returns the clientIDs to bind once it is accepted. */
+/**
+ * Checks the clients of an update; returns the clientIDs to bind once it is accepted. A clientID
+ * another identity announced in this room's awareness is theirs too, though they have not
+ * written with it yet: binding it would let a member take over a reader's Yjs clientID (and make
+ * that reader's next presence update, and its first write, refused).
+ */
 export function checkAuthorship(
   doc: Y.Doc,
   author: IdentityId,
   clients: ReadonlyMap<number, number>,
+  announced: ReadonlyMap<number, IdentityId> = new Map(),
 ): { bind: number[] } | AuthorshipFailure {
   const bindings = conversationRoots(doc).clients;
   const bind: number[] = [];
   for (const [clientId, clock] of clients) {
-    const owner = bindings.get(String(clientId));
-    if (owner === author) continue;
-    if (owner !== undefined) {
+    const bound = bindings.get(String(clientId));
+    if (bound === author) continue;
+    const owner = bound ?? announced.get(clientId);
+    if (owner !== undefined && owner !== author) {
       return {
         error: new ConvosyncError(
           'CLIENT_ID_TAKEN',

@@ -16,7 +16,7 @@
  */
 import * as Y from 'yjs';
 import { ConvosyncError } from '../../shared/errors.js';
-import type { MessageKey } from '../../shared/ids.js';
+import type { IdentityId, MessageKey } from '../../shared/ids.js';
 import type { ParsedDoc } from '../../shared/keys.js';
 import { canRead } from '../../shared/rules/access.js';
 import { checkWrites } from '../../shared/rules/writes.js';
@@ -31,6 +31,7 @@ import {
 import { systemEvents } from '../../shared/system-events.js';
 import type { Identity } from '../auth/identity.js';
 import { checkAuthorship } from './clients.js';
+import { checkDeviceCap } from './device-cap.js';
 import { resolveUpdate } from './resolve.js';
 
 export interface FilterInput {
@@ -42,6 +43,8 @@ export interface FilterInput {
   now: number;
   /** The conversation's highest stamped seq (read positions cannot pass it). */
   lastSeq: number;
+  /** Awareness clientIDs announced in this room, by identity: not bindable by another. */
+  awarenessOwners?: ReadonlyMap<number, IdentityId>;
 }
 
 export interface DecodedUpdate {
@@ -83,6 +86,8 @@ export interface FilterOptions {
   maxStructs: number;
   /** The moderation list's test: names people choose are refused with a listed word. */
   sensitive?: (text: string) => boolean;
+  /** Devices per identity in `reads` and `delivered` (default: no cap). */
+  maxDevicesPerIdentity?: number;
 }
 
 export function createFilter(options: FilterOptions): (input: FilterInput) => Verdict {
@@ -126,8 +131,23 @@ export function createFilter(options: FilterOptions): (input: FilterInput) => Ve
     if (structural) return { ok: false, ...structural };
     const resolution = resolveUpdate(input.doc, decoded, roots);
     if ('error' in resolution) return { ok: false, ...resolution };
-    const authorship = checkAuthorship(input.doc, input.identity.id, resolution.clients);
+    const authorship = checkAuthorship(
+      input.doc,
+      input.identity.id,
+      resolution.clients,
+      input.awarenessOwners,
+    );
     if ('error' in authorship) return { ok: false, ...authorship };
+    const devices =
+      options.maxDevicesPerIdentity === undefined
+        ? undefined
+        : checkDeviceCap(
+            input.doc,
+            input.identity.id,
+            resolution.sequence,
+            options.maxDevicesPerIdentity,
+          );
+    if (devices) return { ok: false, ...devices };
     const rejected = checkWrites(
       {
         doc: input.doc,

@@ -379,6 +379,7 @@ export class Room {
       update,
       now,
       lastSeq: this.stamper.lastSeq,
+      awarenessOwners: this.awarenessOwners,
     });
     this.deps.metrics?.filterSeconds.observe(Number(process.hrtime.bigint() - judging) / 1e9);
     const badForward = verdict.ok ? await this.badForward(peer.identity, verdict) : undefined;

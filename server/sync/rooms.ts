@@ -2,6 +2,7 @@
  * @module The registry of loaded rooms: one Room per document per process, loaded once even
  * when many sockets ask at the same moment, unloaded (and compacted) when idle.
  */
+import { hasGenesis } from '../../shared/conversation.js';
 import { ConvosyncError } from '../../shared/errors.js';
 import { type DocName, parseDocKey, tryParseKey } from '../../shared/keys.js';
 import { canRead } from '../../shared/rules/access.js';
@@ -97,21 +98,27 @@ export class Rooms {
     }
   }
 
-  /** Called when a peer left: unload the room once nobody has used it for `idleMs`. */
+  /**
+   * Called when a peer left: unload the room once nobody has used it for `idleMs`. A conversation
+   * with no genesis (a group key nobody created, a private chat a stranger asked for) is unloaded
+   * at once: anyone can name such keys, and each one kept would hold a loaded room.
+   */
   released(room: Room): void {
     if (room.size > 0 || this.closing || room.isBroken) return;
     this.cancelIdle(room);
+    const idle = room.parsed.type !== 'inbox' && !hasGenesis(room.doc) ? 0 : this.idleMs;
     const timer = setTimeout(() => {
       this.idleTimers.delete(room);
       if (room.size > 0) return;
       this.forget(room);
-      void room
-        .compact()
+      // Compacting a document never written would store an empty one under a made-up key.
+      const compacting = idle === 0 && !hasGenesis(room.doc) ? room.drain() : room.compact();
+      void compacting
         .catch((error) =>
           this.deps.log.warn('compaction on unload failed', { room: room.key, error }),
         )
         .finally(() => room.destroy());
-    }, this.idleMs);
+    }, idle);
     timer.unref();
     this.idleTimers.set(room, timer);
   }

@@ -1,18 +1,24 @@
 /**
  * @module One WebSocket on /sync/:room, from upgrade to close: heartbeat, the queue of frames
  * that arrive before the room is ready (bounded), decoding, and turning every failure into a
- * close code from the error table.
+ * close code from the error table. Also the socket's limits: its identity's socket quota, its
+ * share of the outbound budget, its token's expiry, and a group's creation window.
  */
 import type { WSContext, WSEvents } from 'hono/ws';
 import type { WebSocket } from 'ws';
+import { hasGenesis } from '../../shared/conversation.js';
+import { ConversationType } from '../../shared/enums.js';
 import { ConvosyncError, closeReason } from '../../shared/errors.js';
-import type { DocName } from '../../shared/keys.js';
+import { type DocName, parseDocKey } from '../../shared/keys.js';
 import { readMessage } from '../../shared/protocol/sync.js';
 import type { Identity } from '../auth/identity.js';
 import type { Logger } from '../log.js';
 import type { PresenceRegistry } from '../presence.js';
+import type { LogBudget } from './log-budget.js';
+import type { Outbound, OutboundHandle } from './outbound.js';
 import type { Peer, Room } from './room.js';
 import type { Rooms } from './rooms.js';
+import type { SocketQuota } from './socket-quota.js';
 
 export interface SocketDeps {
   rooms: Rooms;
@@ -20,17 +26,28 @@ export interface SocketDeps {
   heartbeatMs: number;
   /** Frames accepted before the room is ready (loading, genesis); more closes with 4429. */
   maxPendingFrames: number;
-  /** Unsent bytes a slow reader may accumulate before it is dropped. */
-  maxBufferedBytes: number;
+  /** Unwritten outbound bytes, per socket and in total (slow readers are dropped). */
+  outbound: Outbound;
+  /** Open sockets per identity. */
+  quota: SocketQuota;
+  /** Log lines for closes a client can cause at will, per error code. */
+  closeLog: LogBudget;
+  /** A group with no genesis this long after a socket joined it is closed as not found. */
+  genesisWindowMs: number;
   /** Counts this socket for its identity's online status while it is joined to its room. */
   presence?: PresenceRegistry;
 }
+
+/** setTimeout's ceiling (about 24.8 days); a later expiry is checked again when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function syncSocket(
   deps: SocketDeps,
   key: DocName,
   identity: Identity,
   acks = false,
+  /** The token's `exp` in ms since the epoch, if it has one. */
+  expiresAt?: number,
 ): WSEvents<WebSocket> {
   const log = deps.log.child({ room: key, identity: identity.id });
   let ws: WSContext<WebSocket> | undefined;
@@ -39,12 +56,24 @@ export function syncSocket(
   let closed = false;
   let alive = true;
   let heartbeat: NodeJS.Timeout | undefined;
+  let expiry: NodeJS.Timeout | undefined;
+  let creation: NodeJS.Timeout | undefined;
+  let outbound: OutboundHandle | undefined;
+  let counted = false;
 
   const close = (error: ConvosyncError) => {
     if (closed) return;
     closed = true;
-    if (error.code === 'INTERNAL') log.error('closing socket after internal error', { error });
-    else log.info('closing socket', { code: error.code, reason: error.message });
+    const budget = deps.closeLog.take(error.code);
+    if (budget.ok) {
+      const fields = {
+        code: error.code,
+        reason: error.message,
+        ...(budget.skipped > 0 ? { skippedLines: budget.skipped } : {}),
+      };
+      if (error.code === 'INTERNAL') log.error('closing socket after internal error', { ...fields, error });
+      else log.info('closing socket', fields);
+    }
     ws?.close(error.closeCode, closeReason(error));
   };
 
@@ -62,13 +91,7 @@ export function syncSocket(
     send(frame) {
       const raw = ws?.raw;
       if (closed || !raw || raw.readyState !== raw.OPEN) return;
-      if (raw.bufferedAmount > deps.maxBufferedBytes) {
-        log.warn('dropping slow reader', { buffered: raw.bufferedAmount });
-        closed = true;
-        raw.terminate();
-        return;
-      }
-      raw.send(frame);
+      outbound?.send(frame);
     },
     close,
   };
@@ -85,10 +108,50 @@ export function syncSocket(
     room.receive(peer, message).catch(fail);
   };
 
+  const armExpiry = () => {
+    if (expiresAt === undefined) return;
+    const left = expiresAt - Date.now();
+    if (left <= 0) {
+      fail(new ConvosyncError('TOKEN_EXPIRED'));
+      return;
+    }
+    expiry = setTimeout(armExpiry, Math.min(left, MAX_TIMER_MS));
+    expiry.unref();
+  };
+
+  /** A group nobody creates is not kept loaded (see Rooms.released). */
+  const armCreationWindow = (opened: Room) => {
+    if (opened.parsed.type !== ConversationType.Group || hasGenesis(opened.doc)) return;
+    creation = setTimeout(() => {
+      if (!closed && !hasGenesis(opened.doc))
+        fail(new ConvosyncError('CONVERSATION_NOT_FOUND', `${key} was not created in time`));
+    }, deps.genesisWindowMs);
+    creation.unref();
+  };
+
   return {
     onOpen(_event, context) {
       ws = context;
       const raw = context.raw;
+      if (!deps.quota.take(identity.id)) {
+        fail(new ConvosyncError('TOO_MANY_CONNECTIONS'));
+        return;
+      }
+      counted = true;
+      if (raw) {
+        outbound = deps.outbound.open({
+          send: (frame, written) => raw.send(frame, written),
+          drop: (why, queued) => {
+            if (closed) return;
+            closed = true;
+            const budget = deps.closeLog.take('SLOW_READER');
+            if (budget.ok) log.warn('dropping slow reader', { why, queued, skippedLines: budget.skipped });
+            // Not a close frame: it would queue behind the very bytes the reader is not reading.
+            raw.terminate();
+          },
+        });
+      }
+      armExpiry();
       raw?.on('pong', () => {
         alive = true;
       });
@@ -105,7 +168,10 @@ export function syncSocket(
       deps.rooms
         .open(key, identity)
         .then(async (opened) => {
-          if (closed) return;
+          if (closed) {
+            deps.rooms.released(opened);
+            return;
+          }
           await opened.join(peer);
           if (closed) {
             // The socket went away while the room was joining it.
@@ -115,6 +181,7 @@ export function syncSocket(
           }
           room = opened;
           deps.presence?.connected(identity.id);
+          armCreationWindow(opened);
           const queued = pending ?? [];
           pending = undefined;
           for (const frame of queued) handle(frame);
@@ -139,6 +206,11 @@ export function syncSocket(
     onClose() {
       closed = true;
       clearInterval(heartbeat);
+      clearTimeout(expiry);
+      clearTimeout(creation);
+      outbound?.release();
+      if (counted) deps.quota.release(identity.id);
+      counted = false;
       if (room) {
         room.leave(peer);
         deps.rooms.released(room);

@@ -66,7 +66,10 @@ function readBody(decoder: decoding.Decoder): IncomingMessage {
     case MessageType.Sync: {
       const syncType = decoding.readVarUint(decoder);
       const payload = decoding.readVarUint8Array(decoder);
-      if (syncType === SyncType.Step1) return { type: 'sync-step1', stateVector: payload };
+      if (syncType === SyncType.Step1) {
+        checkStateVector(payload);
+        return { type: 'sync-step1', stateVector: payload };
+      }
       if (syncType === SyncType.Step2) return { type: 'sync-step2', update: payload };
       if (syncType === SyncType.Update) return { type: 'update', update: payload };
       throw new ConvosyncError('MALFORMED_MESSAGE', `unknown sync message type ${syncType}`);
@@ -90,6 +93,22 @@ function readBody(decoder: decoding.Decoder): IncomingMessage {
     default:
       throw new ConvosyncError('MALFORMED_MESSAGE', `unknown message type ${type}`);
   }
+}
+
+/**
+ * A state vector must decode completely before anything encodes against it: `Y.encodeStateAsUpdate`
+ * throws deep inside Yjs on a truncated one (`00 00 01 05`) or a varint past 53 bits, which
+ * would otherwise surface as an internal error instead of the client's malformed frame.
+ */
+function checkStateVector(stateVector: Uint8Array): void {
+  const decoder = decoding.createDecoder(stateVector);
+  const count = decoding.readVarUint(decoder);
+  if (count > stateVector.length) throw new Error(`state vector claims ${count} clients`);
+  for (let i = 0; i < count; i++) {
+    decoding.readVarUint(decoder);
+    decoding.readVarUint(decoder);
+  }
+  if (decoding.hasContent(decoder)) throw new Error('trailing bytes in the state vector');
 }
 
 export function readStates(decoder: decoding.Decoder): Array<[number, number]> {
