@@ -30,7 +30,7 @@ import { lookupPresence } from './presence-lookup.js';
 import type { LocalSearchHit } from './search.js';
 import { memoryStore } from './store/memory.js';
 import type { ClientStore } from './store/types.js';
-import { identityFromToken, type TokenIdentity } from './token.js';
+import { identityFromToken, type TokenIdentity, tokenExpiry } from './token.js';
 
 export interface ClientOptions {
   /** The server's base URL: http(s):// or ws(s)://host:port. */
@@ -47,6 +47,15 @@ export interface ClientOptions {
   maxBackoffMs?: number;
   /** Typing throttle, expiry and cap of every conversation's `presence`. */
   presence?: PresenceOptions;
+  /**
+   * Returns a fresh token for the same identity (e.g. from your auth service). Called before the
+   * current token's `exp` (see `refreshBeforeMs`) and whenever the server closes a socket for an
+   * expired or refused token; sockets then reconnect with it and pending intents go out.
+   * Without it, call `setToken` yourself before `exp`.
+   */
+  getToken?: () => Promise<string>;
+  /** How long before `exp` to call `getToken` (at most half the token's remaining life); 60 s. */
+  refreshBeforeMs?: number;
 }
 
 export interface Client {
@@ -122,6 +131,39 @@ export function createClient(options: ClientOptions): Client {
     for (const pending of open.values()) void pending.then(f, () => undefined);
   };
 
+  // Token refresh: one call to getToken at a time, shared by every conversation that needs it.
+  let refreshing: Promise<string> | undefined;
+  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  const refreshToken = options.getToken
+    ? (): Promise<string> => {
+        const getToken = options.getToken!;
+        refreshing ??= getToken()
+          .then((next) => {
+            client.setToken(next);
+            return next;
+          })
+          .finally(() => {
+            refreshing = undefined;
+          });
+        return refreshing;
+      }
+    : undefined;
+  const scheduleRefresh = () => {
+    clearTimeout(refreshTimer);
+    const expiry = tokenExpiry(token);
+    if (!refreshToken || closed || expiry === undefined) return;
+    const left = expiry - Date.now();
+    const lead = Math.min(options.refreshBeforeMs ?? 60_000, left / 2);
+    refreshTimer = setTimeout(
+      () => {
+        // A failure is retried when a socket is closed for the expired token.
+        refreshToken().catch(() => undefined);
+      },
+      Math.max(0, Math.min(left - lead, 2 ** 31 - 1)),
+    );
+    (refreshTimer as { unref?: () => void }).unref?.();
+  };
+
   const client: Client = {
     identity,
     upload: (key, data, uploadOptions) => uploadFile(http, key, data, uploadOptions),
@@ -147,6 +189,7 @@ export function createClient(options: ClientOptions): Client {
             WebSocket: options.WebSocket,
             maxBackoffMs: options.maxBackoffMs ?? 10_000,
             now,
+            ...(refreshToken ? { refreshToken } : {}),
             ...(options.presence ? { presence: options.presence } : {}),
           }),
         );
@@ -196,6 +239,7 @@ export function createClient(options: ClientOptions): Client {
         throw new ConvosyncError('BAD_REQUEST', 'a new token must be for the same identity');
       token = next;
       each((c) => c.setToken(next));
+      scheduleRefresh();
     },
     presence(identities) {
       const base = options.url.replace(/^ws/, 'http').replace(/\/+$/, '');
@@ -211,11 +255,13 @@ export function createClient(options: ClientOptions): Client {
     },
     async close() {
       closed = true;
+      clearTimeout(refreshTimer);
       const all = await Promise.allSettled(open.values());
       open.clear();
       for (const result of all) if (result.status === 'fulfilled') await result.value.close();
       await store.close();
     },
   };
+  scheduleRefresh();
   return client;
 }

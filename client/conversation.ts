@@ -62,6 +62,11 @@ export interface ConversationContext {
   maxBackoffMs: number;
   now: () => number;
   presence?: PresenceOptions;
+  /**
+   * A new token after the server closed for an expired or refused one (the client's `getToken`,
+   * shared by every conversation); undefined when the app gave none.
+   */
+  refreshToken?: () => Promise<string>;
 }
 
 /** Origin of this SDK's own writes to the document. */
@@ -91,8 +96,12 @@ export class Conversation extends Emitter<ConversationEvents> {
   private resetting: Promise<void> | undefined;
   private replayOnSync = false;
   private closed = false;
-  /** Set while waiting out a RATE_LIMITED close. */
+  /** Set while waiting out a RATE_LIMITED close (or another retry after a close). */
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether the app wants this conversation connected (connect/disconnect). */
+  private wanted: boolean;
+  /** The server closed for the token: a new one (setToken) reconnects. */
+  private awaitingToken = false;
 
   private constructor(
     key: DocName,
@@ -110,6 +119,7 @@ export class Conversation extends Emitter<ConversationEvents> {
     this.syncedOnce = new Promise((resolve) => {
       this.resolveSynced = resolve;
     });
+    this.wanted = context.online;
     doc.on('update', this.onUpdate);
     this.presence = new Presence(context.identity, context.device, context.presence);
     this.provider = this.newProvider(context.online);
@@ -328,19 +338,25 @@ export class Conversation extends Emitter<ConversationEvents> {
 
   /** Stops syncing (the app goes offline); local writes keep working. */
   disconnect(): void {
+    this.wanted = false;
     clearTimeout(this.retryTimer);
     this.provider.disconnect();
   }
 
   /** Resumes syncing; pending intents go out with the sync handshake. */
   connect(): void {
+    this.wanted = true;
     this.provider.connect();
   }
 
-  /** Updates the token used by the next (re)connection. */
+  /** Updates the token used by the next (re)connection; reconnects if the old one was refused. */
   setToken(token: string): void {
     this.context.token = token;
     this.provider.params = { ...this.provider.params, token };
+    if (this.awaitingToken) {
+      this.awaitingToken = false;
+      if (this.wanted && !this.closed) this.provider.connect();
+    }
   }
 
   async close(): Promise<void> {
@@ -395,18 +411,71 @@ export class Conversation extends Emitter<ConversationEvents> {
           .settle(this.current, this.context.identity, this.acked)
           .catch((error: Error) => this.storeFailed(error));
       },
-      onClosed: (error, rejection) => {
-        if (error.code === 'RATE_LIMITED') {
-          this.retryLater(error, rejection);
-          return;
-        }
-        if (rejection && error.code !== 'NOT_MEMBER') {
-          this.resetting = this.reset(error, rejection);
-          return;
-        }
-        this.emit('error', error, rejection ? { rejection } : {});
-      },
+      onClosed: (error, rejection) => this.closedBy(error, rejection),
     });
+  }
+
+  /**
+   * The server closed for good (a 44xx code; y-websocket stops reconnecting). Every close leads
+   * somewhere, so no intent stays pending forever:
+   * - too fast (RATE_LIMITED, TOO_MANY_PENDING, TOO_MANY_CONNECTIONS): reconnect later;
+   * - the token (TOKEN_EXPIRED, UNAUTHORIZED): get a new one (`getToken`) and reconnect, or wait
+   *   for `setToken`;
+   * - a rejected update, or refused presence (a clientID clash): reset and replay;
+   * - anything else means this identity cannot write here (not a member, no such conversation):
+   *   the pending intents are reported as failed and dropped.
+   */
+  private closedBy(error: ConvosyncError, rejection: Rejection | undefined): void {
+    if (this.closed) return;
+    switch (error.code) {
+      case 'RATE_LIMITED':
+      case 'TOO_MANY_PENDING':
+      case 'TOO_MANY_CONNECTIONS':
+        this.retryLater(error, rejection);
+        return;
+      case 'TOKEN_EXPIRED':
+      case 'UNAUTHORIZED':
+        this.emit('error', error, {});
+        void this.reauthorize();
+        return;
+      case 'NOT_MEMBER':
+      case 'CONVERSATION_NOT_FOUND':
+      case 'INVALID_KEY':
+      case 'FORBIDDEN_SERVICE_ONLY':
+        this.emit('error', error, rejection ? { rejection } : {});
+        void this.failPending(error);
+        return;
+      default:
+        this.resetting = this.reset(error, rejection);
+    }
+  }
+
+  /** Gets a new token from the app and reconnects; without `getToken`, waits for `setToken`. */
+  private async reauthorize(): Promise<void> {
+    this.awaitingToken = true;
+    const refresh = this.context.refreshToken;
+    if (!refresh) return;
+    try {
+      // The client applies it to every conversation (setToken), which reconnects this one.
+      await refresh();
+    } catch (cause) {
+      if (this.closed) return;
+      this.emit(
+        'error',
+        new ConvosyncError('UNAUTHORIZED', 'getToken failed; retrying', { cause }),
+        {},
+      );
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => void this.reauthorize(), this.context.maxBackoffMs);
+    }
+  }
+
+  /** Reports every pending intent as failed with `error` and drops it (it cannot succeed). */
+  private async failPending(error: ConvosyncError): Promise<void> {
+    for (const intent of [...this.outbox.pending]) {
+      await this.outbox.drop(intent.id);
+      this.emit('error', error, { intent });
+    }
   }
 
   /**
@@ -415,21 +484,21 @@ export class Conversation extends Emitter<ConversationEvents> {
    * unconfirmed change again, in the sync handshake (a little jitter spreads the reconnects).
    */
   private retryLater(error: ConvosyncError, rejection: Rejection | undefined): void {
-    const wait = retryInMs(error) ?? 1000;
+    const wait = retryInMs(error) ?? this.context.maxBackoffMs;
     this.emit('error', error, { ...(rejection ? { rejection } : {}), retryInMs: wait });
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(
       () => {
         this.retryTimer = undefined;
-        if (!this.closed) this.provider.connect();
+        if (!this.closed && this.wanted) this.provider.connect();
       },
       wait + Math.random() * Math.min(wait, 1000) * 0.1,
     );
   }
 
   /** Reports the rejected intent, discards the local document, and resyncs from the server. */
-  private async reset(error: ConvosyncError, rejection: Rejection): Promise<void> {
-    const failed = this.outbox.at(rejection.clientId, rejection.clock);
+  private async reset(error: ConvosyncError, rejection: Rejection | undefined): Promise<void> {
+    const failed = rejection && this.outbox.at(rejection.clientId, rejection.clock);
     if (failed && error.code === 'CONCURRENT_CHANGE') {
       // Lost a race, not a rule: the replay re-derives the intent from the winner's value.
       this.blindResets = 0;
@@ -440,16 +509,17 @@ export class Conversation extends Emitter<ConversationEvents> {
       this.blindResets += 1;
     }
     if (!(failed && error.code === 'CONCURRENT_CHANGE'))
-      this.emit('error', error, { ...(failed ? { intent: failed } : {}), rejection });
+      this.emit('error', error, {
+        ...(failed ? { intent: failed } : {}),
+        ...(rejection ? { rejection } : {}),
+      });
     if (this.blindResets > MAX_BLIND_RESETS) {
-      this.emit(
-        'error',
-        new ConvosyncError(
-          'INTERNAL',
-          'rejected repeatedly without a known cause; staying offline',
-        ),
-        {},
+      const giveUp = new ConvosyncError(
+        'INTERNAL',
+        `rejected repeatedly without a known cause (${error.code}); staying offline`,
       );
+      this.emit('error', giveUp, {});
+      await this.failPending(giveUp);
       return;
     }
     this.provider.destroy();
@@ -466,7 +536,7 @@ export class Conversation extends Emitter<ConversationEvents> {
     this.cached = undefined;
     this.emit('reset');
     this.replayOnSync = true;
-    this.provider = this.newProvider(true);
+    this.provider = this.newProvider(this.wanted);
     this.presence.attach(this.provider.awareness);
   }
 

@@ -5,6 +5,7 @@
  */
 import * as decoding from 'lib0/decoding';
 import type * as encoding from 'lib0/encoding';
+import * as awarenessProtocol from 'y-protocols/awareness';
 import { WebsocketProvider } from 'y-websocket';
 import type * as Y from 'yjs';
 import { ConvosyncError, codeFromCloseReason, ERRORS, type ErrorCode } from '../shared/errors.js';
@@ -44,9 +45,12 @@ export function connect(options: SyncOptions): WebsocketProvider {
     // the server only.
     disableBc: true,
     maxBackoffTime: options.maxBackoffMs,
+    // 1009 (frame too big) too: sending the same update again would be refused again.
+    shouldReconnect: (event) => !(event.code >= 4400 && event.code < 4500) && event.code !== 1009,
     ...(options.WebSocket ? { WebSocketPolyfill: options.WebSocket } : {}),
   });
   sendOwnAwarenessOnly(provider);
+  followClientId(provider);
   let rejection: Rejection | undefined;
   provider.messageHandlers[MessageType.Rejected] = (
     _encoder: encoding.Encoder,
@@ -83,9 +87,10 @@ export function connect(options: SyncOptions): WebsocketProvider {
  */
 function sendOwnAwarenessOnly(provider: WebsocketProvider): void {
   const relay = provider._awarenessUpdateHandler;
-  const own = provider.awareness.clientID;
   type Changes = { added: number[]; updated: number[]; removed: number[] };
   const changes = ({ added, updated, removed }: Changes, origin: unknown) => {
+    // Read each time: followClientId may move this device to a new clientID.
+    const own = provider.awareness.clientID;
     if ([...added, ...updated, ...removed].includes(own))
       relay({ added: [], updated: [own], removed: [] }, origin);
   };
@@ -95,11 +100,34 @@ function sendOwnAwarenessOnly(provider: WebsocketProvider): void {
   provider._awarenessUpdateHandler = changes;
 }
 
+/**
+ * Keeps the awareness on the document's clientID. Yjs gives a document a new clientID when a
+ * remote update carries structs under its current one (another client took it), but the
+ * awareness keeps the old one, and y-websocket encodes `doc.clientID`'s awareness on every
+ * connect and disconnect: with no entry for the new clientID, y-protocols throws a TypeError
+ * (`meta.get(clientID).clock`) out of `disconnect()` and the socket's `onopen`, which crashed
+ * the app on goOffline()/goOnline(). This moves this device's state to the new clientID at once.
+ */
+function followClientId(provider: WebsocketProvider): void {
+  const { doc, awareness } = provider;
+  const follow = () => {
+    if (doc.clientID === awareness.clientID) return;
+    const previous = awareness.clientID;
+    const state = awareness.getLocalState();
+    awareness.clientID = doc.clientID;
+    awarenessProtocol.removeAwarenessStates(awareness, [previous], 'clientID changed');
+    awareness.setLocalState(state);
+  };
+  // Lives as long as the document (the conversation destroys it with its provider).
+  doc.on('afterTransactionCleanup', follow);
+}
+
 /** The error a close frame stands for: its reason's code, or the table's code for its number. */
 export function errorFromClose(code: number, reason: string): ConvosyncError {
   const fromReason = codeFromCloseReason(reason);
   if (fromReason)
     return new ConvosyncError(fromReason, reason.slice(fromReason.length + 2) || undefined);
+  if (code === 1009) return new ConvosyncError('UPDATE_TOO_LARGE', reason || 'frame too big');
   const byNumber = (Object.keys(ERRORS) as ErrorCode[]).find((c) => ERRORS[c].close === code);
   return new ConvosyncError(byNumber ?? 'INTERNAL', reason || `closed with ${code}`);
 }

@@ -12,17 +12,28 @@ export interface TokenIdentity {
   role?: PlatformRole;
 }
 
-export function identityFromToken(token: string): TokenIdentity {
+type Claims = { sub?: unknown; identityType?: unknown; role?: unknown; exp?: unknown };
+
+function claimsOf(token: string): Claims {
   const payload = token.split('.')[1];
   if (!payload) throw new ConvosyncError('UNAUTHORIZED', 'token is not a JWT');
-  let claims: { sub?: unknown; identityType?: unknown; role?: unknown };
   try {
     const base64 = payload.replaceAll('-', '+').replaceAll('_', '/');
     const json = new TextDecoder().decode(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)));
-    claims = JSON.parse(json) as typeof claims;
+    return JSON.parse(json) as Claims;
   } catch (cause) {
     throw new ConvosyncError('UNAUTHORIZED', 'token payload is not JSON', { cause });
   }
+}
+
+/** When the token expires (ms since the epoch), or undefined when it has no `exp`. */
+export function tokenExpiry(token: string): number | undefined {
+  const { exp } = claimsOf(token);
+  return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
+}
+
+export function identityFromToken(token: string): TokenIdentity {
+  const claims = claimsOf(token);
   if (!isIdentityId(claims.sub))
     throw new ConvosyncError('UNAUTHORIZED', 'token subject is not an identity id');
   const type = claims.identityType ?? 0;

@@ -158,7 +158,10 @@ export async function startServer(
       log,
       heartbeatMs: config.heartbeatMs,
       maxPendingFrames: 256,
-      outbound: new Outbound({ perSocket: config.maxSocketBufferBytes, total: config.maxOutboundBytes }),
+      outbound: new Outbound({
+        perSocket: config.maxSocketBufferBytes,
+        total: config.maxOutboundBytes,
+      }),
       quota: new SocketQuota(config.maxSocketsPerIdentity),
       closeLog: new LogBudget(20, 10_000),
       genesisWindowMs: config.genesisWindowMs,

@@ -16,7 +16,11 @@ export const ERRORS = {
   INVALID_KEY: { status: 400, close: 4400, message: 'invalid conversation key' },
   UNAUTHORIZED: { status: 401, close: 4401, message: 'missing or invalid token' },
   // The token's `exp` passed while its socket was open; the SDK gets a new one (getToken).
-  TOKEN_EXPIRED: { status: 401, close: 4401, message: 'the token expired, reconnect with a new one' },
+  TOKEN_EXPIRED: {
+    status: 401,
+    close: 4401,
+    message: 'the token expired, reconnect with a new one',
+  },
   NOT_MEMBER: { status: 403, close: 4403, message: 'not an active member of this conversation' },
   FORBIDDEN_SERVICE_ONLY: {
     status: 403,

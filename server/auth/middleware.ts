@@ -11,7 +11,7 @@ import { ConvosyncError } from '../../shared/errors.js';
 import { type Identity, verifyClaims } from './identity.js';
 
 export type AuthEnv = {
-  Variables: { identity: Identity; /** The token's `exp` in ms, if any. */ expiresAt?: number };
+  Variables: { identity: Identity /** The token's `exp` in ms, if any. */; expiresAt?: number };
 };
 
 export function authenticate(secret: string): MiddlewareHandler<AuthEnv> {

@@ -71,7 +71,8 @@ export function syncSocket(
         reason: error.message,
         ...(budget.skipped > 0 ? { skippedLines: budget.skipped } : {}),
       };
-      if (error.code === 'INTERNAL') log.error('closing socket after internal error', { ...fields, error });
+      if (error.code === 'INTERNAL')
+        log.error('closing socket after internal error', { ...fields, error });
       else log.info('closing socket', fields);
     }
     ws?.close(error.closeCode, closeReason(error));
@@ -145,7 +146,8 @@ export function syncSocket(
             if (closed) return;
             closed = true;
             const budget = deps.closeLog.take('SLOW_READER');
-            if (budget.ok) log.warn('dropping slow reader', { why, queued, skippedLines: budget.skipped });
+            if (budget.ok)
+              log.warn('dropping slow reader', { why, queued, skippedLines: budget.skipped });
             // Not a close frame: it would queue behind the very bytes the reader is not reading.
             raw.terminate();
           },

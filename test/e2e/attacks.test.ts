@@ -462,6 +462,37 @@ describe('read positions', () => {
     );
   });
 
+  it('caps devices per identity in read positions (one update inventing 21 is refused)', async () => {
+    await attack(
+      group,
+      'mia',
+      (p) =>
+        p.change((doc) => {
+          for (let n = 0; n < 21; n++) conversationRoots(doc).reads.set(`mia:device-${n}`, 1);
+        }),
+      'TOO_MANY_DEVICES',
+    );
+    // At the cap (20 devices) is fine, and moving one of them stays fine.
+    const mia = await syncPeer(ts, group, 'mia');
+    keep.push(mia);
+    mia.change((doc) => {
+      for (let n = 0; n < 20; n++) conversationRoots(doc).reads.set(`mia:device-${n}`, 1);
+    });
+    await accepted(
+      group,
+      (d) => conversationRoots(d).reads.get('mia:device-19') === 1,
+      '20 devices',
+    );
+    mia.change((doc) => conversationRoots(doc).reads.set('mia:device-0', 2));
+    await accepted(group, (d) => conversationRoots(d).reads.get('mia:device-0') === 2, 'moved');
+    await attack(
+      group,
+      'mia',
+      (p) => p.change((doc) => conversationRoots(doc).reads.set('mia:device-20', 2)),
+      'TOO_MANY_DEVICES',
+    );
+  });
+
   it("rejects moving another member's read position", async () => {
     await attack(
       chat,
@@ -593,6 +624,35 @@ describe('server-only state and structure', () => {
       },
       'SCHEMA_VIOLATION',
     );
+  });
+
+  it('rejects binding a clientID that another member announced in presence but never wrote with', async () => {
+    // adam reads the group and publishes presence under a fresh clientID.
+    const adam = await syncPeer(ts, group, 'adam');
+    keep.push(adam);
+    const announced = adam.doc.clientID;
+    const awareness = new awarenessProtocol.Awareness(adam.doc);
+    awareness.setLocalState({ user: { id: 'adam', type: 1 } });
+    adam.sendAwareness(awarenessProtocol.encodeAwarenessUpdate(awareness, [announced]));
+    await waitFor(() => room(group).awareness.getStates().has(announced), 5000, 'presence');
+    // mia writes under adam's clientID before adam ever did.
+    await attack(
+      group,
+      'mia',
+      (p) => {
+        p.doc.clientID = announced;
+        post(p, message('mia', 'taking over'));
+      },
+      'CLIENT_ID_TAKEN',
+    );
+    // adam keeps his clientID: his presence and his first message are accepted.
+    awareness.setLocalState({ user: { id: 'adam', type: 1 }, typing: { at: clock } });
+    adam.sendAwareness(awarenessProtocol.encodeAwarenessUpdate(awareness, [announced]));
+    const mine = message('adam', 'still mine');
+    post(adam, mine);
+    await accepted(group, (d) => conversationRoots(d).stamps.has(mine.key), 'adam posts');
+    expect(conversationRoots(room(group).doc).clients.get(String(announced))).toBe('adam');
+    awareness.destroy();
   });
 
   it('closes a socket whose awareness claims another identity’s clientID', async () => {
