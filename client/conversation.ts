@@ -102,6 +102,8 @@ export class Conversation extends Emitter<ConversationEvents> {
   private wanted: boolean;
   /** The server closed for the token: a new one (setToken) reconnects. */
   private awaitingToken = false;
+  /** Why the server refused this identity here for good (until the app reconnects). */
+  private refusal: ConvosyncError | undefined;
 
   private constructor(
     key: DocName,
@@ -332,6 +334,8 @@ export class Conversation extends Emitter<ConversationEvents> {
   /** Records and applies an intent; used by `createGroup` and every action above. */
   async act(intent: Intent): Promise<void> {
     if (this.closed) throw new ConvosyncError('BAD_REQUEST', 'conversation is closed');
+    // Queued here, it could never be sent: say so now rather than leave it pending.
+    if (this.refusal) throw this.refusal;
     await this.resetting;
     await this.outbox.submit(this.current, intent, this.applyContext(), LOCAL);
   }
@@ -346,6 +350,7 @@ export class Conversation extends Emitter<ConversationEvents> {
   /** Resumes syncing; pending intents go out with the sync handshake. */
   connect(): void {
     this.wanted = true;
+    this.refusal = undefined;
     this.provider.connect();
   }
 
@@ -405,6 +410,8 @@ export class Conversation extends Emitter<ConversationEvents> {
         this.emit('synced');
       },
       onAccepted: (states) => {
+        // The server took this device's writes: whatever reset came before was not a loop.
+        this.blindResets = 0;
         for (const [client, clock] of states)
           this.acked.set(client, Math.max(clock, this.acked.get(client) ?? 0));
         void this.outbox
@@ -442,6 +449,7 @@ export class Conversation extends Emitter<ConversationEvents> {
       case 'CONVERSATION_NOT_FOUND':
       case 'INVALID_KEY':
       case 'FORBIDDEN_SERVICE_ONLY':
+        this.refusal = error;
         this.emit('error', error, rejection ? { rejection } : {});
         void this.failPending(error);
         return;

@@ -9,7 +9,7 @@ import type { WebSocket } from 'ws';
 import { hasGenesis } from '../../shared/conversation.js';
 import { ConversationType } from '../../shared/enums.js';
 import { ConvosyncError, closeReason } from '../../shared/errors.js';
-import { type DocName, parseDocKey } from '../../shared/keys.js';
+import type { DocName } from '../../shared/keys.js';
 import { readMessage } from '../../shared/protocol/sync.js';
 import type { Identity } from '../auth/identity.js';
 import type { Logger } from '../log.js';
