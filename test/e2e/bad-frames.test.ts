@@ -7,6 +7,7 @@ import path from 'node:path';
 import * as encoding from 'lib0/encoding';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import type { Logger } from '../../server/log.js';
 import { openLeveldbStore } from '../../server/store/leveldb.js';
 import type { DocStore } from '../../server/store/types.js';
 import { privateKey } from '../../shared/keys.js';
@@ -79,6 +80,30 @@ const cases: Array<[string, () => Uint8Array | string, number, RegExp]> = [
   ],
   ['a text frame', () => 'hello', 4400, /^MALFORMED_MESSAGE: text frames/],
   [
+    'a sync step 1 whose state vector is cut short (00 00 01 05)',
+    () => Uint8Array.of(0, 0, 1, 5),
+    4400,
+    /^MALFORMED_MESSAGE/,
+  ],
+  [
+    'a sync step 1 whose state vector has a varint past 53 bits',
+    () => wire.writeSyncStep1(Uint8Array.of(1, ...new Array(9).fill(0xff), 0x7f, 1)),
+    4400,
+    /^MALFORMED_MESSAGE/,
+  ],
+  [
+    'a sync step 1 whose state vector claims a huge client count',
+    () => wire.writeSyncStep1(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x0f)),
+    4400,
+    /^MALFORMED_MESSAGE/,
+  ],
+  [
+    'a sync step 1 whose state vector has trailing bytes',
+    () => wire.writeSyncStep1(Uint8Array.of(0, 7)),
+    4400,
+    /^MALFORMED_MESSAGE/,
+  ],
+  [
     'a frame with trailing bytes',
     () => {
       const e = encoding.createEncoder();
@@ -141,6 +166,53 @@ it('closes a socket that floods frames before the room is ready with 4429', asyn
     const good = await rawSocket(`${other.syncUrl}/${key}?token=${await token('bob')}`);
     expect(wire.readMessage(await nthFrame(good, 0)).type).toBe('sync-step1');
     good.close();
+  } finally {
+    await other.close();
+  }
+});
+
+it('logs a flood of malformed sync step 1 frames at info, within the close-log budget', async () => {
+  const lines: Array<{ level: string; msg: string; fields: Record<string, unknown> }> = [];
+  const capture = (base: Record<string, unknown>): Logger => {
+    const at =
+      (level: string) =>
+      (msg: string, fields: Record<string, unknown> = {}) =>
+        lines.push({ level, msg, fields: { ...base, ...fields } });
+    return {
+      debug: at('debug'),
+      info: at('info'),
+      warn: at('warn'),
+      error: at('error'),
+      child: (fields) => capture({ ...base, ...fields }),
+    };
+  };
+  const other = await startTestServer({ overrides: { log: capture({}) } });
+  try {
+    const started = Date.now();
+    const flood = 60;
+    for (let i = 0; i < flood; i++) {
+      const ws = await rawSocket(`${other.syncUrl}/${key}?token=${await token('alice')}`);
+      await joined(ws);
+      ws.send(
+        i % 2
+          ? Uint8Array.of(0, 0, 1, 5)
+          : wire.writeSyncStep1(
+              Uint8Array.of(1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1),
+            ),
+      );
+      const event = await closed(ws);
+      expect(event.code).toBe(4400);
+    }
+    const windows = Math.floor((Date.now() - started) / 10_000) + 1;
+    expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+    const closes = lines.filter((l) => l.msg === 'closing socket');
+    expect(closes.every((l) => l.level === 'info' && l.fields.code === 'MALFORMED_MESSAGE')).toBe(
+      true,
+    );
+    // 20 lines per 10 s window (server.ts), whatever the flood.
+    expect(closes.length).toBeGreaterThan(0);
+    expect(closes.length).toBeLessThanOrEqual(20 * windows);
+    expect(closes.length).toBeLessThan(flood);
   } finally {
     await other.close();
   }
