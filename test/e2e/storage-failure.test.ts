@@ -28,8 +28,17 @@ beforeAll(async () => {
       if (mode === 'hold') await new Promise<void>((resolve) => (release = resolve));
       return level.append(name, update);
     },
+    // A full disk refuses every write, the small server-only values too.
+    setMeta: async (key, value) => {
+      if (mode === 'fail') throw new Error('ENOSPC: no space left on device');
+      return level.setMeta(key, value);
+    },
   };
-  ts = await startTestServer({ dataDir, overrides: { store: switched } });
+  ts = await startTestServer({
+    dataDir,
+    env: { STORAGE_PROBE_MS: '50' },
+    overrides: { store: switched },
+  });
 });
 afterAll(async () => {
   for (const c of clients) await c.close();
@@ -88,4 +97,49 @@ it('does not broadcast an update before it is durable, and recovers from failed 
   expect(list.map((m) => m.stamp!.seq)).toEqual([1, 2]);
   // 45xx closes are transient: the SDK reported nothing permanent.
   expect(errors).toEqual([]);
+});
+
+it('goes unready while writes fail and ready again once they succeed', async () => {
+  const ready = async () => {
+    const response = await fetch(`${ts.httpUrl}/ready`);
+    const body = (await response.json()) as { data: { storage: string } };
+    return { status: response.status, storage: body.data.storage };
+  };
+  const health = async () => {
+    const response = await fetch(`${ts.httpUrl}/health`);
+    return ((await response.json()) as { data: { storage: string; storageError?: string } }).data;
+  };
+  expect(await ready()).toEqual({ status: 200, storage: 'open' });
+  const alice = await client('alice');
+  const conv = await alice.openPrivate('carol');
+  await conv.whenSynced();
+
+  mode = 'fail';
+  await conv.send({ content: 'while the disk is full' });
+  let seen: { status: number; storage: string } | undefined;
+  for (let i = 0; i < 250 && seen?.status !== 503; i++) {
+    seen = await ready();
+    if (seen.status !== 503) await new Promise((r) => setTimeout(r, 20));
+  }
+  expect(seen).toEqual({ status: 503, storage: 'failing' });
+  // The probe keeps failing too: readiness stays red while the disk is full.
+  await new Promise((r) => setTimeout(r, 200));
+  expect(await ready()).toEqual({ status: 503, storage: 'failing' });
+  expect(await health()).toMatchObject({
+    storage: 'failing',
+    storageError: expect.stringMatching(/disk on fire|ENOSPC/),
+  });
+
+  mode = 'ok';
+  for (let i = 0; i < 250 && seen?.status !== 200; i++) {
+    seen = await ready();
+    if (seen.status !== 200) await new Promise((r) => setTimeout(r, 20));
+  }
+  expect(seen).toEqual({ status: 200, storage: 'open' });
+  expect((await health()).storage).toBe('open');
+  await waitFor(
+    () => conv.messages().some((m) => m.content === 'while the disk is full' && !m.pending),
+    10_000,
+    'the message written during the outage is accepted afterwards',
+  );
 });
