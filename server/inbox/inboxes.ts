@@ -33,11 +33,22 @@ interface Pending {
 export class Inboxes {
   private readonly pending = new Map<ConversationKey, Pending>();
   private readonly running = new Map<ConversationKey, Promise<void>>();
-  /** Last entry JSON written per conversation and identity: skips unchanged inboxes. */
+  /**
+   * Last entry JSON written per conversation and identity: skips unchanged inboxes. Kept only
+   * while the conversation's room is loaded (1–3 KB a room would otherwise stay forever); the
+   * first pass after a reload compares with the inboxes themselves instead.
+   */
   private readonly written = new Map<ConversationKey, Map<IdentityId, string>>();
   private closed = false;
 
-  constructor(private readonly deps: InboxesDeps) {}
+  constructor(private readonly deps: InboxesDeps) {
+    deps.rooms.onUnload((key) => this.written.delete(key as ConversationKey));
+  }
+
+  /** Conversations whose last entries are remembered (tests: none after their rooms unload). */
+  get remembered(): number {
+    return this.written.size;
+  }
 
   /** A document became durable; conversations get their members' entries refreshed. */
   notify(name: string): void {
@@ -114,7 +125,9 @@ export class Inboxes {
       ? [...known.keys()].filter((id) => !computed.entries.has(id))
       : computed.exited;
     for (const identity of gone) await this.write(identity, key, undefined);
-    this.written.set(key, written);
+    // The room may have unloaded during the writes: then nothing is remembered for it.
+    if (this.deps.rooms.peek(key)) this.written.set(key, written);
+    else this.written.delete(key);
   }
 
   private async write(

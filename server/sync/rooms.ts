@@ -14,6 +14,7 @@ export class Rooms {
   private readonly loading = new Map<DocName, Promise<Room>>();
   private readonly loaded = new Map<DocName, Room>();
   private readonly idleTimers = new Map<Room, NodeJS.Timeout>();
+  private readonly unloadListeners: Array<(key: DocName) => void> = [];
   private closing = false;
 
   constructor(
@@ -72,6 +73,11 @@ export class Rooms {
       write: (reason, change) => room.serverWrite(reason, change),
       release: () => this.released(room),
     };
+  }
+
+  /** Calls `listener` with the key of every room that is unloaded (idle, broken). */
+  onUnload(listener: (key: DocName) => void): void {
+    this.unloadListeners.push(listener);
   }
 
   /** A loaded room, if any (health, tests). */
@@ -150,6 +156,7 @@ export class Rooms {
     if (this.loaded.get(room.key) !== room) return;
     this.loaded.delete(room.key);
     this.loading.delete(room.key);
+    for (const listener of this.unloadListeners) listener(room.key);
   }
 
   private cancelIdle(room: Room): void {
