@@ -54,7 +54,10 @@ export interface ClientOptions {
    * Without it, call `setToken` yourself before `exp`.
    */
   getToken?: () => Promise<string>;
-  /** How long before `exp` to call `getToken` (at most half the token's remaining life); 60 s. */
+  /**
+   * How long before `exp` to call `getToken` (at most half the token's remaining life); 60 s.
+   * 0: only when the server closes a socket for the expired token.
+   */
   refreshBeforeMs?: number;
 }
 
@@ -151,7 +154,7 @@ export function createClient(options: ClientOptions): Client {
   const scheduleRefresh = () => {
     clearTimeout(refreshTimer);
     const expiry = tokenExpiry(token);
-    if (!refreshToken || closed || expiry === undefined) return;
+    if (!refreshToken || closed || expiry === undefined || options.refreshBeforeMs === 0) return;
     const left = expiry - Date.now();
     const lead = Math.min(options.refreshBeforeMs ?? 60_000, left / 2);
     refreshTimer = setTimeout(

@@ -354,13 +354,21 @@ export class Conversation extends Emitter<ConversationEvents> {
     this.provider.connect();
   }
 
-  /** Updates the token used by the next (re)connection; reconnects if the old one was refused. */
+  /**
+   * Uses `token` from now on: reconnects with it if the old one was refused, and moves an open
+   * connection over to it (the server would close that one when the old token expires; the sync
+   * handshake resends whatever was in flight).
+   */
   setToken(token: string): void {
     this.context.token = token;
     this.provider.params = { ...this.provider.params, token };
-    if (this.awaitingToken) {
-      this.awaitingToken = false;
-      if (this.wanted && !this.closed) this.provider.connect();
+    const refused = this.awaitingToken;
+    this.awaitingToken = false;
+    if (!this.wanted || this.closed) return;
+    if (refused) this.provider.connect();
+    else if (this.provider.wsconnected) {
+      this.provider.disconnect();
+      this.provider.connect();
     }
   }
 
@@ -442,7 +450,8 @@ export class Conversation extends Emitter<ConversationEvents> {
         return;
       case 'TOKEN_EXPIRED':
       case 'UNAUTHORIZED':
-        this.emit('error', error, {});
+        // Only the app can help when it gave no getToken: tell it.
+        if (!this.context.refreshToken) this.emit('error', error, {});
         void this.reauthorize();
         return;
       case 'NOT_MEMBER':
