@@ -53,7 +53,9 @@ export class Outbound {
     const held = this.queued.get(socket);
     if (held === undefined) return;
     const size = frame.byteLength;
-    if (held + size > this.limits.perSocket) {
+    // A socket that holds nothing may always take one frame, however large: a resync of a big
+    // document (sync step 2) must be possible whatever the cap.
+    if (held > 0 && held + size > this.limits.perSocket) {
       this.forget(socket);
       socket.drop('socket', held);
       return;
