@@ -10,6 +10,7 @@ describe('moderation settings', () => {
       rates: {
         identity: { count: 100, windowMs: 10_000 },
         conversation: { count: 1000, windowMs: 10_000 },
+        writes: { count: 300, windowMs: 10_000 },
       },
     });
   });
@@ -22,6 +23,7 @@ describe('moderation settings', () => {
         MODERATION_MODE: 'reject',
         RATE_LIMIT_IDENTITY: 'off',
         RATE_LIMIT_CONVERSATION: '50/1m',
+        RATE_LIMIT_WRITES: 'off',
       }),
     ).toEqual({
       words: ['darn', '傻瓜'],

@@ -13,13 +13,18 @@ export interface ModerationConfig {
   wordsFile?: string;
   /** `MODERATION_MODE`: star the matched characters (default) or refuse the message. */
   mode: ModerationMode;
-  /** `RATE_LIMIT_IDENTITY`, `RATE_LIMIT_CONVERSATION`: new messages per window, or `off`. */
+  /**
+   * `RATE_LIMIT_IDENTITY`, `RATE_LIMIT_CONVERSATION`: new messages per window, or `off`;
+   * `RATE_LIMIT_WRITES`: every other write per identity (each key written counts one).
+   */
   rates: RateLimits;
 }
 
 /** Far above what a person types, low enough to stop a runaway script or a flood. */
 export const DEFAULT_IDENTITY_RATE = '100/10s';
 export const DEFAULT_CONVERSATION_RATE = '1000/10s';
+/** Read marks, receipts, profiles, membership: a person moves a few per message at most. */
+export const DEFAULT_WRITES_RATE = '300/10s';
 
 export function parseModerationConfig(env: Record<string, string | undefined>): ModerationConfig {
   const mode = env.MODERATION_MODE || 'replace';
@@ -33,11 +38,16 @@ export function parseModerationConfig(env: Record<string, string | undefined>): 
     env.RATE_LIMIT_CONVERSATION || DEFAULT_CONVERSATION_RATE,
     'RATE_LIMIT_CONVERSATION',
   );
+  const writes = parseRate(env.RATE_LIMIT_WRITES || DEFAULT_WRITES_RATE, 'RATE_LIMIT_WRITES');
   return {
     words: splitWords(env.SENSITIVE_WORDS ?? '', ','),
     ...(env.SENSITIVE_WORDS_FILE ? { wordsFile: env.SENSITIVE_WORDS_FILE } : {}),
     mode,
-    rates: { ...(identity ? { identity } : {}), ...(conversation ? { conversation } : {}) },
+    rates: {
+      ...(identity ? { identity } : {}),
+      ...(conversation ? { conversation } : {}),
+      ...(writes ? { writes } : {}),
+    },
   };
 }
 

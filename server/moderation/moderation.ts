@@ -33,7 +33,7 @@ export interface Moderation {
    * (nicknames, group names, announcements, file names) with one rather than star them.
    */
   readonly sensitive: (text: string) => boolean;
-  /** Refuses the plan's new messages (a listed word in reject mode, over the rate limits). */
+  /** Refuses the plan (a listed word in reject mode; its messages or writes over the rate limits). */
   admit(
     author: Identity,
     /** The document's name (a conversation key): the per-conversation bucket. */
@@ -67,7 +67,11 @@ export async function createModeration(
     sensitive: (text) => matcher.size > 0 && matcher.test(text),
     admit(author, conversation, doc, plan) {
       const fresh = newMessages(doc, plan);
-      if (fresh.length === 0) return undefined;
+      let written = 0;
+      for (const keys of plan.writes.values()) written += keys.size;
+      // Every key written that is not a new message: read marks, profiles, members, recalls.
+      const otherWrites = written - fresh.length;
+      if (fresh.length === 0 && otherWrites === 0) return undefined;
       const where = new Map<string, { clientId: number; clock: number }>();
       for (const c of plan.created ?? []) if (!where.has(c.key)) where.set(c.key, c);
       const at = (key: string) => {
@@ -89,10 +93,13 @@ export async function createModeration(
       }
       // Backend jobs (role service) post notices to many conversations on purpose.
       if (author.role === PlatformRole.Service) return undefined;
-      const admission = limiter.take(author.id, conversation, fresh.length);
+      const admission = limiter.take(author.id, conversation, fresh.length, otherWrites);
       if (admission.ok) return undefined;
       count('limited');
-      return { error: rateLimited(admission.retryInMs, admission.scope), ...at(fresh[0]![0]) };
+      return {
+        error: rateLimited(admission.retryInMs, admission.scope),
+        ...(fresh[0] ? at(fresh[0][0]) : { clientId: 0, clock: 0 }),
+      };
     },
     censor(doc, keys) {
       if (config.mode !== 'replace' || matcher.size === 0) return 0;

@@ -62,20 +62,40 @@ describe('rate limits', () => {
     expect(limiter.take('bob', 'other', 1).ok).toBe(true);
   });
 
-  it('never puts a conversation in debt: one member’s big batch silences the others briefly', () => {
+  it('charges a whole batch to the conversation too: its long-run rate stays within the limit', () => {
     const time = clock();
     const limiter = new RateLimiter(
       { identity: { count: 10, windowMs: 1000 }, conversation: { count: 20, windowMs: 1000 } },
       time.now,
     );
     expect(limiter.take('alice', 'c', 500).ok).toBe(true);
+    // 480 messages of debt at 20 per second: 24 s before anyone posts one more here.
     expect(limiter.take('bob', 'c', 1)).toEqual({
       ok: false,
       scope: 'conversation',
-      retryInMs: 50,
+      retryInMs: 24_050,
     });
-    time.advance(50);
+    time.advance(24_050);
     expect(limiter.take('bob', 'c', 1).ok).toBe(true);
+    expect(limiter.take('bob', 'other', 1).ok).toBe(true);
+  });
+
+  it('limits other writes per identity, apart from messages', () => {
+    const time = clock();
+    const limiter = new RateLimiter(
+      { identity: { count: 10, windowMs: 1000 }, writes: { count: 3, windowMs: 1000 } },
+      time.now,
+    );
+    expect(limiter.take('alice', 'c', 0, 3).ok).toBe(true);
+    expect(limiter.take('alice', 'd', 0, 1)).toEqual({
+      ok: false,
+      scope: 'writes',
+      retryInMs: 334,
+    });
+    expect(limiter.take('alice', 'c', 1, 0).ok).toBe(true);
+    expect(limiter.take('bob', 'c', 0, 1).ok).toBe(true);
+    time.advance(334);
+    expect(limiter.take('alice', 'd', 0, 1).ok).toBe(true);
   });
 
   it('counts nothing for zero messages and holds no buckets once they are full again', () => {

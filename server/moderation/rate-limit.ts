@@ -1,14 +1,15 @@
 /**
- * @module Message rate limits: token buckets per identity and per conversation, counting new
- * messages only (read marks, profiles and membership changes are free). One limiter serves the
- * sync path and REST alike, so a client cannot get around it by switching paths.
+ * @module Rate limits: token buckets per identity and per conversation for new messages, and per
+ * identity for every other write (read marks, profiles, membership, recalls, settings). One
+ * limiter serves the sync path and REST alike, so a client cannot get around it by switching
+ * paths.
  *
  * A bucket holds up to `count` tokens and regains `count` every `windowMs`. A batch of n
  * messages needs min(n, count) tokens: an offline batch larger than the whole bucket still goes
- * through when the bucket is full. It then leaves the identity's bucket in debt, which throttles
- * what that identity sends next, so its long-run rate never exceeds the limit. The
- * conversation's bucket never goes below zero: one member's large offline batch must not
- * silence the others for long, and each member's own debt already bounds its rate.
+ * through when the bucket is full. It is charged in full, though: it leaves both buckets in
+ * debt, which throttles what follows, so neither an identity's nor a conversation's long-run
+ * rate ever exceeds its limit (one update carrying 5,000 messages used to pass a 1,000-per-10 s
+ * conversation limit because that bucket stopped at zero).
  */
 
 export interface Rate {
@@ -20,11 +21,13 @@ export interface Rate {
 export interface RateLimits {
   identity?: Rate;
   conversation?: Rate;
+  /** Writes other than new messages, per identity. */
+  writes?: Rate;
 }
 
 export type Admission =
   | { ok: true }
-  | { ok: false; scope: 'identity' | 'conversation'; retryInMs: number };
+  | { ok: false; scope: 'identity' | 'conversation' | 'writes'; retryInMs: number };
 
 interface Bucket {
   tokens: number;
@@ -49,6 +52,7 @@ export function parseRate(value: string, name: string): Rate | undefined {
 export class RateLimiter {
   private readonly identities = new Map<string, Bucket>();
   private readonly conversations = new Map<string, Bucket>();
+  private readonly writers = new Map<string, Bucket>();
   private takes = 0;
 
   constructor(
@@ -56,32 +60,34 @@ export class RateLimiter {
     private readonly now: () => number,
   ) {}
 
-  /** Takes `n` messages from both buckets, or none (and says when to retry) if either is short. */
-  take(identity: string, conversation: string, n: number): Admission {
-    if (n <= 0) return { ok: true };
+  /**
+   * Takes `n` new messages from the message buckets and `writes` other writes from the identity's
+   * write bucket, or nothing (and says when to retry) if any of them is short.
+   */
+  take(identity: string, conversation: string, n: number, writes = 0): Admission {
+    if (n <= 0 && writes <= 0) return { ok: true };
     const now = this.now();
     if (++this.takes % 1024 === 0) this.sweep(now);
-    const mine =
-      this.limits.identity && this.bucket(this.identities, identity, this.limits.identity, now);
-    const shared =
-      this.limits.conversation &&
-      this.bucket(this.conversations, conversation, this.limits.conversation, now);
-    if (mine && this.limits.identity) {
-      const wait = waitMs(mine, this.limits.identity, n);
-      if (wait > 0) return { ok: false, scope: 'identity', retryInMs: wait };
+    const charges: Array<[Bucket, number]> = [];
+    const scopes = [
+      ['identity', this.identities, identity, this.limits.identity, n],
+      ['conversation', this.conversations, conversation, this.limits.conversation, n],
+      ['writes', this.writers, identity, this.limits.writes, writes],
+    ] as const;
+    for (const [scope, buckets, key, rate, amount] of scopes) {
+      if (!rate || amount <= 0) continue;
+      const bucket = this.bucket(buckets, key, rate, now);
+      const wait = waitMs(bucket, rate, amount);
+      if (wait > 0) return { ok: false, scope, retryInMs: wait };
+      charges.push([bucket, amount]);
     }
-    if (shared && this.limits.conversation) {
-      const wait = waitMs(shared, this.limits.conversation, n);
-      if (wait > 0) return { ok: false, scope: 'conversation', retryInMs: wait };
-    }
-    if (mine) mine.tokens -= n;
-    if (shared) shared.tokens = Math.max(0, shared.tokens - n);
+    for (const [bucket, amount] of charges) bucket.tokens -= amount;
     return { ok: true };
   }
 
   /** Buckets held in memory (a full bucket is dropped: it is the same as a new one). */
   get size(): number {
-    return this.identities.size + this.conversations.size;
+    return this.identities.size + this.conversations.size + this.writers.size;
   }
 
   private bucket(buckets: Map<string, Bucket>, key: string, rate: Rate, now: number): Bucket {
@@ -99,6 +105,7 @@ export class RateLimiter {
     for (const [buckets, rate] of [
       [this.identities, this.limits.identity],
       [this.conversations, this.limits.conversation],
+      [this.writers, this.limits.writes],
     ] as const) {
       if (!rate) continue;
       for (const [key, bucket] of buckets) {
