@@ -126,9 +126,6 @@ export const ERRORS = {
   },
   INTERNAL: { status: 500, close: 4500, message: 'internal error' },
   STORAGE_UNAVAILABLE: { status: 503, close: 4503, message: 'storage unavailable, retry later' },
-  // The socket did not read what was sent to it fast enough (or the server's outbound budget ran
-  // out): it is closed and its client resyncs from sync step 1 when it reconnects.
-  SLOW_READER: { status: 503, close: 4503, message: 'fell behind reading, resync' },
   SHUTTING_DOWN: { status: 503, close: 4503, message: 'server is shutting down, retry later' },
   // SDK side only: a REST call (e.g. the presence lookup) found no server to talk to.
   UNREACHABLE: { status: 503, close: 4503, message: 'the server cannot be reached, retry later' },
