@@ -10,6 +10,9 @@ import { conversationRoots, type Message } from '../../shared/schema.js';
 import type { Identity } from '../auth/identity.js';
 import { Room, type RoomDeps } from './room.js';
 
+/** How long a conversation with no genesis stays loaded once nobody uses it. */
+const UNBORN_IDLE_MS = 1000;
+
 export class Rooms {
   private readonly loading = new Map<DocName, Promise<Room>>();
   private readonly loaded = new Map<DocName, Room>();
@@ -106,19 +109,22 @@ export class Rooms {
 
   /**
    * Called when a peer left: unload the room once nobody has used it for `idleMs`. A conversation
-   * with no genesis (a group key nobody created, a private chat a stranger asked for) is unloaded
-   * at once: anyone can name such keys, and each one kept would hold a loaded room.
+   * with no genesis (a group key nobody created, a private chat a stranger asked for) goes after
+   * at most a second: anyone can name such keys, and each one kept would hold a loaded room. (Not
+   * at once: a socket that has just opened the room may not have joined it yet.)
    */
   released(room: Room): void {
     if (room.size > 0 || this.closing || room.isBroken) return;
     this.cancelIdle(room);
-    const idle = room.parsed.type !== 'inbox' && !hasGenesis(room.doc) ? 0 : this.idleMs;
+    const unborn = room.parsed.type !== 'inbox' && !hasGenesis(room.doc);
+    const idle = unborn ? Math.min(this.idleMs, UNBORN_IDLE_MS) : this.idleMs;
     const timer = setTimeout(() => {
       this.idleTimers.delete(room);
       if (room.size > 0) return;
       this.forget(room);
       // Compacting a document never written would store an empty one under a made-up key.
-      const compacting = idle === 0 && !hasGenesis(room.doc) ? room.drain() : room.compact();
+      const compacting =
+        room.parsed.type !== 'inbox' && !hasGenesis(room.doc) ? room.drain() : room.compact();
       void compacting
         .catch((error) =>
           this.deps.log.warn('compaction on unload failed', { room: room.key, error }),

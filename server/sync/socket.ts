@@ -174,7 +174,13 @@ export function syncSocket(
             deps.rooms.released(opened);
             return;
           }
-          await opened.join(peer);
+          try {
+            await opened.join(peer);
+          } catch (error) {
+            // Refused (not a member, no such conversation): the room must not stay loaded for it.
+            deps.rooms.released(opened);
+            throw error;
+          }
           if (closed) {
             // The socket went away while the room was joining it.
             opened.leave(peer);

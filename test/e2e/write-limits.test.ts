@@ -122,3 +122,13 @@ it('does not keep rooms for group keys nobody creates', async () => {
   const stored = await ts.server.store.list();
   expect(stored.filter((name) => keys.includes(name as never))).toEqual([]);
 });
+
+it('does not keep rooms that refused a socket (a stranger naming private chats of others)', async () => {
+  const keys = Array.from({ length: 20 }, (_, n) => privateKey(id(`p${n}`), id(`q${n}`)));
+  for (const key of keys) {
+    const ws = await rawSocket(`${ts.syncUrl}/${key}?token=${await token('mallory')}`);
+    const event = await closed(ws);
+    expect(event.code).toBe(4404);
+  }
+  await waitFor(() => keys.every((key) => !ts.server.rooms.peek(key)), 5000, 'rooms unloaded');
+});
