@@ -465,30 +465,30 @@ describe('read positions', () => {
   it('caps devices per identity in read positions (one update inventing 21 is refused)', async () => {
     await attack(
       group,
-      'mia',
+      'adam',
       (p) =>
         p.change((doc) => {
-          for (let n = 0; n < 21; n++) conversationRoots(doc).reads.set(`mia:device-${n}`, 1);
+          for (let n = 0; n < 21; n++) conversationRoots(doc).reads.set(`adam:device-${n}`, 1);
         }),
       'TOO_MANY_DEVICES',
     );
     // At the cap (20 devices) is fine, and moving one of them stays fine.
-    const mia = await syncPeer(ts, group, 'mia');
-    keep.push(mia);
-    mia.change((doc) => {
-      for (let n = 0; n < 20; n++) conversationRoots(doc).reads.set(`mia:device-${n}`, 1);
+    const adam = await syncPeer(ts, group, 'adam');
+    keep.push(adam);
+    adam.change((doc) => {
+      for (let n = 0; n < 20; n++) conversationRoots(doc).reads.set(`adam:device-${n}`, 1);
     });
     await accepted(
       group,
-      (d) => conversationRoots(d).reads.get('mia:device-19') === 1,
+      (d) => conversationRoots(d).reads.get('adam:device-19') === 1,
       '20 devices',
     );
-    mia.change((doc) => conversationRoots(doc).reads.set('mia:device-0', 2));
-    await accepted(group, (d) => conversationRoots(d).reads.get('mia:device-0') === 2, 'moved');
+    adam.change((doc) => conversationRoots(doc).reads.set('adam:device-0', 2));
+    await accepted(group, (d) => conversationRoots(d).reads.get('adam:device-0') === 2, 'moved');
     await attack(
       group,
-      'mia',
-      (p) => p.change((doc) => conversationRoots(doc).reads.set('mia:device-20', 2)),
+      'adam',
+      (p) => p.change((doc) => conversationRoots(doc).reads.set('adam:device-20', 2)),
       'TOO_MANY_DEVICES',
     );
   });
