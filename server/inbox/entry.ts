@@ -2,13 +2,14 @@
  * @module What one identity's inbox shows for one conversation, computed from the conversation
  * document alone: name and avatar (the group's, or the other party's own profile in a private
  * chat), the last message as a preview (a recalled one as recalled), the last active time, and
- * the unread count (messages from others after the identity's read position).
+ * the unread count (shared/rules/unread.ts: the one definition).
  */
 import type * as Y from 'yjs';
 import { ConversationStatus, ConversationType, MemberStatus } from '../../shared/enums.js';
 import type { IdentityId } from '../../shared/ids.js';
 import type { ParsedKey } from '../../shared/keys.js';
 import { readPosition } from '../../shared/rules/read.js';
+import { canBeUnread, isUnread } from '../../shared/rules/unread.js';
 import { conversationRoots, type InboxEntry, type Message } from '../../shared/schema.js';
 
 const PREVIEW_LENGTH = 120;
@@ -18,7 +19,10 @@ export const MAX_UNREAD = 999;
 
 /** What every member's entry is computed from: the log's senders by seq and its last message. */
 export interface LogSummary {
-  /** Sender of each stamped message by seq (index 0 unused; system messages left out). */
+  /**
+   * Sender of each stamped message by seq (index 0 unused), for the messages that can be unread
+   * at all (`canBeUnread`: system and recalled messages are left out).
+   */
   senders: Array<IdentityId | undefined>;
   last?: { message: Message; at: number; seq: number };
 }
@@ -41,7 +45,8 @@ export function liveSummary(doc: Y.Doc): LogSummary {
       const stamp = stamps.get(key);
       const message = messages.get(key);
       if (!stamp || !message) continue;
-      summary.senders[stamp.seq] = message.system ? undefined : message.sender;
+      // A recall rewrites the stamp (recalledAt) and the message (tombstone): either way in.
+      summary.senders[stamp.seq] = canBeUnread(message) ? message.sender : undefined;
       if (!summary.last || stamp.seq >= summary.last.seq)
         summary.last = { message, at: stamp.at, seq: stamp.seq };
     }
@@ -51,6 +56,11 @@ export function liveSummary(doc: Y.Doc): LogSummary {
     if (last && event.keysChanged.has(last.message.key)) {
       const message = messages.get(last.message.key);
       if (message) summary.last = { ...last, message }; // a recall of the last message
+    }
+    for (const key of event.keysChanged) {
+      const message = messages.get(key);
+      const stamp = stamps.get(key);
+      if (message && stamp && !canBeUnread(message)) summary.senders[stamp.seq] = undefined;
     }
   });
   return summary;
@@ -65,8 +75,7 @@ export function summarize(doc: Y.Doc): LogSummary {
   for (const [key, stamp] of stamps.entries()) {
     const message = messages.get(key);
     if (!message) continue;
-    // System messages (joins, role changes) are not unread messages.
-    if (!message.system) senders[stamp.seq] = message.sender;
+    if (canBeUnread(message)) senders[stamp.seq] = message.sender;
     if (stamp.seq > lastSeq) {
       lastSeq = stamp.seq;
       last = { message, at: stamp.at, seq: stamp.seq };
@@ -139,10 +148,15 @@ export function inboxEntry(
 
 function unread(log: LogSummary, position: number, identity: IdentityId): number {
   let count = 0;
-  // From the newest down, so a member far behind costs at most MAX_UNREAD steps.
+  // From the newest down, so a member far behind costs at most MAX_UNREAD steps. `senders`
+  // holds only messages that `canBeUnread`; the rest of `isUnread` is the loop bound and this.
   for (let seq = log.senders.length - 1; seq > position && count < MAX_UNREAD; seq -= 1) {
     const sender = log.senders[seq];
-    if (sender !== undefined && sender !== identity) count += 1;
+    if (
+      sender !== undefined &&
+      isUnread({ seq, sender, system: false, recalled: false }, identity, position)
+    )
+      count += 1;
   }
   return count;
 }

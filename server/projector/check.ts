@@ -1,10 +1,12 @@
 /**
  * @module The snapshot checker: compares every row and column of the three tables with what a
  * conversation document says. Derived values (unread counts, last message, read message ids)
- * are recomputed here from the document, independently of the projector's SQL. Used by the
+ * are recomputed here from the document, independently of the projector's SQL (unread counts
+ * by shared/rules/unread.ts, the definition that SQL mirrors). Used by the
  * tests and by `npm run check:snapshot`.
  */
 import type * as Y from 'yjs';
+import { isUnread } from '../../shared/rules/unread.js';
 import { conversationRoots, type Message, type Stamp } from '../../shared/schema.js';
 import type { Sql } from '../db/connect.js';
 import { eventsFor } from './events.js';
@@ -20,12 +22,19 @@ export async function checkSnapshot(sql: Sql, doc: Y.Doc): Promise<string[]> {
   const stamped = [...stamps.entries()].sort((a, b) => a[1].seq - b[1].seq);
   const idOfSeq = new Map(stamped.map(([, s]) => [s.seq, s.id]));
   const unread = (identity: string, readSeq: number) =>
-    stamped.filter(
-      ([key, s]) =>
-        s.seq > readSeq &&
-        (messages.get(key) as Message).sender !== identity &&
-        s.recalledAt === undefined,
-    ).length;
+    stamped.filter(([key, s]) => {
+      const message = messages.get(key) as Message;
+      return isUnread(
+        {
+          seq: s.seq,
+          sender: message.sender,
+          system: message.system !== undefined,
+          recalled: s.recalledAt !== undefined || message.recalled !== undefined,
+        },
+        identity,
+        readSeq,
+      );
+    }).length;
   const compare = (
     what: string,
     expected: Record<string, unknown>,

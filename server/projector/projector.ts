@@ -17,6 +17,7 @@ import type { IdGenerator } from '../message-ids.js';
 import { rootsOf } from '../sync/resolve.js';
 import { type Changes, eventsFor } from './events.js';
 import { conversationRow, memberRow, messageRow } from './rows.js';
+import { refreshUnreadCounts } from './unread.js';
 
 export interface ProjectorDeps {
   sql: Sql;
@@ -401,16 +402,15 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
 
 /**
  * Values that depend on other rows, recomputed in SQL for the whole conversation: read message
- * ids, unread counts (messages after the read position, not sent by the member, not recalled),
+ * ids, unread counts (shared/rules/unread.ts, in SQL by ./unread.ts),
  * the private chat's two unread columns, the last message and last active time.
  */
 async function refreshDerived(tx: Sql, id: string): Promise<void> {
   await tx`
     UPDATE t_conversation_member m SET
-      last_read_message_id = (SELECT b.message_id FROM t_msg_body b WHERE b.conversation_id = ${id} AND b.conversation_seq = m.last_read_seq),
-      unread_count = (SELECT count(*) FROM t_msg_body b WHERE b.conversation_id = ${id} AND b.conversation_seq > m.last_read_seq
-                      AND b.sender_identity_id <> m.identity_id AND NOT b.is_recalled)
+      last_read_message_id = (SELECT b.message_id FROM t_msg_body b WHERE b.conversation_id = ${id} AND b.conversation_seq = m.last_read_seq)
     WHERE m.conversation_id = ${id}`;
+  await refreshUnreadCounts(tx, id);
   await tx`
     UPDATE t_conversation c SET
       first_identity_unread_count = coalesce((SELECT m.unread_count FROM t_conversation_member m WHERE m.conversation_id = c.conversation_id AND m.identity_id = c.first_identity_id), 0),
