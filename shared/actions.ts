@@ -70,7 +70,7 @@ export function actionWrites(doc: Y.Doc, intent: Action, author: Author, now: nu
   const { members, messages } = conversationRoots(doc);
   const member = (identity: IdentityId): Member => {
     const m = members.get(identity);
-    if (!m) throw new ConvosyncError('NOT_FOUND', `${identity} is not a member`);
+    if (!m) throw new ConvosyncError('MEMBER_NOT_FOUND', `${identity} is not a member`);
     return m;
   };
   switch (intent.kind) {

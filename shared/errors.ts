@@ -29,6 +29,11 @@ export const ERRORS = {
   },
   NOT_FOUND: { status: 404, close: 4404, message: 'not found' },
   CONVERSATION_NOT_FOUND: { status: 404, close: 4404, message: 'conversation does not exist' },
+  // The spec's group management flow (seed §11): "成员不存在" and, for an invite, "已是成员".
+  MEMBER_NOT_FOUND: { status: 404, close: 4409, message: 'member does not exist' },
+  ALREADY_MEMBER: { status: 409, close: 4409, message: 'already a member' },
+  /** A request body over the REST limit (server/http/app.ts). */
+  BODY_TOO_LARGE: { status: 413, close: 4413, message: 'request body too large' },
   // Rule violations. Over the sync protocol every one of them is a rejection message followed
   // by a 4409 close (the SDK then resets and replays); over REST they are 4xx responses.
   MISSING_DEPENDENCIES: {

@@ -42,8 +42,19 @@ export function isMessageKey(value: unknown): value is MessageKey {
   return typeof value === 'string' && MESSAGE_KEY_PATTERN.test(value);
 }
 
+/** The largest BIGINT (Postgres `bigint`, MySQL `BIGINT`): 2^63 - 1. */
+export const MAX_BIGINT = 9_223_372_036_854_775_807n;
+
+/**
+ * A positive BIGINT in decimal (a message or conversation id). Nineteen digits are not enough
+ * of a check: 9999999999999999999 overflows, and the database would answer with an error.
+ */
+export function isBigintId(value: unknown): value is string {
+  return typeof value === 'string' && MESSAGE_ID_PATTERN.test(value) && BigInt(value) <= MAX_BIGINT;
+}
+
 export function isMessageId(value: unknown): value is MessageId {
-  return typeof value === 'string' && MESSAGE_ID_PATTERN.test(value);
+  return isBigintId(value);
 }
 
 export function isDeviceId(value: unknown): value is DeviceId {

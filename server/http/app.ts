@@ -3,7 +3,8 @@
  * in a handler is converted here, once, into the `{ code, message, data }` envelope.
  */
 import { upgradeWebSocket, type WebSocketLike } from '@hono/node-server';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { WSEvents } from 'hono/ws';
@@ -50,6 +51,22 @@ export interface AppDeps {
   files?: FileRoutesDeps;
   /** Online status across conversations (GET /api/v1/presence). */
   presence?: PresenceRegistry;
+}
+
+/**
+ * The largest JSON request body (bytes). The biggest legitimate one, a group created with 499
+ * members, is about 30 KB; uploads (/files) have their own limits per format.
+ */
+export const REST_BODY_LIMIT = 1024 * 1024;
+
+/** Refuses larger bodies with 413 BODY_TOO_LARGE before anything parses them. */
+export function jsonBodyLimit(maxSize = REST_BODY_LIMIT): MiddlewareHandler {
+  return bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new ConvosyncError('BODY_TOO_LARGE', `request body over ${maxSize} bytes`);
+    },
+  });
 }
 
 export interface Envelope<T> {
@@ -124,6 +141,9 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
 
   const api = new Hono<AuthEnv>();
   api.use('*', authenticate(deps.jwtSecret));
+  // Every JSON body; uploads stream to disk under their own per-format limits.
+  const limit = jsonBodyLimit();
+  api.use('*', (c, next) => (c.req.path.startsWith('/api/v1/files') ? next() : limit(c, next)));
   api.route(
     '/messages',
     messageRoutes({
@@ -171,10 +191,14 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
   app.onError((error, c) => {
     if (error instanceof ConvosyncError) {
       const retry = retryInMs(error);
+      const headers: Record<string, string> =
+        retry === undefined ? {} : { 'Retry-After': String(Math.ceil(retry / 1000)) };
+      // The rest of an oversized body is never read: the connection cannot carry another request.
+      if (error.code === 'BODY_TOO_LARGE') headers.Connection = 'close';
       return c.json(
         { code: error.code, message: error.message, data: null } satisfies Envelope<null>,
         error.status as ContentfulStatusCode,
-        retry === undefined ? {} : { 'Retry-After': String(Math.ceil(retry / 1000)) },
+        headers,
       );
     }
     if (error instanceof HTTPException) {

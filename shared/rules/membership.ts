@@ -135,6 +135,13 @@ function checkMemberChange(
       return violation('SCHEMA_VIOLATION', 'invitedBy must be the inviter');
   } else {
     if (!previous) return violation('SCHEMA_VIOLATION', 'a new member entry comes from an invite');
+    // An invite of someone active, a removal of someone gone: the spec's own two errors.
+    const joinedAgain =
+      next.invitedBy !== previous.invitedBy || next.joinTime !== previous.joinTime;
+    if (wasActive && isActive && joinedAgain)
+      return violation('ALREADY_MEMBER', `${identity} is already a member`);
+    if (!wasActive && !isActive && JSON.stringify(previous) !== JSON.stringify(next))
+      return violation('MEMBER_NOT_FOUND', `${identity} is not a member (any more)`);
     const fixed: Array<keyof Member> = ['identityType', 'joinTime', 'invitedBy'];
     if (!fixed.every((f) => previous[f] === next[f])) {
       return violation('SCHEMA_VIOLATION', 'identityType, joinTime and invitedBy do not change');

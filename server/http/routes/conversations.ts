@@ -19,6 +19,7 @@ import type { AuthEnv } from '../../auth/middleware.js';
 import type { Sql } from '../../db/connect.js';
 import type { Projector } from '../../projector/projector.js';
 import type { Rooms } from '../../sync/rooms.js';
+import { conversationKeyOf, refuseStranger } from '../conversation-param.js';
 import { ok, type PageList, valid } from '../envelope.js';
 
 export interface ConversationRoutesDeps {
@@ -137,18 +138,7 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
     },
   );
 
-  /** A conversation by key, or by its BIGINT id (looked up in the snapshot tables). */
-  const keyOf = async (param: string): Promise<ConversationKey> => {
-    if (!/^\d{1,19}$/.test(param)) return parseKey(param).key;
-    if (!deps.sql || !deps.projector)
-      throw new ConvosyncError('BAD_REQUEST', 'use the conversation key (SNAPSHOTS=off)');
-    await deps.projector.flush().catch(() => undefined);
-    const [row] = await deps.sql<
-      { conversation_key: string }[]
-    >`SELECT conversation_key FROM t_conversation WHERE conversation_id = ${param}`;
-    if (!row) throw new ConvosyncError('CONVERSATION_NOT_FOUND');
-    return parseKey(row.conversation_key).key;
-  };
+  const keyOf = (param: string) => conversationKeyOf(deps, param);
 
   /** Reads a conversation the caller may read; 404 for a group that does not exist. */
   const readable = async <T>(
@@ -157,6 +147,7 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
     read: (doc: import('yjs').Doc, key: ConversationKey) => T,
   ): Promise<T> => {
     const key = await keyOf(param);
+    refuseStranger(parseKey(key), identity);
     const room = await deps.rooms.borrow(key);
     try {
       // Durable state only (between two steps of the room's queue), like the projector.
@@ -174,6 +165,7 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
   /** Runs one action on a conversation through its room (the same rules as the sync path). */
   const act = async (identity: Identity, param: string, action: Action) => {
     const key = await keyOf(param);
+    refuseStranger(parseKey(key), identity);
     const room = await deps.rooms.open(key, identity);
     if (!conversationRoots(room.doc).meta.has('conversationId'))
       throw new ConvosyncError('CONVERSATION_NOT_FOUND');
@@ -333,6 +325,7 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
     // Everything accepted so far, as the REST "device" of the caller (only forward).
     const identity = c.get('identity');
     const key = await keyOf(c.req.param('conversation'));
+    refuseStranger(parseKey(key), identity);
     const room = await deps.rooms.open(key, identity);
     if (!conversationRoots(room.doc).meta.has('conversationId'))
       throw new ConvosyncError('CONVERSATION_NOT_FOUND');

@@ -5,10 +5,10 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { listMessages } from '../../../shared/conversation.js';
+import { hasGenesis, listMessages } from '../../../shared/conversation.js';
 import { ConversationType, MessageFormat } from '../../../shared/enums.js';
 import { ConvosyncError } from '../../../shared/errors.js';
-import { asIdentityId, newMessageKey } from '../../../shared/ids.js';
+import { asIdentityId, isBigintId, newMessageKey } from '../../../shared/ids.js';
 import { type ConversationKey, parseKey, privateKey, tryParseKey } from '../../../shared/keys.js';
 import { composeMessage, type Draft, forwardDraft } from '../../../shared/message.js';
 import { canRead } from '../../../shared/rules/access.js';
@@ -18,6 +18,7 @@ import type { AuthEnv } from '../../auth/middleware.js';
 import type { Sql } from '../../db/connect.js';
 import type { Projector } from '../../projector/projector.js';
 import type { Rooms } from '../../sync/rooms.js';
+import { conversationKeyOf, refuseStranger } from '../conversation-param.js';
 import { ok, type PageList, valid } from '../envelope.js';
 import { REST_DEVICE } from './conversations.js';
 
@@ -100,7 +101,7 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
   );
 
   app.get(
-    '/conversation/:key',
+    '/conversation/:conversationId',
     valid(
       'query',
       z.object({
@@ -110,12 +111,18 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
       }),
     ),
     async (c) => {
-      const key = parseKey(c.req.param('key')).key;
+      // The spec's BIGINT conversationId, or the conversation key.
+      const key = await conversationKeyOf(deps, c.req.param('conversationId'));
+      refuseStranger(parseKey(key), c.get('identity'));
       const { pageNum, pageSize, before } = c.req.valid('query');
       const room = await deps.rooms.borrow(key);
       try {
         // Durable state only (between two steps of the room's queue).
         const all = await room.read((doc) => {
+          // A group that was never created has no history (a private chat between its two
+          // parties exists from its first use, so before that its history is just empty).
+          if (parseKey(key).type === ConversationType.Group && !hasGenesis(doc))
+            throw new ConvosyncError('CONVERSATION_NOT_FOUND');
           if (!canRead(doc, parseKey(key), c.get('identity')))
             throw new ConvosyncError('NOT_MEMBER');
           return listMessages(doc, c.get('identity').id);
@@ -145,8 +152,8 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
   const locate = async (
     messageId: string,
   ): Promise<{ key: ConversationKey; messageKey: string; seq: number }> => {
-    if (!/^\d{1,19}$/.test(messageId))
-      throw new ConvosyncError('BAD_REQUEST', 'messageId: a BIGINT');
+    if (!isBigintId(messageId))
+      throw new ConvosyncError('BAD_REQUEST', 'messageId: a BIGINT (1 to 9223372036854775807)');
     if (!deps.sql || !deps.projector)
       throw new ConvosyncError(
         'STORAGE_UNAVAILABLE',
@@ -171,10 +178,7 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
     valid(
       'json',
       z.object({
-        messageIds: z
-          .array(z.string().regex(/^\d{1,19}$/))
-          .min(1)
-          .max(50),
+        messageIds: z.array(z.string().refine(isBigintId, 'a BIGINT message id')).min(1).max(50),
         toConversationKey: z.string(),
       }),
     ),

@@ -1,0 +1,60 @@
+/**
+ * @module A conversation named in a REST path: by its key (`group_…`, `private_a_b`, …) or by
+ * its BIGINT `conversationId` (the spec's paths), looked up in the snapshot tables. Shared by
+ * the conversation and message routes.
+ */
+
+import * as Y from 'yjs';
+import { ConversationType } from '../../shared/enums.js';
+import { ConvosyncError } from '../../shared/errors.js';
+import { isBigintId } from '../../shared/ids.js';
+import { type ConversationKey, type ParsedKey, parseKey } from '../../shared/keys.js';
+import { type Author, canRead } from '../../shared/rules/access.js';
+import type { Sql } from '../db/connect.js';
+import type { Projector } from '../projector/projector.js';
+
+const NO_DOCUMENT = new Y.Doc();
+
+export interface ConversationParamDeps {
+  sql?: Sql;
+  projector?: Projector;
+}
+
+/** The key of the conversation `param` names; 404 for an id no conversation has. */
+export async function conversationKeyOf(
+  deps: ConversationParamDeps,
+  param: string,
+): Promise<ConversationKey> {
+  if (!/^\d+$/.test(param)) return parseKey(param).key;
+  if (!isBigintId(param))
+    throw new ConvosyncError('BAD_REQUEST', 'conversationId: a BIGINT (1 to 9223372036854775807)');
+  if (!deps.sql || !deps.projector)
+    throw new ConvosyncError('BAD_REQUEST', 'use the conversation key (SNAPSHOTS=off)');
+  await deps.projector.flush().catch(() => undefined);
+  const [row] = await deps.sql<
+    { conversation_key: string }[]
+  >`SELECT conversation_key FROM t_conversation WHERE conversation_id = ${param}`;
+  if (!row) throw new ConvosyncError('CONVERSATION_NOT_FOUND');
+  return parseKey(row.conversation_key).key;
+}
+
+/**
+ * Refuses, before anything is looked up, a caller whom the key itself shuts out: a private
+ * chat's key names its two parties, a system or customer-service key its owner. Answering a
+ * stranger the same way whether or not the conversation exists keeps "who talks to whom"
+ * private (a 403 for an existing chat and a 404 for a missing one would tell).
+ */
+export function refuseStranger(parsed: ParsedKey, author: Author): void {
+  switch (parsed.type) {
+    case ConversationType.Private:
+      if (!parsed.members.includes(author.id)) throw new ConvosyncError('NOT_MEMBER');
+      return;
+    case ConversationType.System:
+    case ConversationType.Assistant:
+      // For these, canRead reads only the key and the author's platform role.
+      if (!canRead(NO_DOCUMENT, parsed, author)) throw new ConvosyncError('NOT_MEMBER');
+      return;
+    case ConversationType.Group:
+      return; // a group key is random: knowing one is being invited to it
+  }
+}
