@@ -53,3 +53,22 @@ export function described(operation: Record<string, unknown>): MiddlewareHandler
   const middleware: MiddlewareHandler = (_c, next) => next();
   return Object.assign(middleware, { openapiOperation: operation } satisfies Described);
 }
+
+const envelopeOf = (data: Record<string, unknown>) => ({
+  'application/json': {
+    schema: {
+      allOf: [{ $ref: '#/components/schemas/Envelope' }, { type: 'object', properties: { data } }],
+    },
+  },
+});
+
+/** The spec's `Response<Boolean>`: `data` is `true` on success. */
+export const returnsBoolean = described({
+  responses: {
+    200: { description: 'OK: data is true', content: envelopeOf({ type: 'boolean', const: true }) },
+    default: {
+      description: 'An error: `code` is one of the error table',
+      content: envelopeOf({ type: 'null' }),
+    },
+  },
+});

@@ -343,7 +343,7 @@ export class Projector {
           await tx`
             INSERT INTO t_conversation_member ${tx(chunk as never)}
             ON CONFLICT (conversation_id, identity_id) DO UPDATE SET
-              identity_type = EXCLUDED.identity_type, nickname = EXCLUDED.nickname, member_role = EXCLUDED.member_role,
+              identity_type = EXCLUDED.identity_type, nickname = EXCLUDED.nickname, avatar = EXCLUDED.avatar, member_role = EXCLUDED.member_role,
               member_status = EXCLUDED.member_status, join_time = EXCLUDED.join_time, exit_time = EXCLUDED.exit_time,
               last_read_seq = EXCLUDED.last_read_seq, mute_notification = EXCLUDED.mute_notification,
               invited_by = EXCLUDED.invited_by, update_time = EXCLUDED.update_time`;

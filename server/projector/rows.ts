@@ -40,6 +40,7 @@ export interface MemberRow {
   identity_id: string;
   identity_type: number;
   nickname: string | null;
+  avatar: string | null;
   member_role: number;
   member_status: number;
   join_time: number;
@@ -128,6 +129,7 @@ export function memberRow(
     identity_id: identity,
     identity_type: member.identityType,
     nickname: profile?.nickname ?? null,
+    avatar: profile?.avatar ?? null,
     member_role: member.role,
     member_status: member.status,
     join_time: member.joinTime,

@@ -126,7 +126,7 @@ describe('member does not exist, already a member', () => {
       name: 'members',
       members: [{ identityId: 'adam', identityType: 1 }],
     });
-    const key = created.body.data.key as string;
+    const key = created.body.data.conversationKey as string;
     const invite = await api('POST', `/conversations/${key}/members`, 'olga', {
       identityId: 'adam',
       identityType: 1,

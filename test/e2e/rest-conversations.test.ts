@@ -23,14 +23,14 @@ afterAll(async () => {
 
 interface Detail {
   conversationId: string;
-  key: string;
-  type: string;
-  name: string;
+  conversationKey: string;
+  conversationType: string;
+  conversationName: string;
   status: number;
-  memberCount: number;
-  myRole: number | null;
+  currentMemberCount: number;
+  memberRole: number | null;
   role: number | null;
-  settings: Record<string, unknown>;
+  setting: Record<string, unknown>;
 }
 
 async function api(method: string, path: string, who: string, body?: unknown) {
@@ -59,12 +59,12 @@ it('manages a group through REST, with the same rules as the sync path', async (
   });
   expect(created.status).toBe(200);
   expect(created.body.data).toMatchObject({
-    type: 'group',
-    name: 'team',
-    memberCount: 3,
-    myRole: 3,
+    conversationType: 'group',
+    conversationName: 'team',
+    currentMemberCount: 3,
+    memberRole: 3,
   });
-  const key = created.body.data.key;
+  const key = created.body.data.conversationKey;
   expect(created.body.data.conversationId).toMatch(/^\d+$/);
 
   // A member's SDK sees REST changes at once.
@@ -85,9 +85,9 @@ it('manages a group through REST, with the same rules as the sync path', async (
     (await api('GET', `/${key}/members`, 'mia')).body.data.map((m) => m.identityId).sort(),
   ).toEqual(['adam', 'mia', 'nina', 'olga']);
   expect((await api('GET', `/${key}/role`, 'olga')).body.data.role).toBe(3);
-  expect((await api('GET', `/${created.body.data.conversationId}`, 'adam')).body.data.key).toBe(
-    key,
-  ); // by BIGINT id too
+  expect(
+    (await api('GET', `/${created.body.data.conversationId}`, 'adam')).body.data.conversationKey,
+  ).toBe(key); // by BIGINT id too
 
   // Permission denied, by the rules.
   expect((await api('DELETE', `/${key}/members/adam`, 'mia')).body.code).toBe('ROLE_FORBIDDEN');
@@ -113,7 +113,7 @@ it('manages a group through REST, with the same rules as the sync path', async (
   );
   expect((await api('GET', `/${key}`, 'olga')).body.data).toMatchObject({
     status: 2,
-    memberCount: 2,
+    currentMemberCount: 2,
   });
 });
 
@@ -121,7 +121,10 @@ it('gets or creates a private chat, once', async () => {
   const a = await api('POST', '/private', 'pia', { identityId: 'quin' });
   const b = await api('POST', '/private', 'quin', { identityId: 'pia' });
   expect(a.status).toBe(200);
-  expect(a.body.data.key).toBe('private_pia_quin');
+  expect(a.body.data.conversationKey).toBe('private_pia_quin');
+  // A sees B: the other party's name (its id, without a nickname).
+  expect(a.body.data.conversationName).toBe('quin');
+  expect(b.body.data.conversationName).toBe('pia');
   expect(b.body.data.conversationId).toBe(a.body.data.conversationId);
 });
 
@@ -154,7 +157,7 @@ it('serves domain events to backend services, who acknowledge their position', a
   await fetch(`${ts.httpUrl}/api/v1/messages/private`, {
     method: 'POST',
     headers: { authorization: `Bearer ${await token('xena')}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ toIdentityId: 'yuri', content: 'for the audit job' }),
+    body: JSON.stringify({ receiverId: 'yuri', content: 'for the audit job' }),
   });
   await ts.server.projector!.flush();
   const service = {
@@ -216,15 +219,15 @@ it('publishes an OpenAPI document that lists every route with its request schema
   for (const [path, method] of [
     ['/messages/private', 'post'],
     ['/messages/group', 'post'],
-    ['/messages/conversation/{key}', 'get'],
+    ['/messages/conversation/{conversationId}', 'get'],
     ['/messages/{messageId}/recall', 'put'],
     ['/messages/{messageId}/read', 'put'],
     ['/messages/forward', 'post'],
     ['/conversations/list', 'get'],
     ['/conversations/group', 'post'],
-    ['/conversations/{conversation}/members', 'post'],
-    ['/conversations/{conversation}/members/{identityId}', 'delete'],
-    ['/conversations/{conversation}/settings', 'put'],
+    ['/conversations/{conversationId}/members', 'post'],
+    ['/conversations/{conversationId}/members/{memberId}', 'delete'],
+    ['/conversations/{conversationId}/settings', 'put'],
     ['/events/ack', 'post'],
   ] as const) {
     expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
@@ -234,8 +237,43 @@ it('publishes an OpenAPI document that lists every route with its request schema
       doc.paths['/messages/private']!.post!.requestBody!.content['application/json'].schema
         .properties,
     ),
-  ).toContain('toIdentityId');
+  ).toEqual(expect.arrayContaining(['receiverId', 'content', 'messageFormat', 'replyToMessageId']));
+  // Response<Boolean> endpoints say so.
+  expect(
+    JSON.stringify(
+      (doc.paths['/messages/{messageId}/recall']!.put as unknown as { responses: unknown })
+        .responses,
+    ),
+  ).toContain('"boolean"');
   expect(doc.paths['/conversations/list']!.get!.parameters.map((p) => p.name)).toEqual(
     expect.arrayContaining(['pageNum', 'pageSize']),
   );
+});
+
+it('answers Response<Boolean> with true, and refuses unknown fields', async () => {
+  const created = await api('POST', '/group', 'rex', {
+    name: 'bools',
+    members: [{ identityId: 'sal', identityType: 1 }],
+  });
+  const key = created.body.data.conversationKey;
+  const calls: Array<[string, string, unknown?]> = [
+    ['POST', `/${key}/members`, { identityId: 'tia', identityType: 1 }],
+    ['PUT', `/${key}/settings`, { allowInvite: true }],
+    ['DELETE', `/${key}/members/tia`],
+    ['PUT', `/${key}/read`],
+    ['POST', `/${key}/exit`],
+    ['POST', `/${key}/dissolve`],
+  ];
+  for (const [method, path, body] of calls) {
+    const who = path.endsWith('/exit') ? 'sal' : 'rex';
+    const res = await api(method, path, who, body);
+    expect([path, res.status, res.body.data]).toEqual([path, 200, true]);
+  }
+  for (const body of [
+    { name: 'x', members: [], owner: 'mallory' },
+    { name: 'x', members: [{ identityId: 'a', identityType: 1, role: 3 }] },
+  ]) {
+    const res = await api('POST', '/group', 'rex', body);
+    expect([res.status, res.body.code]).toEqual([400, 'BAD_REQUEST']);
+  }
 });

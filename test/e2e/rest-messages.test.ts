@@ -24,16 +24,18 @@ interface Data {
   conversationKey?: string;
   messageId: string;
   messageKey: string;
+  replyToMessageId?: string | null;
   seq?: number;
   list: Array<{
     content: string;
-    recalled?: { by: string };
-    sender?: string;
+    isRecalled?: boolean;
+    recalledBy?: string;
+    recallTime?: number | null;
+    senderId?: string;
     forwardedFrom?: { conversation: string };
   }>;
   total: number;
   nextCursor: string | null;
-  readPosition: number;
   conversations: number;
 }
 
@@ -58,7 +60,7 @@ describe('POST /messages/private', () => {
     const chat = await bob.openPrivate('alice');
     await chat.whenSynced();
     const res = await api('POST', '/messages/private', 'alice', {
-      toIdentityId: 'bob',
+      receiverId: 'bob',
       content: 'hello from REST',
     });
     expect(res.status).toBe(200);
@@ -76,14 +78,14 @@ describe('POST /messages/private', () => {
 
   it('answers bad input with a 400 naming the field, and a missing token with 401', async () => {
     const bad = await api('POST', '/messages/private', 'alice', {
-      toIdentityId: 'bob',
+      receiverId: 'bob',
       content: 42,
     });
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('BAD_REQUEST');
     expect(bad.body.message).toMatch(/content/);
     const invalid = await api('POST', '/messages/private', 'alice', {
-      toIdentityId: 'bob',
+      receiverId: 'bob',
       content: '',
     });
     expect(invalid.status).toBe(400);
@@ -98,7 +100,7 @@ describe('POST /messages/private', () => {
     });
     expect(broken.status).toBe(400);
     expect(
-      (await api('POST', '/messages/private', undefined, { toIdentityId: 'bob', content: 'x' }))
+      (await api('POST', '/messages/private', undefined, { receiverId: 'bob', content: 'x' }))
         .status,
     ).toBe(401);
   });
@@ -146,13 +148,13 @@ describe('POST /messages/group', () => {
 describe('history, recall and read', () => {
   it('pages newest first, stable with the cursor while messages arrive', async () => {
     for (let i = 0; i < 25; i++)
-      await api('POST', '/messages/private', 'carl', { toIdentityId: 'dana', content: `m${i}` });
+      await api('POST', '/messages/private', 'carl', { receiverId: 'dana', content: `m${i}` });
     const first = await api('GET', '/messages/conversation/private_carl_dana', 'dana');
     expect(first.status).toBe(200);
     expect(first.body.data.list).toHaveLength(20);
     expect(first.body.data.list[0]?.content).toBe('m24');
     expect(first.body.data.total).toBe(25);
-    await api('POST', '/messages/private', 'carl', { toIdentityId: 'dana', content: 'newer' });
+    await api('POST', '/messages/private', 'carl', { receiverId: 'dana', content: 'newer' });
     const second = await api(
       'GET',
       `/messages/conversation/private_carl_dana?before=${first.body.data.nextCursor}`,
@@ -167,7 +169,7 @@ describe('history, recall and read', () => {
 
   it('recalls the caller’s own message, refuses another’s (403) and unknown ids (404)', async () => {
     const sent = await api('POST', '/messages/private', 'fred', {
-      toIdentityId: 'gina',
+      receiverId: 'gina',
       content: 'oops',
     });
     const id = sent.body.data.messageId;
@@ -175,7 +177,13 @@ describe('history, recall and read', () => {
     const mine = await api('PUT', `/messages/${id}/recall`, 'fred');
     expect(mine.status).toBe(200);
     const history = await api('GET', '/messages/conversation/private_fred_gina', 'gina');
-    expect(history.body.data.list[0]).toMatchObject({ content: '', recalled: { by: 'fred' } });
+    expect(mine.body.data).toBe(true); // Response<Boolean>
+    expect(history.body.data.list[0]).toMatchObject({
+      content: '',
+      isRecalled: true,
+      recalledBy: 'fred',
+    });
+    expect(history.body.data.list[0]?.recallTime).toEqual(expect.any(Number));
     expect((await api('PUT', `/messages/${id}/recall`, 'fred')).body.code).toBe('ALREADY_RECALLED');
     expect((await api('PUT', '/messages/123456789/recall', 'fred')).status).toBe(404);
     expect((await api('PUT', '/messages/not-a-number/recall', 'fred')).status).toBe(400);
@@ -183,19 +191,20 @@ describe('history, recall and read', () => {
 
   it('marks a message read, only forward, only for members', async () => {
     const a = await api('POST', '/messages/private', 'hank', {
-      toIdentityId: 'ivy',
+      receiverId: 'ivy',
       content: 'one',
     });
     const b = await api('POST', '/messages/private', 'hank', {
-      toIdentityId: 'ivy',
+      receiverId: 'ivy',
       content: 'two',
     });
-    expect(
-      (await api('PUT', `/messages/${b.body.data.messageId}/read`, 'ivy')).body.data.readPosition,
-    ).toBe(2);
-    expect(
-      (await api('PUT', `/messages/${a.body.data.messageId}/read`, 'ivy')).body.data.readPosition,
-    ).toBe(2);
+    expect((await api('PUT', `/messages/${b.body.data.messageId}/read`, 'ivy')).body.data).toBe(
+      true,
+    );
+    // Reading an older one changes nothing (the position stays at 2: checked in the table below).
+    expect((await api('PUT', `/messages/${a.body.data.messageId}/read`, 'ivy')).body.data).toBe(
+      true,
+    );
     expect((await api('PUT', `/messages/${a.body.data.messageId}/read`, 'zed')).status).toBe(403);
     await ts.server.projector!.flush();
     const [row] = await ts.server.db!
@@ -207,10 +216,10 @@ describe('history, recall and read', () => {
 
 describe('GET /conversations/list', () => {
   it('lists the caller’s conversations, newest first, with unread counts and previews', async () => {
-    await api('POST', '/messages/private', 'kim', { toIdentityId: 'lou', content: 'first chat' });
-    await api('POST', '/messages/private', 'max', { toIdentityId: 'lou', content: 'second chat' });
+    await api('POST', '/messages/private', 'kim', { receiverId: 'lou', content: 'first chat' });
+    await api('POST', '/messages/private', 'max', { receiverId: 'lou', content: 'second chat' });
     const sent = await api('POST', '/messages/private', 'kim', {
-      toIdentityId: 'lou',
+      receiverId: 'lou',
       content: 'to be recalled',
     });
     await api('PUT', `/messages/${sent.body.data.messageId}/recall`, 'kim');
@@ -223,7 +232,7 @@ describe('GET /conversations/list', () => {
         list: Array<{
           conversationKey: string;
           unreadCount: number;
-          lastMessage: { preview: string; recalled: boolean } | null;
+          lastMessage: { preview: string; isRecalled: boolean } | null;
         }>;
       };
     };
@@ -233,13 +242,16 @@ describe('GET /conversations/list', () => {
       'private_kim_lou',
       'private_lou_max',
     ]);
+    // A private chat shows the other party (its id, without a nickname).
     expect(body.data.list[0]).toMatchObject({
+      conversationName: 'kim',
       unreadCount: 1,
-      lastMessage: { preview: '', recalled: true },
+      lastMessage: { preview: '', isRecalled: true },
     });
     expect(body.data.list[1]).toMatchObject({
+      conversationName: 'max',
       unreadCount: 1,
-      lastMessage: { preview: 'second chat', recalled: false },
+      lastMessage: { preview: 'second chat', isRecalled: false },
     });
     const none = await fetch(`${ts.httpUrl}/api/v1/conversations/list?pageSize=0`, {
       headers: { authorization: `Bearer ${await token('lou')}` },
@@ -251,22 +263,23 @@ describe('GET /conversations/list', () => {
 describe('GET /messages/{messageId}', () => {
   it('returns the message with the one it replies to; members only; 404 for unknown ids', async () => {
     const first = await api('POST', '/messages/private', 'nora', {
-      toIdentityId: 'otto',
+      receiverId: 'otto',
       content: 'question?',
     });
     const reply = await api('POST', '/messages/private', 'otto', {
-      toIdentityId: 'nora',
+      receiverId: 'nora',
       content: 'answer',
-      replyTo: first.body.data.messageKey,
+      replyToMessageId: first.body.data.messageId,
     });
+    expect(reply.body.data.replyToMessageId).toBe(first.body.data.messageId);
     const res = await fetch(`${ts.httpUrl}/api/v1/messages/${reply.body.data.messageId}`, {
       headers: { authorization: `Bearer ${await token('nora')}` },
     });
     const body = (await res.json()) as {
-      data: { message: { content: string }; replyTo: { content: string } | null };
+      data: { content: string; replyTo: { content: string } | null };
     };
     expect(res.status).toBe(200);
-    expect(body.data.message.content).toBe('answer');
+    expect(body.data.content).toBe('answer');
     expect(body.data.replyTo?.content).toBe('question?');
     const stranger = await fetch(`${ts.httpUrl}/api/v1/messages/${reply.body.data.messageId}`, {
       headers: { authorization: `Bearer ${await token('zed')}` },
@@ -282,7 +295,7 @@ describe('GET /messages/{messageId}', () => {
 describe('forward, mark a conversation read, unread statistics', () => {
   it('forwards readable messages keeping their origin, refuses unreadable ones', async () => {
     const original = await api('POST', '/messages/private', 'rita', {
-      toIdentityId: 'sam',
+      receiverId: 'sam',
       content: 'worth sharing',
     });
     const fwd = await api('POST', '/messages/forward', 'sam', {
@@ -293,7 +306,7 @@ describe('forward, mark a conversation read, unread statistics', () => {
     const history = await api('GET', '/messages/conversation/private_sam_tom', 'tom');
     expect(history.body.data.list[0]).toMatchObject({
       content: 'worth sharing',
-      sender: 'sam',
+      senderId: 'sam',
       forwardedFrom: { conversation: 'private_rita_sam' },
     });
     const stolen = await api('POST', '/messages/forward', 'tom', {
@@ -314,14 +327,94 @@ describe('forward, mark a conversation read, unread statistics', () => {
 
   it('marks a whole conversation read and reports unread statistics', async () => {
     for (const text of ['a', 'b', 'c'])
-      await api('POST', '/messages/private', 'uma', { toIdentityId: 'vic', content: text });
-    await api('POST', '/messages/private', 'walt', { toIdentityId: 'vic', content: 'd' });
+      await api('POST', '/messages/private', 'uma', { receiverId: 'vic', content: text });
+    await api('POST', '/messages/private', 'walt', { receiverId: 'vic', content: 'd' });
     const before = await api('GET', '/conversations/unread', 'vic');
     expect(before.body.data).toMatchObject({ total: 4, conversations: 2 });
     const read = await api('PUT', '/conversations/private_uma_vic/read', 'vic');
-    expect(read.body.data).toMatchObject({ readPosition: 3 });
+    expect(read.body.data).toBe(true);
     const after = await api('GET', '/conversations/unread', 'vic');
     expect(after.body.data).toMatchObject({ total: 1, conversations: 1 });
     expect((await api('PUT', '/conversations/private_uma_vic/read', 'zed')).status).toBe(403);
+  });
+});
+
+describe('the spec’s request and response shapes (seed §10, §13)', () => {
+  it('accepts SEND_PRIVATE_MESSAGE’s own body and answers the NEW_MESSAGE fields', async () => {
+    // Verbatim from the spec, with user ids of this test.
+    const res = await api('POST', '/messages/private', 'user456', {
+      receiverId: 'user123',
+      content: 'Hello',
+      messageFormat: 0,
+      replyToMessageId: null,
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.data).toMatchObject({
+      messageId: expect.stringMatching(/^\d+$/),
+      conversationId: expect.stringMatching(/^\d+$/),
+      senderId: 'user456',
+      content: 'Hello',
+      messageFormat: 0,
+      sendTime: expect.any(Number),
+      conversationKey: 'private_user123_user456',
+    });
+    // History by the spec's BIGINT conversationId, not only by key.
+    const conversationId = (res.body.data as unknown as { conversationId: string }).conversationId;
+    const history = await api('GET', `/messages/conversation/${conversationId}`, 'user123');
+    expect(history.status).toBe(200);
+    expect(history.body.data.list.map((m) => m.content)).toEqual(['Hello']);
+  });
+
+  it('honours messageFormat, and refuses unknown fields instead of dropping them', async () => {
+    const image = await api('POST', '/messages/private', 'pia', {
+      receiverId: 'quin',
+      content: '',
+      messageFormat: 1,
+      fileUrl: '/api/v1/files/abc',
+      fileSize: 1234,
+      fileMime: 'image/png',
+    });
+    expect(image.status, JSON.stringify(image.body)).toBe(200);
+    expect(image.body.data).toMatchObject({ messageFormat: 1, fileUrl: '/api/v1/files/abc' });
+    await ts.server.projector!.flush();
+    const [row] = await ts.server.db!.sql<{ message_format: number; file_size: string }[]>`
+      SELECT message_format, file_size FROM t_msg_body WHERE message_id = ${image.body.data.messageId}`;
+    expect([row?.message_format, Number(row?.file_size)]).toEqual([1, 1234]);
+    // An image without its file is not silently stored as text.
+    const noFile = await api('POST', '/messages/private', 'pia', {
+      receiverId: 'quin',
+      content: 'x',
+      messageFormat: 1,
+    });
+    expect(noFile.status).toBe(400);
+    expect(noFile.body.code).toBe('INVALID_MESSAGE');
+    for (const extra of [{ toIdentityId: 'quin' }, { format: 1 }, { replyTo: 'x' }, { foo: 1 }]) {
+      const res = await api('POST', '/messages/private', 'pia', {
+        receiverId: 'quin',
+        content: 'x',
+        ...extra,
+      });
+      expect([res.status, res.body.code]).toEqual([400, 'BAD_REQUEST']);
+      expect(res.body.message).toContain(Object.keys(extra)[0]);
+    }
+    const groupExtra = await api('POST', '/messages/group', 'pia', {
+      conversationKey: `group_${'1'.repeat(32)}`,
+      content: 'x',
+      sender: 'mallory',
+    });
+    expect([groupExtra.status, groupExtra.body.code]).toEqual([400, 'BAD_REQUEST']);
+  });
+
+  it('a reply names a message of the same conversation', async () => {
+    const elsewhere = await api('POST', '/messages/private', 'rho', {
+      receiverId: 'sig',
+      content: 'a',
+    });
+    const res = await api('POST', '/messages/private', 'rho', {
+      receiverId: 'tau',
+      content: 'b',
+      replyToMessageId: elsewhere.body.data.messageId,
+    });
+    expect([res.status, res.body.code]).toEqual([422, 'REPLY_NOT_FOUND']);
   });
 });

@@ -68,12 +68,12 @@ async function found(who: string, q: string, extra: Record<string, string> = {})
 interface Sent {
   messageId: string;
   messageKey: string;
-  acceptedAt: number;
+  sendTime: number;
   conversationKey: string;
 }
 
 async function sendPrivate(from: string, to: string, content: string): Promise<Sent> {
-  const res = await api<Sent>('POST', '/messages/private', from, { toIdentityId: to, content });
+  const res = await api<Sent>('POST', '/messages/private', from, { receiverId: to, content });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return res.body.data;
 }
@@ -85,12 +85,12 @@ async function sendGroup(from: string, key: string, content: string): Promise<Se
 }
 
 async function createGroup(owner: string, name: string, members: string[]): Promise<string> {
-  const res = await api<{ key: string }>('POST', '/conversations/group', owner, {
+  const res = await api<{ conversationKey: string }>('POST', '/conversations/group', owner, {
     name,
     members: members.map((identityId) => ({ identityId, identityType: 1 })),
   });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body.data.key;
+  return res.body.data.conversationKey;
 }
 
 let team: string;
@@ -217,7 +217,7 @@ describe('GET /search/messages', () => {
     expect(settings.status, JSON.stringify(settings.body)).toBe(200);
     const before = await sendGroup('alice', group, 'before frank joined: roadmap');
     // The join time must fall after that acceptance for the rule to tell them apart.
-    await waitFor(() => Date.now() > before.acceptedAt, 1000, 'the next millisecond');
+    await waitFor(() => Date.now() > before.sendTime, 1000, 'the next millisecond');
     const invited = await api('POST', `/conversations/${group}/members`, 'alice', {
       identityId: 'frank',
       identityType: 1,

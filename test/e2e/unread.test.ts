@@ -84,7 +84,7 @@ it('inbox, tables, REST and the checker agree on one scripted history', async ()
       { identityId: 'mia', identityType: 1 },
     ],
   });
-  const key = group.key as string;
+  const key = group.conversationKey as string;
   const send = (who: string, content: string) =>
     api('POST', '/messages/group', who, { conversationKey: key, content });
   await send('olga', 'm1'); // seq 2
@@ -120,15 +120,15 @@ it('inbox, tables, REST and the checker agree on one scripted history', async ()
 
 it('a private chat: the two unread columns, the inbox, REST and the checker agree', async () => {
   const first = await api('POST', '/messages/private', 'bea', {
-    toIdentityId: 'cal',
+    receiverId: 'cal',
     content: 'a',
   });
-  await api('POST', '/messages/private', 'bea', { toIdentityId: 'cal', content: 'b' });
+  await api('POST', '/messages/private', 'bea', { receiverId: 'cal', content: 'b' });
   const third = await api('POST', '/messages/private', 'bea', {
-    toIdentityId: 'cal',
+    receiverId: 'cal',
     content: 'c',
   });
-  await api('POST', '/messages/private', 'cal', { toIdentityId: 'bea', content: 'd' });
+  await api('POST', '/messages/private', 'cal', { receiverId: 'bea', content: 'd' });
   await api('PUT', `/messages/${third.messageId}/recall`, 'bea');
   const key = first.conversationKey as string;
   await settle();

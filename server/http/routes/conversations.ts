@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { type Action, actionWrites, genesisWrites } from '../../../shared/actions.js';
 import { lastSeq } from '../../../shared/conversation.js';
-import { MemberRole, MemberStatus } from '../../../shared/enums.js';
+import { MemberRole } from '../../../shared/enums.js';
 import { ConvosyncError } from '../../../shared/errors.js';
 import type { DeviceId } from '../../../shared/ids.js';
 import { asIdentityId } from '../../../shared/ids.js';
@@ -20,7 +20,8 @@ import type { Sql } from '../../db/connect.js';
 import type { Projector } from '../../projector/projector.js';
 import type { Rooms } from '../../sync/rooms.js';
 import { conversationKeyOf, refuseStranger } from '../conversation-param.js';
-import { ok, type PageList, valid } from '../envelope.js';
+import { type ConversationResponseVO, conversationVO } from '../conversation-vo.js';
+import { ok, type PageList, returnsBoolean, valid } from '../envelope.js';
 
 export interface ConversationRoutesDeps {
   rooms: Rooms;
@@ -31,24 +32,31 @@ export interface ConversationRoutesDeps {
 /** The read position REST callers move (shared with routes/messages.ts). */
 export const REST_DEVICE = 'rest-api' as DeviceId;
 
-const identityId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,49}$/, 'an identity id');
+export const identityId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,49}$/, 'an identity id');
 
-interface ConversationItem {
-  conversationId: string;
-  conversationKey: string;
-  conversationType: string;
-  name: string | null;
-  avatar: string | null;
-  status: number;
-  role: number;
-  unreadCount: number;
+/** A list row: ConversationResponseVO's fields from the tables, and the last message. */
+interface ConversationItem
+  extends Pick<
+    ConversationResponseVO,
+    | 'conversationId'
+    | 'conversationKey'
+    | 'conversationType'
+    | 'conversationName'
+    | 'conversationAvatar'
+    | 'status'
+    | 'lastMessageId'
+    | 'currentMemberCount'
+    | 'maxMemberCount'
+    | 'unreadCount'
+    | 'memberRole'
+  > {
   lastActiveTime: number | null;
   lastMessage: {
     messageId: string;
-    sender: string;
-    format: number;
+    senderId: string;
+    messageFormat: number;
     preview: string;
-    recalled: boolean;
+    isRecalled: boolean;
   } | null;
 }
 
@@ -97,12 +105,18 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
       const me = c.get('identity').id;
       const [count] = await sql<{ n: string }[]>`
         SELECT count(*) AS n FROM t_conversation_member WHERE identity_id = ${me} AND member_status = 1`;
+      // A private chat shows the other party: its nickname (else its id) and avatar, as the inbox.
       const rows = await sql<Record<string, unknown>[]>`
-        SELECT c.conversation_id, c.conversation_key, c.conversation_type, c.conversation_name, c.conversation_avatar,
-               c.status, c.last_active_time, m.member_role, m.unread_count,
+        SELECT c.conversation_id, c.conversation_key, c.conversation_type,
+               CASE WHEN c.conversation_type = 'private' THEN coalesce(o.nickname, o.identity_id) ELSE c.conversation_name END AS conversation_name,
+               CASE WHEN c.conversation_type = 'private' THEN o.avatar ELSE c.conversation_avatar END AS conversation_avatar,
+               c.status, c.last_active_time, c.last_message_id, c.current_member_count, c.max_member_count,
+               m.member_role, m.member_status, m.unread_count,
                b.message_id, b.sender_identity_id, b.message_format, b.content, b.is_recalled
         FROM t_conversation_member m
         JOIN t_conversation c ON c.conversation_id = m.conversation_id
+        LEFT JOIN t_conversation_member o ON c.conversation_type = 'private'
+          AND o.conversation_id = c.conversation_id AND o.identity_id <> m.identity_id
         LEFT JOIN t_msg_body b ON b.message_id = c.last_message_id
         WHERE m.identity_id = ${me} AND m.member_status = 1
         ORDER BY c.last_active_time DESC NULLS LAST, c.conversation_id DESC
@@ -111,19 +125,22 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
         conversationId: String(r.conversation_id),
         conversationKey: String(r.conversation_key),
         conversationType: String(r.conversation_type),
-        name: (r.conversation_name as string | null) ?? null,
-        avatar: (r.conversation_avatar as string | null) ?? null,
+        conversationName: (r.conversation_name as string | null) ?? null,
+        conversationAvatar: (r.conversation_avatar as string | null) ?? null,
         status: Number(r.status),
-        role: Number(r.member_role),
+        lastMessageId: r.last_message_id === null ? null : String(r.last_message_id),
+        currentMemberCount: Number(r.current_member_count),
+        maxMemberCount: Number(r.max_member_count),
+        memberRole: Number(r.member_role),
         unreadCount: Number(r.unread_count),
         lastActiveTime: r.last_active_time === null ? null : Number(r.last_active_time),
         lastMessage: r.message_id
           ? {
               messageId: String(r.message_id),
-              sender: String(r.sender_identity_id),
-              format: Number(r.message_format),
+              senderId: String(r.sender_identity_id),
+              messageFormat: Number(r.message_format),
               preview: r.is_recalled ? '' : String(r.content ?? '').slice(0, 100),
-              recalled: Boolean(r.is_recalled),
+              isRecalled: Boolean(r.is_recalled),
             }
           : null,
       }));
@@ -173,27 +190,22 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
     return key;
   };
 
-  const detail = (doc: import('yjs').Doc, identity: Identity) => {
-    const { meta, settings, members } = conversationRoots(doc);
-    let memberCount = 0;
-    for (const m of members.values()) if (m.status === MemberStatus.Active) memberCount += 1;
-    return {
-      ...meta.toJSON(),
-      settings: settings.toJSON(),
-      memberCount,
-      myRole: activeRole(doc, identity.id) ?? null,
-    };
-  };
+  const detail = (doc: import('yjs').Doc, identity: Identity) =>
+    conversationVO(doc, parseKey(String(conversationRoots(doc).meta.get('key'))), identity.id);
 
   app.post(
     '/group',
     valid(
       'json',
-      z.object({
-        name: z.string().min(1).max(100),
-        members: z.array(z.object({ identityId, identityType: z.number().int() })).max(499),
-        maxMemberCount: z.number().int().min(2).max(500).optional(),
-      }),
+      z
+        .object({
+          name: z.string().min(1).max(100),
+          members: z
+            .array(z.object({ identityId, identityType: z.number().int() }).strict())
+            .max(499),
+          maxMemberCount: z.number().int().min(2).max(500).optional(),
+        })
+        .strict(),
     ),
     async (c) => {
       const identity = c.get('identity');
@@ -221,27 +233,27 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
     },
   );
 
-  app.post('/private', valid('json', z.object({ identityId })), async (c) => {
+  app.post('/private', valid('json', z.object({ identityId }).strict()), async (c) => {
     const identity = c.get('identity');
     const key = privateKey(identity.id, asIdentityId(c.req.valid('json').identityId));
     const room = await deps.rooms.open(key, identity); // created on first open, exactly once
-    return c.json(ok(detail(room.doc, identity)));
+    return c.json(ok(await room.read((doc) => detail(doc, identity))));
   });
 
-  app.get('/:conversation', async (c) =>
+  app.get('/:conversationId', async (c) =>
     c.json(
       ok(
-        await readable(c.get('identity'), c.req.param('conversation'), (doc) =>
+        await readable(c.get('identity'), c.req.param('conversationId'), (doc) =>
           detail(doc, c.get('identity')),
         ),
       ),
     ),
   );
 
-  app.get('/:conversation/members', async (c) =>
+  app.get('/:conversationId/members', async (c) =>
     c.json(
       ok(
-        await readable(c.get('identity'), c.req.param('conversation'), (doc) =>
+        await readable(c.get('identity'), c.req.param('conversationId'), (doc) =>
           [...conversationRoots(doc).members.entries()].map(([identityId, m]) => ({
             identityId,
             ...m,
@@ -251,10 +263,10 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
     ),
   );
 
-  app.get('/:conversation/role', async (c) =>
+  app.get('/:conversationId/role', async (c) =>
     c.json(
       ok(
-        await readable(c.get('identity'), c.req.param('conversation'), (doc) => ({
+        await readable(c.get('identity'), c.req.param('conversationId'), (doc) => ({
           role: activeRole(doc, c.get('identity').id) ?? null,
         })),
       ),
@@ -262,14 +274,17 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
   );
 
   app.post(
-    '/:conversation/members',
+    '/:conversationId/members',
+    returnsBoolean,
     valid(
       'json',
-      z.object({
-        identityId,
-        identityType: z.number().int(),
-        role: z.union([z.literal(MemberRole.Member), z.literal(MemberRole.Admin)]).optional(),
-      }),
+      z
+        .object({
+          identityId,
+          identityType: z.number().int(),
+          role: z.union([z.literal(MemberRole.Member), z.literal(MemberRole.Admin)]).optional(),
+        })
+        .strict(),
     ),
     async (c) => {
       const body = c.req.valid('json');
@@ -279,21 +294,21 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
         identityType: body.identityType,
         ...(body.role ? { role: body.role } : {}),
       };
-      return c.json(
-        ok({ conversationKey: await act(c.get('identity'), c.req.param('conversation'), action) }),
-      );
+      await act(c.get('identity'), c.req.param('conversationId'), action);
+      return c.json(ok(true)); // Response<Boolean>
     },
   );
 
-  app.delete('/:conversation/members/:identityId', async (c) => {
-    const action: Action = { kind: 'remove', identity: asIdentityId(c.req.param('identityId')) };
-    return c.json(
-      ok({ conversationKey: await act(c.get('identity'), c.req.param('conversation'), action) }),
-    );
+  app.delete('/:conversationId/members/:memberId', returnsBoolean, async (c) => {
+    // The spec's memberId is the member's identity id (MemberExitedEvent.memberId is a String).
+    const action: Action = { kind: 'remove', identity: asIdentityId(c.req.param('memberId')) };
+    await act(c.get('identity'), c.req.param('conversationId'), action);
+    return c.json(ok(true)); // Response<Boolean>
   });
 
   app.put(
-    '/:conversation/settings',
+    '/:conversationId/settings',
+    returnsBoolean,
     valid(
       'json',
       z
@@ -310,21 +325,18 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
       const settings = Object.fromEntries(
         Object.entries(c.req.valid('json')).filter(([, v]) => v !== undefined),
       );
-      return c.json(
-        ok({
-          conversationKey: await act(c.get('identity'), c.req.param('conversation'), {
-            kind: 'updateSettings',
-            settings,
-          }),
-        }),
-      );
+      await act(c.get('identity'), c.req.param('conversationId'), {
+        kind: 'updateSettings',
+        settings,
+      });
+      return c.json(ok(true)); // Response<Boolean>
     },
   );
 
-  app.put('/:conversation/read', async (c) => {
+  app.put('/:conversationId/read', returnsBoolean, async (c) => {
     // Everything accepted so far, as the REST "device" of the caller (only forward).
     const identity = c.get('identity');
-    const key = await keyOf(c.req.param('conversation'));
+    const key = await keyOf(c.req.param('conversationId'));
     refuseStranger(parseKey(key), identity);
     const room = await deps.rooms.open(key, identity);
     if (!conversationRoots(room.doc).meta.has('conversationId'))
@@ -334,28 +346,18 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
     const readsKey = readKey(identity.id, REST_DEVICE);
     if (seq > (conversationRoots(room.doc).reads.get(readsKey) ?? 0))
       await room.submit(identity, [{ root: 'reads', key: readsKey, value: seq }]);
-    return c.json(ok({ conversationKey: key, readPosition: seq }));
+    return c.json(ok(true)); // Response<Boolean> (markConversationRead)
   });
 
-  app.post('/:conversation/dissolve', async (c) =>
-    c.json(
-      ok({
-        conversationKey: await act(c.get('identity'), c.req.param('conversation'), {
-          kind: 'dissolve',
-        }),
-      }),
-    ),
-  );
+  app.post('/:conversationId/dissolve', returnsBoolean, async (c) => {
+    await act(c.get('identity'), c.req.param('conversationId'), { kind: 'dissolve' });
+    return c.json(ok(true)); // Response<Boolean> (dissolveGroup)
+  });
 
-  app.post('/:conversation/exit', async (c) =>
-    c.json(
-      ok({
-        conversationKey: await act(c.get('identity'), c.req.param('conversation'), {
-          kind: 'exit',
-        }),
-      }),
-    ),
-  );
+  app.post('/:conversationId/exit', returnsBoolean, async (c) => {
+    await act(c.get('identity'), c.req.param('conversationId'), { kind: 'exit' });
+    return c.json(ok(true)); // Response<Boolean> (exitGroup)
+  });
 
   return app;
 }

@@ -5,43 +5,62 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { hasGenesis, listMessages } from '../../../shared/conversation.js';
+import { hasGenesis, listMessages, type MessageView } from '../../../shared/conversation.js';
 import { ConversationType, MessageFormat } from '../../../shared/enums.js';
 import { ConvosyncError } from '../../../shared/errors.js';
-import { asIdentityId, isBigintId, newMessageKey } from '../../../shared/ids.js';
-import { type ConversationKey, parseKey, privateKey, tryParseKey } from '../../../shared/keys.js';
+import { asIdentityId, isBigintId, type MessageKey, newMessageKey } from '../../../shared/ids.js';
+import { type ConversationKey, parseKey, privateKey } from '../../../shared/keys.js';
 import { composeMessage, type Draft, forwardDraft } from '../../../shared/message.js';
 import { canRead } from '../../../shared/rules/access.js';
 import { tombstone } from '../../../shared/rules/message.js';
-import { conversationRoots, type Message, readKey } from '../../../shared/schema.js';
+import { conversationRoots, type Message, readKey, type Stamp } from '../../../shared/schema.js';
 import type { AuthEnv } from '../../auth/middleware.js';
 import type { Sql } from '../../db/connect.js';
 import type { Projector } from '../../projector/projector.js';
 import type { Rooms } from '../../sync/rooms.js';
 import { conversationKeyOf, refuseStranger } from '../conversation-param.js';
-import { ok, type PageList, valid } from '../envelope.js';
-import { REST_DEVICE } from './conversations.js';
+import { ok, type PageList, returnsBoolean, valid } from '../envelope.js';
+import { type MessageResponseVO, messageVO } from '../message-vo.js';
+import { identityId, REST_DEVICE } from './conversations.js';
 
-const draft = {
+/** A BIGINT id in JSON: a decimal string, or a number when it is small enough to be exact. */
+const bigintId = z.union([
+  z.string().refine(isBigintId, 'a BIGINT id'),
+  z
+    .number()
+    .int()
+    .positive()
+    .max(Number.MAX_SAFE_INTEGER)
+    .transform((n) => String(n)),
+]);
+
+/**
+ * The message fields of SendPrivateMessageRequestVO / SendGroupMessageRequestVO (seed §10, §4
+ * Message): `content`, `messageFormat`, `replyToMessageId` (a message id), `fileUrl`,
+ * `fileSize`, `duration`; convosync adds `fileMime` and `fileName` (uploads check the type) and
+ * `card` (the business object of a card message). Unknown fields are refused (.strict()).
+ */
+const messageFields = {
   content: z.string().max(5000).default(''),
-  format: z.nativeEnum(MessageFormat).default(MessageFormat.Text),
-  replyTo: z
-    .string()
-    .regex(/^[0-9a-f]{32}$/)
-    .optional(),
-  file: z
-    .object({
-      url: z.string(),
-      size: z.number().int(),
-      mime: z.string(),
-      name: z.string().optional(),
-    })
-    .optional(),
+  messageFormat: z.nativeEnum(MessageFormat).default(MessageFormat.Text),
+  replyToMessageId: bigintId.nullable().optional(),
+  fileUrl: z.string().max(500).optional(),
+  fileSize: z.number().int().min(0).optional(),
   duration: z.number().int().optional(),
+  fileMime: z.string().max(100).optional(),
+  fileName: z.string().max(255).optional(),
   card: z
-    .object({ bizType: z.number().int(), bizId: z.string(), title: z.string().optional() })
+    .object({
+      bizType: z.number().int(),
+      bizId: z.string().max(64),
+      title: z.string().max(255).optional(),
+    })
+    .strict()
     .optional(),
 };
+type MessageFields = z.infer<z.ZodObject<typeof messageFields>>;
+
+type Accepted = MessageView & { stamp: Stamp };
 
 export interface MessageRoutesDeps {
   rooms: Rooms;
@@ -52,15 +71,15 @@ export interface MessageRoutesDeps {
 export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
 
+  /** Sends `draft` to `key` as `identity`; answers the spec's MessageResponseVO. */
   const send = async (
     identity: AuthEnv['Variables']['identity'],
     key: ConversationKey,
-    body: z.infer<z.ZodObject<typeof draft>> | Draft,
-  ) => {
+    draft: Draft,
+  ): Promise<MessageResponseVO> => {
     const room = await deps.rooms.open(key, identity);
-    const { content, format, ...rest } = body;
     const message = composeMessage(
-      { content, format, ...rest } as Draft,
+      draft,
       { identity: identity.id, identityType: identity.type },
       newMessageKey(),
       Date.now(),
@@ -68,35 +87,66 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
     const [stamp] = await room.submit(identity, [
       { root: 'messages', key: message.key, value: message },
     ]);
-    return {
-      conversationKey: key,
-      messageKey: message.key,
-      messageId: stamp!.id,
-      seq: stamp!.seq,
-      acceptedAt: stamp!.at,
-    };
+    return messageVO(room.doc, { ...message, stamp: stamp!, pending: false });
+  };
+
+  /** The draft the spec's fields describe, in conversation `key` (a reply stays in it). */
+  const draftOf = async (key: ConversationKey, body: MessageFields): Promise<Draft> => {
+    const draft: Draft = { content: body.content, format: body.messageFormat };
+    if (body.replyToMessageId) {
+      const target = await locate(body.replyToMessageId).catch(() => undefined);
+      if (!target || target.key !== key)
+        throw new ConvosyncError(
+          'REPLY_NOT_FOUND',
+          `replyToMessageId: no message ${body.replyToMessageId} in this conversation`,
+        );
+      draft.replyTo = target.messageKey as MessageKey;
+    }
+    if (body.fileUrl !== undefined)
+      draft.file = {
+        url: body.fileUrl,
+        size: body.fileSize ?? 0,
+        mime: body.fileMime ?? '',
+        ...(body.fileName === undefined ? {} : { name: body.fileName }),
+      };
+    if (body.duration !== undefined) draft.duration = body.duration;
+    if (body.card) draft.card = body.card;
+    return draft;
   };
 
   app.post(
     '/private',
-    valid('json', z.object({ toIdentityId: z.string(), ...draft })),
+    valid('json', z.object({ receiverId: identityId, ...messageFields }).strict()),
     async (c) => {
-      const body = c.req.valid('json');
-      const key = privateKey(c.get('identity').id, asIdentityId(body.toIdentityId));
-      const { toIdentityId: _, ...message } = body;
-      return c.json(ok(await send(c.get('identity'), key, message)));
+      const { receiverId, ...body } = c.req.valid('json');
+      const key = privateKey(c.get('identity').id, asIdentityId(receiverId));
+      return c.json(ok(await send(c.get('identity'), key, await draftOf(key, body))));
     },
   );
 
   app.post(
     '/group',
-    valid('json', z.object({ conversationKey: z.string(), ...draft })),
+    valid(
+      'json',
+      z
+        .object({
+          conversationId: bigintId.optional(),
+          /** Addition: the group by its key instead of its id. */
+          conversationKey: z.string().max(120).optional(),
+          ...messageFields,
+        })
+        .strict()
+        .refine((b) => (b.conversationId === undefined) !== (b.conversationKey === undefined), {
+          message: 'exactly one of conversationId and conversationKey',
+          path: ['conversationId'],
+        }),
+    ),
     async (c) => {
-      const { conversationKey, ...message } = c.req.valid('json');
-      const parsed = tryParseKey(conversationKey);
-      if (parsed?.type !== ConversationType.Group)
-        throw new ConvosyncError('BAD_REQUEST', 'conversationKey: not a group key');
-      return c.json(ok(await send(c.get('identity'), parsed.key, message)));
+      const { conversationId, conversationKey, ...body } = c.req.valid('json');
+      const key = await conversationKeyOf(deps, (conversationId ?? conversationKey)!);
+      if (parseKey(key).type !== ConversationType.Group)
+        throw new ConvosyncError('BAD_REQUEST', 'conversationId: not a group');
+      return c.json(ok(await send(c.get('identity'), key, await draftOf(key, body))));
     },
   );
 
@@ -132,14 +182,16 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
           .filter((m) => m.stamp && (before === undefined || m.stamp.seq < before))
           .reverse();
         const start = before === undefined ? (pageNum - 1) * pageSize : 0;
-        const list = accepted.slice(start, start + pageSize);
+        const list = accepted
+          .slice(start, start + pageSize)
+          .map((m) => messageVO(room.doc, m as Accepted));
         const last = list[list.length - 1];
-        const page: PageList<(typeof list)[number]> = {
+        const page: PageList<MessageResponseVO> = {
           list,
           total: accepted.length,
           pageNum,
           pageSize,
-          nextCursor: last && start + pageSize < accepted.length ? String(last.stamp!.seq) : null,
+          nextCursor: last && start + pageSize < accepted.length ? String(last.seq) : null,
         };
         return c.json(ok(page));
       } finally {
@@ -177,10 +229,12 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
     '/forward',
     valid(
       'json',
-      z.object({
-        messageIds: z.array(z.string().refine(isBigintId, 'a BIGINT message id')).min(1).max(50),
-        toConversationKey: z.string(),
-      }),
+      z
+        .object({
+          messageIds: z.array(bigintId).min(1).max(50),
+          toConversationKey: z.string(),
+        })
+        .strict(),
     ),
     async (c) => {
       const identity = c.get('identity');
@@ -218,15 +272,21 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
       });
       const byKey = new Map(all.map((m) => [m.key as string, m]));
       const message = byKey.get(messageKey);
-      if (!message) throw new ConvosyncError('NOT_FOUND', 'no such message');
-      const replyTo = message.replyTo ? (byKey.get(message.replyTo) ?? null) : null;
-      return c.json(ok({ conversationKey: key, message, replyTo }));
+      if (!message?.stamp) throw new ConvosyncError('NOT_FOUND', 'no such message');
+      const replied = message.replyTo ? byKey.get(message.replyTo) : undefined;
+      // MessageDetailDTO: the message, and the one it replies to (the spec's "回复信息").
+      return c.json(
+        ok({
+          ...messageVO(room.doc, message as Accepted),
+          replyTo: replied?.stamp ? messageVO(room.doc, replied as Accepted) : null,
+        }),
+      );
     } finally {
       room.release();
     }
   });
 
-  app.put('/:messageId/recall', async (c) => {
+  app.put('/:messageId/recall', returnsBoolean, async (c) => {
     const identity = c.get('identity');
     const { key, messageKey } = await locate(c.req.param('messageId'));
     const room = await deps.rooms.open(key, identity);
@@ -235,10 +295,10 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
     await room.submit(identity, [
       { root: 'messages', key: messageKey, value: tombstone(current, identity.id) },
     ]);
-    return c.json(ok({ messageId: c.req.param('messageId'), recalled: true }));
+    return c.json(ok(true)); // Response<Boolean>
   });
 
-  app.put('/:messageId/read', async (c) => {
+  app.put('/:messageId/read', returnsBoolean, async (c) => {
     const identity = c.get('identity');
     const { key, seq } = await locate(c.req.param('messageId'));
     const room = await deps.rooms.open(key, identity);
@@ -246,9 +306,7 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
     const current = conversationRoots(room.doc).reads.get(readsKey) ?? 0;
     // Reading an older message than the position already reached changes nothing.
     if (seq > current) await room.submit(identity, [{ root: 'reads', key: readsKey, value: seq }]);
-    return c.json(
-      ok({ messageId: c.req.param('messageId'), readPosition: Math.max(seq, current) }),
-    );
+    return c.json(ok(true)); // Response<Boolean>
   });
 
   return app;
