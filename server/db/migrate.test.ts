@@ -93,4 +93,26 @@ describe(`migrations (${process.env.DATABASE_URL ? 'Postgres' : 'PGlite'})`, () 
     const rows = await db.sql<{ n: string }[]>`SELECT count(*) AS n FROM schema_migrations`;
     expect(Number(rows[0]!.n)).toBe((await loadMigrations()).length);
   });
+
+  it('renames the conversation index of a database migrated before the spec names (003)', async () => {
+    const old = await openTestDatabase();
+    try {
+      const all = await loadMigrations();
+      await migrate(
+        old.sql,
+        all.filter((m) => m.version < 3),
+      );
+      // What the earlier 001 left: the index under its old name.
+      await old.sql`ALTER INDEX idx_conversation_id RENAME TO idx_msg_conversation_id`;
+      expect(await migrate(old.sql)).toEqual([3]);
+      const names = (
+        await old.sql<{ indexname: string }[]>`
+          SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 't_msg_body'`
+      ).map((i) => i.indexname);
+      expect(names).toContain('idx_conversation_id');
+      expect(names).not.toContain('idx_msg_conversation_id');
+    } finally {
+      await old.close();
+    }
+  });
 });

@@ -60,8 +60,11 @@ CREATE INDEX IF NOT EXISTS idx_identity ON t_conversation_member (identity_id, i
 CREATE INDEX IF NOT EXISTS idx_member_conversation_id ON t_conversation_member (conversation_id);
 CREATE INDEX IF NOT EXISTS idx_member_status ON t_conversation_member (member_status);
 
+-- t_msg_body already exists where the older message centre runs (seed §8 "扩展现有表"): backend
+-- jobs read it and it holds their rows. So the table is created only where it is missing, with
+-- the older columns alone, and the IM extension is added the way the spec does it, ALTER TABLE
+-- ... ADD COLUMN, which keeps every existing row and every column convosync does not know.
 CREATE TABLE IF NOT EXISTS t_msg_body (
-  -- The older message centre's columns (MessageBody entity).
   message_id BIGINT PRIMARY KEY,
   title VARCHAR(255),
   content TEXT,
@@ -69,24 +72,27 @@ CREATE TABLE IF NOT EXISTS t_msg_body (
   relating_biz_id VARCHAR(64),
   relating_parent_msg_id BIGINT,
   create_time BIGINT NOT NULL,
-  update_time BIGINT NOT NULL,
-  -- The IM extension (seed section 8).
-  message_type INT,
-  conversation_id VARCHAR(50),
-  message_format INT DEFAULT 0,
-  reply_to_message_id BIGINT,
-  file_url VARCHAR(500),
-  file_size BIGINT,
-  duration INT,
-  is_recalled BOOLEAN DEFAULT FALSE,
-  recall_time BIGINT,
-  -- Additions: who sent it, its per-conversation order, its client-made key.
-  sender_identity_id VARCHAR(50),
-  sender_identity_type INT,
-  conversation_seq BIGINT,
-  client_message_key CHAR(32)
+  update_time BIGINT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS idx_msg_conversation_id ON t_msg_body (conversation_id);
+-- The IM extension (seed section 8).
+ALTER TABLE t_msg_body ADD COLUMN IF NOT EXISTS message_type INT;
+ALTER TABLE t_msg_body ADD COLUMN IF NOT EXISTS conversation_id VARCHAR(50);
+ALTER TABLE t_msg_body ADD COLUMN IF NOT EXISTS message_format INT DEFAULT 0;
+ALTER TABLE t_msg_body ADD COLUMN IF NOT EXISTS reply_to_message_id BIGINT;
+ALTER TABLE t_msg_body ADD COLUMN IF NOT EXISTS file_url VARCHAR(500);
+ALTER TABLE t_msg_body ADD COLUMN IF NOT EXISTS file_size BIGINT;
+ALTER TABLE t_msg_body ADD COLUMN IF NOT EXISTS duration INT;
+ALTER TABLE t_msg_body ADD COLUMN IF NOT EXISTS is_recalled BOOLEAN DEFAULT FALSE;
+ALTER TABLE t_msg_body ADD COLUMN IF NOT EXISTS recall_time BIGINT;
+-- Additions: who sent it, its per-conversation order, its client-made key.
+ALTER TABLE t_msg_body ADD COLUMN IF NOT EXISTS sender_identity_id VARCHAR(50);
+ALTER TABLE t_msg_body ADD COLUMN IF NOT EXISTS sender_identity_type INT;
+ALTER TABLE t_msg_body ADD COLUMN IF NOT EXISTS conversation_seq BIGINT;
+ALTER TABLE t_msg_body ADD COLUMN IF NOT EXISTS client_message_key CHAR(32);
+-- The spec's index names. Postgres names indexes per schema, not per table, so the member
+-- table's idx_conversation_id (seed §8) is idx_member_conversation_id above; t_msg_body, the
+-- table existing jobs and DBAs already know, keeps the spec's name.
+CREATE INDEX IF NOT EXISTS idx_conversation_id ON t_msg_body (conversation_id);
 CREATE INDEX IF NOT EXISTS idx_message_type ON t_msg_body (message_type);
 CREATE INDEX IF NOT EXISTS idx_message_format ON t_msg_body (message_format);
 CREATE INDEX IF NOT EXISTS idx_reply_to_message_id ON t_msg_body (reply_to_message_id);
