@@ -1,6 +1,7 @@
 /**
- * @module Rules for the `members` root (SPEC.md "Rules"): the owner sets any role; admins manage
- * plain members only; nobody becomes owner except by the owner's transfer; invites respect
+ * @module Rules for the `members` root (SPEC.md "Rules"): role changes as ./roles.ts reads the
+ * spec (the owner sets any role; an admin only sets members back to plain); admins manage plain
+ * members only; nobody becomes owner except by the owner's transfer; invites respect
  * `allowInvite` and the member limit; removal and exit set status exited with an exit time; the
  * owner leaves only after a transfer. Judged over the whole update, so a transfer (new owner +
  * old owner stepping down) is one consistent change.
@@ -18,6 +19,7 @@ import {
   type RuleViolation,
   violation,
 } from './context.js';
+import { roleChangeRefusal } from './roles.js';
 import { isInt32 } from './storable.js';
 
 /** Client times are accepted up to this far ahead of the server's clock. */
@@ -155,9 +157,8 @@ function checkMemberChange(
     if (unchanged && !self && !outranks(writerRole, previous.role)) {
       return violation('ROLE_FORBIDDEN', "only those above a member rewrite that member's entry");
     }
-    if (previous.role !== next.role && writerRole !== MemberRole.Owner) {
-      return violation('ROLE_FORBIDDEN', 'only the owner changes roles');
-    }
+    const roleRefused = roleChangeRefusal(writerRole, previous.role, next.role);
+    if (roleRefused) return roleRefused;
     if (previous.mutedUntil !== next.mutedUntil && (self || !outranks(writerRole, previous.role))) {
       return violation('ROLE_FORBIDDEN', 'owner and admins mute members below them');
     }
