@@ -1,10 +1,13 @@
 /**
- * @module A conversation named in a REST path: by its key (`group_…`, `private_a_b`, …) or by
- * its BIGINT `conversationId` (the spec's paths), looked up in the snapshot tables. Shared by
- * the conversation and message routes.
+ * @module A conversation named in a REST path (by its key, `group_…`, `private_a_b`, …, or by
+ * its BIGINT `conversationId`, the spec's paths, looked up in the snapshot tables), and access
+ * to it: who is refused before anything is looked up, reading it, acting on it. Shared by every
+ * route that names a conversation.
  */
 
 import * as Y from 'yjs';
+import { type Action, actionWrites } from '../../shared/actions.js';
+import { hasGenesis } from '../../shared/conversation.js';
 import { ConversationType } from '../../shared/enums.js';
 import { ConvosyncError } from '../../shared/errors.js';
 import { isBigintId } from '../../shared/ids.js';
@@ -12,12 +15,17 @@ import { type ConversationKey, type ParsedKey, parseKey } from '../../shared/key
 import { type Author, canRead } from '../../shared/rules/access.js';
 import type { Sql } from '../db/connect.js';
 import type { Projector } from '../projector/projector.js';
+import type { Rooms } from '../sync/rooms.js';
 
 const NO_DOCUMENT = new Y.Doc();
 
 export interface ConversationParamDeps {
   sql?: Sql;
   projector?: Projector;
+}
+
+export interface ConversationAccessDeps extends ConversationParamDeps {
+  rooms: Rooms;
 }
 
 /** The key of the conversation `param` names; 404 for an id no conversation has. */
@@ -57,4 +65,41 @@ export function refuseStranger(parsed: ParsedKey, author: Author): void {
     case ConversationType.Group:
       return; // a group key is random: knowing one is being invited to it
   }
+}
+
+/** Reads a conversation the caller may read (durable state only); 404 for one never created. */
+export async function readConversation<T>(
+  deps: ConversationAccessDeps,
+  identity: Author,
+  param: string,
+  read: (doc: Y.Doc, key: ConversationKey) => T,
+): Promise<T> {
+  const key = await conversationKeyOf(deps, param);
+  refuseStranger(parseKey(key), identity);
+  const room = await deps.rooms.borrow(key);
+  try {
+    // Between two steps of the room's queue, like the projector.
+    return await room.read((doc) => {
+      if (!hasGenesis(doc)) throw new ConvosyncError('CONVERSATION_NOT_FOUND');
+      if (!canRead(doc, parseKey(key), identity)) throw new ConvosyncError('NOT_MEMBER');
+      return read(doc, key);
+    });
+  } finally {
+    room.release();
+  }
+}
+
+/** Runs one action on an existing conversation through its room: the sync path's rules. */
+export async function actOnConversation(
+  deps: ConversationAccessDeps,
+  identity: Author,
+  param: string,
+  action: Action,
+): Promise<ConversationKey> {
+  const key = await conversationKeyOf(deps, param);
+  refuseStranger(parseKey(key), identity);
+  const room = await deps.rooms.open(key, identity);
+  if (!hasGenesis(room.doc)) throw new ConvosyncError('CONVERSATION_NOT_FOUND');
+  await room.submit(identity, actionWrites(room.doc, action, identity, Date.now()));
+  return key;
 }

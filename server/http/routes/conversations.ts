@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { type Action, actionWrites, genesisWrites } from '../../../shared/actions.js';
+import { type Action, genesisWrites } from '../../../shared/actions.js';
 import { lastSeq } from '../../../shared/conversation.js';
 import { MemberRole } from '../../../shared/enums.js';
 import { ConvosyncError } from '../../../shared/errors.js';
@@ -19,7 +19,12 @@ import type { AuthEnv } from '../../auth/middleware.js';
 import type { Sql } from '../../db/connect.js';
 import type { Projector } from '../../projector/projector.js';
 import type { Rooms } from '../../sync/rooms.js';
-import { conversationKeyOf, refuseStranger } from '../conversation-param.js';
+import {
+  actOnConversation,
+  conversationKeyOf,
+  readConversation,
+  refuseStranger,
+} from '../conversation-param.js';
 import { type ConversationResponseVO, conversationVO } from '../conversation-vo.js';
 import { ok, type PageList, returnsBoolean, valid } from '../envelope.js';
 
@@ -157,38 +162,13 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
 
   const keyOf = (param: string) => conversationKeyOf(deps, param);
 
-  /** Reads a conversation the caller may read; 404 for a group that does not exist. */
-  const readable = async <T>(
+  const readable = <T>(
     identity: Identity,
     param: string,
     read: (doc: import('yjs').Doc, key: ConversationKey) => T,
-  ): Promise<T> => {
-    const key = await keyOf(param);
-    refuseStranger(parseKey(key), identity);
-    const room = await deps.rooms.borrow(key);
-    try {
-      // Durable state only (between two steps of the room's queue), like the projector.
-      return await room.read((doc) => {
-        if (!conversationRoots(doc).meta.has('conversationId'))
-          throw new ConvosyncError('CONVERSATION_NOT_FOUND');
-        if (!canRead(doc, parseKey(key), identity)) throw new ConvosyncError('NOT_MEMBER');
-        return read(doc, key);
-      });
-    } finally {
-      room.release();
-    }
-  };
-
-  /** Runs one action on a conversation through its room (the same rules as the sync path). */
-  const act = async (identity: Identity, param: string, action: Action) => {
-    const key = await keyOf(param);
-    refuseStranger(parseKey(key), identity);
-    const room = await deps.rooms.open(key, identity);
-    if (!conversationRoots(room.doc).meta.has('conversationId'))
-      throw new ConvosyncError('CONVERSATION_NOT_FOUND');
-    await room.submit(identity, actionWrites(room.doc, action, identity, Date.now()));
-    return key;
-  };
+  ) => readConversation(deps, identity, param, read);
+  const act = (identity: Identity, param: string, action: Action) =>
+    actOnConversation(deps, identity, param, action);
 
   const detail = (doc: import('yjs').Doc, identity: Identity) =>
     conversationVO(doc, parseKey(String(conversationRoots(doc).meta.get('key'))), identity.id);
