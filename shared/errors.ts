@@ -27,6 +27,11 @@ export const ERRORS = {
     close: 4403,
     message: 'only backend services (role "service") may do this',
   },
+  FORBIDDEN_STAFF_ONLY: {
+    status: 403,
+    close: 4403,
+    message: 'only platform admins (role "admin") and backend services may do this',
+  },
   NOT_FOUND: { status: 404, close: 4404, message: 'not found' },
   CONVERSATION_NOT_FOUND: { status: 404, close: 4404, message: 'conversation does not exist' },
   // The spec's group management flow (seed §11): "成员不存在" and, for an invite, "已是成员".
@@ -94,6 +99,11 @@ export const ERRORS = {
   EXIT_FORBIDDEN: { status: 403, close: 4409, message: 'leaving is not allowed here' },
   READ_BACKWARDS: { status: 409, close: 4409, message: 'a read position only moves forward' },
   CONVERSATION_DISSOLVED: { status: 409, close: 4409, message: 'the conversation is dissolved' },
+  CONVERSATION_ARCHIVED: {
+    status: 409,
+    close: 4409,
+    message: 'the conversation is archived: read-only until it is activated again',
+  },
   POST_FORBIDDEN: { status: 403, close: 4409, message: 'you may not post in this conversation' },
   // Moderation (server/moderation/): a listed word with MODERATION_MODE=reject is a rule
   // violation like the others (the SDK drops that intent); a rate limit is not: nothing is wrong

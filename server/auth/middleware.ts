@@ -34,3 +34,11 @@ export const serviceOnly: MiddlewareHandler<AuthEnv> = async (c, next) => {
     throw new ConvosyncError('FORBIDDEN_SERVICE_ONLY');
   await next();
 };
+
+/** Routes for platform staff: an `admin` token (customer service) or a `service` token (jobs). */
+export const staffOnly: MiddlewareHandler<AuthEnv> = async (c, next) => {
+  const role = c.get('identity').role;
+  if (role !== PlatformRole.Admin && role !== PlatformRole.Service)
+    throw new ConvosyncError('FORBIDDEN_STAFF_ONLY');
+  await next();
+};

@@ -21,10 +21,13 @@ import type { StorageHealth } from '../store/health.js';
 import type { Rooms } from '../sync/rooms.js';
 import { type SocketDeps, syncSocket } from '../sync/socket.js';
 import { openApiDocument } from './openapi.js';
+import { assistantRoutes } from './routes/assistant.js';
+import { conversationStatusRoutes } from './routes/conversation-status.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { devRoutes } from './routes/dev.js';
 import { eventRoutes } from './routes/events.js';
 import { type FileRoutesDeps, fileRoutes } from './routes/files.js';
+import { groupAdminRoutes } from './routes/group-admin.js';
 import { messageRoutes } from './routes/messages.js';
 import { noticeRoutes } from './routes/notices.js';
 import { presenceRoutes } from './routes/presence.js';
@@ -151,6 +154,14 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
       ...(deps.snapshots ? { sql: deps.snapshots.sql, projector: deps.snapshots.projector } : {}),
     }),
   );
+  const conversationDeps = {
+    rooms: deps.rooms,
+    ...(deps.snapshots ? { sql: deps.snapshots.sql, projector: deps.snapshots.projector } : {}),
+  };
+  // Before conversationRoutes: its `/:conversationId` must not shadow `/assistant/list`.
+  api.route('/conversations', assistantRoutes(conversationDeps));
+  api.route('/conversations', groupAdminRoutes(conversationDeps));
+  api.route('/conversations', conversationStatusRoutes(conversationDeps));
   api.route(
     '/conversations',
     conversationRoutes({

@@ -52,8 +52,9 @@ export function postRefusal(
   now: number = Date.now(),
 ): ErrorCode | undefined {
   if (parsed.type === 'inbox') return 'POST_FORBIDDEN';
-  if (doc.getMap('meta').get('status') === ConversationStatus.Dissolved)
-    return 'CONVERSATION_DISSOLVED';
+  const status = doc.getMap('meta').get('status');
+  if (status === ConversationStatus.Dissolved) return 'CONVERSATION_DISSOLVED';
+  if (status === ConversationStatus.Archived) return 'CONVERSATION_ARCHIVED';
   if (parsed.type === ConversationType.Group && isMuted(doc, author.id, now)) return 'MUTED';
   switch (parsed.type) {
     case ConversationType.System:
@@ -101,8 +102,10 @@ export function outranks(writer: MemberRole | undefined, target: MemberRole | un
 export function groupChangeViolation(ctx: RuleContext, part: string): RuleViolation | undefined {
   if (ctx.parsed.type !== ConversationType.Group)
     return violation('SERVER_ONLY', `only groups have client-managed ${part}`);
-  if (ctx.doc.getMap('meta').get('status') === ConversationStatus.Dissolved)
-    return violation('CONVERSATION_DISSOLVED');
+  const status = ctx.doc.getMap('meta').get('status');
+  if (status === ConversationStatus.Dissolved) return violation('CONVERSATION_DISSOLVED');
+  // Archived by a platform admin or a service (REST PUT /conversations/{id}/status): read-only.
+  if (status === ConversationStatus.Archived) return violation('CONVERSATION_ARCHIVED');
   return undefined;
 }
 

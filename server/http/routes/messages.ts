@@ -6,10 +6,10 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { hasGenesis, listMessages, type MessageView } from '../../../shared/conversation.js';
-import { ConversationType, MessageFormat } from '../../../shared/enums.js';
+import { ConversationType, MessageFormat, PlatformRole } from '../../../shared/enums.js';
 import { ConvosyncError } from '../../../shared/errors.js';
 import { asIdentityId, isBigintId, type MessageKey, newMessageKey } from '../../../shared/ids.js';
-import { type ConversationKey, parseKey, privateKey } from '../../../shared/keys.js';
+import { assistantKey, type ConversationKey, parseKey, privateKey } from '../../../shared/keys.js';
 import { composeMessage, type Draft, forwardDraft } from '../../../shared/message.js';
 import { canRead } from '../../../shared/rules/access.js';
 import { tombstone } from '../../../shared/rules/message.js';
@@ -20,6 +20,7 @@ import type { Projector } from '../../projector/projector.js';
 import type { Rooms } from '../../sync/rooms.js';
 import { conversationKeyOf, refuseStranger } from '../conversation-param.js';
 import { ok, type PageList, returnsBoolean, valid } from '../envelope.js';
+import { pageImMessages } from '../im-messages.js';
 import { type MessageResponseVO, messageVO } from '../message-vo.js';
 import { identityId, REST_DEVICE } from './conversations.js';
 
@@ -200,6 +201,47 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
     },
   );
 
+  /**
+   * Customer service (`assistant_{customerId}`): the customer writes to its own conversation; a
+   * platform admin answers a customer by `customerId` (the first answer makes the admin a member).
+   */
+  app.post(
+    '/assistant',
+    valid('json', z.object({ customerId: identityId.optional(), ...messageFields }).strict()),
+    async (c) => {
+      const identity = c.get('identity');
+      const { customerId, ...body } = c.req.valid('json');
+      const customer = customerId === undefined ? identity.id : asIdentityId(customerId);
+      if (customer !== identity.id && identity.role !== PlatformRole.Admin)
+        throw new ConvosyncError('POST_FORBIDDEN', 'only platform admins answer other customers');
+      const key = assistantKey(customer);
+      return c.json(ok(await send(identity, key, await draftOf(key, body))));
+    },
+  );
+
+  // pageIMMessages: the caller's IM messages across its conversations, newest first.
+  app.get(
+    '/im',
+    valid(
+      'query',
+      z.object({
+        pageNum: z.coerce.number().int().min(1).default(1),
+        pageSize: z.coerce.number().int().min(1).max(100).default(20),
+        conversationId: z.string().refine(isBigintId, 'a BIGINT id').optional(),
+        messageFormat: z.coerce.number().pipe(z.nativeEnum(MessageFormat)).optional(),
+      }),
+    ),
+    async (c) => {
+      if (!deps.sql || !deps.projector)
+        throw new ConvosyncError(
+          'STORAGE_UNAVAILABLE',
+          'IM message lists need the snapshot tables',
+        );
+      await deps.projector.flush().catch(() => undefined);
+      return c.json(ok(await pageImMessages(deps.sql, c.get('identity').id, c.req.valid('query'))));
+    },
+  );
+
   /** Where a BIGINT message id lives: the snapshot tables, projected up to now first. */
   const locate = async (
     messageId: string,
@@ -298,16 +340,39 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
     return c.json(ok(true)); // Response<Boolean>
   });
 
-  app.put('/:messageId/read', returnsBoolean, async (c) => {
-    const identity = c.get('identity');
-    const { key, seq } = await locate(c.req.param('messageId'));
+  /** Moves the caller's REST read (or delivered) position up to the message `messageId`. */
+  const advance = async (
+    identity: AuthEnv['Variables']['identity'],
+    messageId: string,
+    root: 'reads' | 'delivered',
+  ) => {
+    const { key, seq } = await locate(messageId);
     const room = await deps.rooms.open(key, identity);
-    const readsKey = readKey(identity.id, REST_DEVICE);
-    const current = conversationRoots(room.doc).reads.get(readsKey) ?? 0;
-    // Reading an older message than the position already reached changes nothing.
-    if (seq > current) await room.submit(identity, [{ root: 'reads', key: readsKey, value: seq }]);
+    const positionKey = readKey(identity.id, REST_DEVICE);
+    const current = conversationRoots(room.doc)[root].get(positionKey) ?? 0;
+    // An older message than the position already reached changes nothing.
+    if (seq > current) await room.submit(identity, [{ root, key: positionKey, value: seq }]);
+  };
+
+  app.put('/:messageId/read', returnsBoolean, async (c) => {
+    await advance(c.get('identity'), c.req.param('messageId'), 'reads');
     return c.json(ok(true)); // Response<Boolean>
   });
+
+  /**
+   * updateMessageStatus(messageId, status): 1 delivered, 2 read, for the caller (its REST
+   * device's positions; delivered receipts are what private chats show as "delivered").
+   */
+  app.put(
+    '/:messageId/status',
+    returnsBoolean,
+    valid('json', z.object({ status: z.union([z.literal(1), z.literal(2)]) }).strict()),
+    async (c) => {
+      const root = c.req.valid('json').status === 1 ? 'delivered' : 'reads';
+      await advance(c.get('identity'), c.req.param('messageId'), root);
+      return c.json(ok(true));
+    },
+  );
 
   return app;
 }
