@@ -116,6 +116,12 @@ export async function startServer(
         projector?.notify(key);
         inboxes.notify(key);
       },
+      onAccepted: (key, accepted) =>
+        projector?.accepted(key, {
+          author: accepted.author,
+          at: accepted.at,
+          ...(accepted.writes.has('reads') ? { reads: accepted.writes.get('reads')! } : {}),
+        }),
     },
     config.roomIdleMs,
   );

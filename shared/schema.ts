@@ -116,7 +116,8 @@ export interface Profile {
 
 /** What a system message in the log reports; written by the server only. */
 export type SystemEvent =
-  | { event: 'created'; actor: IdentityId; name: string }
+  /** `members`: everyone the genesis made a member (absent in groups created before it was kept). */
+  | { event: 'created'; actor: IdentityId; name: string; members?: IdentityId[] }
   | { event: 'joined'; actor: IdentityId; target: IdentityId }
   | { event: 'exited'; actor: IdentityId }
   | { event: 'removed'; actor: IdentityId; target: IdentityId }

@@ -22,7 +22,8 @@ export function systemEvents(
   const meta = writes.get('meta');
   const genesis = meta?.has('key') === true && !doc.getMap('meta').has('key');
   if (genesis) {
-    events.push({ event: 'created', actor, name: String(meta?.get('name') ?? '') });
+    const members = [...(writes.get('members')?.keys() ?? [])].sort() as IdentityId[];
+    events.push({ event: 'created', actor, name: String(meta?.get('name') ?? ''), members });
     return events; // the initial members are part of the creation
   }
   const members = doc.getMap('members') as Y.Map<Member>;

@@ -1,6 +1,16 @@
 /**
- * @module Domain events for backend consumers (SPEC.md "Domain events"), derived from what a
- * projection changed and written to `t_domain_event` in the projector's transaction.
+ * @module Domain events for backend consumers (seed §4 "领域事件"), written to `t_domain_event`
+ * in the projector's transaction. They come from what was accepted, not from differences of
+ * state, so they say who did what:
+ * - membership and dissolution from the group's system messages, which the room writes in the
+ *   same server transaction as the accepted change and which carry its actor (`joined` by an
+ *   inviter, `exited` on one's own, `removed` by an operator, `dissolved` by the owner): a
+ *   removal followed by a re-invite is two messages, so two events, however quickly; conversations
+ *   without system messages (private, system, customer service) are created by the server with
+ *   their members, and an admin joins customer service by answering;
+ * - messages and recalls from the stamps (who sent, who recalled, the server's times);
+ * - reads from read positions: the message read and, when this process saw the read accepted,
+ *   its acceptance time (`Projector.accepted`), else the time the projection found it.
  *
  * Every event has a deterministic key (`IMMessageSent:{messageId}`, ...) with a unique index, so
  * re-projecting after a crash or an outage never writes one twice: at-least-once delivery to
@@ -12,7 +22,7 @@
  * handle them, then `UPDATE t_event_consumer SET last_event_id = $max` (see the README).
  */
 import type * as Y from 'yjs';
-import { ConversationStatus, MemberStatus } from '../../shared/enums.js';
+import { ConversationType } from '../../shared/enums.js';
 import { readPosition } from '../../shared/rules/read.js';
 import { conversationRoots, type Member, type Message, type Stamp } from '../../shared/schema.js';
 import type { ConversationRow } from './rows.js';
@@ -44,53 +54,60 @@ export interface Changes {
   meta: boolean;
 }
 
+/** When a read position was accepted (ms), if this process saw it: see Projector.accepted. */
+export type ReadTimes = (identity: string, seq: number) => number | undefined;
+
 /** The events a projection of `changes` stands for, in a stable order. */
 export function eventsFor(
   doc: Y.Doc,
   conversation: ConversationRow,
   changes: Changes,
   created: boolean,
+  readTimes: ReadTimes = () => undefined,
+  now: () => number = Date.now,
 ): DomainEvent[] {
-  const { members, messages, stamps, reads, clients } = conversationRoots(doc);
+  const { members, messages, stamps, reads } = conversationRoots(doc);
   const id = conversation.conversation_id;
+  const group = conversation.conversation_type === ConversationType.Group;
   const events: DomainEvent[] = [];
-  if (created) {
-    events.push({
-      key: `ConversationCreated:${id}`,
-      type: EventType.ConversationCreated,
-      payload: {
-        type: conversation.conversation_type,
-        createdBy: conversation.created_by,
-        members: [...members.keys()],
-      },
-      occurredAt: conversation.create_time,
-    });
-  }
-  const memberIds = changes.all ? [...members.keys()] : [...changes.members];
-  for (const identity of memberIds.sort()) {
+  const joined = (identity: string, inviter: string | null, at: number, key: string) => {
     const member = members.get(identity) as Member | undefined;
-    if (!member) continue;
     events.push({
-      key: `MemberJoined:${id}:${identity}:${member.joinTime}`,
+      key,
       type: EventType.MemberJoined,
       payload: {
-        identity,
-        identityType: member.identityType,
-        role: member.role,
-        inviter: member.invitedBy ?? null,
+        conversationId: id,
+        memberId: identity,
+        inviterId: inviter,
+        identityType: member?.identityType ?? null,
       },
-      occurredAt: member.joinTime,
+      occurredAt: at,
     });
-    if (member.status === MemberStatus.Exited) {
-      // Who wrote the exit: the author bound to the clientID of the entry's current item.
-      const item = (members as unknown as { _map: Map<string, Y.Item> })._map.get(identity);
-      const by = item ? (clients.get(String(item.id.client)) ?? null) : null;
-      events.push({
-        key: `MemberExited:${id}:${identity}:${member.exitTime}`,
-        type: EventType.MemberExited,
-        payload: { identity, voluntary: by === identity, by },
-        occurredAt: member.exitTime ?? 0,
-      });
+  };
+  if (created && changes.all && !group) {
+    // The server creates these with their members, in one transaction.
+    const memberIds = [...members.keys()].sort();
+    events.push(createdEvent(id, conversation, memberIds));
+    for (const identity of memberIds) {
+      const member = members.get(identity) as Member;
+      joined(
+        identity,
+        member.invitedBy ?? null,
+        member.joinTime,
+        `MemberJoined:${id}:${identity}:${member.joinTime}`,
+      );
+    }
+  } else if (!group) {
+    // Customer service: an admin joins by answering (the server writes the member).
+    for (const identity of changes.members) {
+      const member = members.get(identity) as Member | undefined;
+      if (!member) continue;
+      joined(
+        identity,
+        member.invitedBy ?? null,
+        member.joinTime,
+        `MemberJoined:${id}:${identity}:${member.joinTime}`,
+      );
     }
   }
   const keys = (changes.all ? [...messages.keys()] : [...changes.messages])
@@ -99,17 +116,65 @@ export function eventsFor(
     .sort((a, b) => a.stamp.seq - b.stamp.seq);
   for (const { key, stamp } of keys) {
     const message = messages.get(key) as Message;
-    // System messages report changes that have their own events (MemberJoined, ...).
-    if (message.system) continue;
+    const note = message.system;
+    if (note) {
+      // A system message: the accepted change it reports, with its actor and its server time.
+      const at = stamp.at;
+      switch (note.event) {
+        case 'created': {
+          const memberIds = note.members ?? [...members.keys()].sort();
+          events.push({ ...createdEvent(id, conversation, memberIds), occurredAt: at });
+          for (const identity of memberIds)
+            joined(
+              identity,
+              identity === note.actor ? null : note.actor,
+              at,
+              `MemberJoined:${stamp.id}:${identity}`,
+            );
+          break;
+        }
+        case 'joined':
+          joined(note.target, note.actor, at, `MemberJoined:${stamp.id}`);
+          break;
+        case 'exited':
+        case 'removed': {
+          const memberId = note.event === 'exited' ? note.actor : note.target;
+          events.push({
+            key: `MemberExited:${stamp.id}`,
+            type: EventType.MemberExited,
+            payload: {
+              conversationId: id,
+              memberId,
+              exitType: note.event === 'exited' ? 'voluntary' : 'removed',
+              operatorId: note.actor,
+            },
+            occurredAt: at,
+          });
+          break;
+        }
+        case 'dissolved':
+          events.push({
+            key: `ConversationDissolved:${id}`,
+            type: EventType.ConversationDissolved,
+            payload: { conversationId: id, operatorId: note.actor },
+            occurredAt: at,
+          });
+          break;
+        default:
+          break; // roles, mutes, info: no domain event in the spec
+      }
+      continue;
+    }
     events.push({
       key: `IMMessageSent:${stamp.id}`,
       type: EventType.IMMessageSent,
       payload: {
         messageId: stamp.id,
-        seq: stamp.seq,
-        sender: message.sender,
+        conversationId: id,
+        senderId: message.sender,
+        messageFormat: message.format,
         senderType: message.senderType,
-        format: message.format,
+        seq: stamp.seq,
       },
       occurredAt: stamp.at,
     });
@@ -117,7 +182,13 @@ export function eventsFor(
       events.push({
         key: `MessageRecalled:${stamp.id}`,
         type: EventType.MessageRecalled,
-        payload: { messageId: stamp.id, seq: stamp.seq, by: message.recalled?.by ?? null },
+        payload: {
+          messageId: stamp.id,
+          operatorId: message.recalled?.by ?? null,
+          recallTime: stamp.recalledAt,
+          conversationId: id,
+          seq: stamp.seq,
+        },
         occurredAt: stamp.recalledAt,
       });
     }
@@ -125,23 +196,38 @@ export function eventsFor(
   const readers = changes.all
     ? new Set([...reads.keys()].map((k) => k.slice(0, k.lastIndexOf(':'))))
     : changes.readers;
+  const idOfSeq = readers.size > 0 ? seqIds(doc) : new Map<number, string>();
   for (const identity of [...readers].sort()) {
     const seq = readPosition(reads.entries(), identity);
-    if (seq === 0) continue;
+    const messageId = idOfSeq.get(seq);
+    if (seq === 0 || messageId === undefined) continue;
+    const readTime = readTimes(identity, seq) ?? now();
     events.push({
       key: `MessageRead:${id}:${identity}:${seq}`,
       type: EventType.MessageRead,
-      payload: { identity, seq },
-      occurredAt: Date.now(),
-    });
-  }
-  if (conversation.status === ConversationStatus.Dissolved) {
-    events.push({
-      key: `ConversationDissolved:${id}`,
-      type: EventType.ConversationDissolved,
-      payload: {},
-      occurredAt: Date.now(),
+      payload: { messageId, readerId: identity, readTime, conversationId: id, seq },
+      occurredAt: readTime,
     });
   }
   return events;
+}
+
+function createdEvent(id: string, conversation: ConversationRow, memberIds: string[]): DomainEvent {
+  return {
+    key: `ConversationCreated:${id}`,
+    type: EventType.ConversationCreated,
+    payload: {
+      conversationId: id,
+      conversationType: conversation.conversation_type,
+      memberIds,
+      createdBy: conversation.created_by,
+    },
+    occurredAt: conversation.create_time,
+  };
+}
+
+function seqIds(doc: Y.Doc): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const stamp of conversationRoots(doc).stamps.values()) out.set(stamp.seq, stamp.id);
+  return out;
 }

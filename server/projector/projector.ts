@@ -67,8 +67,31 @@ export class Projector {
   /** While the start-up catch-up has not marked what it found, nothing can be called caught up. */
   private catchingUp: { since: number; done: Promise<unknown> } | undefined;
   private closed = false;
+  /** When read positions were accepted, per document, until a projection writes their events. */
+  private readonly readTimes = new Map<string, Map<string, number>>();
 
   constructor(private readonly deps: ProjectorDeps) {}
+
+  /**
+   * The room accepted `writes` by `author` at server time `at` (durable already): read
+   * positions keep their acceptance time for the MessageRead event. Lost on a crash before the
+   * projection; the event then carries the time the projection found the read.
+   */
+  accepted(
+    key: string,
+    accepted: { author: string; reads?: ReadonlyMap<string, unknown>; at: number },
+  ): void {
+    if (this.closed || !accepted.reads) return;
+    let times = this.readTimes.get(key);
+    for (const value of accepted.reads.values()) {
+      if (typeof value !== 'number') continue;
+      if (!times) {
+        times = new Map();
+        this.readTimes.set(key, times);
+      }
+      times.set(`${accepted.author}:${value}`, accepted.at);
+    }
+  }
 
   /** A document changed: project it soon. */
   notify(key: string): void {
@@ -308,8 +331,18 @@ export class Projector {
         const messages = (changes.all ? allMessages(doc) : [...changes.messages])
           .map((k) => messageRow(doc, id, k))
           .filter((r) => r !== undefined);
-        const events = eventsFor(doc, conversation, changes, true);
-        return { stateVector, conversation, id, members, messages, events };
+        // Taken now (inside the room's queue): reads accepted later wait for the next projection.
+        const times = this.readTimes.get(key);
+        this.readTimes.delete(key);
+        const events = eventsFor(
+          doc,
+          conversation,
+          changes,
+          true,
+          (identity, seq) => times?.get(`${identity}:${seq}`),
+          now,
+        );
+        return { stateVector, conversation, id, members, messages, events, times };
       });
       if (!plan) return;
       const { stateVector, conversation, id, members, messages, events } = plan;
@@ -320,11 +353,12 @@ export class Projector {
         messages: messages.length,
         events: events.length,
       });
-      await sql.begin(async (tx) => {
-        const existed =
-          (await tx`SELECT 1 FROM t_conversation WHERE conversation_id = ${id}`).length > 0;
-        const { setting, ...row } = conversation;
-        await tx`
+      await sql
+        .begin(async (tx) => {
+          const existed =
+            (await tx`SELECT 1 FROM t_conversation WHERE conversation_id = ${id}`).length > 0;
+          const { setting, ...row } = conversation;
+          await tx`
           INSERT INTO t_conversation ${tx({ ...row, setting: tx.json(setting as never), update_time: time } as never)}
           ON CONFLICT (conversation_id) DO UPDATE SET
             conversation_name = EXCLUDED.conversation_name, conversation_avatar = EXCLUDED.conversation_avatar,
@@ -332,50 +366,58 @@ export class Projector {
             max_member_count = EXCLUDED.max_member_count, first_identity_id = EXCLUDED.first_identity_id,
             first_identity_type = EXCLUDED.first_identity_type, second_identity_id = EXCLUDED.second_identity_id,
             second_identity_type = EXCLUDED.second_identity_type, update_time = EXCLUDED.update_time`;
-        // Multi-row statements, in chunks: one round trip per few hundred rows, not per row.
-        const memberRows = members.map((m) => ({
-          ...m,
-          member_id: ids.next(),
-          create_time: m.join_time,
-          update_time: time,
-        }));
-        for (const chunk of chunks(memberRows)) {
-          await tx`
+          // Multi-row statements, in chunks: one round trip per few hundred rows, not per row.
+          const memberRows = members.map((m) => ({
+            ...m,
+            member_id: ids.next(),
+            create_time: m.join_time,
+            update_time: time,
+          }));
+          for (const chunk of chunks(memberRows)) {
+            await tx`
             INSERT INTO t_conversation_member ${tx(chunk as never)}
             ON CONFLICT (conversation_id, identity_id) DO UPDATE SET
               identity_type = EXCLUDED.identity_type, nickname = EXCLUDED.nickname, avatar = EXCLUDED.avatar, member_role = EXCLUDED.member_role,
               member_status = EXCLUDED.member_status, join_time = EXCLUDED.join_time, exit_time = EXCLUDED.exit_time,
               last_read_seq = EXCLUDED.last_read_seq, mute_notification = EXCLUDED.mute_notification,
               invited_by = EXCLUDED.invited_by, update_time = EXCLUDED.update_time`;
-        }
-        for (const chunk of chunks(messages)) {
-          await tx`
+          }
+          for (const chunk of chunks(messages)) {
+            await tx`
             INSERT INTO t_msg_body ${tx(chunk as never)}
             ON CONFLICT (message_id) DO UPDATE SET
               content = EXCLUDED.content, title = EXCLUDED.title, file_url = EXCLUDED.file_url, file_size = EXCLUDED.file_size,
               is_recalled = EXCLUDED.is_recalled, recall_time = EXCLUDED.recall_time, update_time = EXCLUDED.update_time,
               reply_to_message_id = EXCLUDED.reply_to_message_id`;
-        }
-        if (messages.length > 0 || members.length > 0)
-          await refreshDerived(tx as unknown as Sql, id);
-        const eventRows = events
-          .filter((event) => !(existed && event.type === 'ConversationCreated'))
-          .map((event) => ({
-            event_key: event.key,
-            event_type: event.type,
-            conversation_id: id,
-            conversation_key: key,
-            payload: tx.json(event.payload as never),
-            occurred_at: event.occurredAt,
-            created_at: time,
-          }));
-        for (const chunk of chunks(eventRows)) {
-          await tx`INSERT INTO t_domain_event ${tx(chunk as never)} ON CONFLICT (event_key) DO NOTHING`;
-        }
-        await tx`
+          }
+          if (messages.length > 0 || members.length > 0)
+            await refreshDerived(tx as unknown as Sql, id);
+          const eventRows = events
+            .filter((event) => !(existed && event.type === 'ConversationCreated'))
+            .map((event) => ({
+              event_key: event.key,
+              event_type: event.type,
+              conversation_id: id,
+              conversation_key: key,
+              payload: tx.json(event.payload as never),
+              occurred_at: event.occurredAt,
+              created_at: time,
+            }));
+          for (const chunk of chunks(eventRows)) {
+            await tx`INSERT INTO t_domain_event ${tx(chunk as never)} ON CONFLICT (event_key) DO NOTHING`;
+          }
+          await tx`
           INSERT INTO t_projection_cursor (doc_name, state_vector, projected_at) VALUES (${key}, ${stateVector}, ${time})
           ON CONFLICT (doc_name) DO UPDATE SET state_vector = EXCLUDED.state_vector, projected_at = EXCLUDED.projected_at`;
-      });
+        })
+        .catch((error: unknown) => {
+          // Not written: keep the times for the retry.
+          if (plan.times) {
+            const later = this.readTimes.get(key);
+            this.readTimes.set(key, new Map([...plan.times, ...(later ?? [])]));
+          }
+          throw error;
+        });
     } finally {
       release();
     }

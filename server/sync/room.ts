@@ -38,6 +38,7 @@ import {
   conversationRoots,
   inboxRoots,
   type Message,
+  type RootName,
   type Stamp,
   type SystemEvent,
 } from '../../shared/schema.js';
@@ -72,6 +73,15 @@ export type Origin = { source: 'peer'; peer: Peer } | { source: 'server'; reason
 /** Called after a change is durable and before it is broadcast: the projector's seam. */
 export type PersistedHook = (key: DocName, update: Uint8Array, origins: readonly Origin[]) => void;
 
+export type AcceptedHook = (
+  key: DocName,
+  accepted: {
+    author: Identity['id'];
+    writes: ReadonlyMap<RootName, ReadonlyMap<string, unknown>>;
+    at: number;
+  },
+) => void;
+
 export interface RoomDeps {
   store: DocStore;
   ids: IdGenerator;
@@ -92,6 +102,11 @@ export interface RoomDeps {
     from: { conversation: string; key: string },
   ) => Promise<Message | undefined>;
   onPersisted?: PersistedHook;
+  /**
+   * Called once the writes of an accepted change (a socket's update or a submission) are
+   * durable: who wrote what, at which server time. The projector keeps read times from it.
+   */
+  onAccepted?: AcceptedHook;
   metrics?: Metrics;
   /** Sensitive words and rate limits, for new messages from sockets and `submit` alike. */
   moderation?: Moderation;
@@ -504,6 +519,8 @@ export class Room {
     this.deps.metrics?.messagesAccepted.inc(stamps.length - plan.notes.length);
     if (plan.writes.has('members')) this.closeUnreadable();
     await this.flush();
+    if (!this.broken)
+      this.deps.onAccepted?.(this.key, { author: author.id, writes: plan.writes, at: now });
     if (plan.recalls.length > 0) {
       void this.compact().catch((error) =>
         this.deps.log.warn('compaction after recall failed', { room: this.key, error }),
