@@ -256,6 +256,12 @@ export interface InboxEntry {
   unread: number;
   /** The conversation's status (dissolved groups stay listed, read-only). */
   status: ConversationStatus;
+  /**
+   * Whether new messages should notify this identity: off when the group's
+   * `enableNotification` is off or the identity set its member `muteNotification`. (The inbox
+   * preference `muted` is the identity's own per-conversation switch on top of this.)
+   */
+  notify: boolean;
 }
 
 export interface InboxPrefs {

@@ -100,12 +100,15 @@ export function inboxEntry(
   identity: IdentityId,
   log: LogSummary,
 ): InboxEntry {
-  const { meta, profiles, reads } = conversationRoots(doc);
+  const { meta, profiles, reads, settings } = conversationRoots(doc);
   const entry: InboxEntry = {
     type: parsed.type,
     lastActiveTime: log.last?.at ?? (meta.get('createdAt') as number | undefined) ?? 0,
     unread: unread(log, readPosition(reads.entries(), identity), identity),
     status: (meta.get('status') as ConversationStatus | undefined) ?? ConversationStatus.Normal,
+    notify:
+      settings.get('enableNotification') !== false &&
+      profiles.get(identity)?.muteNotification !== true,
   };
   const label = (id: IdentityId) => {
     const profile = profiles.get(id);

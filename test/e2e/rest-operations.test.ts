@@ -11,7 +11,7 @@ import type { IdentityId } from '../../shared/ids.js';
 import { inboxKey } from '../../shared/keys.js';
 import { conversationRoots, inboxRoots } from '../../shared/schema.js';
 import { startSnapshotServer } from '../db.js';
-import { type TestServer, token } from '../helpers.js';
+import { sdkClient, type TestServer, token, waitFor } from '../helpers.js';
 
 let ts: TestServer;
 
@@ -265,5 +265,55 @@ describe('messages', () => {
       expect.objectContaining({ content: 'two', senderId: 'wes', messageFormat: 0 }),
     ]);
     expect((await api('GET', '/messages/im', 'uli')).body.data.total).toBe(2);
+  });
+});
+
+describe('settings that act', () => {
+  it('enableNotification and muteNotification decide the inbox entry’s notify flag', async () => {
+    const key = await group('olga', ['mia', 'max']);
+    const notify = async (who: string) => {
+      await ts.server.inboxes.flush();
+      const inbox = await ts.server.rooms.borrow(inboxKey(who as IdentityId));
+      try {
+        return inboxRoots(inbox.doc).entries.get(key)?.notify;
+      } finally {
+        inbox.release();
+      }
+    };
+    expect([await notify('mia'), await notify('max')]).toEqual([true, true]);
+    await api('PUT', `/conversations/${key}/mute-notification`, 'mia', { muteNotification: true });
+    expect([await notify('mia'), await notify('max')]).toEqual([false, true]);
+    await api('PUT', `/conversations/${key}/settings`, 'olga', { enableNotification: false });
+    expect([await notify('olga'), await notify('max')]).toEqual([false, false]);
+  });
+
+  it('a member avatar is projected, and at most 255 characters (the column’s size)', async () => {
+    const key = await group('olga', ['mia']);
+    const mia = await sdkClient(ts.httpUrl, 'mia');
+    try {
+      const chat = await mia.open(key);
+      await chat.whenSynced();
+      await expect(chat.setProfile({ avatar: `https://x/${'a'.repeat(300)}` })).rejects.toThrow(
+        /255/,
+      );
+      await chat.setProfile({ avatar: 'https://cdn.example/mia.png' });
+      const room = await ts.server.rooms.borrow(key);
+      try {
+        await waitFor(
+          () => conversationRoots(room.doc).profiles.get('mia')?.avatar !== undefined,
+          5000,
+          'the server has the profile',
+        );
+      } finally {
+        room.release();
+      }
+    } finally {
+      await mia.close();
+    }
+    await ts.server.projector!.flush();
+    const [row] = await ts.server.db!.sql<{ avatar: string | null }[]>`
+      SELECT m.avatar FROM t_conversation_member m JOIN t_conversation c USING (conversation_id)
+      WHERE c.conversation_key = ${key} AND m.identity_id = 'mia'`;
+    expect(row?.avatar).toBe('https://cdn.example/mia.png');
   });
 });
