@@ -60,6 +60,8 @@ export interface Config {
   genesisWindowMs: number;
   /** While storage writes fail, a probe write every this many ms (readiness comes back). */
   storageProbeMs: number;
+  /** How often expired messages (messageRetentionDays) leave the documents and tables. */
+  retentionSweepMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -107,6 +109,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     maxDevicesPerIdentity: int(env, 'MAX_DEVICES_PER_IDENTITY', 20, 1, 1000),
     genesisWindowMs: int(env, 'GENESIS_WINDOW_MS', 10_000, 100, 600_000),
     storageProbeMs: int(env, 'STORAGE_PROBE_MS', 1000, 10, 600_000),
+    retentionSweepMs: int(env, 'RETENTION_SWEEP_MS', 3_600_000, 1000, 86_400_000),
   };
 }
 

@@ -22,6 +22,7 @@ import { createMetrics } from './metrics.js';
 import { createModeration } from './moderation/moderation.js';
 import { memoryPresence } from './presence.js';
 import { Projector } from './projector/projector.js';
+import { Retention } from './retention/retention.js';
 import { watchStore } from './store/health.js';
 import { openLeveldbStore } from './store/leveldb.js';
 import type { DocStore } from './store/types.js';
@@ -43,6 +44,8 @@ export interface RunningServer {
   /** The snapshot database and its projector, unless SNAPSHOTS=off. */
   readonly db?: Database;
   readonly projector?: Projector;
+  /** Expires messages past messageRetentionDays (with the snapshot tables). */
+  readonly retention?: Retention;
   /** Stops accepting, waits until queued changes are durable, closes sockets and storage. */
   close(): Promise<void>;
 }
@@ -83,6 +86,7 @@ export async function startServer(
   const openStore = store;
   const ids = await createIdGenerator(store, config.nodeId, now);
   let db: Database | undefined;
+  let retention: Retention | undefined;
   if (config.snapshots) {
     const opened = await openConfiguredDatabase(config, log);
     db = opened;
@@ -139,6 +143,15 @@ export async function startServer(
       onFailed: (_key, down) =>
         metrics.projectionFailures.inc({ cause: down ? 'database' : 'document' }),
     });
+    retention = new Retention({
+      sql: db.sql,
+      projector,
+      rooms,
+      log,
+      now,
+      intervalMs: config.retentionSweepMs,
+    });
+    retention.start();
   }
   const blobs = overrides.blobs ?? (await diskBlobStore(config.filesDir));
   const fileRefs = await diskFileRefs(path.join(config.filesDir, 'refs'));
@@ -205,12 +218,14 @@ export async function startServer(
     store,
     ...(db ? { db } : {}),
     ...(projector ? { projector } : {}),
+    ...(retention ? { retention } : {}),
     close() {
       closing ??= (async () => {
         log.info('shutting down');
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         // Project what is pending while the rooms are still there; what changes after this is
         // caught up at the next start.
+        await retention?.stop();
         await inboxes.close();
         await projector?.close();
         await rooms.close(new ConvosyncError('SHUTTING_DOWN'));

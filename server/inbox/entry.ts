@@ -55,12 +55,15 @@ export function liveSummary(doc: Y.Doc): LogSummary {
     const last = summary.last;
     if (last && event.keysChanged.has(last.message.key)) {
       const message = messages.get(last.message.key);
-      if (message) summary.last = { ...last, message }; // a recall of the last message
+      if (message)
+        summary.last = { ...last, message }; // a recall of the last message
+      else Object.assign(summary, { last: undefined }, summarize(doc)); // expired: rescan
     }
     for (const key of event.keysChanged) {
       const message = messages.get(key);
       const stamp = stamps.get(key);
-      if (message && stamp && !canBeUnread(message)) summary.senders[stamp.seq] = undefined;
+      // Recalled, or gone (expired by messageRetentionDays): not unread any more.
+      if (stamp && (!message || !canBeUnread(message))) summary.senders[stamp.seq] = undefined;
     }
   });
   return summary;

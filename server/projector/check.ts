@@ -19,7 +19,10 @@ export async function checkSnapshot(sql: Sql, doc: Y.Doc): Promise<string[]> {
   if (!conversation) return problems;
   const id = conversation.conversation_id;
   const { members, messages, stamps } = conversationRoots(doc);
-  const stamped = [...stamps.entries()].sort((a, b) => a[1].seq - b[1].seq);
+  // Messages expired by messageRetentionDays keep their stamp, but have no value and no row.
+  const stamped = [...stamps.entries()]
+    .filter(([key]) => messages.has(key))
+    .sort((a, b) => a[1].seq - b[1].seq);
   const idOfSeq = new Map(stamped.map(([, s]) => [s.seq, s.id]));
   const unread = (identity: string, readSeq: number) =>
     stamped.filter(([key, s]) => {

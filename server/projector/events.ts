@@ -115,7 +115,8 @@ export function eventsFor(
     .filter((m): m is { key: string; stamp: Stamp } => m.stamp !== undefined)
     .sort((a, b) => a.stamp.seq - b.stamp.seq);
   for (const { key, stamp } of keys) {
-    const message = messages.get(key) as Message;
+    const message = messages.get(key) as Message | undefined;
+    if (!message) continue; // expired (messageRetentionDays)
     const note = message.system;
     if (note) {
       // A system message: the accepted change it reports, with its actor and its server time.

@@ -14,6 +14,7 @@ import { tryParseKey } from '../../shared/keys.js';
 import type { Sql } from '../db/connect.js';
 import type { Logger } from '../log.js';
 import type { IdGenerator } from '../message-ids.js';
+import { expiredMessageIds, retentionCutoff } from '../retention/expire.js';
 import { rootsOf } from '../sync/resolve.js';
 import { type Changes, eventsFor } from './events.js';
 import { conversationRow, memberRow, messageRow } from './rows.js';
@@ -342,10 +343,12 @@ export class Projector {
           (identity, seq) => times?.get(`${identity}:${seq}`),
           now,
         );
-        return { stateVector, conversation, id, members, messages, events, times };
+        // Messages expired by messageRetentionDays: their rows go (deletions are not in the diff).
+        const expired = retentionCutoff(doc, now()) === undefined ? [] : expiredMessageIds(doc);
+        return { stateVector, conversation, id, members, messages, events, times, expired };
       });
       if (!plan) return;
-      const { stateVector, conversation, id, members, messages, events } = plan;
+      const { stateVector, conversation, id, members, messages, events, expired } = plan;
       const time = now();
       this.deps.log.debug('projection plan', {
         doc: key,
@@ -390,7 +393,13 @@ export class Projector {
               is_recalled = EXCLUDED.is_recalled, recall_time = EXCLUDED.recall_time, update_time = EXCLUDED.update_time,
               reply_to_message_id = EXCLUDED.reply_to_message_id`;
           }
-          if (messages.length > 0 || members.length > 0)
+          let removed = 0;
+          for (const chunk of chunks(expired)) {
+            removed += (
+              await tx`DELETE FROM t_msg_body WHERE conversation_id = ${id} AND message_id IN ${tx(chunk)}`
+            ).count;
+          }
+          if (messages.length > 0 || members.length > 0 || removed > 0)
             await refreshDerived(tx as unknown as Sql, id);
           const eventRows = events
             .filter((event) => !(existed && event.type === 'ConversationCreated'))

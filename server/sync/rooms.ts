@@ -67,6 +67,8 @@ export class Rooms {
     read<T>(f: (doc: import('yjs').Doc) => T): Promise<T>;
     /** A server transaction on the document, persisted and broadcast (Room.serverWrite). */
     write(reason: string, change: (doc: import('yjs').Doc) => boolean): Promise<void>;
+    /** Merges the stored log, dropping deleted content from disk (Room.compact). */
+    compact(): Promise<void>;
     release(): void;
   }> {
     const room = await this.load(parseDocKey(key).key);
@@ -74,6 +76,7 @@ export class Rooms {
       doc: room.doc,
       read: (f) => room.read(f),
       write: (reason, change) => room.serverWrite(reason, change),
+      compact: () => room.compact(),
       release: () => this.released(room),
     };
   }
