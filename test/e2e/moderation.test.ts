@@ -221,7 +221,7 @@ describe('replace mode (the default)', () => {
 
   it('a REST send is starred before it is written', async () => {
     const sent = await api(ts, '/messages/private', 'carl', {
-      toIdentityId: 'dana',
+      receiverId: 'dana',
       content: 'what the heck',
     });
     expect(sent.status).toBe(200);
@@ -270,12 +270,12 @@ describe('reject mode', () => {
 
   it('refuses a REST send with 422 SENSITIVE_CONTENT and writes nothing', async () => {
     const refused = await api(ts, '/messages/private', 'carl', {
-      toIdentityId: 'dana',
+      receiverId: 'dana',
       content: 'DaRn',
     });
     expect(refused.status).toBe(422);
     expect(refused.body.code).toBe('SENSITIVE_CONTENT');
-    const ok = await api(ts, '/messages/private', 'carl', { toIdentityId: 'dana', content: 'hi' });
+    const ok = await api(ts, '/messages/private', 'carl', { receiverId: 'dana', content: 'hi' });
     expect(ok.status).toBe(200);
     const history = await api(ts, '/messages/conversation/private_carl_dana', 'dana');
     expect(history.body.data?.list.map((m) => m.content)).toEqual(['hi']);
@@ -374,7 +374,7 @@ describe('rate limits, slower refill (one message a second)', () => {
     let limited: Awaited<ReturnType<typeof api>> | undefined;
     while (!limited && statuses.length < 20) {
       const res = await api(ts, '/messages/private', 'ivan', {
-        toIdentityId: 'jane',
+        receiverId: 'jane',
         content: `r${statuses.length}`,
       });
       statuses.push(res.status);
@@ -386,7 +386,7 @@ describe('rate limits, slower refill (one message a second)', () => {
     expect(Number(limited?.retryAfter)).toBeGreaterThanOrEqual(1);
 
     const other = await api(ts, '/messages/private', 'jane', {
-      toIdentityId: 'ivan',
+      receiverId: 'ivan',
       content: 'jane is fine',
     });
     expect(other.status).toBe(200);
@@ -395,7 +395,7 @@ describe('rate limits, slower refill (one message a second)', () => {
     expect(wait).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, wait));
     const again = await api(ts, '/messages/private', 'ivan', {
-      toIdentityId: 'jane',
+      receiverId: 'jane',
       content: 'after waiting',
     });
     expect(again.status).toBe(200);
