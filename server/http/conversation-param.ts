@@ -89,17 +89,25 @@ export async function readConversation<T>(
   }
 }
 
-/** Runs one action on an existing conversation through its room: the sync path's rules. */
+/**
+ * Runs an action (or several, as one transaction: all or none) on an existing conversation
+ * through its room: the sync path's rules.
+ */
 export async function actOnConversation(
   deps: ConversationAccessDeps,
   identity: Author,
   param: string,
-  action: Action,
+  action: Action | readonly Action[],
 ): Promise<ConversationKey> {
   const key = await conversationKeyOf(deps, param);
   refuseStranger(parseKey(key), identity);
   const room = await deps.rooms.open(key, identity);
   if (!hasGenesis(room.doc)) throw new ConvosyncError('CONVERSATION_NOT_FOUND');
-  await room.submit(identity, actionWrites(room.doc, action, identity, Date.now()));
+  const now = Date.now();
+  const actions = Array.isArray(action) ? action : [action as Action];
+  await room.submit(
+    identity,
+    actions.flatMap((a) => actionWrites(room.doc, a, identity, now)),
+  );
   return key;
 }

@@ -78,6 +78,25 @@ describe('members and group info', () => {
     expect((await role('olga', 'adam', 3)).status).toBe(400); // owner only by a transfer
   });
 
+  it('invites several members at once (inviteMembersToGroup), all or none', async () => {
+    const key = await group('olga', ['adam']);
+    const both = await api('POST', `/conversations/${key}/members`, 'olga', {
+      members: [
+        { identityId: 'kai', identityType: 1 },
+        { identityId: 'lea', identityType: 1 },
+      ],
+    });
+    expect([both.status, both.body.data]).toEqual([200, true]);
+    const clash = await api('POST', `/conversations/${key}/members`, 'olga', {
+      members: [
+        { identityId: 'ned', identityType: 1 },
+        { identityId: 'adam', identityType: 1 },
+      ],
+    });
+    expect([clash.status, clash.body.code]).toEqual([409, 'ALREADY_MEMBER']);
+    expect(Object.keys(await roles(key, 'olga')).sort()).toEqual(['adam', 'kai', 'lea', 'olga']);
+  });
+
   it('transfers ownership; the old owner becomes an admin', async () => {
     const key = await group('olga', ['adam']);
     const refused = await api('POST', `/conversations/${key}/transfer`, 'adam', {
@@ -304,6 +323,8 @@ describe('settings that act', () => {
           5000,
           'the server has the profile',
         );
+        // Durable (a read runs between queue steps), so the projector has been told.
+        await room.read(() => undefined);
       } finally {
         room.release();
       }

@@ -65,6 +65,14 @@ interface ConversationItem
   } | null;
 }
 
+const invitee = z
+  .object({
+    identityId,
+    identityType: z.number().int(),
+    role: z.union([z.literal(MemberRole.Member), z.literal(MemberRole.Admin)]).optional(),
+  })
+  .strict();
+
 export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
 
@@ -258,23 +266,18 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
     returnsBoolean,
     valid(
       'json',
-      z
-        .object({
-          identityId,
-          identityType: z.number().int(),
-          role: z.union([z.literal(MemberRole.Member), z.literal(MemberRole.Admin)]).optional(),
-        })
-        .strict(),
+      // One member, or several at once (inviteMembersToGroup): all or none, in one transaction.
+      z.union([invitee, z.object({ members: z.array(invitee).min(1).max(499) }).strict()]),
     ),
     async (c) => {
       const body = c.req.valid('json');
-      const action: Action = {
+      const actions: Action[] = ('members' in body ? body.members : [body]).map((m) => ({
         kind: 'invite',
-        identity: asIdentityId(body.identityId),
-        identityType: body.identityType,
-        ...(body.role ? { role: body.role } : {}),
-      };
-      await act(c.get('identity'), c.req.param('conversationId'), action);
+        identity: asIdentityId(m.identityId),
+        identityType: m.identityType,
+        ...(m.role ? { role: m.role } : {}),
+      }));
+      await actOnConversation(deps, c.get('identity'), c.req.param('conversationId'), actions);
       return c.json(ok(true)); // Response<Boolean>
     },
   );
