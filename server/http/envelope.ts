@@ -4,7 +4,7 @@
  */
 import { zValidator } from '@hono/zod-validator';
 import type { MiddlewareHandler, ValidationTargets } from 'hono';
-import type { ZodType } from 'zod';
+import { type ZodType, z } from 'zod';
 import { ConvosyncError } from '../../shared/errors.js';
 
 export interface PageList<T> {
@@ -15,6 +15,12 @@ export interface PageList<T> {
   /** Pass as `before` to get the next (older) page, stable while new items arrive. */
   nextCursor: string | null;
 }
+
+/** The spec's paging parameters (`@RequestParam(defaultValue = "1") Integer pageNum`, 20). */
+export const pageQuery = {
+  pageNum: z.coerce.number().int().min(1).default(1),
+  pageSize: z.coerce.number().int().min(1).max(100).default(20),
+};
 
 export function ok<T>(data: T): { code: 'OK'; message: 'ok'; data: T } {
   return { code: 'OK', message: 'ok', data };

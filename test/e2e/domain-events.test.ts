@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startSnapshotServer } from '../db.js';
-import { type TestServer, token } from '../helpers.js';
+import type { TestServer } from '../helpers.js';
+import { restApi } from '../rest.js';
 
 let ts: TestServer;
 
@@ -17,17 +18,7 @@ afterAll(async () => {
   await ts.close();
 });
 
-// biome-ignore lint/suspicious/noExplicitAny: response bodies of several endpoints
-async function api(method: string, path: string, who: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${ts.httpUrl}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${await token(who)}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await res.json()) as { data: unknown };
-  expect(res.status, `${method} ${path}: ${JSON.stringify(json)}`).toBe(200);
-  return json.data;
-}
+const api = restApi(() => ts).data;
 
 interface Row {
   event_type: string;

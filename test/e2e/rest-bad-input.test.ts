@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSnapshotServer } from '../db.js';
 import { type TestServer, token } from '../helpers.js';
+import { restApi } from '../rest.js';
 
 let ts: TestServer;
 
@@ -17,15 +18,7 @@ afterAll(async () => {
   await ts.close();
 });
 
-async function api(method: string, path: string, who: string, body?: unknown) {
-  const res = await fetch(`${ts.httpUrl}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${await token(who)}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: response bodies of several endpoints
-  return { status: res.status, body: (await res.json()) as { code: string; data: any } };
-}
+const api = restApi(() => ts).call;
 
 const OVER = '9999999999999999999'; // 19 digits, over 9223372036854775807
 const MAX = '9223372036854775807';

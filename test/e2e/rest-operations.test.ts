@@ -6,12 +6,12 @@
  * muteNotification and pageIMMessages. On PGlite, or on Postgres with DATABASE_URL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PlatformRole } from '../../server/auth/identity.js';
 import type { IdentityId } from '../../shared/ids.js';
 import { inboxKey } from '../../shared/keys.js';
 import { conversationRoots, inboxRoots } from '../../shared/schema.js';
 import { startSnapshotServer } from '../db.js';
-import { sdkClient, type TestServer, token, waitFor } from '../helpers.js';
+import { sdkClient, type TestServer, waitFor } from '../helpers.js';
+import { restApi } from '../rest.js';
 
 let ts: TestServer;
 
@@ -22,24 +22,7 @@ afterAll(async () => {
   await ts.close();
 });
 
-async function api(
-  method: string,
-  path: string,
-  who: string | [string, PlatformRole],
-  body?: unknown,
-) {
-  const [id, role] = Array.isArray(who) ? who : [who, undefined];
-  const res = await fetch(`${ts.httpUrl}/api/v1${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${await token(id, 1, role)}`,
-      'content-type': 'application/json',
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: response bodies of several endpoints
-  return { status: res.status, body: (await res.json()) as { code: string; data: any } };
-}
+const api = restApi(() => ts).call;
 
 async function group(owner: string, members: string[]): Promise<string> {
   const res = await api('POST', '/conversations/group', owner, {

@@ -10,7 +10,8 @@ import type { IdentityId } from '../../shared/ids.js';
 import { inboxKey } from '../../shared/keys.js';
 import { inboxRoots } from '../../shared/schema.js';
 import { DATABASE_URL, testSchema } from '../db.js';
-import { startTestServer, type TestServer, token } from '../helpers.js';
+import { startTestServer, type TestServer } from '../helpers.js';
+import { restApi } from '../rest.js';
 
 let ts: TestServer;
 // From now on (REST stamps member join times with the wall clock), then moved forward.
@@ -33,17 +34,7 @@ afterAll(async () => {
   await ts.close();
 });
 
-// biome-ignore lint/suspicious/noExplicitAny: response bodies of several endpoints
-async function api(method: string, path: string, who: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${ts.httpUrl}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${await token(who)}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await res.json()) as { data: unknown };
-  expect(res.status, `${method} ${path}: ${JSON.stringify(json)}`).toBe(200);
-  return json.data;
-}
+const api = restApi(() => ts).data;
 
 it('expires old messages from the document, the disk, the tables and search', async () => {
   const group = await api('POST', '/conversations/group', 'olga', {

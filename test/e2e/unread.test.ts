@@ -11,7 +11,8 @@ import type { IdentityId } from '../../shared/ids.js';
 import { inboxKey } from '../../shared/keys.js';
 import { inboxRoots } from '../../shared/schema.js';
 import { startSnapshotServer } from '../db.js';
-import { type TestServer, token } from '../helpers.js';
+import type { TestServer } from '../helpers.js';
+import { restApi } from '../rest.js';
 
 let ts: TestServer;
 
@@ -22,18 +23,7 @@ afterAll(async () => {
   await ts.close();
 });
 
-// biome-ignore lint/suspicious/noExplicitAny: response bodies of several endpoints
-async function api(method: string, path: string, who: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${ts.httpUrl}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${await token(who)}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await res.json()) as { code: string; data: unknown };
-  if (res.status !== 200)
-    throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json.data;
-}
+const api = restApi(() => ts).data;
 
 async function inboxUnread(identity: string, key: string): Promise<number | undefined> {
   const inbox = await ts.server.rooms.borrow(inboxKey(identity as IdentityId));

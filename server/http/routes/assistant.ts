@@ -10,7 +10,7 @@ import { ConvosyncError } from '../../../shared/errors.js';
 import { type AuthEnv, staffOnly } from '../../auth/middleware.js';
 import type { Sql } from '../../db/connect.js';
 import type { Projector } from '../../projector/projector.js';
-import { ok, type PageList, valid } from '../envelope.js';
+import { ok, type PageList, pageQuery, valid } from '../envelope.js';
 
 export interface OpenAssistantConversation {
   conversationId: string;
@@ -30,8 +30,7 @@ export function assistantRoutes(deps: { sql?: Sql; projector?: Projector }): Hon
     valid(
       'query',
       z.object({
-        pageNum: z.coerce.number().int().min(1).default(1),
-        pageSize: z.coerce.number().int().min(1).max(100).default(20),
+        ...pageQuery,
       }),
     ),
     async (c) => {

@@ -26,7 +26,7 @@ import {
   refuseStranger,
 } from '../conversation-param.js';
 import { type ConversationResponseVO, conversationVO } from '../conversation-vo.js';
-import { ok, type PageList, returnsBoolean, valid } from '../envelope.js';
+import { ok, type PageList, pageQuery, returnsBoolean, valid } from '../envelope.js';
 
 export interface ConversationRoutesDeps {
   rooms: Rooms;
@@ -102,8 +102,7 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
     valid(
       'query',
       z.object({
-        pageNum: z.coerce.number().int().min(1).default(1),
-        pageSize: z.coerce.number().int().min(1).max(100).default(20),
+        ...pageQuery,
       }),
     ),
     async (c) => {

@@ -19,7 +19,7 @@ import type { Sql } from '../../db/connect.js';
 import type { Projector } from '../../projector/projector.js';
 import type { Rooms } from '../../sync/rooms.js';
 import { conversationKeyOf, refuseStranger } from '../conversation-param.js';
-import { ok, type PageList, returnsBoolean, valid } from '../envelope.js';
+import { ok, type PageList, pageQuery, returnsBoolean, valid } from '../envelope.js';
 import { pageImMessages } from '../im-messages.js';
 import { type MessageResponseVO, messageVO } from '../message-vo.js';
 import { identityId, REST_DEVICE } from './conversations.js';
@@ -156,8 +156,7 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
     valid(
       'query',
       z.object({
-        pageNum: z.coerce.number().int().min(1).default(1),
-        pageSize: z.coerce.number().int().min(1).max(100).default(20),
+        ...pageQuery,
         before: z.coerce.number().int().min(1).optional(),
       }),
     ),
@@ -225,8 +224,7 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
     valid(
       'query',
       z.object({
-        pageNum: z.coerce.number().int().min(1).default(1),
-        pageSize: z.coerce.number().int().min(1).max(100).default(20),
+        ...pageQuery,
         conversationId: z.string().refine(isBigintId, 'a BIGINT id').optional(),
         messageFormat: z.coerce.number().pipe(z.nativeEnum(MessageFormat)).optional(),
       }),
