@@ -366,16 +366,27 @@ describe('the spec’s request and response shapes (seed §10, §13)', () => {
   });
 
   it('honours messageFormat, and refuses unknown fields instead of dropping them', async () => {
+    await api('POST', '/messages/private', 'pia', { receiverId: 'quin', content: 'photo next' });
+    const png = new Uint8Array(1234);
+    png.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const uploaded = await fetch(`${ts.httpUrl}/api/v1/files/private_pia_quin?format=image`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await token('pia')}`, 'content-type': 'image/png' },
+      body: png,
+    });
+    const upload = (await uploaded.json()) as { data: { file: { url: string; size: number } } };
+    expect(uploaded.status, JSON.stringify(upload)).toBe(200);
+    const { file } = upload.data;
     const image = await api('POST', '/messages/private', 'pia', {
       receiverId: 'quin',
       content: '',
       messageFormat: 1,
-      fileUrl: '/api/v1/files/abc',
-      fileSize: 1234,
+      fileUrl: file.url,
+      fileSize: file.size,
       fileMime: 'image/png',
     });
     expect(image.status, JSON.stringify(image.body)).toBe(200);
-    expect(image.body.data).toMatchObject({ messageFormat: 1, fileUrl: '/api/v1/files/abc' });
+    expect(image.body.data).toMatchObject({ messageFormat: 1, fileUrl: file.url });
     await ts.server.projector!.flush();
     const [row] = await ts.server.db!.sql<{ message_format: number; file_size: string }[]>`
       SELECT message_format, file_size FROM t_msg_body WHERE message_id = ${image.body.data.messageId}`;
