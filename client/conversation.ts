@@ -9,7 +9,7 @@
  * document with a new clientID, and replays every intent the server has not confirmed.
  */
 import type { WebsocketProvider } from 'y-websocket';
-import * as Y from 'yjs';
+import type * as Y from 'yjs';
 import { lastSeq, listMessages, type MessageView } from '../shared/conversation.js';
 import { ConversationType, type MemberRole } from '../shared/enums.js';
 import { ConvosyncError } from '../shared/errors.js';
@@ -26,7 +26,8 @@ import {
 } from '../shared/schema.js';
 import { Emitter } from './events.js';
 import type { Intent } from './intents.js';
-import { type ApplyContext, Outbox } from './outbox.js';
+import { localDoc } from './local-doc.js';
+import { type ApplyContext, Outbox, type Outcome } from './outbox.js';
 import { Presence, type PresenceOptions } from './presence.js';
 import { type ReadBy, type ReceiptStatus, readBy, receiptStatus } from './receipts.js';
 import type { ClientStore } from './store/types.js';
@@ -39,6 +40,11 @@ export type ConversationEvents = {
   status: (status: ConnectionStatus) => void;
   /** The server accepted this device's state and sent its own (after each (re)connect). */
   synced: () => void;
+  /**
+   * An intent left the outbox, exactly once: accepted by the server, refused (with the reason;
+   * also reported as an `error`), or superseded (its effect already held when it was replayed).
+   */
+  intent: (intent: Intent, outcome: Outcome) => void;
   /**
    * Something failed; `intent` is set when it was one of the app's actions (it was dropped).
    * RATE_LIMITED drops nothing: `retryInMs` says when the SDK reconnects and sends again.
@@ -75,6 +81,8 @@ const LOCAL = Symbol('convosync-local');
 const DELIVERED_DELAY_MS = 300;
 /** Resets in a row without any intent being identified and dropped, before giving up. */
 const MAX_BLIND_RESETS = 3;
+/** Resets one intent may cause by losing a race (and be replayed) before it is refused. */
+const MAX_REPLAYS = 5;
 
 export class Conversation extends Emitter<ConversationEvents> {
   readonly key: DocName;
@@ -92,6 +100,11 @@ export class Conversation extends Emitter<ConversationEvents> {
   private resolveSynced: () => void = () => {};
   private readonly acked = new Map<number, number>();
   private blindResets = 0;
+  /** Per intent id, how many resets it caused without being refused (races, dependencies). */
+  private readonly replays = new Map<string, number>();
+  /** Outcomes settled while `open` runs, reported right after it resolves. */
+  private opening: Array<[Intent, Outcome]> | undefined = [];
+  private rebuilding = false;
   private deliveredTimer: ReturnType<typeof setTimeout> | undefined;
   private resetting: Promise<void> | undefined;
   private replayOnSync = false;
@@ -123,23 +136,35 @@ export class Conversation extends Emitter<ConversationEvents> {
     });
     this.wanted = context.online;
     doc.on('update', this.onUpdate);
+    outbox.onSettled = (intent, outcome) => {
+      this.replays.delete(intent.id);
+      // While opening, nobody listens yet: outcomes wait until just after `open` resolves.
+      if (this.opening) this.opening.push([intent, outcome]);
+      else this.report(intent, outcome);
+    };
     this.presence = new Presence(context.identity, context.device, context.presence);
     this.provider = this.newProvider(context.online);
     this.presence.attach(this.provider.awareness);
   }
 
   static async open(key: DocName, context: ConversationContext): Promise<Conversation> {
-    const doc = new Y.Doc();
-    conversationRoots(doc);
+    const doc = localDoc();
     let conversation: Conversation | undefined;
     const detach = await context.store.attach(key, doc, (error) =>
       conversation?.storeFailed(error),
     );
     const outbox = await Outbox.load(context.store, key);
     conversation = new Conversation(key, doc, context, outbox, detach);
-    await outbox.settle(doc, context.identity);
+    await outbox.settle(doc);
     // An intent saved just before a crash may be missing from the stored document.
     await conversation.replay();
+    const opened = conversation;
+    const settled = opened.opening ?? [];
+    opened.opening = undefined;
+    if (settled.length > 0)
+      setTimeout(() => {
+        for (const [intent, outcome] of settled) opened.report(intent, outcome);
+      }, 0);
     return conversation;
   }
 
@@ -351,7 +376,8 @@ export class Conversation extends Emitter<ConversationEvents> {
   connect(): void {
     this.wanted = true;
     this.refusal = undefined;
-    this.provider.connect();
+    // During a rebuild the old provider is gone; the new one connects as `wanted` says.
+    if (!this.rebuilding) this.provider.connect();
   }
 
   /**
@@ -423,7 +449,7 @@ export class Conversation extends Emitter<ConversationEvents> {
         for (const [client, clock] of states)
           this.acked.set(client, Math.max(clock, this.acked.get(client) ?? 0));
         void this.outbox
-          .settle(this.current, this.context.identity, this.acked)
+          .settle(this.current, this.acked)
           .catch((error: Error) => this.storeFailed(error));
       },
       onClosed: (error, rejection) => this.closedBy(error, rejection),
@@ -460,7 +486,7 @@ export class Conversation extends Emitter<ConversationEvents> {
       case 'FORBIDDEN_SERVICE_ONLY':
         this.refusal = error;
         this.emit('error', error, rejection ? { rejection } : {});
-        void this.failPending(error);
+        this.resetting = this.failPending(error).catch((e: Error) => this.storeFailed(e));
         return;
       default:
         this.resetting = this.reset(error, rejection);
@@ -488,11 +514,17 @@ export class Conversation extends Emitter<ConversationEvents> {
   }
 
   /** Reports every pending intent as failed with `error` and drops it (it cannot succeed). */
-  private async failPending(error: ConvosyncError): Promise<void> {
-    for (const intent of [...this.outbox.pending]) {
-      await this.outbox.drop(intent.id);
-      this.emit('error', error, { intent });
-    }
+  /**
+   * Access is lost (removed, left from another device, never a member) or the SDK gives up:
+   * every queued intent is reported as refused with `error`, never left pending. Their writes
+   * are in the local document, so it is discarded (like after a rejection) when `discard`:
+   * they must never go out should access come back; a document with nothing queued keeps the
+   * history it had.
+   */
+  private async failPending(error: ConvosyncError, discard = true): Promise<void> {
+    if (this.outbox.pending.length === 0) return;
+    await this.outbox.refuseAll(error);
+    if (discard) await this.rebuild();
   }
 
   /**
@@ -516,36 +548,47 @@ export class Conversation extends Emitter<ConversationEvents> {
   /** Reports the rejected intent, discards the local document, and resyncs from the server. */
   private async reset(error: ConvosyncError, rejection: Rejection | undefined): Promise<void> {
     const failed = rejection && this.outbox.at(rejection.clientId, rejection.clock);
-    if (failed && error.code === 'CONCURRENT_CHANGE') {
-      // Lost a race, not a rule: the replay re-derives the intent from the winner's value.
+    // Lost a race (CONCURRENT_CHANGE), or went out before the offline changes it builds on
+    // (y-websocket sends a write made right after reconnecting as a plain update, ahead of the
+    // sync step that carries them: MISSING_DEPENDENCIES). Neither is a rule: the replay
+    // re-derives the intent from the server's state, a few times at most.
+    const retry =
+      failed !== undefined &&
+      (error.code === 'CONCURRENT_CHANGE' || error.code === 'MISSING_DEPENDENCIES') &&
+      (this.replays.get(failed.id) ?? 0) < MAX_REPLAYS;
+    if (failed) {
       this.blindResets = 0;
-    } else if (failed) {
-      this.blindResets = 0;
-      await this.outbox.drop(failed.id);
+      if (retry) this.replays.set(failed.id, (this.replays.get(failed.id) ?? 0) + 1);
+      else await this.outbox.refuse(failed, error);
     } else {
       this.blindResets += 1;
+      this.emit('error', error, rejection ? { rejection } : {});
     }
-    if (!(failed && error.code === 'CONCURRENT_CHANGE'))
-      this.emit('error', error, {
-        ...(failed ? { intent: failed } : {}),
-        ...(rejection ? { rejection } : {}),
-      });
     if (this.blindResets > MAX_BLIND_RESETS) {
       const giveUp = new ConvosyncError(
         'INTERNAL',
         `rejected repeatedly without a known cause (${error.code}); staying offline`,
       );
       this.emit('error', giveUp, {});
-      await this.failPending(giveUp);
+      await this.failPending(giveUp, false);
       return;
     }
+    await this.rebuild();
+  }
+
+  /**
+   * Discards the local document and its store, so writes the server refused never go out, and
+   * syncs a new one (a new clientID: the old one is dead on the server) unless the app went
+   * offline or access is lost.
+   */
+  private async rebuild(): Promise<void> {
+    this.rebuilding = true;
     this.provider.destroy();
     this.current.off('update', this.onUpdate);
     await this.detach();
     this.current.destroy();
     await this.context.store.clear(this.key);
-    const doc = new Y.Doc(); // a new clientID: the old one is dead on the server
-    conversationRoots(doc);
+    const doc = localDoc();
     this.current = doc;
     this.acked.clear();
     this.detach = await this.context.store.attach(this.key, doc, (e) => this.storeFailed(e));
@@ -553,21 +596,27 @@ export class Conversation extends Emitter<ConversationEvents> {
     this.cached = undefined;
     this.emit('reset');
     this.replayOnSync = true;
-    this.provider = this.newProvider(this.wanted);
+    this.provider = this.newProvider(this.wanted && !this.refusal);
     this.presence.attach(this.provider.awareness);
+    this.rebuilding = false;
   }
 
   /** After the resync: confirm what the server already has, replay the rest. */
   private async afterReset(): Promise<void> {
-    await this.outbox.settle(this.current, this.context.identity, undefined, true);
+    // The server's state vector arrived first, in its sync step 1 (`onAccepted`).
+    await this.outbox.settle(this.current, this.acked);
     await this.replay();
     this.resolveSynced();
     this.emit('synced');
   }
 
-  private async replay(): Promise<void> {
-    const failed = await this.outbox.replay(this.current, this.applyContext(), LOCAL);
-    for (const { intent, error } of failed) this.emit('error', error, { intent });
+  private replay(): Promise<void> {
+    return this.outbox.replay(this.current, this.applyContext(), LOCAL);
+  }
+
+  private report(intent: Intent, outcome: Outcome): void {
+    this.emit('intent', intent, outcome);
+    if (outcome.status === 'refused') this.emit('error', outcome.error, { intent });
   }
 
   private storeFailed(error: Error): void {
@@ -606,9 +655,7 @@ export class Conversation extends Emitter<ConversationEvents> {
     this.cached = undefined;
     if (origin !== LOCAL) {
       this.scheduleDelivered();
-      this.outbox
-        .settle(this.current, this.context.identity, this.acked)
-        .catch((error: Error) => this.storeFailed(error));
+      this.outbox.settle(this.current, this.acked).catch((error: Error) => this.storeFailed(error));
     }
     if (this.changeScheduled) return;
     this.changeScheduled = true;

@@ -1,10 +1,14 @@
 /**
  * @module The outbox of intents (DESIGN.md "The filter"): every user action is an idempotent
  * intent with a client-made id, stored before it touches the document, checked by the same rules
- * the server runs, and dropped only when the server confirms it: by a stamp (messages, recalls),
- * by an `accepted` message covering the clock range it wrote, or by being part of the server's
- * state after a resync. If the local document is reset, replaying the outbox re-creates every
- * unconfirmed action exactly once, each judged again against the server's current state.
+ * the server runs, and settled exactly once with an outcome (README "The intent contract"):
+ * - accepted: the server holds its write: a stamp (messages), an `accepted` message or the
+ *   server's state vector covering the clock range it wrote (after a reconnect or a resync);
+ * - refused: a rule refused it (here, or on the server), with the error;
+ * - superseded: when it was replayed, its effect already held (another device did the same).
+ * If the local document is reset, replaying the outbox re-creates, in order, every intent the
+ * server does not hold, each judged again against the server's current state: never skipping
+ * an intent because a later one's end state happens to hold already.
  */
 import * as Y from 'yjs';
 import { hasGenesis, lastSeq } from '../shared/conversation.js';
@@ -28,6 +32,11 @@ interface Written {
 
 type Stored = Intent & { written?: Written };
 
+export type Outcome =
+  | { status: 'accepted' }
+  | { status: 'refused'; error: ConvosyncError }
+  | { status: 'superseded' };
+
 export interface ApplyContext {
   parsed: ParsedDoc;
   author: Author;
@@ -37,6 +46,8 @@ export interface ApplyContext {
 export class Outbox {
   private intents: Stored[];
   private saving: Promise<void> = Promise.resolve();
+  /** Called once per intent, when it leaves the outbox. */
+  onSettled: (intent: Intent, outcome: Outcome) => void = () => {};
 
   private constructor(
     private readonly store: ClientStore,
@@ -57,12 +68,14 @@ export class Outbox {
 
   /**
    * Judges `intent` against `doc` with the shared rules; throws the violation, or returns the
-   * writes it would make. Documents the server has not created yet (a private chat opened
-   * offline) are judged by the server alone.
+   * writes it would make. A private chat opened offline (no genesis at all yet) is judged by the
+   * server alone; a group created offline is judged against its local genesis, so the owner
+   * cannot leave it or recall a message the server never stamped.
    */
   check(doc: Y.Doc, intent: Intent, ctx: ApplyContext): ReturnType<typeof intentWrites> {
     const writes = intentWrites(doc, intent, ctx.author, ctx.now);
-    if (!hasGenesis(doc) && intent.kind !== 'createGroup') return writes;
+    if (!hasGenesis(doc) && !doc.getMap('meta').has('key') && intent.kind !== 'createGroup')
+      return writes;
     const rejected = checkWrites({
       doc,
       parsed: ctx.parsed,
@@ -87,54 +100,51 @@ export class Outbox {
   }
 
   /**
-   * Re-applies, in order, every unconfirmed intent whose effect `doc` lacks. Intents the rules
-   * now refuse are dropped and returned as failed; the rest are applied.
+   * Re-applies, in order, every unconfirmed intent whose write `doc` lacks (its clock range is
+   * not in `doc`). One whose effect already holds is superseded; one the rules now refuse is
+   * refused; both leave the outbox (reported through `onSettled`), so nothing stays pending.
    */
-  async replay(
-    doc: Y.Doc,
-    ctx: ApplyContext,
-    origin: unknown,
-  ): Promise<Array<{ intent: Intent; error: ConvosyncError }>> {
-    const failed: Array<{ intent: Intent; error: ConvosyncError }> = [];
+  async replay(doc: Y.Doc, ctx: ApplyContext, origin: unknown): Promise<void> {
+    const settled: Array<[Stored, Outcome]> = [];
     for (const intent of this.intents) {
-      if (intentApplied(doc, intent, ctx.author)) continue;
+      if (holdsWrite(doc, intent)) continue;
+      if (intent.kind === 'send' && intentApplied(doc, intent, ctx.author)) continue; // its stamp settles it
+      if (intentApplied(doc, intent, ctx.author)) {
+        settled.push([intent, { status: 'superseded' }]);
+        continue;
+      }
       try {
         this.write(doc, intent, this.check(doc, intent, ctx), origin);
       } catch (error) {
-        failed.push({ intent, error: error as ConvosyncError });
+        settled.push([intent, { status: 'refused', error: error as ConvosyncError }]);
       }
     }
-    if (failed.length > 0) {
-      const ids = new Set(failed.map((f) => f.intent.id));
-      this.intents = this.intents.filter((i) => !ids.has(i.id));
-    }
-    await this.save();
-    return failed;
+    await this.remove(settled);
   }
 
   /**
-   * Drops what the server confirmed: stamps in `doc`, clock ranges in `acked`, and, when `doc`
-   * was just rebuilt from the server (`fresh`), every intent whose effect it already holds.
+   * Settles what the server confirmed: stamps of sent messages in `doc`, and writes whose clock
+   * range `acked` covers (`accepted` messages, and the server's state vector that opens every
+   * sync: after a resync it confirms what the server took before the rejection). Never the
+   * local document's own state: it also holds writes made since, not yet sent.
    */
-  settle(
-    doc: Y.Doc,
-    author: Author,
-    acked?: ReadonlyMap<number, number>,
-    fresh = false,
-  ): Promise<void> {
+  settle(doc: Y.Doc, acked?: ReadonlyMap<number, number>): Promise<void> {
     const { stamps } = conversationRoots(doc);
-    const left = this.intents.filter((intent) => {
-      if (intent.kind === 'send' && stamps.has(intent.id)) return false;
-      if (intent.kind === 'recall' && stamps.get(intent.target)?.recalledAt !== undefined)
-        return false;
+    const settled: Array<[Stored, Outcome]> = [];
+    for (const intent of this.intents) {
       const w = intent.written;
-      if (w && acked && (acked.get(w.clientId) ?? 0) >= w.end) return false;
-      if (fresh && intentApplied(doc, intent, author)) return false;
-      return true;
-    });
-    if (left.length === this.intents.length) return this.saving;
-    this.intents = left;
-    return this.save();
+      const confirmed =
+        (intent.kind === 'send' && stamps.has(intent.id)) ||
+        (w !== undefined && acked !== undefined && (acked.get(w.clientId) ?? 0) >= w.end);
+      if (confirmed) settled.push([intent, { status: 'accepted' }]);
+    }
+    if (settled.length === 0) return this.saving;
+    return this.remove(settled);
+  }
+
+  /** Reports every queued intent as refused with `error` (e.g. access lost) and empties the outbox. */
+  refuseAll(error: ConvosyncError): Promise<void> {
+    return this.remove(this.intents.map((i) => [i, { status: 'refused', error }]));
   }
 
   /** The intent whose write contains `clock` of `clientId`, if any. */
@@ -148,10 +158,21 @@ export class Outbox {
     );
   }
 
-  /** Removes one intent (reported as failed to the app). */
-  drop(id: string): Promise<void> {
-    this.intents = this.intents.filter((intent) => intent.id !== id);
-    return this.save();
+  /** Removes one intent the server refused, reporting it. */
+  refuse(intent: Intent, error: ConvosyncError): Promise<void> {
+    return this.remove([[intent as Stored, { status: 'refused', error }]]);
+  }
+
+  private remove(settled: ReadonlyArray<readonly [Stored, Outcome]>): Promise<void> {
+    if (settled.length === 0) return this.save();
+    const ids = new Set(settled.map(([i]) => i.id));
+    const before = this.intents;
+    this.intents = before.filter((i) => !ids.has(i.id));
+    const saved = this.save();
+    // Reported once each, even if two settle calls race over the same intent.
+    for (const [intent, outcome] of settled)
+      if (before.some((i) => i.id === intent.id)) this.onSettled(intent, outcome);
+    return saved;
   }
 
   private write(
@@ -177,4 +198,10 @@ export class Outbox {
       .then(() => this.store.saveIntents(this.name, snapshot));
     return this.saving;
   }
+}
+
+/** Whether `doc` holds the write `intent` made (its whole clock range). */
+function holdsWrite(doc: Y.Doc, intent: Stored): boolean {
+  const w = intent.written;
+  return w !== undefined && Y.getState(doc.store, w.clientId) >= w.end;
 }

@@ -7,7 +7,7 @@ import * as decoding from 'lib0/decoding';
 import type * as encoding from 'lib0/encoding';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import { WebsocketProvider } from 'y-websocket';
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 import { ConvosyncError, codeFromCloseReason, ERRORS, type ErrorCode } from '../shared/errors.js';
 import { MessageType, readStates } from '../shared/protocol/sync.js';
 
@@ -61,6 +61,15 @@ export function connect(options: SyncOptions): WebsocketProvider {
       clientId: decoding.readVarUint(decoder),
       clock: decoding.readVarUint(decoder),
     };
+  };
+  // The server's sync step 1 carries its state vector: everything below it is durable there, an
+  // ack for writes whose own `accepted` was lost with a dropped connection.
+  const sync = provider.messageHandlers[MessageType.Sync]!;
+  provider.messageHandlers[MessageType.Sync] = (encoder, decoder, ...rest) => {
+    const peek = decoding.createDecoder(decoder.arr.subarray(decoder.pos));
+    if (decoding.readVarUint(peek) === 0)
+      options.onAccepted([...Y.decodeStateVector(decoding.readVarUint8Array(peek))]);
+    sync(encoder, decoder, ...rest);
   };
   provider.messageHandlers[MessageType.Accepted] = (
     _encoder: encoding.Encoder,

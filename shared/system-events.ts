@@ -16,53 +16,83 @@ export function systemEvents(
   parsed: ParsedDoc,
   writes: ReadonlyMap<RootName, ReadonlyMap<string, unknown>>,
   actor: IdentityId,
+  steps?: readonly MemberStep[],
 ): SystemEvent[] {
+  return placedSystemEvents(doc, parsed, writes, actor, steps).map((p) => p.event);
+}
+
+/** One value a member entry took in an update, with the struct that wrote it. */
+export interface MemberStep {
+  key: string;
+  value: unknown;
+  previous: unknown;
+  id?: { client: number; clock: number };
+}
+
+/** Where in the writer's batch an event happened, so the log can order it among its messages. */
+export interface EventPlace {
+  client: number;
+  clock: number;
+  /** The writer's time of the change (join or exit time), when the value carries one. */
+  time?: number;
+}
+
+/**
+ * The events of a change, each with its place in the batch when known. With `steps` (every
+ * value the members took, in order, as the filter resolves them), an offline sequence such as
+ * "remove carol, invite carol again" reports both steps, not only the net change.
+ */
+export function placedSystemEvents(
+  doc: Y.Doc,
+  parsed: ParsedDoc,
+  writes: ReadonlyMap<RootName, ReadonlyMap<string, unknown>>,
+  actor: IdentityId,
+  steps?: readonly MemberStep[],
+): Array<{ event: SystemEvent; at?: EventPlace }> {
   if (parsed.type !== ConversationType.Group) return [];
-  const events: SystemEvent[] = [];
+  const events: Array<{ event: SystemEvent; at?: EventPlace }> = [];
   const meta = writes.get('meta');
   const genesis = meta?.has('key') === true && !doc.getMap('meta').has('key');
   if (genesis) {
     const members = [...(writes.get('members')?.keys() ?? [])].sort() as IdentityId[];
-    events.push({ event: 'created', actor, name: String(meta?.get('name') ?? ''), members });
-    return events; // the initial members are part of the creation
+    const name = String(meta?.get('name') ?? '');
+    // Later steps of the same batch (the creator removing someone) are reported after it.
+    events.push({ event: { event: 'created', actor, name, members } });
   }
   const members = doc.getMap('members') as Y.Map<Member>;
-  for (const [identity, value] of writes.get('members') ?? []) {
-    const next = value as Member | undefined;
-    if (!next) continue;
-    const target = identity as IdentityId;
-    const before = members.get(identity);
-    const wasActive = before?.status === MemberStatus.Active;
-    if (next.status === MemberStatus.Active && !wasActive) {
-      events.push({ event: 'joined', actor, target });
-      continue;
-    }
-    if (next.status === MemberStatus.Exited && !before) {
-      // An exited entry for someone who never was a member: the net effect of an invite and a
-      // removal (an offline batch whose client collected the value in between; the rules check
-      // the writer may do both). Reported as both, so it is never a silent record.
-      events.push({ event: 'joined', actor, target }, { event: 'removed', actor, target });
-      continue;
-    }
-    if (next.status === MemberStatus.Exited && wasActive) {
-      events.push(
-        target === actor ? { event: 'exited', actor } : { event: 'removed', actor, target },
-      );
-      continue;
-    }
-    if (!before || !wasActive) continue;
-    if (before.role !== next.role) {
-      // A transfer writes the new owner and the old one stepping down: one event says both.
-      if (next.role === MemberRole.Owner) events.push({ event: 'owner', actor, target });
-      else if (before.role !== MemberRole.Owner)
-        events.push({ event: 'role', actor, target, role: next.role });
-    }
-    if (before.mutedUntil !== next.mutedUntil)
-      events.push({ event: 'muted', actor, target, until: next.mutedUntil ?? null });
+  const memberSteps: readonly MemberStep[] =
+    steps ??
+    [...(writes.get('members') ?? [])].map(([key, value]) => ({
+      key,
+      value,
+      previous: members.get(key),
+    }));
+  for (const step of memberSteps) {
+    const next = step.value as Member | undefined;
+    // The initial members are part of the creation; later steps of the same batch are not.
+    if (!next || (genesis && step.previous === undefined)) continue;
+    const time = next.status === MemberStatus.Exited ? next.exitTime : next.joinTime;
+    for (const event of memberEvents(step.previous as Member | undefined, next, step.key, actor))
+      events.push({
+        event,
+        ...(step.id
+          ? {
+              at: {
+                ...step.id,
+                ...(event.event === 'joined' ||
+                event.event === 'exited' ||
+                event.event === 'removed'
+                  ? { time }
+                  : {}),
+              },
+            }
+          : {}),
+      });
   }
+  if (genesis) return events;
   const settings = writes.get('settings');
   if (settings?.has('muteAll') && settings.get('muteAll') !== doc.getMap('settings').get('muteAll'))
-    events.push({ event: 'muteAll', actor, on: settings.get('muteAll') === true });
+    events.push({ event: { event: 'muteAll', actor, on: settings.get('muteAll') === true } });
   if (meta) {
     const current = doc.getMap('meta');
     const info: { name?: string; avatar?: string } = {};
@@ -71,14 +101,49 @@ export function systemEvents(
     if (meta.has('avatar') && meta.get('avatar') !== current.get('avatar'))
       info.avatar = String(meta.get('avatar') ?? '');
     if (info.name !== undefined || info.avatar !== undefined)
-      events.push({ event: 'info', actor, ...info });
+      events.push({ event: { event: 'info', actor, ...info } });
     const announcement = meta.get('announcement') as Announcement | undefined;
     const previous = current.get('announcement') as Announcement | undefined;
     if (meta.has('announcement') && announcement && announcement.text !== previous?.text)
-      events.push({ event: 'announcement', actor, text: announcement.text });
+      events.push({ event: { event: 'announcement', actor, text: announcement.text } });
     if (meta.get('status') === ConversationStatus.Dissolved)
-      events.push({ event: 'dissolved', actor });
+      events.push({ event: { event: 'dissolved', actor } });
   }
+  return events;
+}
+
+/** What one change of a member entry reports. */
+function memberEvents(
+  before: Member | undefined,
+  next: Member,
+  identity: string,
+  actor: IdentityId,
+): SystemEvent[] {
+  const target = identity as IdentityId;
+  const wasActive = before?.status === MemberStatus.Active;
+  if (next.status === MemberStatus.Active && !wasActive)
+    return [{ event: 'joined', actor, target }];
+  if (next.status === MemberStatus.Exited && !before) {
+    // An exited entry for someone who never was a member: the net effect of an invite and a
+    // removal (an offline batch whose client collected the value in between; the rules check
+    // the writer may do both). Reported as both, so it is never a silent record.
+    return [
+      { event: 'joined', actor, target },
+      { event: 'removed', actor, target },
+    ];
+  }
+  if (next.status === MemberStatus.Exited && wasActive)
+    return [target === actor ? { event: 'exited', actor } : { event: 'removed', actor, target }];
+  if (!before || !wasActive) return [];
+  const events: SystemEvent[] = [];
+  if (before.role !== next.role) {
+    // A transfer writes the new owner and the old one stepping down: one event says both.
+    if (next.role === MemberRole.Owner) events.push({ event: 'owner', actor, target });
+    else if (before.role !== MemberRole.Owner)
+      events.push({ event: 'role', actor, target, role: next.role });
+  }
+  if (before.mutedUntil !== next.mutedUntil)
+    events.push({ event: 'muted', actor, target, until: next.mutedUntil ?? null });
   return events;
 }
 

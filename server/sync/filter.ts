@@ -28,7 +28,7 @@ import {
   type RootName,
   type SystemEvent,
 } from '../../shared/schema.js';
-import { systemEvents } from '../../shared/system-events.js';
+import { type EventPlace, placedSystemEvents } from '../../shared/system-events.js';
 import type { Identity } from '../auth/identity.js';
 import { checkAuthorship } from './clients.js';
 import { checkDeviceCap } from './device-cap.js';
@@ -62,6 +62,8 @@ export interface Plan {
   recalls: MessageKey[];
   /** What the server reports in the log as system messages (joins, roles, announcements). */
   notes: SystemEvent[];
+  /** Where each note's change was written in the batch (aligned with `notes`), to order the log. */
+  noteAt?: Array<EventPlace | undefined>;
   /** Writes of new messages, in order, with their struct (moderation names it when refusing). */
   created?: Array<{ key: MessageKey; clientId: number; clock: number }>;
   /** New messages that forward another message; the room checks each source is readable. */
@@ -188,7 +190,18 @@ export function createFilter(options: FilterOptions): (input: FilterInput) => Ve
           clock: write.id.clock,
         });
     }
-    const notes = systemEvents(input.doc, input.parsed, resolution.writes, input.identity.id);
+    // Judged and reported step by step: an offline batch is a sequence of intents.
+    const placed = placedSystemEvents(
+      input.doc,
+      input.parsed,
+      resolution.writes,
+      input.identity.id,
+      resolution.sequence
+        .filter((w) => w.root === 'members')
+        .map((w) => ({ key: w.key, value: w.value, previous: w.previous, id: w.id })),
+    );
+    const notes = placed.map((p) => p.event);
+    const noteAt = placed.map((p) => p.at);
     return {
       ok: true,
       bind: authorship.bind,
@@ -196,6 +209,7 @@ export function createFilter(options: FilterOptions): (input: FilterInput) => Ve
       recalls,
       forwards,
       notes,
+      noteAt,
       created,
     };
   };

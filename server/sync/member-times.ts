@@ -6,6 +6,7 @@
  * every member the change lets in or out: the events the change reports name exactly those.
  */
 import type * as Y from 'yjs';
+import { MemberStatus } from '../../shared/enums.js';
 import { conversationRoots, type Member, type SystemEvent } from '../../shared/schema.js';
 
 /** Overwrites the times of the members `events` report joining or leaving with `now`. */
@@ -13,7 +14,11 @@ export function stampMemberTimes(doc: Y.Doc, events: readonly SystemEvent[], now
   const { members } = conversationRoots(doc);
   const set = (identity: string, field: 'joinTime' | 'exitTime') => {
     const member = members.get(identity);
-    if (member && member[field] !== now) members.set(identity, { ...member, [field]: now });
+    // An offline batch may report several steps of one member (removed, then invited again):
+    // an active member carries no exit time.
+    const carries = field === 'joinTime' || member?.status === MemberStatus.Exited;
+    if (member && carries && member[field] !== now)
+      members.set(identity, { ...member, [field]: now });
   };
   for (const event of events) {
     switch (event.event) {

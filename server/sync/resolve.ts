@@ -210,10 +210,12 @@ export function resolveUpdate(
     if ('error' in landing) return landing;
     const content = struct.content;
     if (content instanceof Y.ContentAny) {
-      if (content.arr.length !== 1)
-        return fail('SCHEMA_VIOLATION', 'a map value is one value', struct.id);
-      const problem = plainJsonProblem(content.arr[0], 0);
-      if (problem) return fail('SCHEMA_VIOLATION', problem, struct.id);
+      // More than one value: successive writes to the key that Yjs merged into one struct (an
+      // SDK keeps overwritten member values for the rules to judge); each is a write of its own.
+      for (const value of content.arr) {
+        const problem = plainJsonProblem(value, 0);
+        if (problem) return fail('SCHEMA_VIOLATION', problem, struct.id);
+      }
     } else if (!(content instanceof Y.ContentDeleted)) {
       return fail(
         'SCHEMA_VIOLATION',
@@ -239,9 +241,16 @@ export function resolveUpdate(
       const live = content instanceof Y.ContentAny && !deleted(item.id);
       if (content instanceof Y.ContentAny) {
         // A write that was overwritten later in this chain still happened: judge it.
-        value = content.arr[0];
-        sequence.push({ ...landing, value, previous, id: item.id });
-        previous = value;
+        content.arr.forEach((next, i) => {
+          value = next;
+          sequence.push({
+            ...landing,
+            value,
+            previous,
+            id: Y.createID(item.id.client, item.id.clock + i),
+          });
+          previous = value;
+        });
       }
       if (!live) value = undefined; // a ContentDeleted link, or a value deleted by this update
     }

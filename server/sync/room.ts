@@ -56,6 +56,7 @@ import { AwarenessFloor, encodeEntries } from './awareness-floor.js';
 import { type AwarenessEntry, checkAwareness, readAwarenessEntries } from './clients.js';
 import type { FilterInput, Plan, Rejection, Verdict } from './filter.js';
 import { stampMemberTimes } from './member-times.js';
+import { withNotes } from './note-order.js';
 import { createStamper, type Stamper } from './stamp.js';
 
 /** One socket joined to this room, as the room sees it. */
@@ -233,6 +234,9 @@ export class Room {
         ) {
           throw new ConvosyncError('CONVERSATION_NOT_FOUND', `${this.key} does not exist`);
         }
+        // Before the refusal, an SDK peer learns which of its own writes the server took (an ack
+        // lost when it went offline), so it reports them accepted, and only the rest refused.
+        if (peer.acks) this.ackOwnWrites(peer);
         throw new ConvosyncError(
           'NOT_MEMBER',
           `${peer.identity.id} is not an active member of ${this.key}`,
@@ -428,8 +432,10 @@ export class Room {
       return;
     }
     this.deps.metrics?.updatesAccepted.inc();
-    await this.commit(peer.identity, verdict, now);
+    await this.commit(peer.identity, verdict, now, undefined, peer);
+    // The writer hears its ack and stamps before its socket closes, even when it just left.
     if (peer.acks) this.ack(peer, before);
+    if (verdict.writes.has('members')) this.closeUnreadable();
   }
 
   private reject(peer: Peer, rejection: Rejection): void {
@@ -478,9 +484,10 @@ export class Room {
    */
   private async commit(
     author: Identity,
-    plan: Pick<Plan, 'bind' | 'writes' | 'recalls' | 'notes'>,
+    plan: Pick<Plan, 'bind' | 'writes' | 'recalls' | 'notes' | 'noteAt' | 'created'>,
     now: number,
     apply?: () => void,
+    writer?: Peer,
   ): Promise<Stamp[]> {
     const { meta, messages } = conversationRoots(this.doc);
     const genesis = plan.writes.get('meta')?.has('key') === true && !meta.has('conversationId');
@@ -507,17 +514,22 @@ export class Room {
         this.enlistAnsweringAdmin(author, written, now);
         const fresh = written ? this.inWrittenOrder(unstampedKeys(this.doc, written.keys())) : [];
         if (this.deps.moderation?.censor(this.doc, fresh)) this.censored = true;
-        // System messages, in the same transaction, come first: the rules judge membership
-        // before messages, so a batch's invite precedes the welcome sent after it.
+        // System messages, in the same transaction, stand where the batch made the change.
         const notes = plan.notes.map((event) => systemMessage(event, author, now));
         for (const message of notes) messages.set(message.key, message);
-        fresh.unshift(...notes.map((m) => m.key));
-        stamps = this.stamper.stamp(this.doc, fresh, now);
+        const at = new Map(
+          plan.created?.map((c) => [c.key, { client: c.clientId, clock: c.clock }]),
+        );
+        const ordered = withNotes(
+          fresh.map((key) => ({ key, at: at.get(key), sentAt: messages.get(key)?.sentAt ?? 0 })),
+          notes.map((m, i) => ({ key: m.key as MessageKey, at: plan.noteAt?.[i] })),
+        );
+        stamps = this.stamper.stamp(this.doc, ordered, now);
         this.stamper.recall(this.doc, plan.recalls, now);
       });
     }
     this.deps.metrics?.messagesAccepted.inc(stamps.length - plan.notes.length);
-    if (plan.writes.has('members')) this.closeUnreadable();
+    if (plan.writes.has('members')) this.closeUnreadable(writer);
     await this.flush();
     if (!this.broken)
       this.deps.onAccepted?.(this.key, { author: author.id, writes: plan.writes, at: now });
@@ -565,10 +577,22 @@ export class Room {
     if (states.length > 0) peer.send(wire.writeAccepted(states));
   }
 
-  /** Closes, at once, the sockets of identities that may no longer read (removed, exited). */
-  private closeUnreadable(): void {
+  /** Tells an SDK peer how far the server holds each clientID bound to its identity. */
+  private ackOwnWrites(peer: Peer): void {
+    const states: Array<[number, number]> = [];
+    for (const [client, owner] of conversationRoots(this.doc).clients.entries())
+      if (owner === peer.identity.id)
+        states.push([Number(client), Y.getState(this.doc.store, Number(client))]);
+    if (states.length > 0) peer.send(wire.writeAccepted(states));
+  }
+
+  /**
+   * Closes, at once, the sockets of identities that may no longer read (removed, exited), except
+   * `writer`, closed by its caller once its ack is out.
+   */
+  private closeUnreadable(writer?: Peer): void {
     for (const peer of [...this.peers.keys()]) {
-      if (canRead(this.doc, this.parsed, peer.identity)) continue;
+      if (peer === writer || canRead(this.doc, this.parsed, peer.identity)) continue;
       this.leave(peer);
       peer.close(
         new ConvosyncError(

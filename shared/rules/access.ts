@@ -109,9 +109,16 @@ export function groupChangeViolation(ctx: RuleContext, part: string): RuleViolat
   return undefined;
 }
 
-/** The writer's role for an update: owner of the group its genesis creates, else its role before. */
+/**
+ * The writer's role for an update: owner of the group its genesis creates (for the genesis
+ * writes and every later write of the same batch), else its role before the update.
+ */
 export function writerRole(ctx: RuleContext, genesis: boolean): MemberRole | undefined {
-  return genesis ? MemberRole.Owner : activeRole(ctx.doc, ctx.author.id);
+  const creates =
+    ctx.parsed.type === ConversationType.Group &&
+    !ctx.doc.getMap('meta').has('key') &&
+    ctx.writes.get('meta')?.has('key') === true;
+  return genesis || creates ? MemberRole.Owner : activeRole(ctx.doc, ctx.author.id);
 }
 
 /** Owner and admins manage a group's info and settings. */

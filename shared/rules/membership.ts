@@ -9,7 +9,7 @@
 import { MemberRole, MemberStatus } from '../enums.js';
 import { isIdentityId } from '../ids.js';
 import type { Member } from '../schema.js';
-import { activeRole, groupChangeViolation, isMuted, outranks } from './access.js';
+import { groupChangeViolation, isMuted, outranks, writerRole } from './access.js';
 import {
   after,
   isRecord,
@@ -78,9 +78,10 @@ export function checkMemberWrite(
   if (!timeOk) return violation('SCHEMA_VIOLATION', 'member times cannot be in the future');
   if (genesis) return checkGenesisMember(ctx, identity, next);
   // Authority comes from the document before this update: a write cannot use powers that an
-  // earlier write of the same update would grant.
-  const writerRole = activeRole(ctx.doc, ctx.author.id);
-  return checkMemberChange(ctx, writerRole, identity, previous as Member | undefined, next);
+  // earlier write of the same update would grant. In a genesis batch it is the owner's (its
+  // later steps are the creator's own changes).
+  const role = writerRole(ctx, false);
+  return checkMemberChange(ctx, role, identity, previous as Member | undefined, next);
 }
 
 function checkGenesisMember(

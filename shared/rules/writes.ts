@@ -77,12 +77,23 @@ export function checkWrites<W extends JudgedWrite>(
   }
   const ordered = [...writes].sort((a, b) => ORDER.indexOf(a.root) - ORDER.indexOf(b.root));
   for (const write of ordered) {
-    const error = judge(ctx, write, genesis);
+    // In a genesis batch only a key's first value is part of the creation; later values are the
+    // creator's further intents (an offline "create, then remove bob"), judged as changes.
+    const error = judge(ctx, write, genesis && write.previous === undefined);
     if (error) return { error, write };
   }
   const firstOf = (root: RootName) => ordered.find((w) => w.root === root)!;
   if (genesis) {
-    const error = checkGenesisComplete(ctx);
+    // The genesis is the first value of each key: the creator may hand the group over, or
+    // remove a member, later in the same offline batch.
+    const first = new Map<RootName, Map<string, unknown>>();
+    for (const w of writes) {
+      if (w.previous !== undefined) continue;
+      const root = first.get(w.root) ?? new Map<string, unknown>();
+      if (!root.has(w.key)) root.set(w.key, w.value);
+      first.set(w.root, root);
+    }
+    const error = checkGenesisComplete({ ...ctx, writes: first });
     if (error) return { error, write: firstOf('meta') };
   }
   const members = ctx.writes.get('members');
