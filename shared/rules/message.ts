@@ -28,6 +28,7 @@ import {
   sensitiveText,
   violation,
 } from './context.js';
+import { isGroupGenesis } from './info.js';
 import { INT_MAX, isInt32, unstorableText } from './storable.js';
 
 export const MAX_TEXT_LENGTH = 5000;
@@ -264,9 +265,13 @@ function checkRecall(
   );
 }
 
+/**
+ * Whether this message belongs to the genesis batch of a group: its author is the creator, an
+ * active owner by the genesis (`checkGenesisComplete` refuses the whole batch otherwise). It is
+ * judged by the genesis, not by the batch's end state: "create offline, hand over, then speak"
+ * leaves the creator an admin, and "create, exit" is refused on its own (EXIT_FORBIDDEN until
+ * handed over). The SDK, which writes the intents in order, refuses a post after an exit.
+ */
 function isOwnGenesis(ctx: RuleContext): boolean {
-  const member = after(ctx, 'members', ctx.author.id) as
-    | { status?: number; role?: number }
-    | undefined;
-  return ctx.writes.get('meta')?.has('key') === true && member?.status === 1 && member.role === 3;
+  return isGroupGenesis(ctx);
 }

@@ -213,6 +213,31 @@ it('#4 a group created offline and handed over before the first sync is accepted
   expect(member(b, 'alice')?.role).toBe(MemberRole.Admin);
 });
 
+it('#4 a creator’s message after handing over its offline group is judged by the genesis (fuzz seed 888043076)', async () => {
+  const alice = await client('alice');
+  const bob = await client('bob');
+  alice.goOffline();
+  const a = await alice.createGroup({
+    name: 'handed over, then spoke',
+    members: [{ identity: 'bob', identityType: 1 }],
+  });
+  const seen = watch(a);
+  await a.transferOwnership(id('bob'));
+  await a.send({ content: 'over to you, bob' });
+  alice.goOnline();
+  await waitFor(() => a.pendingIntents().length === 0, 5000, 'confirmed');
+  expect(seen.errors).toEqual([]);
+  // Each accepted exactly once (a message is confirmed by its stamp, possibly before the ack).
+  expect([...seen.outcomes].sort((x, y) => x.kind.localeCompare(y.kind))).toEqual([
+    { kind: 'createGroup', status: 'accepted' },
+    { kind: 'send', status: 'accepted' },
+    { kind: 'transfer', status: 'accepted' },
+  ]);
+  const b = await open(bob, a.key);
+  await waitFor(() => texts(b).includes('over to you, bob'), 5000, 'message at bob');
+  expect(member(b, 'bob')?.role).toBe(MemberRole.Owner);
+});
+
 it('#4 three offline role changes of one member (merged by Yjs into one struct) are judged one by one', async () => {
   const alice = await client('alice');
   const bob = await client('bob');
