@@ -103,9 +103,9 @@ async function productRoom(server: Server, ids: string[]) {
       ...(ids.length > 200 ? { maxMemberCount: 500 } : {}),
     }),
   });
-  const body = (await res.json()) as { data?: { key: string }; message?: string };
+  const body = (await res.json()) as { data?: { conversationKey: string }; message?: string };
   if (!res.ok || !body.data) throw new Error(`creating a group failed: ${body.message}`);
-  return { name: body.data.key, members };
+  return { name: body.data.conversationKey, members };
 }
 
 async function target(server: Server): Promise<Target> {
