@@ -9,6 +9,7 @@
  * the ratio of the last block's rate to the second's (the first warms up).
  *
  *   npm run bench:room-growth -- [--messages=20000] [--block=1000] [--window=32] [--only=convosync]
+ *     [--cpu-prof=DIR] (convosync's profile; split it with scripts/fanout/profile-split.ts)
  */
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
@@ -26,6 +27,7 @@ const total = Number(arg('messages', '20000'));
 const block = Number(arg('block', '1000'));
 const window = Number(arg('window', '32'));
 const only = arg('only', '');
+const cpuProf = arg('cpu-prof', '');
 
 process.setMaxListeners(0);
 
@@ -118,7 +120,10 @@ async function measure(server: Server): Promise<Block[]> {
 const results: Array<{ name: string; blocks: Block[] }> = [];
 for (const start of [startProduct, startReference]) {
   if (only && start !== (only === 'reference' ? startReference : startProduct)) continue;
-  const server = await start();
+  const server =
+    start === startProduct && cpuProf
+      ? await startProduct({ nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] })
+      : await start();
   try {
     results.push({ name: server.name, blocks: await measure(server) });
   } finally {

@@ -49,6 +49,7 @@ import type { IdGenerator } from '../message-ids.js';
 import type { Metrics } from '../metrics.js';
 import type { Moderation } from '../moderation/moderation.js';
 import { redactedUpdate } from '../moderation/redact.js';
+import { CompactionPolicy } from '../store/compaction.js';
 import type { DocStore } from '../store/types.js';
 import { withoutEchoes } from './awareness-echoes.js';
 import { AwarenessFanout } from './awareness-fanout.js';
@@ -141,19 +142,23 @@ export class Room {
   private readonly stamper: Stamper;
   private queue: Promise<void> = Promise.resolve();
   private outbox: Array<{ update: Uint8Array; origin: Origin }> = [];
-  private appendsSinceCompaction: number;
+  private readonly compaction: CompactionPolicy;
   /** The current step overwrote new messages with their censored copies (see `flush`). */
   private censored = false;
   private broken = false;
   /** Set by the registry; called once when the room must be dropped (broken or idle). */
   onDrop: (room: Room) => void = () => {};
 
-  private constructor(parsed: ParsedDoc, doc: Y.Doc, deps: RoomDeps, storedUpdates: number) {
+  private constructor(parsed: ParsedDoc, doc: Y.Doc, deps: RoomDeps, stored: Uint8Array[]) {
     this.key = parsed.key;
     this.parsed = parsed;
     this.doc = doc;
     this.deps = deps;
-    this.appendsSinceCompaction = storedUpdates;
+    this.compaction = new CompactionPolicy(
+      stored.length,
+      stored.reduce((n, u) => n + u.byteLength, 0),
+      deps.compactEvery,
+    );
     this.stamper = createStamper(deps.ids, lastSeq(doc));
     this.awareness = new awarenessProtocol.Awareness(doc);
     this.awareness.setLocalState(null);
@@ -184,7 +189,7 @@ export class Room {
         `stored document ${parsed.key} has missing dependencies`,
       );
     }
-    return new Room(parsed, doc, deps, updates.length);
+    return new Room(parsed, doc, deps, updates);
   }
 
   get size(): number {
@@ -369,8 +374,13 @@ export class Room {
   /** Merges the stored update log (drops deleted content, e.g. recalled text, from disk). */
   compact(): Promise<void> {
     return this.enqueue(async () => {
-      await this.deps.store.compact(this.key);
-      this.appendsSinceCompaction = 1;
+      try {
+        await this.deps.store.compact(this.key);
+      } catch (error) {
+        this.compaction.failed();
+        throw error;
+      }
+      this.compaction.compacted();
     });
   }
 
@@ -726,9 +736,7 @@ export class Room {
         peer.send(frame);
       }
     }
-    this.appendsSinceCompaction += 1;
-    if (this.appendsSinceCompaction >= this.deps.compactEvery) {
-      this.appendsSinceCompaction = 1;
+    if (this.compaction.appended(merged.byteLength)) {
       // Queued behind the current step; a failure is logged, the log is merely longer.
       void this.compact().catch((error) =>
         this.deps.log.warn('compaction failed', { room: this.key, error }),
