@@ -141,6 +141,14 @@ export const ERRORS = {
   },
   INTERNAL: { status: 500, close: 4500, message: 'internal error' },
   STORAGE_UNAVAILABLE: { status: 503, close: 4503, message: 'storage unavailable, retry later' },
+  // Cluster mode (server/cluster/): this node lost a conversation (or its node slot) to another
+  // node; its write was refused by the log's fence, so nothing was written twice. Clients
+  // reconnect and reach the new owner.
+  FENCED: {
+    status: 503,
+    close: 4503,
+    message: 'another node owns this conversation now, retry',
+  },
   SHUTTING_DOWN: { status: 503, close: 4503, message: 'server is shutting down, retry later' },
   // SDK side only: a REST call (e.g. the presence lookup) found no server to talk to.
   UNREACHABLE: { status: 503, close: 4503, message: 'the server cannot be reached, retry later' },

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { hasEnv, needs } from '../../test/cluster-env.js';
+import { openTestDatabase } from '../../test/db.js';
+import { type Database, openDatabase } from '../db/connect.js';
+import { migrate } from '../db/migrate.js';
+import { createLogger } from '../log.js';
+import { isFenced } from './fenced.js';
+import { openPostgresStore } from './postgres.js';
+import { runStoreSuite } from './store.case.js';
+
+const fresh = async () => {
+  const db = await openTestDatabase();
+  await migrate(db.sql);
+  return db;
+};
+
+if (hasEnv('DATABASE_URL')) {
+  runStoreSuite('postgres', async () => {
+    const db = await fresh();
+    return openPostgresStore(db.sql, { node: 1, onClose: () => db.close() });
+  });
+} else {
+  describe.skip(`DocStore: postgres${needs('DATABASE_URL')}`, () => {
+    it('runs the acceptance suite', () => {});
+  });
+}
+
+const update = (text: string) => {
+  const doc = new Y.Doc();
+  doc.getMap('messages').set(text, text);
+  return Y.encodeStateAsUpdate(doc);
+};
+
+describe.skipIf(!hasEnv('DATABASE_URL'))(`DocStore: postgres fence${needs('DATABASE_URL')}`, () => {
+  let db: Database & { schema?: string };
+  /** A second pool on the same schema: another node. */
+  let other: Database;
+  beforeAll(async () => {
+    db = await fresh();
+    other = await openDatabase({
+      url: process.env.DATABASE_URL!,
+      schema: db.schema!,
+      dataDir: '/nonexistent',
+      log: createLogger('silent'),
+    });
+  });
+  afterAll(async () => {
+    await other.close();
+    await db.close();
+  });
+
+  it('lets exactly one of two writers racing for a position win; the other is FENCED', async () => {
+    const a = openPostgresStore(db.sql, { node: 1 });
+    const b = openPostgresStore(other.sql, { node: 2 });
+    const winners: number[] = [];
+    for (let pos = 1; pos <= 30; pos++) {
+      const results = await Promise.allSettled([
+        a.appendAt('race', update(`a${pos}`), pos),
+        b.appendAt('race', update(`b${pos}`), pos),
+      ]);
+      const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i + 1] : []));
+      expect(won).toHaveLength(1);
+      const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      expect(isFenced(lost.reason)).toBe(true);
+      winners.push(won[0]!);
+    }
+    const rows = await db.sql<{ pos: string; node: number }[]>`
+      SELECT pos, node FROM doc_log WHERE doc = 'race' ORDER BY pos`;
+    expect(rows.map((r) => Number(r.pos))).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(rows.map((r) => r.node)).toEqual(winners);
+    const { head, updates } = await b.loadLog('race');
+    expect(head).toBe(30);
+    expect(updates).toHaveLength(30);
+  });
+
+  it('fences a stale writer below a compaction, though the rows it would collide with are gone', async () => {
+    const stale = openPostgresStore(db.sql, { node: 1 });
+    const owner = openPostgresStore(other.sql, { node: 2 });
+    for (let pos = 1; pos <= 5; pos++) await stale.appendAt('moved', update(`s${pos}`), pos);
+    // The new owner loads, writes on, and compacts positions 1..10 away.
+    const loaded = await owner.loadLog('moved');
+    expect(loaded.head).toBe(5);
+    const doc = new Y.Doc();
+    for (const u of loaded.updates) Y.applyUpdate(doc, u);
+    for (let pos = 6; pos <= 10; pos++) {
+      const u = update(`o${pos}`);
+      await owner.appendAt('moved', u, pos);
+      Y.applyUpdate(doc, u);
+    }
+    await owner.compactTo('moved', Y.encodeStateAsUpdate(doc), 10);
+    // The stale writer still believes the head is 5: position 6 is free in doc_log now.
+    await expect(stale.appendAt('moved', update('late'), 6)).rejects.toMatchObject({
+      code: 'FENCED',
+    });
+    await owner.appendAt('moved', update('o11'), 11);
+    const after = await stale.loadLog('moved');
+    expect(after.head).toBe(11);
+    expect(after.updates).toHaveLength(2); // the snapshot, then position 11
+    const copy = new Y.Doc();
+    for (const u of after.updates) Y.applyUpdate(copy, u);
+    expect(Object.keys(copy.getMap('messages').toJSON()).sort()).toEqual(
+      ['o10', 'o11', 'o6', 'o7', 'o8', 'o9', 's1', 's2', 's3', 's4', 's5'].sort(),
+    );
+    // A compaction that an earlier one already covers changes nothing.
+    await stale.compactTo('moved', update('stale state'), 8);
+    expect((await stale.loadLog('moved')).updates).toHaveLength(2);
+  });
+
+  it('append() continues the stored head, and after a fence reads it again', async () => {
+    const a = openPostgresStore(db.sql, { node: 1 });
+    const b = openPostgresStore(other.sql, { node: 2 });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => a.append('seq', update(`a${i}`))));
+    await b.appendAt('seq', update('b'), 11);
+    await expect(a.append('seq', update('lost'))).rejects.toMatchObject({ code: 'FENCED' });
+    await a.append('seq', update('again'));
+    const rows = await db.sql<{ pos: string; node: number }[]>`
+      SELECT pos, node FROM doc_log WHERE doc = 'seq' ORDER BY pos`;
+    expect(rows.map((r) => [Number(r.pos), r.node])).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => [i + 1, 1]),
+      [11, 2],
+      [12, 1],
+    ]);
+  });
+});

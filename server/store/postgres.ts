@@ -1,0 +1,206 @@
+/**
+ * @module DocStore on Postgres, fenced (fenced.ts): the durable log every node of a cluster
+ * shares (tables in db/migrations/005_cluster.sql). LevelDB stays the single-node default.
+ *
+ * - `appendAt` inserts at the caller's position under PRIMARY KEY (doc, pos), and only while the
+ *   document's snapshot row (held FOR SHARE) lies below it: a taken position (23505) and a
+ *   position a compaction already covers both answer FENCED. Without the second check a stale
+ *   writer could insert a row that a compaction had just deleted, below the snapshot, where
+ *   nobody would ever read it, and acknowledge it.
+ * - `append` (the single-node seam) keeps each document's head in memory and appends at head+1,
+ *   one document's writes in order; a fence drops the cached head and rejects.
+ * - `loadLog` reads the snapshot and the rows after it in one statement, so a compaction that
+ *   commits meanwhile cannot make it skip rows.
+ */
+import * as Y from 'yjs';
+import { ConvosyncError } from '../../shared/errors.js';
+import type { Sql } from '../db/connect.js';
+import type { FencedDocStore, LoadedLog, LogPosition } from './fenced.js';
+
+export interface PostgresStoreOptions {
+  /** The writer's node slot, recorded in every row it appends. */
+  node: number;
+  /** Called by `close()` after the store stopped (e.g. to end a pool the store was given). */
+  onClose?: () => Promise<void>;
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+const bytes = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+export function openPostgresStore(sql: Sql, options: PostgresStoreOptions): FencedDocStore {
+  let open = true;
+  /** The head of each document this store appended to via `append` (not `appendAt`). */
+  const heads = new Map<string, LogPosition>();
+  /** Per document, the tail of its chain of `append`/`compact` calls: they run in order. */
+  const queues = new Map<string, Promise<unknown>>();
+
+  const check = () => {
+    if (!open) throw new Error('Postgres store is closed');
+  };
+
+  const inOrder = <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const previous = queues.get(name) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const tail = next.catch(() => undefined);
+    queues.set(name, tail);
+    void tail.then(() => {
+      if (queues.get(name) === tail) queues.delete(name);
+    });
+    return next;
+  };
+
+  const fenced = (name: string, pos: LogPosition, cause?: unknown) =>
+    new ConvosyncError('FENCED', `${name}: position ${pos} is taken or compacted`, { cause });
+
+  const appendAt = async (name: string, update: Uint8Array, pos: LogPosition): Promise<void> => {
+    check();
+    if (!Number.isSafeInteger(pos) || pos < 1) throw new Error(`bad log position ${pos}`);
+    const insert = (q: Sql) => q`
+      INSERT INTO doc_log (doc, pos, node, upd)
+      SELECT doc, ${pos}::bigint, ${options.node}::int, ${bytes(update)}::bytea
+      FROM doc_snapshot WHERE doc = ${name} AND pos < ${pos}::bigint
+      FOR SHARE`;
+    try {
+      const result =
+        pos === 1
+          ? await sql.begin(async (tx) => {
+              // A document's first append creates its snapshot row (position 0, no state).
+              await tx`INSERT INTO doc_snapshot (doc, pos, upd, updated_at)
+                       VALUES (${name}, 0, NULL, ${Date.now()}) ON CONFLICT DO NOTHING`;
+              return insert(tx as unknown as Sql);
+            })
+          : await insert(sql);
+      if (result.count !== 1) throw fenced(name, pos);
+    } catch (error) {
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw fenced(name, pos, error);
+      throw error;
+    }
+  };
+
+  const loadLog = async (name: string): Promise<LoadedLog> => {
+    check();
+    const rows = await sql<{ pos: string; upd: Buffer | null }[]>`
+      WITH s AS (SELECT pos, upd FROM doc_snapshot WHERE doc = ${name})
+      SELECT 0 AS part, pos, upd FROM s
+      UNION ALL
+      SELECT 1 AS part, l.pos, l.upd FROM doc_log l
+      WHERE l.doc = ${name} AND l.pos > COALESCE((SELECT pos FROM s), 0)
+      ORDER BY part, pos`;
+    const updates: Uint8Array[] = [];
+    let head = 0;
+    for (const row of rows) {
+      if (row.upd) updates.push(row.upd);
+      head = Number(row.pos);
+    }
+    return { updates, head };
+  };
+
+  const readHead = async (name: string): Promise<LogPosition> => {
+    const [row] = await sql<{ head: string }[]>`
+      SELECT COALESCE((SELECT max(pos) FROM doc_log WHERE doc = ${name}),
+                      (SELECT pos FROM doc_snapshot WHERE doc = ${name}), 0) AS head`;
+    return Number(row!.head);
+  };
+
+  const compactTo = async (
+    name: string,
+    snapshot: Uint8Array,
+    upto: LogPosition,
+  ): Promise<void> => {
+    check();
+    await sql.begin(async (tx) => {
+      const [row] = await tx<{ pos: string }[]>`
+        SELECT pos FROM doc_snapshot WHERE doc = ${name} FOR UPDATE`;
+      if (!row || Number(row.pos) >= upto) return;
+      await tx`UPDATE doc_snapshot SET pos = ${upto}, upd = ${bytes(snapshot)}, updated_at = ${Date.now()}
+               WHERE doc = ${name}`;
+      await tx`DELETE FROM doc_log WHERE doc = ${name} AND pos <= ${upto}`;
+    });
+  };
+
+  /** Merges everything stored into the snapshot (the single-node `compact`). */
+  const compactAll = async (name: string): Promise<void> => {
+    check();
+    await sql.begin(async (tx) => {
+      // Locked first: appends wait, and the rows read next are all there is up to the head.
+      const [row] = await tx<{ pos: string; upd: Buffer | null }[]>`
+        SELECT pos, upd FROM doc_snapshot WHERE doc = ${name} FOR UPDATE`;
+      if (!row) return;
+      const rows = await tx<{ pos: string; upd: Buffer }[]>`
+        SELECT pos, upd FROM doc_log WHERE doc = ${name} AND pos > ${row.pos} ORDER BY pos`;
+      if (rows.length + (row.upd ? 1 : 0) < 2) return;
+      const doc = new Y.Doc();
+      doc.transact(() => {
+        if (row.upd) Y.applyUpdate(doc, row.upd);
+        for (const r of rows) Y.applyUpdate(doc, r.upd);
+      });
+      const merged = Y.encodeStateAsUpdate(doc);
+      doc.destroy();
+      const upto = rows.at(-1)!.pos;
+      await tx`UPDATE doc_snapshot SET pos = ${upto}, upd = ${bytes(merged)}, updated_at = ${Date.now()}
+               WHERE doc = ${name}`;
+      await tx`DELETE FROM doc_log WHERE doc = ${name} AND pos <= ${upto}`;
+    });
+  };
+
+  return {
+    loadLog,
+    appendAt,
+    compactTo,
+    load: async (name) => (await loadLog(name)).updates,
+    append: async (name, update) => {
+      check();
+      return inOrder(name, async () => {
+        const head = heads.get(name) ?? (await readHead(name));
+        try {
+          await appendAt(name, update, head + 1);
+          heads.set(name, head + 1);
+        } catch (error) {
+          heads.delete(name); // read again next time: another writer moved it, or it is unknown
+          throw error;
+        }
+      });
+    },
+    compact: async (name) => {
+      check();
+      return inOrder(name, () => compactAll(name));
+    },
+    list: async () => {
+      check();
+      const rows = await sql<{ doc: string }[]>`SELECT doc FROM doc_snapshot ORDER BY doc`;
+      return rows.map((r) => r.doc);
+    },
+    stateVector: async (name) => {
+      const { updates } = await loadLog(name);
+      const doc = new Y.Doc();
+      doc.transact(() => {
+        for (const u of updates) Y.applyUpdate(doc, u);
+      });
+      const sv = Y.encodeStateVector(doc);
+      doc.destroy();
+      return sv;
+    },
+    getMeta: async (key) => {
+      check();
+      const [row] = await sql<
+        { value: unknown }[]
+      >`SELECT value FROM server_meta WHERE key = ${key}`;
+      return row?.value;
+    },
+    setMeta: async (key, value) => {
+      check();
+      await sql`INSERT INTO server_meta (key, value) VALUES (${key}, ${sql.json(value)})
+                ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`;
+    },
+    get isOpen() {
+      return open;
+    },
+    close: async () => {
+      if (!open) return;
+      open = false;
+      await Promise.all([...queues.values()]);
+      await options.onClose?.();
+    },
+  };
+}
