@@ -14,3 +14,10 @@ export const needs = (...names: Array<'DATABASE_URL' | 'REDIS_URL'>): string => 
 
 export const hasEnv = (...names: Array<'DATABASE_URL' | 'REDIS_URL'>): boolean =>
   names.every((n) => Boolean(process.env[n]));
+
+/** REDIS_URL on logical database `db`: a test that wipes Redis (FLUSHDB) wipes only its own. */
+export const redisUrlOn = (db: number): string => {
+  const url = new URL(REDIS_URL!);
+  url.pathname = `/${db}`;
+  return url.toString();
+};

@@ -1,0 +1,128 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import readline from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasEnv, needs, redisUrlOn } from '../../test/cluster-env.js';
+import { heartbeatKey, type LostReason, ownerKey, startNodeLease } from './lease.js';
+import { connectRedis, type Redis } from './redis.js';
+
+// Short timings keep the test quick; their proportions are the production ones (1 s / 4 s / 5 s).
+const FAST = { ttlMs: 600, renewMs: 100, fenceAfterMs: 450 };
+const until = async (what: () => Promise<boolean> | boolean, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!(await what())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe.skipIf(!hasEnv('REDIS_URL'))(`node lease${needs('REDIS_URL')}`, () => {
+  let redis: Redis;
+  beforeAll(async () => {
+    redis = await connectRedis(redisUrlOn(2));
+  });
+  afterAll(async () => {
+    await redis.close();
+  });
+  const room = () => `group_${randomUUID()}`;
+
+  it('gives a room to exactly one of two racing nodes, and to the other after a drain', async () => {
+    const a = await startNodeLease({ redis, id: `a-${randomUUID()}`, ...FAST });
+    const b = await startNodeLease({ redis, id: `b-${randomUUID()}`, ...FAST });
+    const r = room();
+    const [ha, hb] = await Promise.all([a.claim(r), b.claim(r)]);
+    expect(ha).toBe(hb);
+    const winner = ha === a.id ? a : b;
+    const loser = winner === a ? b : a;
+    expect(winner.owned().has(r)).toBe(true);
+    expect(loser.owned().has(r)).toBe(false);
+    expect(await loser.owner(r)).toBe(winner.id);
+    await winner.drain();
+    expect(await redis.exists(heartbeatKey(winner.id))).toBe(0);
+    expect(await loser.owner(r)).toBeUndefined();
+    expect(await loser.claim(r)).toBe(loser.id);
+    await loser.drain();
+  });
+
+  it('hands the room of a holder that stopped renewing to another node once its heartbeat expires', async () => {
+    const a = await startNodeLease({ redis, id: `a-${randomUUID()}`, ...FAST });
+    const b = await startNodeLease({ redis, id: `b-${randomUUID()}`, ...FAST });
+    const r = room();
+    expect(await a.claim(r)).toBe(a.id);
+    a.stop(); // a crash, to the others: no renewal, nothing released
+    expect(await b.claim(r)).toBe(a.id); // still alive for up to ttl
+    await until(async () => (await b.claim(r)) === b.id);
+    expect(a.alive()).toBe(false);
+    await b.drain();
+  });
+
+  it('self-fences a holder paused past its lease (SIGSTOP), which another node took over', async () => {
+    const url = redisUrlOn(2);
+    const r = room();
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'test/cluster/lease-holder.ts',
+        url,
+        `p-${randomUUID()}`,
+        r,
+        String(FAST.ttlMs),
+        String(FAST.renewMs),
+        String(FAST.fenceAfterMs),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const events: Array<{ event: string; holder?: string; reason?: LostReason; alive?: boolean }> =
+      [];
+    readline
+      .createInterface({ input: child.stdout! })
+      .on('line', (l) => events.push(JSON.parse(l)));
+    try {
+      await until(() => events.some((e) => e.event === 'claimed'), 15_000);
+      const holder = events[0]!.holder!;
+      const b = await startNodeLease({ redis, id: `b-${randomUUID()}`, ...FAST });
+      child.kill('SIGSTOP');
+      await until(async () => (await b.claim(r)) === b.id);
+      child.kill('SIGCONT');
+      await until(() => events.some((e) => e.event === 'lost'));
+      // It gave the room up on its own, not alive when it did, and the room stayed with b.
+      expect(events.find((e) => e.event === 'lost')).toMatchObject({
+        reason: 'self-fenced',
+        alive: false,
+      });
+      expect(await redis.get(ownerKey(r))).toBe(b.id);
+      expect(holder).not.toBe(b.id);
+      await b.drain();
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('claims its rooms again after Redis lost everything, and reports a room another node got first', async () => {
+    const lost: string[] = [];
+    const a = await startNodeLease({
+      redis,
+      id: `a-${randomUUID()}`,
+      ...FAST,
+      onLost: (room) => lost.push(room),
+    });
+    const b = await startNodeLease({ redis, id: `b-${randomUUID()}`, ...FAST });
+    const kept = room();
+    const contested = room();
+    expect(await a.claim(kept)).toBe(a.id);
+    expect(await a.claim(contested)).toBe(a.id);
+    await redis.flushDb(); // FLUSHALL, limited to this test's database
+    // b renews first and takes the contested room while a's claim is gone.
+    await until(async () => (await redis.exists(heartbeatKey(b.id))) === 1);
+    await redis.set(ownerKey(contested), b.id); // what b's claim does on a free room
+    await until(() => lost.includes(contested));
+    await until(async () => (await redis.get(ownerKey(kept))) === a.id);
+    expect(await redis.exists(heartbeatKey(a.id))).toBe(1);
+    expect([...a.owned()]).toEqual([kept]);
+    expect(lost).toEqual([contested]);
+    await a.drain();
+    await b.drain();
+  });
+});
