@@ -14,15 +14,27 @@ const EPOCH = Date.UTC(2024, 0, 1);
 const RESERVE_MS = 60_000;
 const META_KEY = 'id-reserved-until';
 
+/** Where the generator keeps its reservation: the DocStore's meta, or a leased node slot. */
+export type IdReservations = Pick<DocStore, 'getMeta' | 'setMeta'>;
+
+export interface IdGeneratorOptions {
+  /**
+   * Called before every id; throws when the node id may no longer be this node's (a leased node
+   * slot that lapsed: cluster/node-slot.ts). Single-node mode has none.
+   */
+  guard?: () => void;
+}
+
 export interface IdGenerator {
   /** A new id, greater than every id this generator issued before. */
   next(): MessageId;
 }
 
 export async function createIdGenerator(
-  store: DocStore,
+  store: IdReservations,
   nodeId: number,
   now: () => number = Date.now,
+  options: IdGeneratorOptions = {},
 ): Promise<IdGenerator> {
   const stored = Number((await store.getMeta(META_KEY)) ?? 0);
   let lastMs = Math.max(now(), stored + 1);
@@ -49,6 +61,7 @@ export async function createIdGenerator(
 
   return {
     next() {
+      options.guard?.();
       const ms = Math.max(now(), lastMs);
       if (ms === lastMs) {
         sequence += 1;
