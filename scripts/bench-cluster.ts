@@ -148,7 +148,7 @@ try {
   await reader.connect();
   const stream = `cs:bench:${randomUUID()}`;
   const hops: number[] = [];
-  let last = '$';
+  let last = '0-0'; // an explicit id, never '$': the XADD may reach Redis before the XREAD
   for (let i = 0; i < (QUICK ? 300 : 2000); i++) {
     const read = reader.xRead({ key: stream, id: last }, { BLOCK: 1000, COUNT: 1 });
     const sent = performance.now();
