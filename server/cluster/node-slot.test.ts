@@ -5,7 +5,7 @@ import type { Database } from '../db/connect.js';
 import { migrate } from '../db/migrate.js';
 import { leasedIdGenerator, leaseNodeSlot } from './node-slot.js';
 
-const FAST = { ttlMs: 600, renewMs: 100, fenceAfterMs: 450 };
+const FAST = { ttlMs: 1500, renewMs: 200, fenceAfterMs: 1200 };
 
 describe.skipIf(!hasEnv('DATABASE_URL'))(`node slots${needs('DATABASE_URL')}`, () => {
   let db: Database;

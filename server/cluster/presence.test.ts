@@ -6,7 +6,7 @@ import { startNodeLease } from './lease.js';
 import { redisPresence } from './presence.js';
 import { connectRedis, type Redis } from './redis.js';
 
-const FAST = { ttlMs: 600, renewMs: 100, fenceAfterMs: 450 };
+const FAST = { ttlMs: 1500, renewMs: 200, fenceAfterMs: 1200 };
 const until = async (what: () => Promise<boolean>, ms = 5000) => {
   const end = Date.now() + ms;
   while (!(await what())) {

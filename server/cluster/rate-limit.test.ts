@@ -45,15 +45,18 @@ describe.skipIf(!hasEnv('REDIS_URL'))(`rate limits across nodes${needs('REDIS_UR
     expect(got.map((g) => g.ok)).toEqual([true, true, false, true, false, false]);
     got.forEach((g, i) => {
       const w = want[i]!;
-      // Redis's clock moved a few ms on; the reference's did not.
-      if (!g.ok && !w.ok) expect(Math.abs(g.retryInMs - w.retryInMs)).toBeLessThanOrEqual(50);
+      // Redis's clock moved on (refilling a little); the reference's did not.
+      if (!g.ok && !w.ok) {
+        expect(g.retryInMs).toBeLessThanOrEqual(w.retryInMs);
+        expect(g.retryInMs).toBeGreaterThan(w.retryInMs - 1000);
+      }
     });
     // A batch larger than the bucket passes a full bucket and leaves it in debt.
     const bob = someone();
     expect((await a.take(bob, 'group_1', 8)).ok).toBe(true);
     const next = await b.take(bob, 'group_2', 1);
     expect(next).toMatchObject({ ok: false, scope: 'identity' });
-    expect((next as { retryInMs: number }).retryInMs).toBeGreaterThan(7_900); // 4 tokens at 2 s each
+    expect((next as { retryInMs: number }).retryInMs).toBeGreaterThan(7_000); // 4 tokens at 2 s each, less the time between
   });
 
   it('keeps the conversation bucket on its owner and charges nothing when it refuses', async () => {
