@@ -107,6 +107,32 @@ describe.skipIf(!hasEnv('DATABASE_URL'))(`DocStore: postgres fence${needs('DATAB
     expect((await stale.loadLog('moved')).updates).toHaveLength(2);
   });
 
+  it('fences a stale append that waited on a compaction committing meanwhile', async () => {
+    const stale = openPostgresStore(db.sql, { node: 1 });
+    for (let pos = 1; pos <= 10; pos++) await stale.appendAt('racing', update(`s${pos}`), pos);
+    // A compaction to 10 holds the snapshot row, its rows already deleted, not yet committed.
+    const tx = await other.sql.reserve();
+    try {
+      await tx`BEGIN`;
+      await tx`SELECT pos FROM doc_snapshot WHERE doc = 'racing' FOR UPDATE`;
+      await tx`UPDATE doc_snapshot SET pos = 10, upd = ${Buffer.from(update('merged'))} WHERE doc = 'racing'`;
+      await tx`DELETE FROM doc_log WHERE doc = 'racing' AND pos <= 10`;
+      // The stale writer (head 5 in its view) appends at 6: it waits for the row lock...
+      let settled = false;
+      const late = stale.appendAt('racing', update('late'), 6).finally(() => {
+        settled = true;
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(settled).toBe(false);
+      await tx`COMMIT`;
+      // ...and, rechecked against the committed snapshot, is refused: not written under it.
+      await expect(late).rejects.toMatchObject({ code: 'FENCED' });
+    } finally {
+      tx.release();
+    }
+    expect(await db.sql`SELECT pos FROM doc_log WHERE doc = 'racing'`).toHaveLength(0);
+  });
+
   it('append() continues the stored head, and after a fence reads it again', async () => {
     const a = openPostgresStore(db.sql, { node: 1 });
     const b = openPostgresStore(other.sql, { node: 2 });
