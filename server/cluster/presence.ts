@@ -161,12 +161,11 @@ export function redisPresence(options: RedisPresenceOptions): ClusterPresence {
     sync,
     async close() {
       clearInterval(timer);
-      const identities = [...counts.keys()];
+      const held = [...counts];
       counts.clear();
-      if (identities.length === 0) return;
-      // Each identity whose last socket was here goes offline, last seen now.
-      for (const identity of identities)
-        await CHANGE.run(redis, [], [node, identity, -1_000_000, SEEN_TTL_MS]);
+      // This node's sockets leave: an identity with none elsewhere goes offline, last seen now.
+      for (const [identity, n] of held)
+        await CHANGE.run(redis, [], [node, identity, -n, SEEN_TTL_MS]);
     },
   };
 }
