@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createClient } from '@redis/client';
+import { ConvosyncError } from '../../shared/errors.js';
 
 const create = (url: string) =>
   createClient({
@@ -30,14 +31,46 @@ export type Redis = ReturnType<typeof create>;
 export interface RedisOptions {
   /** Told about connection errors (they repeat while Redis is away; the client reconnects). */
   onError?: (error: Error) => void;
+  /**
+   * How long the first connection may take (default 5 s). node-redis would retry forever; a
+   * node that cannot reach Redis at start-up says so instead of hanging.
+   */
+  firstConnectMs?: number;
 }
 
 export async function connectRedis(url: string, options: RedisOptions = {}): Promise<Redis> {
   const client = create(url);
   // Without a listener an 'error' event would crash the process.
   client.on('error', (error: Error) => options.onError?.(error));
-  await client.connect();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ConvosyncError('STORAGE_UNAVAILABLE', `Redis is not reachable at ${redact(url)}`),
+        ),
+      options.firstConnectMs ?? 5000,
+    );
+  });
+  try {
+    await Promise.race([client.connect(), late]);
+  } catch (error) {
+    client.destroy();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
   return client;
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    u.password = '';
+    return u.toString();
+  } catch {
+    return 'redis';
+  }
 }
 
 /** A Lua script, run by its SHA-1 and loaded again when Redis lost it (a restart). */
