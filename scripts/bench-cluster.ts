@@ -179,6 +179,8 @@ try {
     lookups.push(await timed(() => presence.lookup(ids)));
   row('presence lookup, 100 identities', lookups);
   await presence.close();
+  await redis.del(ids.map((id) => `cs:seen:${id}`));
+  await redis.sRem('cs:pres:nodes', lease.id);
 
   const limiter = redisRateLimit({
     redis,

@@ -23,6 +23,7 @@ describe.skipIf(!hasEnv('REDIS_URL'))(`node lease${needs('REDIS_URL')}`, () => {
     redis = await connectRedis(redisUrlOn(2));
   });
   afterAll(async () => {
+    await redis.flushDb(); // this file's own logical database
     await redis.close();
   });
   const room = () => `group_${randomUUID()}`;

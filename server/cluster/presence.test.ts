@@ -21,6 +21,7 @@ describe.skipIf(!hasEnv('REDIS_URL'))(`presence across nodes${needs('REDIS_URL')
     redis = await connectRedis(redisUrlOn(3));
   });
   afterAll(async () => {
+    await redis.flushDb(); // this file's own logical database
     await redis.close();
   });
   const node = async () => {

@@ -11,6 +11,7 @@ describe.skipIf(!hasEnv('REDIS_URL'))(`rate limits across nodes${needs('REDIS_UR
     redis = await connectRedis(redisUrlOn(4));
   });
   afterAll(async () => {
+    await redis.flushDb(); // this file's own logical database
     await redis.close();
   });
   const someone = () => `u${randomUUID().slice(0, 8)}`;
