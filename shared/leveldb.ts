@@ -14,7 +14,10 @@ export class StrictLeveldb {
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  private constructor(persistence: LeveldbPersistence) {
+  private constructor(
+    persistence: LeveldbPersistence,
+    private readonly level: { close(): Promise<void> },
+  ) {
     this.persistence = persistence;
   }
 
@@ -23,9 +26,9 @@ export class StrictLeveldb {
     const persistence = new LeveldbPersistence(location);
     // The level instance is private to y-leveldb's closure; its own _transact hands it out.
     const db = await persistence._transact(async (handle) => handle);
-    const level = db as { open(): Promise<void>; status: string };
+    const level = db as { open(): Promise<void>; close(): Promise<void>; status: string };
     await level.open(); // surfaces a lock or I/O error here instead of on first use
-    const strict = new StrictLeveldb(persistence);
+    const strict = new StrictLeveldb(persistence, level);
     persistence._transact = <T>(f: (db: unknown) => Promise<T>): Promise<T> =>
       strict.run(() => f(db));
     return strict;
@@ -47,9 +50,15 @@ export class StrictLeveldb {
     return !this.closed;
   }
 
+  /**
+   * Refuses new operations at once, lets the queued ones finish on the open database, then
+   * closes it. (Closing first, as y-leveldb's destroy() does, let a queued write meet a closed
+   * database: "Database is not open", an unhandled rejection in the caller's background save.)
+   */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.persistence.destroy();
     this.closed = true;
+    await this.tail;
+    await this.level.close();
   }
 }

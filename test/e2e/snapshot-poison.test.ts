@@ -167,4 +167,6 @@ it(`a document Postgres refuses stalls only itself, across a restart (${DATABASE
     SELECT 1 FROM t_conversation WHERE conversation_key = ${poisoned}`;
   expect(rows.length).toBe(0); // its transaction never commits, so nothing half-written
   if (schema) await second.server.db!.sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-});
+  // Two server starts, each creating an embedded PGlite (initdb in WebAssembly): seconds on a
+  // quiet machine, 25+ s measured while other suites saturated both cores.
+}, 120_000);
