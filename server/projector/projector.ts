@@ -17,14 +17,7 @@ import type { IdGenerator } from '../message-ids.js';
 import { expiredMessageIds, retentionCutoff } from '../retention/expire.js';
 import { rootsOf } from '../sync/resolve.js';
 import { type Changes, eventsFor } from './events.js';
-import {
-  type ConversationRow,
-  conversationRow,
-  type MemberRow,
-  type MessageRow,
-  memberRow,
-  messageRow,
-} from './rows.js';
+import { conversationRow, memberRow, messageRow } from './rows.js';
 import { refreshUnreadCounts } from './unread.js';
 
 export interface ProjectorDeps {
@@ -249,13 +242,10 @@ export class Projector {
   }
 
   /**
-   * Projects every due document, oldest change first, up to BATCH_DOCS documents per
-   * transaction: one statement per table for all of them, where a transaction per document cost
-   * about ten round trips and a commit for a dozen messages (50 busy rooms made the database
-   * thread as busy as the sockets'). A batch that fails is retried one document at a time, so a
-   * value Postgres refuses (issue 12: one message with U+0000 stopped every projection, across
-   * restarts) stalls only its own document, set aside on its own backoff. Only an error that
-   * says the database is unreachable ends the pass and backs off globally.
+   * Projects every due document, oldest change first. A document that fails is set aside on its
+   * own backoff and the pass goes on with the others: a value Postgres refuses (issue 12: one
+   * message with U+0000 stopped every projection, across restarts) stalls only its document.
+   * Only an error that says the database is unreachable ends the pass and backs off globally.
    */
   private async projectDue(): Promise<number> {
     const now = this.deps.now();
@@ -263,144 +253,129 @@ export class Projector {
       .filter(([, d]) => d.due <= now)
       .sort((a, b) => a[1].since - b[1].since);
     let failed = 0;
-    for (let i = 0; i < due.length && !this.closed; i += BATCH_DOCS) {
-      const result = await this.projectBatch(due.slice(i, i + BATCH_DOCS));
-      failed += result.failed;
-      if (result.down) break;
-    }
-    return failed;
-  }
-
-  private async projectBatch(
-    batch: ReadonlyArray<readonly [string, Dirty]>,
-  ): Promise<{ failed: number; down: boolean }> {
-    // Changes that arrive while projecting re-mark a key; only clear what we cover.
-    for (const [key] of batch) this.dirty.delete(key);
-    this.inFlight = Math.min(...batch.map(([, entry]) => entry.since));
-    const keys = batch.map(([key]) => key);
-    try {
-      this.deps.log.debug('projecting', { docs: keys });
-      await withTimeout(this.project(keys), PROJECTION_TIMEOUT_MS, `projection of ${keys[0]}…`);
-      this.failures = 0;
-      for (const [key, entry] of batch) {
+    for (const [key, entry] of due) {
+      if (this.closed) break;
+      // Changes that arrive while projecting re-mark the key; only clear what we covered.
+      this.dirty.delete(key);
+      this.inFlight = entry.since;
+      try {
+        this.deps.log.debug('projecting', { doc: key });
+        await withTimeout(this.project(key), PROJECTION_TIMEOUT_MS, `projection of ${key}`);
+        this.failures = 0;
         if ((entry.failures ?? 0) > 0)
           this.deps.log.info('projection recovered', { doc: key, failures: entry.failures });
         this.deps.onProjected?.(key, this.deps.now() - entry.since);
-      }
-      return { failed: 0, down: false };
-    } catch (error) {
-      const down = databaseDown(error);
-      if (!down && batch.length > 1) {
-        // Someone's rows were refused: find whose, one document per transaction.
-        this.inFlight = undefined;
-        let failed = 0;
-        for (const entry of batch) {
-          if (this.closed) break;
-          const result = await this.projectBatch([entry]);
-          failed += result.failed;
-          if (result.down) {
-            // The rest keep their place for the next pass.
-            for (const rest of batch.slice(batch.indexOf(entry) + 1)) this.setAside(rest, true);
-            return { failed, down: true };
-          }
-        }
-        return { failed, down: false };
-      }
-      for (const entry of batch) this.setAside(entry, down);
-      if (down) {
-        this.failures += 1;
-        this.lastFailure = this.deps.now();
-        this.deps.log.warn('projection failed, database unreachable; will retry', {
-          docs: keys,
-          error,
-          failures: this.failures,
+      } catch (error) {
+        failed += 1;
+        const down = databaseDown(error);
+        const failures = (entry.failures ?? 0) + 1;
+        const at = this.deps.now();
+        // While the database is down, no document is at fault: it keeps its place.
+        const retryAt = down ? at : at + backoff(failures, DOCUMENT_BACKOFF_MAX_MS);
+        const again = this.dirty.get(key);
+        this.dirty.set(key, {
+          since: Math.min(entry.since, again?.since ?? entry.since),
+          due: retryAt,
+          ...(down ? {} : { failures, retryAt }),
         });
-      } else {
-        const [key, entry] = batch[0]!;
+        this.deps.onFailed?.(key, down);
+        if (down) {
+          this.failures += 1;
+          this.lastFailure = at;
+          this.deps.log.warn('projection failed, database unreachable; will retry', {
+            doc: key,
+            error,
+            failures: this.failures,
+          });
+          break;
+        }
         this.deps.log.warn('projection of a document failed; it is set aside and retried', {
           doc: key,
           error,
           code: (error as { code?: unknown }).code,
-          failures: (entry.failures ?? 0) + 1,
+          failures,
+          retryInMs: retryAt - at,
         });
+      } finally {
+        this.inFlight = undefined;
       }
-      return { failed: batch.length, down };
-    } finally {
-      this.inFlight = undefined;
     }
+    return failed;
   }
 
-  /** Puts a document whose projection failed back: on its own backoff, or in place if `down`. */
-  private setAside([key, entry]: readonly [string, Dirty], down: boolean): void {
-    const failures = (entry.failures ?? 0) + 1;
-    const at = this.deps.now();
-    // While the database is down, no document is at fault: it keeps its place.
-    const retryAt = down ? at : at + backoff(failures, DOCUMENT_BACKOFF_MAX_MS);
-    const again = this.dirty.get(key);
-    this.dirty.set(key, {
-      since: Math.min(entry.since, again?.since ?? entry.since),
-      due: retryAt,
-      ...(down ? {} : { failures, retryAt }),
-    });
-    this.deps.onFailed?.(key, down);
-  }
-
-  /**
-   * Reads what changed in each document since its cursor (synchronously, inside its room's
-   * queue: one consistent and only durable state, so the tables never get ahead of what
-   * survives a kill -9), then writes rows, events and cursors of all of them in one transaction.
-   */
-  private async project(keys: readonly string[]): Promise<void> {
+  /** Projects one document in one transaction: rows, events, cursor. */
+  private async project(key: string): Promise<void> {
     const { sql, ids, now } = this.deps;
-    const cursors = new Map<string, Uint8Array>();
-    for (const row of await sql<
-      { doc_name: string; state_vector: Uint8Array }[]
-    >`SELECT doc_name, state_vector FROM t_projection_cursor WHERE doc_name IN ${sql(keys as string[])}`)
-      cursors.set(row.doc_name, new Uint8Array(row.state_vector));
-    const borrowed: Array<{ release(): void }> = [];
-    const plans: Plan[] = [];
+    const { read, release } = await this.deps.borrow(key);
     try {
-      for (const key of keys) {
-        const { read, release } = await this.deps.borrow(key);
-        borrowed.push({ release });
-        const plan = await read((doc) => this.plan(doc, key, cursors.get(key)));
-        if (plan) plans.push(plan);
-      }
-      if (plans.length === 0) return;
+      const cursorRows = await sql<
+        { state_vector: Uint8Array }[]
+      >`SELECT state_vector FROM t_projection_cursor WHERE doc_name = ${key}`;
+      const cursor = cursorRows[0] ? new Uint8Array(cursorRows[0].state_vector) : undefined;
+      // Everything is read from the document in one synchronous step inside the room's queue:
+      // one consistent state, and only durable state (a change still being written to disk is
+      // not visible there), so the tables never get ahead of what survives a kill -9.
+      const plan = await read((doc) => {
+        const stateVector = Y.encodeStateVector(doc);
+        const changes = changedKeys(doc, cursor);
+        const conversation = conversationRow(doc);
+        if (!conversation) return undefined; // a group whose genesis has not arrived yet
+        const id = conversation.conversation_id;
+        const members = [
+          ...new Set([
+            ...(changes.all ? conversationMembers(doc) : changes.members),
+            ...changes.readers,
+          ]),
+        ]
+          .map((identity) => memberRow(doc, id, identity))
+          .filter((r) => r !== undefined);
+        const messages = (changes.all ? allMessages(doc) : [...changes.messages])
+          .map((k) => messageRow(doc, id, k))
+          .filter((r) => r !== undefined);
+        // Taken now (inside the room's queue): reads accepted later wait for the next projection.
+        const times = this.readTimes.get(key);
+        this.readTimes.delete(key);
+        const events = eventsFor(
+          doc,
+          conversation,
+          changes,
+          true,
+          (identity, seq) => times?.get(`${identity}:${seq}`),
+          now,
+        );
+        // Messages expired by messageRetentionDays: their rows go (deletions are not in the diff).
+        const expired = retentionCutoff(doc, now()) === undefined ? [] : expiredMessageIds(doc);
+        return { stateVector, conversation, id, members, messages, events, times, expired };
+      });
+      if (!plan) return;
+      const { stateVector, conversation, id, members, messages, events, expired } = plan;
       const time = now();
+      this.deps.log.debug('projection plan', {
+        doc: key,
+        members: members.length,
+        messages: messages.length,
+        events: events.length,
+      });
       await sql
         .begin(async (tx) => {
-          const existed = new Set(
-            (
-              await tx<{ conversation_id: string }[]>`
-              SELECT conversation_id FROM t_conversation
-              WHERE conversation_id IN ${tx(plans.map((p) => p.id))}`
-            ).map((r) => String(r.conversation_id)),
-          );
-          const conversations = plans.map(({ conversation: { setting, ...row } }) => ({
-            ...row,
-            setting: tx.json(setting as never),
+          const existed =
+            (await tx`SELECT 1 FROM t_conversation WHERE conversation_id = ${id}`).length > 0;
+          const { setting, ...row } = conversation;
+          await tx`
+          INSERT INTO t_conversation ${tx({ ...row, setting: tx.json(setting as never), update_time: time } as never)}
+          ON CONFLICT (conversation_id) DO UPDATE SET
+            conversation_name = EXCLUDED.conversation_name, conversation_avatar = EXCLUDED.conversation_avatar,
+            status = EXCLUDED.status, setting = EXCLUDED.setting, current_member_count = EXCLUDED.current_member_count,
+            max_member_count = EXCLUDED.max_member_count, first_identity_id = EXCLUDED.first_identity_id,
+            first_identity_type = EXCLUDED.first_identity_type, second_identity_id = EXCLUDED.second_identity_id,
+            second_identity_type = EXCLUDED.second_identity_type, update_time = EXCLUDED.update_time`;
+          // Multi-row statements, in chunks: one round trip per few hundred rows, not per row.
+          const memberRows = members.map((m) => ({
+            ...m,
+            member_id: ids.next(),
+            create_time: m.join_time,
             update_time: time,
           }));
-          for (const chunk of chunks(conversations)) {
-            await tx`
-            INSERT INTO t_conversation ${tx(chunk as never)}
-            ON CONFLICT (conversation_id) DO UPDATE SET
-              conversation_name = EXCLUDED.conversation_name, conversation_avatar = EXCLUDED.conversation_avatar,
-              status = EXCLUDED.status, setting = EXCLUDED.setting, current_member_count = EXCLUDED.current_member_count,
-              max_member_count = EXCLUDED.max_member_count, first_identity_id = EXCLUDED.first_identity_id,
-              first_identity_type = EXCLUDED.first_identity_type, second_identity_id = EXCLUDED.second_identity_id,
-              second_identity_type = EXCLUDED.second_identity_type, update_time = EXCLUDED.update_time`;
-          }
-          // Multi-row statements, in chunks: one round trip per few hundred rows, not per row.
-          const memberRows = plans.flatMap((p) =>
-            p.members.map((m) => ({
-              ...m,
-              member_id: ids.next(),
-              create_time: m.join_time,
-              update_time: time,
-            })),
-          );
           for (const chunk of chunks(memberRows)) {
             await tx`
             INSERT INTO t_conversation_member ${tx(chunk as never)}
@@ -410,7 +385,7 @@ export class Projector {
               last_read_seq = EXCLUDED.last_read_seq, mute_notification = EXCLUDED.mute_notification,
               invited_by = EXCLUDED.invited_by, update_time = EXCLUDED.update_time`;
           }
-          for (const chunk of chunks(plans.flatMap((p) => p.messages))) {
+          for (const chunk of chunks(messages)) {
             await tx`
             INSERT INTO t_msg_body ${tx(chunk as never)}
             ON CONFLICT (message_id) DO UPDATE SET
@@ -418,114 +393,45 @@ export class Projector {
               is_recalled = EXCLUDED.is_recalled, recall_time = EXCLUDED.recall_time, update_time = EXCLUDED.update_time,
               reply_to_message_id = EXCLUDED.reply_to_message_id`;
           }
-          const derived = new Set<string>();
-          for (const plan of plans) {
-            if (plan.messages.length > 0 || plan.members.length > 0) derived.add(plan.id);
-            for (const chunk of chunks(plan.expired)) {
-              const { count } =
-                await tx`DELETE FROM t_msg_body WHERE conversation_id = ${plan.id} AND message_id IN ${tx(chunk)}`;
-              if (count > 0) derived.add(plan.id);
-            }
+          let removed = 0;
+          for (const chunk of chunks(expired)) {
+            removed += (
+              await tx`DELETE FROM t_msg_body WHERE conversation_id = ${id} AND message_id IN ${tx(chunk)}`
+            ).count;
           }
-          await refreshDerived(tx as unknown as Sql, [...derived]);
-          const eventRows = plans.flatMap((plan) =>
-            plan.events
-              .filter((event) => !(existed.has(plan.id) && event.type === 'ConversationCreated'))
-              .map((event) => ({
-                event_key: event.key,
-                event_type: event.type,
-                conversation_id: plan.id,
-                conversation_key: plan.key,
-                payload: tx.json(event.payload as never),
-                occurred_at: event.occurredAt,
-                created_at: time,
-              })),
-          );
+          if (messages.length > 0 || members.length > 0 || removed > 0)
+            await refreshDerived(tx as unknown as Sql, id);
+          const eventRows = events
+            .filter((event) => !(existed && event.type === 'ConversationCreated'))
+            .map((event) => ({
+              event_key: event.key,
+              event_type: event.type,
+              conversation_id: id,
+              conversation_key: key,
+              payload: tx.json(event.payload as never),
+              occurred_at: event.occurredAt,
+              created_at: time,
+            }));
           for (const chunk of chunks(eventRows)) {
             await tx`INSERT INTO t_domain_event ${tx(chunk as never)} ON CONFLICT (event_key) DO NOTHING`;
           }
-          const cursorRows = plans.map((p) => ({
-            doc_name: p.key,
-            state_vector: p.stateVector,
-            projected_at: time,
-          }));
-          for (const chunk of chunks(cursorRows)) {
-            await tx`
-            INSERT INTO t_projection_cursor ${tx(chunk as never)}
-            ON CONFLICT (doc_name) DO UPDATE SET state_vector = EXCLUDED.state_vector, projected_at = EXCLUDED.projected_at`;
-          }
+          await tx`
+          INSERT INTO t_projection_cursor (doc_name, state_vector, projected_at) VALUES (${key}, ${stateVector}, ${time})
+          ON CONFLICT (doc_name) DO UPDATE SET state_vector = EXCLUDED.state_vector, projected_at = EXCLUDED.projected_at`;
         })
         .catch((error: unknown) => {
-          // Not written: keep the read times for the retry.
-          for (const plan of plans) {
-            if (!plan.times) continue;
-            const later = this.readTimes.get(plan.key);
-            this.readTimes.set(plan.key, new Map([...plan.times, ...(later ?? [])]));
+          // Not written: keep the times for the retry.
+          if (plan.times) {
+            const later = this.readTimes.get(key);
+            this.readTimes.set(key, new Map([...plan.times, ...(later ?? [])]));
           }
           throw error;
         });
     } finally {
-      for (const b of borrowed) b.release();
+      release();
     }
   }
-
-  /** What one document's projection writes, read from it in one synchronous step. */
-  private plan(doc: Y.Doc, key: string, cursor: Uint8Array | undefined): Plan | undefined {
-    const { now } = this.deps;
-    const stateVector = Y.encodeStateVector(doc);
-    const changes = changedKeys(doc, cursor);
-    const conversation = conversationRow(doc);
-    if (!conversation) return undefined; // a group whose genesis has not arrived yet
-    const id = conversation.conversation_id;
-    const members = [
-      ...new Set([
-        ...(changes.all ? conversationMembers(doc) : changes.members),
-        ...changes.readers,
-      ]),
-    ]
-      .map((identity) => memberRow(doc, id, identity))
-      .filter((r) => r !== undefined);
-    const messages = (changes.all ? allMessages(doc) : [...changes.messages])
-      .map((k) => messageRow(doc, id, k))
-      .filter((r) => r !== undefined);
-    // Taken now (inside the room's queue): reads accepted later wait for the next projection.
-    const times = this.readTimes.get(key);
-    this.readTimes.delete(key);
-    const events = eventsFor(
-      doc,
-      conversation,
-      changes,
-      true,
-      (identity, seq) => times?.get(`${identity}:${seq}`),
-      now,
-    );
-    // Messages expired by messageRetentionDays: their rows go (deletions are not in the diff).
-    const expired = retentionCutoff(doc, now()) === undefined ? [] : expiredMessageIds(doc);
-    this.deps.log.debug('projection plan', {
-      doc: key,
-      members: members.length,
-      messages: messages.length,
-      events: events.length,
-    });
-    return { key, stateVector, conversation, id, members, messages, events, times, expired };
-  }
 }
-
-/** One document's share of a projection. */
-interface Plan {
-  key: string;
-  stateVector: Uint8Array;
-  conversation: ConversationRow;
-  id: string;
-  members: MemberRow[];
-  messages: MessageRow[];
-  events: ReturnType<typeof eventsFor>;
-  times: Map<string, number> | undefined;
-  expired: string[];
-}
-
-/** Documents projected in one transaction. */
-const BATCH_DOCS = 64;
 
 /** Rows per multi-row statement (well under Postgres's 65,535 parameters). */
 function chunks<T>(rows: readonly T[], size = 500): T[][] {
@@ -550,21 +456,19 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
  * ids, unread counts (shared/rules/unread.ts, in SQL by ./unread.ts),
  * the private chat's two unread columns, the last message and last active time.
  */
-async function refreshDerived(tx: Sql, ids: readonly string[]): Promise<void> {
-  if (ids.length === 0) return;
-  const list = tx(ids as string[]);
+async function refreshDerived(tx: Sql, id: string): Promise<void> {
   await tx`
     UPDATE t_conversation_member m SET
-      last_read_message_id = (SELECT b.message_id FROM t_msg_body b WHERE b.conversation_id = m.conversation_id::text AND b.conversation_seq = m.last_read_seq)
-    WHERE m.conversation_id IN ${list}`;
-  await refreshUnreadCounts(tx, ids);
+      last_read_message_id = (SELECT b.message_id FROM t_msg_body b WHERE b.conversation_id = ${id} AND b.conversation_seq = m.last_read_seq)
+    WHERE m.conversation_id = ${id}`;
+  await refreshUnreadCounts(tx, id);
   await tx`
     UPDATE t_conversation c SET
       first_identity_unread_count = coalesce((SELECT m.unread_count FROM t_conversation_member m WHERE m.conversation_id = c.conversation_id AND m.identity_id = c.first_identity_id), 0),
       second_identity_unread_count = coalesce((SELECT m.unread_count FROM t_conversation_member m WHERE m.conversation_id = c.conversation_id AND m.identity_id = c.second_identity_id), 0),
-      last_message_id = (SELECT b.message_id FROM t_msg_body b WHERE b.conversation_id = c.conversation_id::text ORDER BY b.conversation_seq DESC LIMIT 1),
-      last_active_time = coalesce((SELECT b.create_time FROM t_msg_body b WHERE b.conversation_id = c.conversation_id::text ORDER BY b.conversation_seq DESC LIMIT 1), c.create_time)
-    WHERE c.conversation_id IN ${list}`;
+      last_message_id = (SELECT b.message_id FROM t_msg_body b WHERE b.conversation_id = ${id} ORDER BY b.conversation_seq DESC LIMIT 1),
+      last_active_time = coalesce((SELECT b.create_time FROM t_msg_body b WHERE b.conversation_id = ${id} ORDER BY b.conversation_seq DESC LIMIT 1), c.create_time)
+    WHERE c.conversation_id = ${id}`;
 }
 
 /** The (root, key)s that changed since `cursor` (all of them without a cursor). */
