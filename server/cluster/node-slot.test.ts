@@ -19,10 +19,10 @@ describe.skipIf(!hasEnv('DATABASE_URL'))(`node slots${needs('DATABASE_URL')}`, (
 
   it('gives nodes starting at once distinct slots, the preferred one when it is free', async () => {
     const slots = await Promise.all(
-      Array.from({ length: 8 }, () => leaseNodeSlot({ sql: db.sql, prefer: 7, ...FAST })),
+      Array.from({ length: 16 }, () => leaseNodeSlot({ sql: db.sql, prefer: 7, ...FAST })),
     );
     const numbers = slots.map((s) => s.slot);
-    expect(new Set(numbers).size).toBe(8);
+    expect(new Set(numbers).size).toBe(16);
     expect(numbers).toContain(7);
     for (const s of slots) await s.release();
     const again = await leaseNodeSlot({ sql: db.sql, prefer: 7, ...FAST });

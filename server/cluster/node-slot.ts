@@ -4,8 +4,8 @@
  * `t_msg_body` upserts on `message_id`, so one message would overwrite another.
  *
  * - A node claims one free or expired slot (its configured NODE_ID first, then never-used slots,
- *   then the longest expired), in one UPDATE with SKIP LOCKED, timed by the database's clock so
- *   the nodes' clocks do not matter.
+ *   then the longest expired) in one upsert whose conflict branch re-checks that the slot is
+ *   still free, timed by the database's clock so the nodes' clocks do not matter.
  * - It renews every `renewMs`; a renewal that finds the slot under another holder, or no
  *   renewal for `fenceAfterMs` (well before `ttlMs` lets anyone else claim it), makes `held()`
  *   false and the generator's guard throw FENCED: no id is issued under a slot that may be
@@ -57,17 +57,27 @@ export async function leaseNodeSlot(options: NodeSlotOptions): Promise<NodeSlot>
   const holder = `${os.hostname()}:${process.pid}:${randomUUID()}`;
   const prefer = options.prefer ?? -1;
 
-  const sent = performance.now();
-  const [row] = await sql<{ slot: number }[]>`
-    UPDATE node_slot
-    SET holder = ${holder}, expires_at = clock_timestamp() + ${ttlMs}::int * interval '1 millisecond'
-    WHERE slot = (
-      SELECT slot FROM node_slot
-      WHERE holder IS NULL OR expires_at < clock_timestamp()
-      ORDER BY (slot = ${prefer}) DESC, expires_at NULLS FIRST, slot
-      LIMIT 1 FOR UPDATE SKIP LOCKED)
+  const claim = () => sql<{ slot: number }[]>`
+    WITH candidate AS (
+      SELECT s AS slot FROM generate_series(0, 1023) s LEFT JOIN node_slot n ON n.slot = s
+      WHERE n.slot IS NULL OR n.holder IS NULL OR n.expires_at < clock_timestamp()
+      ORDER BY (s = ${prefer}) DESC, n.expires_at NULLS FIRST, s
+      LIMIT 1)
+    INSERT INTO node_slot (slot, holder, expires_at)
+    SELECT slot, ${holder}, clock_timestamp() + ${ttlMs}::int * interval '1 millisecond'
+    FROM candidate
+    ON CONFLICT (slot) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+    WHERE node_slot.holder IS NULL OR node_slot.expires_at < clock_timestamp()
     RETURNING slot`;
-  if (!row) throw new ConvosyncError('STORAGE_UNAVAILABLE', 'all 1024 node slots are taken');
+  let sent = 0;
+  let row: { slot: number } | undefined;
+  // A node claiming the same slot at the same moment wins it (the conflict's WHERE is checked
+  // against its committed claim): take the next one.
+  for (let attempt = 0; attempt < 64 && !row; attempt++) {
+    sent = performance.now();
+    [row] = await claim();
+  }
+  if (!row) throw new ConvosyncError('STORAGE_UNAVAILABLE', 'no free node slot (1024 in use)');
   const slot = row.slot;
   let lastRenewed = sent;
   let lost = false;

@@ -31,15 +31,14 @@ CREATE TABLE IF NOT EXISTS server_meta (
 );
 
 -- Message-id node slots (the 10 node bits of every BIGINT id), leased so that two nodes never
--- share one. `reserved_until` (ms) is the slot's id reservation: ids up to it may have been
--- issued, so the next holder starts after it.
+-- share one; a slot's row is made by its first claim. `reserved_until` (ms) is the slot's id
+-- reservation: ids up to it may have been issued, so the next holder starts after it.
 CREATE TABLE IF NOT EXISTS node_slot (
   slot INT PRIMARY KEY CHECK (slot BETWEEN 0 AND 1023),
   holder TEXT,
   expires_at TIMESTAMPTZ,
   reserved_until BIGINT NOT NULL DEFAULT 0
 );
-INSERT INTO node_slot (slot) SELECT generate_series(0, 1023) ON CONFLICT DO NOTHING;
 
 -- Uploaded files every node can read: a blob is its SHA-256, its size, and the upload whose
 -- chunks hold its bytes. Chunks are written under an upload id while the bytes stream in and
