@@ -71,7 +71,9 @@ it('shuts down gracefully on SIGTERM: exit 0, accepted messages on disk', async 
   });
   const url = await waitFor(
     () => /"msg":"convosync listening","url":"([^"]+)"/.exec(out)?.[1],
-    15_000,
+    // The child creates an embedded PGlite (initdb in WebAssembly): seconds on a quiet machine,
+    // 20+ s measured while other suites saturated both cores.
+    60_000,
     'listening',
   );
   const doc = new Y.Doc();
@@ -109,4 +111,4 @@ it('shuts down gracefully on SIGTERM: exit 0, accepted messages on disk', async 
     'before shutdown',
   );
   expect(conversationRoots(stored).stamps.get('0123456789abcdef0123456789abcdef')?.seq).toBe(1);
-});
+}, 90_000);
