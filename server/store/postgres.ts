@@ -3,10 +3,11 @@
  * shares (tables in db/migrations/005_cluster.sql). LevelDB stays the single-node default.
  *
  * - `appendAt` inserts at the caller's position under PRIMARY KEY (doc, pos), and only while the
- *   document's snapshot row (held FOR SHARE) lies below it: a taken position (23505) and a
- *   position a compaction already covers both answer FENCED. Without the second check a stale
- *   writer could insert a row that a compaction had just deleted, below the snapshot, where
- *   nobody would ever read it, and acknowledge it.
+ *   document's snapshot row lies below it: a taken position (23505) and a position a compaction
+ *   already covers both answer FENCED. Without the second check a stale writer could insert a
+ *   row that a compaction had just deleted, below the snapshot, where nobody would ever read it,
+ *   and acknowledge it. The row is read FOR SHARE: an append racing a compaction waits for it
+ *   and is checked against the snapshot it committed (a plain read would see the old one).
  * - `append` (the single-node seam) keeps each document's head in memory and appends at head+1,
  *   one document's writes in order; a fence drops the cached head and rejects.
  * - `loadLog` reads the snapshot and the rows after it in one statement, so a compaction that
