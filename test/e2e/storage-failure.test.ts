@@ -13,7 +13,11 @@ import { sdkClient, startTestServer, type TestServer, tempDir, waitFor } from '.
 let ts: TestServer;
 const clients: Client[] = [];
 let mode: 'ok' | 'hold' | 'fail' = 'ok';
-let release: () => void = () => {};
+/** Every append held meanwhile (the message's room and the inboxes it updates), not only the last. */
+const held: Array<() => void> = [];
+const release = () => {
+  for (const resolve of held.splice(0)) resolve();
+};
 
 beforeAll(async () => {
   const dataDir = await tempDir();
@@ -25,7 +29,7 @@ beforeAll(async () => {
     },
     append: async (name, update) => {
       if (mode === 'fail') throw new Error('disk on fire');
-      if (mode === 'hold') await new Promise<void>((resolve) => (release = resolve));
+      if (mode === 'hold') await new Promise<void>((resolve) => held.push(resolve));
       return level.append(name, update);
     },
     // A full disk refuses every write, the small server-only values too.
