@@ -134,8 +134,13 @@ export interface User {
 }
 
 /** A new context for `identity` with the app open on its sign-in view (not signed in yet). */
-export async function openApp(browser: Browser, baseURL: string, identity: string): Promise<User> {
-  const context = await browser.newContext({ baseURL, viewport: { width: 1100, height: 760 } });
+export async function openApp(
+  browser: Browser,
+  baseURL: string,
+  identity: string,
+  viewport = { width: 1100, height: 760 },
+): Promise<User> {
+  const context = await browser.newContext({ baseURL, viewport });
   // An action (click, fill) on an element that never shows fails within a test's time.
   context.setDefaultTimeout(SETTLE_MS);
   const page = await context.newPage();

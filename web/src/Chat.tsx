@@ -50,13 +50,26 @@ export function Chat(props: {
   const [conversation, setConversation] = useState<Conversation | undefined>();
   useEffect(() => {
     let current = true;
-    props.client.open(props.chatKey).then(
-      (c) => current && setConversation(c),
-      (error) => {
-        toastError(error);
-        go();
-      },
-    );
+    props.client
+      .open(props.chatKey)
+      .then(async (c) => {
+        // The opening position (first unread) needs the messages: when this device lacks
+        // what the list says is unread, wait briefly for the first sync (not when offline).
+        const unread =
+          props.inbox.list({ archived: true, deleted: true }).find((i) => i.key === c.key)
+            ?.unread ?? 0;
+        const local = c.messages().filter((m) => !m.pending).length;
+        if (props.client.online && (local === 0 || unread > 0))
+          await Promise.race([c.whenSynced(), new Promise((resolve) => setTimeout(resolve, 2000))]);
+        return c;
+      })
+      .then(
+        (c) => current && setConversation(c),
+        (error) => {
+          toastError(error);
+          go();
+        },
+      );
     return () => {
       current = false;
     };
@@ -105,7 +118,8 @@ function OpenChat(props: {
   const [jump, setJump] = useState<{ anchor: Anchor; seq: number } | undefined>();
   const [focusRow, setFocusRow] = useState<{ key: string; seq: number } | undefined>();
   const [active, setActive] = useState<string | undefined>();
-  const [newCount, setNewCount] = useState(0);
+  /** The newest seq on screen when the view left the bottom: the pill counts what came after. */
+  const leftBottomAt = useRef<number | undefined>(undefined);
   const [atBottom, setAtBottom] = useState(true);
   const visible = useRef<string[]>([]);
 
@@ -165,12 +179,12 @@ function OpenChat(props: {
       return;
     }
     const index = previous ? messages.findIndex((m) => m.key === previous) : -1;
-    const added = messages.slice(index + 1).filter((m) => m.sender !== me && !m.pending);
+    // Others' messages count as they arrive (the server's stamp may follow in a later update).
+    const added = messages.slice(index + 1).filter((m) => m.sender !== me && !m.system);
     known.current = messages.length;
     const newest = added.at(-1);
     if (!newest) return;
     announce(t('newMessageFrom', { name: newest.sender, text: messageSummary(newest) }));
-    if (!atBottom) setNewCount((n) => n + added.length);
   }, [messages]);
 
   // Read marks: what is on screen, once scrolling settles, while the page is visible.
@@ -219,15 +233,26 @@ function OpenChat(props: {
   const onScroll = (state: ScrollState) => {
     visible.current = state.visible;
     setAtBottom(state.atBottom);
-    if (state.atBottom) setNewCount(0);
+    if (state.atBottom) leftBottomAt.current = undefined;
+    else
+      leftBottomAt.current ??= conversation
+        .messages()
+        .reduce((max, m) => Math.max(max, m.stamp?.seq ?? 0), 0);
     if (state.nearTop && windowStart > 0) setWindowStart(Math.max(0, windowStart - PAGE));
     markVisibleRead();
   };
   const toBottom = () => {
     setJump({ anchor: 'bottom', seq: (jump?.seq ?? 0) + 1 });
-    setNewCount(0);
+    leftBottomAt.current = undefined;
   };
 
+  const since = leftBottomAt.current;
+  const newCount =
+    since === undefined
+      ? 0
+      : messages.filter(
+          (m) => m.sender !== me && !m.system && (m.stamp === undefined || m.stamp.seq > since),
+        ).length;
   const blocked = blockedReason(conversation, me, now, refusal);
   const name = (meta.get('name') as string | undefined) ?? nameOf(inbox, conversation.key);
   const announcementText = (meta.get('announcement') as { text?: string } | undefined)?.text;
@@ -449,6 +474,9 @@ export function blockedReason(
       if (m.system?.event === 'removed' && m.system.target === me) return t('removedReason');
     return t('exitedReason');
   }
+  // The server closes a removed member's socket at once, before it sees the removal: a refusal
+  // where this device last saw an active membership is a removal (leaving is written here).
+  if (refusal === 'NOT_MEMBER' && member) return t('removedReason');
   if (refusal) return t('notMemberReason');
   if (!member) return undefined; // not synced yet (or a chat opened offline): the server decides
   if (member.mutedUntil && member.mutedUntil > now)

@@ -55,6 +55,8 @@ export function MessageList<R extends ListRow>(props: {
   const [, remeasure] = useReducer((n: number) => n + 1, 0);
   const observer = useRef<ResizeObserver | undefined>(undefined);
   const reported = useRef('');
+  /** The scroll position this list last placed or saw (to notice a scroll not yet handled). */
+  const applied = useRef<number | undefined>(undefined);
 
   const offsetsOf = () => {
     const offsets = new Array<number>(rows.length + 1);
@@ -99,8 +101,28 @@ export function MessageList<R extends ListRow>(props: {
     props.onScroll(state);
   };
 
+  /** Sets the anchor from where the list is scrolled now. */
+  const anchorAt = (el: HTMLElement, current: number[]) => {
+    const top = el.scrollTop;
+    applied.current = top;
+    if (top + el.clientHeight >= el.scrollHeight - 4) {
+      anchor.current = 'bottom';
+      return;
+    }
+    // The first message at least partly on screen (a date line is not a stable anchor: older
+    // messages of the same day move it up).
+    let index = Math.max(0, upperBound(current, top) - 1);
+    while (index < rows.length - 1 && rows[index]!.kind !== 'message') index += 1;
+    const row = rows[index];
+    if (row) anchor.current = { key: row.key, delta: current[index]! - top };
+  };
+
   useLayoutEffect(() => {
     const el = scroller.current!;
+    // Scrolled by the user since the last placement, but the scroll event is not handled yet:
+    // that position wins over the old anchor.
+    if (applied.current !== undefined && Math.abs(el.scrollTop - applied.current) > 1)
+      anchorAt(el, offsets);
     // Measure what is rendered.
     let changed = false;
     for (const child of el.querySelectorAll<HTMLElement>('[data-row]')) {
@@ -126,6 +148,7 @@ export function MessageList<R extends ListRow>(props: {
     target = Math.max(0, Math.min(target, height - el.clientHeight));
     if (Math.abs(el.scrollTop - target) > 1) el.scrollTop = target;
     const top = el.scrollTop;
+    applied.current = top;
     if (changed || Math.abs(top - view.top) > 1 || el.clientHeight !== view.height)
       setView({ top, height: el.clientHeight });
     if (props.focusRow && focusSeen.get(scroller) !== props.focusRow.seq) {
@@ -143,12 +166,7 @@ export function MessageList<R extends ListRow>(props: {
     const el = scroller.current!;
     const top = el.scrollTop;
     const current = offsetsOf();
-    if (top + el.clientHeight >= el.scrollHeight - 4) anchor.current = 'bottom';
-    else {
-      const index = Math.max(0, upperBound(current, top) - 1);
-      const row = rows[index];
-      if (row) anchor.current = { key: row.key, delta: current[index]! - top };
-    }
+    anchorAt(el, current);
     if (Math.abs(top - view.top) > 1 || el.clientHeight !== view.height)
       setView({ top, height: el.clientHeight });
     report(el, current);

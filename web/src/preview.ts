@@ -28,33 +28,35 @@ export function messageSummary(m: MessageView): string {
 
 /** A system line (join, removal, role, …) in the UI's language; `me` reads as "you". */
 export function systemText(event: SystemEvent, me: string): string {
+  // "You" as the subject, "you" elsewhere.
   const who = (id: string) => (id === me ? t('you') : id);
+  const whom = (id: string) => (id === me ? t('youObject') : id);
   switch (event.event) {
     case 'created':
       return t('sysCreated', { actor: who(event.actor), name: event.name });
     case 'joined':
       return event.actor === event.target
-        ? t('sysJoinedSelf', { target: who(event.target) })
-        : t('sysJoined', { actor: who(event.actor), target: who(event.target) });
+        ? t('sysJoinedSelf', { target: whom(event.target) })
+        : t('sysJoined', { actor: who(event.actor), target: whom(event.target) });
     case 'exited':
       return t('sysExited', { actor: who(event.actor) });
     case 'removed':
       return event.target === me
         ? t('sysRemovedYou', { actor: who(event.actor) })
-        : t('sysRemoved', { actor: who(event.actor), target: who(event.target) });
+        : t('sysRemoved', { actor: who(event.actor), target: whom(event.target) });
     case 'role':
       return t(event.role === 2 ? 'sysRoleAdmin' : 'sysRoleMember', {
         actor: who(event.actor),
-        target: who(event.target),
+        target: whom(event.target),
       });
     case 'owner':
-      return t('sysOwner', { actor: who(event.actor), target: who(event.target) });
+      return t('sysOwner', { actor: who(event.actor), target: whom(event.target) });
     case 'muted':
       return event.until === null || event.until <= Date.now()
-        ? t('sysUnmuted', { actor: who(event.actor), target: who(event.target) })
+        ? t('sysUnmuted', { actor: who(event.actor), target: whom(event.target) })
         : t('sysMuted', {
             actor: who(event.actor),
-            target: who(event.target),
+            target: whom(event.target),
             time: formatTime(event.until),
           });
     case 'muteAll':

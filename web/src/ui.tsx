@@ -226,7 +226,9 @@ export function MenuButton(props: {
           class="menu"
           aria-label={props.label}
           style={
-            place ? { top: `${place.top}px`, left: `${place.left}px` } : { visibility: 'hidden' }
+            place
+              ? { top: `${place.top}px`, left: `${place.left}px` }
+              : { top: '0px', left: '-9999px' }
           }
           onKeyDown={move}
         >
