@@ -397,8 +397,23 @@ export function errorText(code: string | undefined): string {
   return errorMessage(code ?? 'INTERNAL', current);
 }
 
+/**
+ * Formatters are built once per language and options: `toLocaleTimeString` with options builds a
+ * new Intl.DateTimeFormat per call, which was most of a frame when scrolling a long chat.
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(kind: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = `${current}|${kind}`;
+  let found = formatters.get(key);
+  if (!found) {
+    found = new Intl.DateTimeFormat(current, options);
+    formatters.set(key, found);
+  }
+  return found;
+}
+
 export function formatTime(ms: number): string {
-  return new Date(ms).toLocaleTimeString(current, { hour: '2-digit', minute: '2-digit' });
+  return formatter('time', { hour: '2-digit', minute: '2-digit' }).format(ms);
 }
 
 export function formatDay(ms: number, now = Date.now()): string {
@@ -407,12 +422,14 @@ export function formatDay(ms: number, now = Date.now()): string {
   if (day === today) return t('today');
   if (day === today - 86_400_000) return t('yesterday');
   const sameYear = new Date(ms).getFullYear() === new Date(now).getFullYear();
-  return new Date(ms).toLocaleDateString(current, {
-    weekday: 'short',
-    month: 'short',
-    day: 'numeric',
-    ...(sameYear ? {} : { year: 'numeric' }),
-  });
+  return sameYear
+    ? formatter('day', { weekday: 'short', month: 'short', day: 'numeric' }).format(ms)
+    : formatter('day-year', {
+        weekday: 'short',
+        month: 'short',
+        day: 'numeric',
+        year: 'numeric',
+      }).format(ms);
 }
 
 export function startOfDay(ms: number): number {
