@@ -169,6 +169,10 @@ export const ERROR_MESSAGES = {
     en: 'The server is restarting; reconnecting shortly.',
     'zh-CN': '服务器正在重启，稍后自动重连。',
   },
+  FENCED: {
+    en: 'The server moved this conversation; reconnecting shortly.',
+    'zh-CN': '服务器正在切换该会话，稍后自动重连。',
+  },
   UNREACHABLE: {
     en: 'The server cannot be reached. Changes are kept and sent later.',
     'zh-CN': '无法连接服务器，修改会保留并稍后发送。',
