@@ -31,6 +31,9 @@ import {
 } from './harness.js';
 
 const require = createRequire(import.meta.url);
+/** The smallest valid PNG (1×1, transparent): the server checks an image's bytes. */
+const PNG_1X1 =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 let webDir: string;
 let web: WebServer;
 let browser: Browser;
@@ -431,6 +434,15 @@ describe('the web app as a product', () => {
     await chat.send({ content: 'ping three' });
     await expectText(item.getByTestId('conv-preview'), /ping three/, 'rae: the third arrives');
     expect((await shown()).length).toBe(count);
+    // Deleted from the list (after a confirmation), back with the next message.
+    await item.getByTestId('conv-menu').click();
+    await page.getByTestId('conv-delete').click();
+    await page.getByTestId('confirm-ok').click();
+    await eventually('rae: the chat left the list', async () => {
+      expect(await item.count()).toBe(0);
+    });
+    await chat.send({ content: 'ping four' });
+    await expectText(item.getByTestId('conv-preview'), /ping four/, 'rae: back with a new message');
     // Opening the chat reads it.
     await item.getByTestId('conv-menu').click();
     await page.getByTestId('conv-mute').click();
@@ -469,6 +481,26 @@ describe('the web app as a product', () => {
     await tia.page.getByTestId('search-submit').click();
     await tia.page.getByTestId('search-result').first().waitFor();
     await expectAccessible(tia.page, 'search results');
+    // A result opens the chat at the message, highlighted.
+    await tia.page.getByTestId('search-result').first().click();
+    await expectText(
+      tia.page.locator('.msg.highlight [data-testid="message-content"]'),
+      'sandwiches?',
+      'tia: the found message is highlighted',
+    );
+    // An image (attach), shown in the viewer.
+    await tia.page.getByTestId('composer-file').setInputFiles({
+      name: 'dot.png',
+      mimeType: 'image/png',
+      buffer: Buffer.from(PNG_1X1, 'base64'),
+    });
+    await tia.page.getByTestId('message-image').click();
+    await tia.page.getByTestId('image-viewer').waitFor();
+    await expectAccessible(tia.page, 'the image viewer');
+    await tia.page.keyboard.press('Escape');
+    await eventually('tia: the viewer closes', async () => {
+      expect(await tia.page.getByTestId('image-viewer').count()).toBe(0);
+    });
     await tia.page.getByTestId('language').selectOption('zh-CN');
     await expectText(tia.page.getByTestId('search-submit'), '搜索', 'tia: Chinese UI');
     await expectAccessible(tia.page, 'the chat in Chinese');
