@@ -345,6 +345,9 @@ describe('the web app as a product', () => {
     await pia.page.getByTestId('composer-input').waitFor();
     await group.remove(asIdentityId('pia'));
     await expectText(blocked, /You were removed/, 'pia: removed');
+    // Nothing in the group panel acts any more.
+    expect(await pia.page.getByTestId('group-exit').count()).toBe(0);
+    expect(await pia.page.getByTestId('group-invite-identity').count()).toBe(0);
     await screenshot(pia.page, '15-removed');
     // A reload at the group's address shows the same, not a working composer.
     await pia.page.reload();

@@ -423,6 +423,7 @@ function OpenChat(props: {
             client={client}
             token={props.token}
             now={now}
+            refused={refusal !== undefined}
             onClose={() => setPanelOpen(false)}
           />
         ) : null}

@@ -30,6 +30,8 @@ export function GroupPanel(props: {
   client: Client;
   token: string;
   now: number;
+  /** The server refused this identity here (removed): its stale document must offer nothing. */
+  refused: boolean;
   onClose: () => void;
 }) {
   useLanguage();
@@ -38,7 +40,9 @@ export function GroupPanel(props: {
   const { members, settings, meta } = conversationRoots(conversation.doc);
   const mine = members.get(me);
   const myRole = mine?.status === MemberStatus.Active ? mine.role : undefined;
-  const open = meta.get('status') === ConversationStatus.Normal || meta.get('status') === undefined;
+  const open =
+    !props.refused &&
+    (meta.get('status') === ConversationStatus.Normal || meta.get('status') === undefined);
   const manages = open && (myRole === MemberRole.Owner || myRole === MemberRole.Admin);
   const isOwner = open && myRole === MemberRole.Owner;
   const active = [...members.entries()]
