@@ -356,6 +356,7 @@ export const TABLES: Record<Language, Record<Key, string>> = { en, 'zh-CN': zh }
 const LANGUAGE_KEY = 'convosync.language';
 
 export function initialLanguage(): Language {
+  if (typeof localStorage === 'undefined' || typeof navigator === 'undefined') return 'en';
   const saved = localStorage.getItem(LANGUAGE_KEY);
   if (saved === 'en' || saved === 'zh-CN') return saved;
   const preferred = navigator.languages?.length ? navigator.languages : [navigator.language];
@@ -375,8 +376,8 @@ export function language(): Language {
 
 export function setLanguage(next: Language): void {
   current = next;
-  localStorage.setItem(LANGUAGE_KEY, next);
-  document.documentElement.lang = next;
+  if (typeof localStorage !== 'undefined') localStorage.setItem(LANGUAGE_KEY, next);
+  if (typeof document !== 'undefined') document.documentElement.lang = next;
   for (const listener of listeners) listener();
 }
 
