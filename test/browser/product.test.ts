@@ -323,7 +323,7 @@ describe('the web app as a product', () => {
     await expectAccessible(page, 'a private chat');
   }, 60_000);
 
-  it('removed, muted, admins-only and dissolved: the composer gives way to the reason', async () => {
+  it('removed, muted, admins-only, dissolved and archived: the composer gives way to the reason', async () => {
     const ola = await sdk('ola');
     const pia = await user('pia');
     const group = await ola.createGroup({
@@ -382,6 +382,25 @@ describe('the web app as a product', () => {
     await pia.page.getByTestId('forward-picker').waitFor();
     expect(await byKey(pia.page, 'forward-to', other.key).count()).toBe(0);
     await expectAccessible(pia.page, 'the forward dialog');
+    await pia.page.keyboard.press('Escape');
+    // Archived by platform staff: read-only, with the reason.
+    const staff = await fetch(`${web.url}/api/dev/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ identity: 'staff', role: 'admin' }),
+    });
+    const { data } = (await staff.json()) as { data: { token: string } };
+    const archived = await fetch(`${web.url}/api/v1/conversations/${dm.key}/status`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${data.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 3 }),
+    });
+    expect(archived.status).toBe(200);
+    await expectText(
+      pia.page.getByTestId('composer-blocked'),
+      /archived by the platform/,
+      'pia: archived, read-only',
+    );
   }, 60_000);
 
   it('notifications (permission stub) respect mute; the tab title counts unread', async () => {
