@@ -37,6 +37,11 @@ import type { TokenIdentity } from './token.js';
 export type ConversationEvents = {
   /** The message list changed (new, stamped, recalled, or a pending one went out). */
   change: (messages: readonly MessageView[]) => void;
+  /**
+   * The document changed, like `change` but without the list: building the sorted list costs
+   * O(messages), so a UI that renders once per frame listens here and reads `messages()` then.
+   */
+  update: () => void;
   status: (status: ConnectionStatus) => void;
   /** The server accepted this device's state and sent its own (after each (re)connect). */
   synced: () => void;
@@ -661,7 +666,9 @@ export class Conversation extends Emitter<ConversationEvents> {
     this.changeScheduled = true;
     queueMicrotask(() => {
       this.changeScheduled = false;
-      this.emit('change', this.messages());
+      this.emit('update');
+      // Sorting every message costs O(n) per change: only for someone who takes the list.
+      if (this.has('change')) this.emit('change', this.messages());
     });
   };
 }

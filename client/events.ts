@@ -15,6 +15,11 @@ export class Emitter<Events extends Record<string, (...args: never[]) => void>> 
     return () => set.delete(listener);
   }
 
+  /** Whether anyone listens to `event` (to skip computing an argument nobody reads). */
+  has(event: keyof Events): boolean {
+    return (this.listeners.get(event)?.size ?? 0) > 0;
+  }
+
   emit<K extends keyof Events>(event: K, ...args: Parameters<Events[K]>): void {
     for (const listener of this.listeners.get(event) ?? []) {
       (listener as (...a: Parameters<Events[K]>) => void)(...args);

@@ -38,9 +38,9 @@ export class Inbox extends Emitter<InboxEvents> {
 
   /**
    * Conversations, pinned first, then by last activity. Archived ones only with
-   * `{ archived: true }`.
+   * `{ archived: true }`; deleted ones (see `delete`) only with `{ deleted: true }`.
    */
-  list(options: { archived?: boolean } = {}): InboxItem[] {
+  list(options: { archived?: boolean; deleted?: boolean } = {}): InboxItem[] {
     const { entries, prefs } = inboxRoots(this.document.doc);
     const items: InboxItem[] = [];
     for (const [key, entry] of entries.entries()) {
@@ -54,6 +54,8 @@ export class Inbox extends Emitter<InboxEvents> {
         ...(p.draft ? { draft: p.draft } : {}),
       };
       if (item.archived && !options.archived) continue;
+      if (p.deletedAt !== undefined && entry.lastActiveTime <= p.deletedAt && !options.deleted)
+        continue;
       items.push(item);
     }
     return items.sort(
@@ -79,6 +81,19 @@ export class Inbox extends Emitter<InboxEvents> {
 
   archive(key: string, archived = true): Promise<void> {
     return this.setPrefs(key, { archived });
+  }
+
+  /**
+   * Deletes a conversation from this identity's list (all its devices): hidden until a newer
+   * message or change arrives in it. Its draft and pin go with it; the others keep the chat.
+   */
+  delete(key: string): Promise<void> {
+    const entry = inboxRoots(this.document.doc).entries.get(parseKey(key).key);
+    return this.setPrefs(key, {
+      deletedAt: entry?.lastActiveTime ?? this.now(),
+      pinned: false,
+      draft: undefined,
+    });
   }
 
   /** Saves unsent text for `key` (empty clears it); the identity's other devices see it. */

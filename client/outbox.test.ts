@@ -105,3 +105,30 @@ describe('outbox', () => {
     expect(outbox.pending.map((i) => i.id)).toEqual([b.id]);
   });
 });
+
+describe('outbox writes', () => {
+  it('a burst of sends shares writes of the outbox (one per write in flight), each durable with its intent', async () => {
+    const store = memoryStore();
+    let writes = 0;
+    let slow = Promise.resolve();
+    const counted = {
+      ...store,
+      // A store whose writes take a while, like IndexedDB or LevelDB.
+      saveIntents(name: string, list: readonly Intent[]) {
+        writes += 1;
+        slow = slow.then(() => new Promise((resolve) => setTimeout(resolve, 5)));
+        return slow.then(() => store.saveIntents(name, list));
+      },
+    };
+    const outbox = await Outbox.load(counted, 'private_alice_bob');
+    const doc = conversation();
+    const burst = Array.from({ length: 100 }, (_, i) => send(`m${i}`));
+    await Promise.all(burst.map((intent) => outbox.submit(doc, intent, ctx, null)));
+    await outbox.settle(doc); // waits for the write in flight
+    // Without coalescing: two writes per send (before and after applying it), 200.
+    expect(writes).toBeLessThanOrEqual(4);
+    const saved = await store.loadIntents('private_alice_bob');
+    expect(saved.map((i) => i.id)).toEqual(burst.map((i) => i.id));
+    expect(saved.every((i) => (i as { written?: unknown }).written !== undefined)).toBe(true);
+  });
+});

@@ -46,6 +46,8 @@ export interface ApplyContext {
 export class Outbox {
   private intents: Stored[];
   private saving: Promise<void> = Promise.resolve();
+  /** A save queued behind the one in flight; it writes the outbox as it is when it starts. */
+  private queued: Promise<void> | undefined;
   /** Called once per intent, when it leaves the outbox. */
   onSettled: (intent: Intent, outcome: Outcome) => void = () => {};
 
@@ -190,13 +192,23 @@ export class Outbox {
     void this.save();
   }
 
+  /**
+   * Writes the outbox. Serialised, so an older list never overwrites a newer one; and coalesced:
+   * while one write is in flight, every later call shares the one queued behind it, which takes
+   * the list as it is when it starts. Each write costs O(pending), so one write per change would
+   * make a burst of n sends (pending grows while the server catches up) cost O(n²).
+   */
   private save(): Promise<void> {
-    const snapshot = this.intents;
-    // Serialised, so an older snapshot never overwrites a newer one.
-    this.saving = this.saving
+    if (this.queued) return this.queued;
+    const next = this.saving
       .catch(() => undefined)
-      .then(() => this.store.saveIntents(this.name, snapshot));
-    return this.saving;
+      .then(() => {
+        this.queued = undefined;
+        return this.store.saveIntents(this.name, this.intents);
+      });
+    this.queued = next;
+    this.saving = next;
+    return next;
   }
 }
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { WebSocketServer } from 'ws';
 import { ConvosyncError } from '../shared/errors.js';
+import type { Profile } from '../shared/schema.js';
 import type { Config } from './config.js';
 import { type Database, openConfiguredDatabase } from './db/connect.js';
 import { roomAccess } from './files/access.js';
@@ -20,6 +21,7 @@ import { createLogger, type Logger } from './log.js';
 import { createIdGenerator } from './message-ids.js';
 import { createMetrics } from './metrics.js';
 import { createModeration } from './moderation/moderation.js';
+import { type PeopleDirectory, sqlPeopleDirectory } from './people/directory.js';
 import { memoryPresence } from './presence.js';
 import { Projector } from './projector/projector.js';
 import { Retention } from './retention/retention.js';
@@ -87,9 +89,11 @@ export async function startServer(
   const ids = await createIdGenerator(store, config.nodeId, now);
   let db: Database | undefined;
   let retention: Retention | undefined;
+  let people: PeopleDirectory | undefined;
   if (config.snapshots) {
     const opened = await openConfiguredDatabase(config, log);
     db = opened;
+    people = sqlPeopleDirectory({ sql: opened.sql, log });
     log.info('snapshot database ready', {
       database: opened.where,
       migrationsApplied: opened.applied,
@@ -120,12 +124,17 @@ export async function startServer(
         projector?.notify(key);
         inboxes.notify(key);
       },
-      onAccepted: (key, accepted) =>
+      onAccepted: (key, accepted) => {
         projector?.accepted(key, {
           author: accepted.author,
           at: accepted.at,
           ...(accepted.writes.has('reads') ? { reads: accepted.writes.get('reads')! } : {}),
-        }),
+        });
+        // An identity writes only its own profile (the rules), so the author is its key.
+        const profile = accepted.writes.get('profiles')?.get(accepted.author);
+        if (people && profile && typeof profile === 'object')
+          people.profile(accepted.author, profile as Profile);
+      },
     },
     config.roomIdleMs,
   );
@@ -171,6 +180,7 @@ export async function startServer(
     files: { blobs, refs: fileRefs, access: roomAccess(rooms) },
     ...(projector && db ? { snapshots: { projector, database: db.where, sql: db.sql } } : {}),
     presence,
+    ...(people ? { people } : {}),
     socket: {
       presence,
       rooms,
@@ -229,6 +239,7 @@ export async function startServer(
         await inboxes.close();
         await projector?.close();
         await rooms.close(new ConvosyncError('SHUTTING_DOWN'));
+        await people?.flush();
         await db?.close();
         for (const socket of wss.clients)
           socket.close(1001, 'SHUTTING_DOWN: server is shutting down');

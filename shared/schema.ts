@@ -270,6 +270,12 @@ export interface InboxPrefs {
   archived?: boolean;
   /** Unsent text, synced to the identity's other devices. */
   draft?: string;
+  /**
+   * Deleted from this identity's list: the entry's lastActiveTime when it was deleted. The list
+   * hides the conversation until something newer happens in it (then it comes back, like a
+   * chat app's deleted chat that gets a new message). The conversation itself is untouched.
+   */
+  deletedAt?: number;
 }
 
 export function inboxRoots(doc: Y.Doc): {

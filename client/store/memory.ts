@@ -40,7 +40,13 @@ export function memoryStore(): ClientStore {
       return structuredClone(intents.get(name) ?? []);
     },
     async saveIntents(name, list) {
-      intents.set(name, structuredClone([...list]));
+      // A copy of each intent as saved (the outbox later sets `written` on its own objects);
+      // their values are never changed in place, so a shallow copy is enough. A deep clone
+      // here cost O(pending × message size) per save, most of a long burst's time.
+      intents.set(
+        name,
+        list.map((intent) => ({ ...intent })),
+      );
     },
     async deviceId() {
       return device;

@@ -15,6 +15,7 @@ import { type AuthEnv, authenticate } from '../auth/middleware.js';
 import type { Sql } from '../db/connect.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import type { PeopleDirectory } from '../people/directory.js';
 import type { PresenceRegistry } from '../presence.js';
 import type { Projector } from '../projector/projector.js';
 import type { StorageHealth } from '../store/health.js';
@@ -30,6 +31,7 @@ import { type FileRoutesDeps, fileRoutes } from './routes/files.js';
 import { groupAdminRoutes } from './routes/group-admin.js';
 import { messageRoutes } from './routes/messages.js';
 import { noticeRoutes } from './routes/notices.js';
+import { peopleRoutes } from './routes/people.js';
 import { presenceRoutes } from './routes/presence.js';
 import { searchRoutes } from './routes/search.js';
 import { webApp } from './web.js';
@@ -54,6 +56,8 @@ export interface AppDeps {
   files?: FileRoutesDeps;
   /** Online status across conversations (GET /api/v1/presence). */
   presence?: PresenceRegistry;
+  /** Who has signed in (fed by every accepted token; GET /api/v1/people). */
+  people?: PeopleDirectory;
 }
 
 /**
@@ -80,6 +84,12 @@ export interface Envelope<T> {
 
 export function createApp(deps: AppDeps): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
+  // A token accepted is a sign-in: the people directory learns the identity (written in the
+  // background, at most once an hour per identity).
+  const signedIn: MiddlewareHandler<AuthEnv> = async (c, next) => {
+    deps.people?.seen(c.get('identity'));
+    await next();
+  };
 
   app.get('/health', (c) =>
     c.json({
@@ -127,6 +137,7 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
   app.get(
     '/sync/:room',
     authenticate(deps.jwtSecret),
+    signedIn,
     upgradeWebSocket((c) => {
       const name = c.req.param('room') ?? '';
       const parsed = tryParseDocKey(name);
@@ -144,6 +155,7 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
 
   const api = new Hono<AuthEnv>();
   api.use('*', authenticate(deps.jwtSecret));
+  api.use('*', signedIn);
   // Every JSON body; uploads stream to disk under their own per-format limits.
   const limit = jsonBodyLimit();
   api.use('*', (c, next) => (c.req.path.startsWith('/api/v1/files') ? next() : limit(c, next)));
@@ -179,6 +191,7 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
     ),
   );
   if (deps.presence) api.route('/presence', presenceRoutes({ presence: deps.presence }));
+  if (deps.people) api.route('/people', peopleRoutes({ people: deps.people }));
   // Built once all /api/v1 routes are registered, on first request.
   let document: Record<string, unknown> | undefined;
   app.get('/api/v1/openapi.json', (c) => {

@@ -25,12 +25,20 @@ export function checkPrefsWrite(
   if (tryParseKey(key)?.key !== key)
     return violation('SCHEMA_VIOLATION', 'prefs are keyed by conversation key');
   if (value === undefined) return undefined; // clearing every preference of a conversation
-  if (!isRecord(value) || onlyFields(value, ['pinned', 'muted', 'archived', 'draft']))
-    return violation('SCHEMA_VIOLATION', 'prefs are { pinned?, muted?, archived?, draft? }');
+  if (!isRecord(value) || onlyFields(value, ['pinned', 'muted', 'archived', 'draft', 'deletedAt']))
+    return violation(
+      'SCHEMA_VIOLATION',
+      'prefs are { pinned?, muted?, archived?, draft?, deletedAt? }',
+    );
   for (const flag of ['pinned', 'muted', 'archived'] as const) {
     if (value[flag] !== undefined && typeof value[flag] !== 'boolean')
       return violation('SCHEMA_VIOLATION', `${flag} is a boolean`);
   }
+  if (
+    value.deletedAt !== undefined &&
+    (typeof value.deletedAt !== 'number' || !Number.isSafeInteger(value.deletedAt))
+  )
+    return violation('SCHEMA_VIOLATION', 'deletedAt is a time in ms');
   if (value.draft !== undefined && !isShortString(value.draft, MAX_DRAFT_LENGTH))
     return violation('SCHEMA_VIOLATION', `a draft is at most ${MAX_DRAFT_LENGTH} characters`);
   return undefined;

@@ -26,6 +26,7 @@ import {
 import { parseConfig } from '../../server/config.js';
 import { createLogger } from '../../server/log.js';
 import { type RunningServer, startServer } from '../../server/server.js';
+import { DATABASE_URL, testSchema } from '../db.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -66,16 +67,26 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-/** The real server in dev mode (no JWT_SECRET: POST /api/dev/token exists) serving `webDir`. */
-export async function startWebServer(webDir: string): Promise<WebServer> {
+/**
+ * The real server in dev mode (no JWT_SECRET: POST /api/dev/token exists) serving `webDir`, with
+ * its database (the embedded PGlite, or DATABASE_URL in a schema of its own): the app finds
+ * people through it (GET /api/v1/people).
+ */
+export async function startWebServer(
+  webDir: string,
+  env: Record<string, string> = {},
+): Promise<WebServer> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'convosync-browser-'));
+  const schema = DATABASE_URL ? testSchema() : undefined;
   const config = parseConfig({
     HOST: '127.0.0.1',
     PORT: '0',
     DATA_DIR: dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    SNAPSHOTS: 'off',
+    SNAPSHOTS: 'on',
+    ...(DATABASE_URL && schema ? { DATABASE_URL, DATABASE_SCHEMA: schema } : {}),
     WEB_DIR: webDir,
+    ...env,
   });
   if (!config.devAuth) throw new Error('the browser tests need the server in dev mode');
   const server = await startServer(config, { log: createLogger(config.logLevel) });
@@ -83,6 +94,7 @@ export async function startWebServer(webDir: string): Promise<WebServer> {
     server,
     url: server.url,
     async close() {
+      if (schema) await server.db?.sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await server.close();
       await fs.rm(dataDir, { recursive: true, force: true });
     },
@@ -122,8 +134,13 @@ export interface User {
 }
 
 /** A new context for `identity` with the app open on its sign-in view (not signed in yet). */
-export async function openApp(browser: Browser, baseURL: string, identity: string): Promise<User> {
-  const context = await browser.newContext({ baseURL, viewport: { width: 1100, height: 760 } });
+export async function openApp(
+  browser: Browser,
+  baseURL: string,
+  identity: string,
+  viewport = { width: 1100, height: 760 },
+): Promise<User> {
+  const context = await browser.newContext({ baseURL, viewport });
   // An action (click, fill) on an element that never shows fails within a test's time.
   context.setDefaultTimeout(SETTLE_MS);
   const page = await context.newPage();
@@ -315,7 +332,7 @@ export async function openConversation(page: Page, key: string): Promise<void> {
   await eventually(`conversation ${key} in the list`, async () => {
     if ((await item.count()) === 0) throw new Error(`no conv-item with data-key=${key}`);
   });
-  await item.first().click();
+  await item.first().locator('.conv-open').click();
   await eventually(`chat ${key} open`, async () => {
     if ((await open.count()) === 0) {
       const shown = await page
@@ -325,6 +342,28 @@ export async function openConversation(page: Page, key: string): Promise<void> {
       throw new Error(`expected chat data-key=${key}, saw ${JSON.stringify(shown)}`);
     }
   });
+}
+
+/**
+ * Starts a private chat from the sidebar: looks `other` up (people who signed in) and picks it.
+ * Resolves with the chat's key once it is open.
+ */
+export async function startChat(page: Page, other: string): Promise<string> {
+  await page.getByTestId('new-chat-identity').fill(other);
+  await page.locator(`[data-testid="people-result"][data-identity="${other}"]`).click();
+  return eventually(`the chat with ${other} opens`, async () => {
+    const key = await page.getByTestId('chat').getAttribute('data-key', { timeout: 500 });
+    if (!key?.startsWith('private_')) throw new Error(`chat data-key is ${key}`);
+    return key;
+  });
+}
+
+/** Opens a message's action menu and picks `action` (message-reply, -forward, -recall, …). */
+export async function messageAction(page: Page, messageKey: string, action: string) {
+  const message = byKey(page.getByTestId('message-list'), 'message', messageKey);
+  await message.hover();
+  await message.getByTestId('message-menu').click();
+  await page.getByTestId(action).click();
 }
 
 /** Resolves once a service worker controls the page (what an offline reload needs). */

@@ -128,3 +128,26 @@ it('pin and mute from two offline devices of one identity both survive, and sync
   await waitFor(() => laptopInbox.list().length === 0, 5000, 'archived elsewhere');
   expect(laptopInbox.list({ archived: true })[0]?.archived).toBe(true);
 });
+
+it('a chat deleted from the list leaves it on every device of that identity until a new message arrives', async () => {
+  const alice = await client('alice');
+  const chat = await alice.openPrivate('bob');
+  await chat.send({ content: 'first' });
+  const phone = await (await client('bob', { storage: memoryStore() })).inbox();
+  const laptop = await (await client('bob', { storage: memoryStore() })).inbox();
+  const listed = (inbox: typeof phone) => inbox.list().some((e) => e.key === chat.key);
+  await waitFor(() => listed(phone) && listed(laptop), 10_000, 'chat listed on both devices');
+
+  await phone.delete(chat.key);
+  expect(listed(phone)).toBe(false);
+  await waitFor(() => !listed(laptop), 10_000, 'deleted on the other device too');
+  expect(laptop.list({ deleted: true }).some((e) => e.key === chat.key)).toBe(true);
+
+  await chat.send({ content: 'are you there?' });
+  const back = await waitFor(
+    () => phone.list().find((e) => e.key === chat.key),
+    10_000,
+    'back with the new message',
+  );
+  expect(back.preview?.text).toBe('are you there?');
+});
