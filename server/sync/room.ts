@@ -726,20 +726,42 @@ export class Room {
       merged,
       batch.map((b) => b.origin),
     );
-    const sent: typeof batch = censored
-      ? [{ update: merged, origin: { source: 'server', reason: 'censor' } }]
-      : batch;
-    for (const { update, origin } of sent) {
-      const frame = wire.writeUpdate(update);
-      for (const peer of this.peers.keys()) {
-        if (origin.source === 'peer' && origin.peer === peer) continue;
-        peer.send(frame);
-      }
-    }
+    this.broadcast(
+      merged,
+      censored ? [] : batch.flatMap((b) => (b.origin.source === 'peer' ? [b.origin.peer] : [])),
+      batch,
+    );
     if (this.compaction.appended(merged.byteLength)) {
       // Queued behind the current step; a failure is logged, the log is merely longer.
       void this.compact().catch((error) =>
         this.deps.log.warn('compaction failed', { room: this.key, error }),
+      );
+    }
+  }
+
+  /**
+   * One frame per step to each peer: every peer hears the whole step (the client's update merged
+   * with its stamps) as one update, except a writer, which hears only what it did not write
+   * (its stamps), also as one. A censored step goes to all, the writer too (`writers` empty).
+   */
+  private broadcast(
+    merged: Uint8Array,
+    writers: readonly Peer[],
+    batch: ReadonlyArray<{ update: Uint8Array; origin: Origin }>,
+  ): void {
+    if (this.peers.size === 0) return;
+    const frame = wire.writeUpdate(merged);
+    for (const peer of this.peers.keys()) {
+      if (!writers.includes(peer)) {
+        peer.send(frame);
+        continue;
+      }
+      const rest = batch.filter((b) => !(b.origin.source === 'peer' && b.origin.peer === peer));
+      if (rest.length === 0) continue;
+      peer.send(
+        wire.writeUpdate(
+          rest.length === 1 ? rest[0]!.update : Y.mergeUpdates(rest.map((b) => b.update)),
+        ),
       );
     }
   }

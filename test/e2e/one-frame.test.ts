@@ -1,0 +1,69 @@
+/**
+ * Issue 13, item 5: a message accepted from one peer reaches every other peer of the room as one
+ * sync frame (the client's update merged with the server's stamp), not one frame for the update
+ * and another for its stamp. The writer hears only the stamp, also as one frame.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { MessageFormat } from '../../shared/enums.js';
+import { newMessageKey } from '../../shared/ids.js';
+import { privateKey } from '../../shared/keys.js';
+import * as wire from '../../shared/protocol/sync.js';
+import { conversationRoots, type Message } from '../../shared/schema.js';
+import { id, startTestServer, syncPeer, type TestServer, waitFor } from '../helpers.js';
+
+let ts: TestServer;
+beforeAll(async () => {
+  ts = await startTestServer();
+});
+afterAll(() => ts.close());
+
+/** Update frames a raw socket received after `from` (sync step 2 and updates alike). */
+function updates(frames: Uint8Array[], from: number): Uint8Array[] {
+  return frames
+    .slice(from)
+    .map((f) => wire.readMessage(f))
+    .flatMap((m) => (m.type === 'update' ? [m.update] : []));
+}
+
+it('sends each accepted message to the other peer as one frame holding message and stamp', async () => {
+  const key = privateKey(id('alice'), id('bob'));
+  const alice = await syncPeer(ts, key, 'alice');
+  const bob = await syncPeer(ts, key, 'bob');
+  await waitFor(() => conversationRoots(alice.doc).meta.has('conversationId'), 5000, 'genesis');
+  const sent = 5;
+  const bobFrom = bob.ws.received.length;
+  const aliceFrom = alice.ws.received.length;
+  const keys: string[] = [];
+  for (let i = 0; i < sent; i++) {
+    const message: Message = {
+      key: newMessageKey(),
+      sender: id('alice'),
+      senderType: 1,
+      format: MessageFormat.Text,
+      content: `hello ${i}`,
+      sentAt: Date.now(),
+    };
+    keys.push(message.key);
+    alice.change((doc) => conversationRoots(doc).messages.set(message.key, message));
+    // One at a time, so each message is its own step.
+    await waitFor(
+      () => conversationRoots(bob.doc).stamps.has(message.key),
+      5000,
+      `message ${i} stamped at bob`,
+    );
+  }
+  await waitFor(() => keys.every((k) => conversationRoots(alice.doc).stamps.has(k)), 5000, 'acks');
+  const toBob = updates(bob.ws.received, bobFrom);
+  expect(toBob).toHaveLength(sent);
+  // Each of bob's frames holds a whole message: its text and its stamp (both keyed by it).
+  keys.forEach((k, i) => {
+    const keyed = Y.decodeUpdate(toBob[i]!).structs.filter(
+      (s) => s instanceof Y.Item && s.parentSub === k,
+    );
+    expect(keyed).toHaveLength(2);
+  });
+  expect(updates(alice.ws.received, aliceFrom)).toHaveLength(sent);
+  alice.close();
+  bob.close();
+});
