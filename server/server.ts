@@ -8,9 +8,12 @@ import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { WebSocketServer } from 'ws';
 import { ConvosyncError } from '../shared/errors.js';
+import type { IdentityId } from '../shared/ids.js';
 import type { Profile } from '../shared/schema.js';
 import type { Config } from './config.js';
 import { type Database, openConfiguredDatabase } from './db/connect.js';
+import { localFeed } from './feed/local.js';
+import type { Feed } from './feed/types.js';
 import { roomAccess } from './files/access.js';
 import type { BlobStore } from './files/blob-store.js';
 import { diskBlobStore } from './files/disk.js';
@@ -31,7 +34,6 @@ import type { DocStore } from './store/types.js';
 import { createFilter } from './sync/filter.js';
 import { LogBudget } from './sync/log-budget.js';
 import { Outbound } from './sync/outbound.js';
-import type { PersistedHook } from './sync/room.js';
 import { Rooms } from './sync/rooms.js';
 import { SocketQuota } from './sync/socket-quota.js';
 
@@ -43,6 +45,8 @@ export interface RunningServer {
   /** Keeps every member's inbox document up to date. */
   readonly inboxes: Inboxes;
   readonly store: DocStore;
+  /** Every durable step of every room, as it happens (the projector and inboxes read it). */
+  readonly feed: Feed;
   /** The snapshot database and its projector, unless SNAPSHOTS=off. */
   readonly db?: Database;
   readonly projector?: Projector;
@@ -57,7 +61,6 @@ export interface ServerOverrides {
   log?: Logger;
   /** Server clock (tests control time-based rules through it). */
   now?: () => number;
-  onPersisted?: PersistedHook;
   /** Where uploaded files go instead of FILES_DIR (e.g. an object store). */
   blobs?: BlobStore;
 }
@@ -106,6 +109,9 @@ export async function startServer(
     maxDevicesPerIdentity: config.maxDevicesPerIdentity,
     sensitive: moderation.sensitive,
   });
+  const feed = localFeed((error, change) =>
+    log.error('a feed subscriber failed', { doc: change.doc, error }),
+  );
   const rooms: Rooms = new Rooms(
     {
       store,
@@ -119,26 +125,18 @@ export async function startServer(
       awarenessFanoutMs: config.awarenessFanoutMs,
       awarenessFloorMs: config.awarenessFloorMs,
       metrics,
-      onPersisted: (key, update, origins) => {
-        overrides.onPersisted?.(key, update, origins);
-        projector?.notify(key);
-        inboxes.notify(key);
-      },
-      onAccepted: (key, accepted) => {
-        projector?.accepted(key, {
-          author: accepted.author,
-          at: accepted.at,
-          ...(accepted.writes.has('reads') ? { reads: accepted.writes.get('reads')! } : {}),
-        });
-        // An identity writes only its own profile (the rules), so the author is its key.
-        const profile = accepted.writes.get('profiles')?.get(accepted.author);
-        if (people && profile && typeof profile === 'object')
-          people.profile(accepted.author, profile as Profile);
-      },
+      feed,
     },
     config.roomIdleMs,
   );
-  const inboxes = new Inboxes({ rooms, log, debounceMs: 50, maxDelayMs: 500 });
+  const inboxes = new Inboxes({ rooms, log, now, debounceMs: 50, maxDelayMs: 500 });
+  feed.subscribe((change) => inboxes.notify(change.doc));
+  feed.subscribe((change) => {
+    // An identity writes only its own profile (the rules), so the author is its key.
+    const profile = change.profiles.find(([identity]) => identity === change.author)?.[1];
+    if (people && profile && typeof profile === 'object')
+      people.profile(change.author as IdentityId, profile as Profile);
+  });
   if (db) {
     projector = new Projector({
       sql: db.sql,
@@ -151,6 +149,16 @@ export async function startServer(
       onProjected: (_key, lag) => metrics.projectionLagSeconds.observe(lag / 1000),
       onFailed: (_key, down) =>
         metrics.projectionFailures.inc({ cause: down ? 'database' : 'document' }),
+    });
+    const projecting = projector;
+    feed.subscribe((change) => {
+      if (change.author && change.reads.length > 0)
+        projecting.accepted(change.doc, {
+          author: change.author,
+          at: change.at,
+          reads: change.reads,
+        });
+      projecting.notify(change.doc);
     });
     retention = new Retention({
       sql: db.sql,
@@ -226,6 +234,7 @@ export async function startServer(
     rooms,
     inboxes,
     store,
+    feed,
     ...(db ? { db } : {}),
     ...(projector ? { projector } : {}),
     ...(retention ? { retention } : {}),

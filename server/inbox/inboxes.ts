@@ -13,25 +13,22 @@ import type { IdentityId } from '../../shared/ids.js';
 import { type ConversationKey, inboxKey, tryParseKey } from '../../shared/keys.js';
 import { type InboxEntry, inboxRoots } from '../../shared/schema.js';
 import type { Logger } from '../log.js';
+import { Debounce } from '../schedule.js';
 import type { Rooms } from '../sync/rooms.js';
 import { inboxEntry, listedFor, liveSummary } from './entry.js';
 
 export interface InboxesDeps {
   rooms: Rooms;
   log: Logger;
+  now: () => number;
   /** Quiet time after a change before the pass runs. */
   debounceMs: number;
   /** Longest a pass waits under a steady stream of changes. */
   maxDelayMs: number;
 }
 
-interface Pending {
-  timer: NodeJS.Timeout;
-  since: number;
-}
-
 export class Inboxes {
-  private readonly pending = new Map<ConversationKey, Pending>();
+  private readonly pending: Debounce<ConversationKey>;
   private readonly running = new Map<ConversationKey, Promise<void>>();
   /**
    * Last entry JSON written per conversation and identity: skips unchanged inboxes. Kept only
@@ -42,6 +39,7 @@ export class Inboxes {
   private closed = false;
 
   constructor(private readonly deps: InboxesDeps) {
+    this.pending = new Debounce(deps, (key) => void this.run(key));
     deps.rooms.onUnload((key) => this.written.delete(key as ConversationKey));
   }
 
@@ -54,33 +52,19 @@ export class Inboxes {
   notify(name: string): void {
     const parsed = tryParseKey(name);
     if (!parsed || this.closed) return;
-    const key = parsed.key;
-    const now = Date.now();
-    const current = this.pending.get(key);
-    const since = current?.since ?? now;
-    if (current) clearTimeout(current.timer);
-    const wait = Math.max(0, Math.min(this.deps.debounceMs, since + this.deps.maxDelayMs - now));
-    const timer = setTimeout(() => {
-      this.pending.delete(key);
-      void this.run(key);
-    }, wait);
-    timer.unref();
-    this.pending.set(key, { timer, since });
+    this.pending.touch(parsed.key);
   }
 
   /** Runs every scheduled pass now and waits for all passes (tests, shutdown). */
   async flush(): Promise<void> {
-    for (const [key, { timer }] of this.pending) {
-      clearTimeout(timer);
-      this.pending.delete(key);
-      void this.run(key);
-    }
+    for (const key of this.pending.takeAll()) void this.run(key);
     await Promise.allSettled(this.running.values());
   }
 
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
+    this.pending.destroy();
   }
 
   /** One pass at a time per conversation; a change during a pass schedules another. */

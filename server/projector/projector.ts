@@ -15,6 +15,7 @@ import type { Sql } from '../db/connect.js';
 import type { Logger } from '../log.js';
 import type { IdGenerator } from '../message-ids.js';
 import { expiredMessageIds, retentionCutoff } from '../retention/expire.js';
+import { dueAt } from '../schedule.js';
 import { rootsOf } from '../sync/resolve.js';
 import { type Changes, eventsFor } from './events.js';
 import { conversationRow, memberRow, messageRow } from './rows.js';
@@ -80,12 +81,11 @@ export class Projector {
    */
   accepted(
     key: string,
-    accepted: { author: string; reads?: ReadonlyMap<string, unknown>; at: number },
+    accepted: { author: string; reads: ReadonlyArray<readonly [string, number]>; at: number },
   ): void {
-    if (this.closed || !accepted.reads) return;
+    if (this.closed) return;
     let times = this.readTimes.get(key);
-    for (const value of accepted.reads.values()) {
-      if (typeof value !== 'number') continue;
+    for (const [, value] of accepted.reads) {
       if (!times) {
         times = new Map();
         this.readTimes.set(key, times);
@@ -101,11 +101,8 @@ export class Projector {
     const entry = this.dirty.get(key);
     if (entry) {
       // A document backing off after failures keeps waiting: a new change does not cut it short.
-      entry.due = Math.max(
-        entry.retryAt ?? 0,
-        Math.min(now + this.deps.debounceMs, entry.since + this.deps.maxDelayMs),
-      );
-    } else this.dirty.set(key, { since: now, due: now + this.deps.debounceMs });
+      entry.due = Math.max(entry.retryAt ?? 0, dueAt(entry.since, now, this.deps));
+    } else this.dirty.set(key, { since: now, due: dueAt(now, now, this.deps) });
     this.schedule();
   }
 

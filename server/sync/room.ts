@@ -1,49 +1,39 @@
 /**
- * @module One conversation document on the server: load -> filter -> apply -> server writes ->
- * persist -> broadcast, one incoming message at a time.
+ * @module One conversation document on the server, a small core: a queue of steps, the peers,
+ * and apply → commit → persist → publish, one incoming message at a time.
  *
  * Every change to the document happens inside the room's queue, and the queue only moves on once
  * the change is durable. So the document never holds state that is not on disk, and nothing is
- * broadcast (acknowledged) before it is on disk (invariant 4). A failed write poisons the room:
- * its connections are closed with a retryable code and the in-memory copy is discarded, so the
- * next load starts again from what is really on disk.
+ * broadcast (acknowledged) or published to the feed before it is on disk (invariant 4). A failed
+ * write poisons the room: its connections are closed with a retryable code and the in-memory
+ * copy is discarded, so the next load starts again from what is really on disk.
+ *
+ * Around the core: the filter judges (filter.ts), `commit` writes the server's part of a step and
+ * returns what must follow (commit.ts), presence lives in awareness.ts, acks in authorship.ts,
+ * forward checks in forward.ts; everything after durability reads the feed (server/feed/).
  */
-import * as awarenessProtocol from 'y-protocols/awareness';
+import type * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import {
   genesisMembers,
   getMember,
   hasGenesis,
   lastSeq,
-  unstampedKeys,
   writeGenesis,
 } from '../../shared/conversation.js';
-import {
-  ConversationType,
-  MemberRole,
-  MemberStatus,
-  MessageFormat,
-  PlatformRole,
-} from '../../shared/enums.js';
+import { ConversationType, PlatformRole } from '../../shared/enums.js';
 import { ConvosyncError } from '../../shared/errors.js';
-import { type MessageKey, newMessageKey } from '../../shared/ids.js';
+import type { MessageKey } from '../../shared/ids.js';
 import type { DocName, ParsedDoc } from '../../shared/keys.js';
-import { forwardRefusal } from '../../shared/message.js';
 import type { IncomingMessage } from '../../shared/protocol/sync.js';
 import * as wire from '../../shared/protocol/sync.js';
-import { activeRole, canRead } from '../../shared/rules/access.js';
+import { canRead } from '../../shared/rules/access.js';
 import { byRoot, type Write } from '../../shared/rules/context.js';
 import { checkWrites } from '../../shared/rules/writes.js';
-import {
-  conversationRoots,
-  inboxRoots,
-  type Message,
-  type RootName,
-  type Stamp,
-  type SystemEvent,
-} from '../../shared/schema.js';
-import { describeSystemEvent, systemEvents } from '../../shared/system-events.js';
+import { conversationRoots, inboxRoots, type Stamp } from '../../shared/schema.js';
+import { systemEvents } from '../../shared/system-events.js';
 import type { Identity } from '../auth/identity.js';
+import type { Change, ChangeOrigin, Feed } from '../feed/types.js';
 import type { Logger } from '../log.js';
 import type { IdGenerator } from '../message-ids.js';
 import type { Metrics } from '../metrics.js';
@@ -51,13 +41,11 @@ import type { Moderation } from '../moderation/moderation.js';
 import { redactedUpdate } from '../moderation/redact.js';
 import { CompactionPolicy } from '../store/compaction.js';
 import type { DocStore } from '../store/types.js';
-import { withoutEchoes } from './awareness-echoes.js';
-import { AwarenessFanout } from './awareness-fanout.js';
-import { AwarenessFloor, encodeEntries } from './awareness-floor.js';
-import { type AwarenessEntry, checkAwareness, readAwarenessEntries } from './clients.js';
-import type { FilterInput, Plan, Rejection, Verdict } from './filter.js';
-import { stampMemberTimes } from './member-times.js';
-import { withNotes } from './note-order.js';
+import { acceptedOwnWrites, acceptedSince, clientStates } from './authorship.js';
+import { RoomAwareness } from './awareness.js';
+import { type CommitEffects, type CommitPlan, commit } from './commit.js';
+import type { FilterInput, Rejection, Verdict } from './filter.js';
+import { badForward, type ForwardSource } from './forward.js';
 import { createStamper, type Stamper } from './stamp.js';
 
 /** One socket joined to this room, as the room sees it. */
@@ -72,24 +60,14 @@ export interface Peer {
 /** Where a document change came from (like hocuspocus's TransactionOrigin). */
 export type Origin = { source: 'peer'; peer: Peer } | { source: 'server'; reason: string };
 
-/** Called after a change is durable and before it is broadcast: the projector's seam. */
-export type PersistedHook = (key: DocName, update: Uint8Array, origins: readonly Origin[]) => void;
-
-export type AcceptedHook = (
-  key: DocName,
-  accepted: {
-    author: Identity['id'];
-    writes: ReadonlyMap<RootName, ReadonlyMap<string, unknown>>;
-    at: number;
-  },
-) => void;
-
 export interface RoomDeps {
   store: DocStore;
   ids: IdGenerator;
   filter: (input: FilterInput) => Verdict;
   log: Logger;
   now: () => number;
+  /** Where every durable step is published (projector, inbox, events subscribe there). */
+  feed: Feed;
   /** Compact the stored update log after this many appends. */
   compactEvery: number;
   /** Largest awareness state (JSON characters) a client may publish. */
@@ -99,49 +77,40 @@ export interface RoomDeps {
   /** A client's awareness updates closer than this are merged, removals excepted (default 250). */
   awarenessFloorMs?: number;
   /** Message `from.key` of conversation `from.conversation`, if `identity` may read it. */
-  forwardSource: (
-    identity: Identity,
-    from: { conversation: string; key: string },
-  ) => Promise<Message | undefined>;
-  onPersisted?: PersistedHook;
-  /**
-   * Called once the writes of an accepted change (a socket's update or a submission) are
-   * durable: who wrote what, at which server time. The projector keeps read times from it.
-   */
-  onAccepted?: AcceptedHook;
+  forwardSource: ForwardSource;
   metrics?: Metrics;
   /** Sensitive words and rate limits, for new messages from sockets and `submit` alike. */
   moderation?: Moderation;
 }
 
-/** The log entry that reports `event`, in the name of the identity that caused it. */
-function systemMessage(event: SystemEvent, author: Identity, now: number): Message {
-  return {
-    key: newMessageKey(),
-    sender: author.id,
-    senderType: author.type,
-    format: MessageFormat.Text,
-    content: describeSystemEvent(event),
-    sentAt: now,
-    system: event,
-  };
-}
+/** What the current step's accepted writes were: the feed's record of the step. */
+type StepRecord = Pick<
+  Change,
+  'author' | 'messages' | 'members' | 'reads' | 'profiles' | 'notes'
+> & {
+  /** Server time the writes were accepted at (else: when the step is published). */
+  at?: number;
+};
+
+const NOTHING_ACCEPTED: StepRecord = {
+  messages: [],
+  members: [],
+  reads: [],
+  profiles: [],
+  notes: [],
+};
 
 export class Room {
   readonly key: DocName;
   readonly parsed: ParsedDoc;
   readonly doc: Y.Doc;
-  readonly awareness: awarenessProtocol.Awareness;
-  /** Peers and the awareness clientIDs each one controls. */
-  private readonly peers = new Map<Peer, Set<number>>();
-  /** Awareness clientIDs claimed by an identity that has not written with them yet. */
-  private readonly awarenessOwners = new Map<number, Identity['id']>();
-  private readonly awarenessFanout: AwarenessFanout;
-  private readonly awarenessFloor: AwarenessFloor<Peer>;
+  private readonly peers = new Set<Peer>();
+  private readonly presence: RoomAwareness<Peer>;
   private readonly deps: RoomDeps;
   private readonly stamper: Stamper;
   private queue: Promise<void> = Promise.resolve();
   private outbox: Array<{ update: Uint8Array; origin: Origin }> = [];
+  private record: StepRecord = NOTHING_ACCEPTED;
   private readonly compaction: CompactionPolicy;
   /** The current step overwrote new messages with their censored copies (see `flush`). */
   private censored = false;
@@ -160,15 +129,13 @@ export class Room {
       deps.compactEvery,
     );
     this.stamper = createStamper(deps.ids, lastSeq(doc));
-    this.awareness = new awarenessProtocol.Awareness(doc);
-    this.awareness.setLocalState(null);
-    this.awarenessFanout = new AwarenessFanout(deps.awarenessFanoutMs ?? 200, (ids) =>
-      this.broadcastAwareness(ids),
-    );
-    this.awarenessFloor = new AwarenessFloor<Peer>(deps.awarenessFloorMs ?? 250, (p, u, e) =>
-      this.applyAwareness(p, u, e),
-    );
-    this.awareness.on('update', this.onAwarenessUpdate);
+    this.presence = new RoomAwareness<Peer>(doc, {
+      maxBytes: deps.maxAwarenessBytes,
+      fanoutMs: deps.awarenessFanoutMs ?? 200,
+      floorMs: deps.awarenessFloorMs ?? 250,
+      peers: () => this.peers,
+      refuse: (peer, error) => this.refuseAwareness(peer, error),
+    });
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       this.outbox.push({ update, origin: origin as Origin });
     });
@@ -190,6 +157,11 @@ export class Room {
       );
     }
     return new Room(parsed, doc, deps, updates);
+  }
+
+  /** The room's presence (y-protocols awareness). */
+  get awareness(): awarenessProtocol.Awareness {
+    return this.presence.awareness;
   }
 
   get size(): number {
@@ -224,6 +196,7 @@ export class Room {
           identityTypes: new Map([[identity.id, identity.type]]),
         }),
       );
+      this.record = { ...NOTHING_ACCEPTED, members: [...members] };
       await this.flush();
     });
   }
@@ -241,33 +214,27 @@ export class Room {
         }
         // Before the refusal, an SDK peer learns which of its own writes the server took (an ack
         // lost when it went offline), so it reports them accepted, and only the rest refused.
-        if (peer.acks) this.ackOwnWrites(peer);
+        if (peer.acks) {
+          const frame = acceptedOwnWrites(this.doc, peer.identity.id);
+          if (frame) peer.send(frame);
+        }
         throw new ConvosyncError(
           'NOT_MEMBER',
           `${peer.identity.id} is not an active member of ${this.key}`,
         );
       }
       await this.learnIdentityType(peer.identity);
-      this.peers.set(peer, new Set());
+      this.peers.add(peer);
+      const states = this.presence.join(peer);
       peer.send(wire.writeSyncStep1(Y.encodeStateVector(this.doc)));
-      const states = [...this.awareness.getStates().keys()];
-      if (states.length > 0) {
-        peer.send(
-          wire.writeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, states)),
-        );
-      }
+      if (states) peer.send(states);
     });
   }
 
   /** Removes a peer and the awareness states it controlled. */
   leave(peer: Peer): void {
-    const controlled = this.peers.get(peer);
-    if (!controlled) return;
-    this.peers.delete(peer);
-    this.awarenessFloor.forget(peer);
-    for (const id of controlled) this.awarenessOwners.delete(id);
-    if (controlled.size > 0)
-      awarenessProtocol.removeAwarenessStates(this.awareness, [...controlled], null);
+    if (!this.peers.delete(peer)) return;
+    this.presence.leave(peer);
   }
 
   /** Handles one decoded message from a joined peer. Rejections close that peer only. */
@@ -282,16 +249,10 @@ export class Room {
       case 'update':
         return this.enqueue(() => this.applyFrom(peer, message.update));
       case 'awareness':
-        this.receiveAwareness(peer, message.update);
+        this.presence.receive(peer, message.update);
         return Promise.resolve();
       case 'query-awareness':
-        peer.send(
-          wire.writeAwareness(
-            awarenessProtocol.encodeAwarenessUpdate(this.awareness, [
-              ...this.awareness.getStates().keys(),
-            ]),
-          ),
-        );
+        peer.send(this.presence.states(true)!);
         return Promise.resolve();
       case 'auth':
       case 'rejected':
@@ -330,7 +291,7 @@ export class Room {
       ) as MessageKey[];
       const notes = systemEvents(this.doc, this.parsed, grouped, identity.id);
       // The writes themselves go in the same server transaction as their stamps.
-      const stamps = await this.commit(
+      const stamps = await this.accept(
         identity,
         { bind: [], writes: grouped, recalls, notes },
         now,
@@ -386,14 +347,11 @@ export class Room {
 
   /** Closes every peer with `error` and releases the document. */
   destroy(error?: ConvosyncError): void {
-    for (const peer of [...this.peers.keys()]) {
+    for (const peer of [...this.peers]) {
       this.leave(peer);
       if (error) peer.close(error);
     }
-    this.awareness.off('update', this.onAwarenessUpdate);
-    this.awarenessFanout.destroy();
-    this.awarenessFloor.destroy();
-    this.awareness.destroy();
+    this.presence.destroy();
     this.doc.destroy();
   }
 
@@ -408,24 +366,32 @@ export class Room {
       update,
       now,
       lastSeq: this.stamper.lastSeq,
-      awarenessOwners: this.awarenessOwners,
+      awarenessOwners: this.presence.owners,
     });
     this.deps.metrics?.filterSeconds.observe(Number(process.hrtime.bigint() - judging) / 1e9);
-    const badForward = verdict.ok ? await this.badForward(peer.identity, verdict) : undefined;
-    if (badForward) {
-      this.reject(peer, badForward);
-      return;
-    }
     if (!verdict.ok) {
       this.reject(peer, verdict);
       return;
+    }
+    if (verdict.forwards.length > 0) {
+      const bad = await badForward(
+        this.doc,
+        this.parsed,
+        peer.identity,
+        verdict,
+        this.deps.forwardSource,
+      );
+      if (bad) {
+        this.reject(peer, bad);
+        return;
+      }
     }
     const refused = this.deps.moderation?.admit(peer.identity, this.key, this.doc, verdict);
     if (refused) {
       this.reject(peer, refused);
       return;
     }
-    const before = Y.encodeStateVector(this.doc);
+    const before = peer.acks ? clientStates(this.doc) : undefined;
     try {
       Y.applyUpdate(this.doc, update, { source: 'peer', peer } satisfies Origin);
     } catch (cause) {
@@ -442,10 +408,64 @@ export class Room {
       return;
     }
     this.deps.metrics?.updatesAccepted.inc();
-    await this.commit(peer.identity, verdict, now, undefined, peer);
+    await this.accept(peer.identity, verdict, now, undefined, peer);
     // The writer hears its ack and stamps before its socket closes, even when it just left.
-    if (peer.acks) this.ack(peer, before);
+    if (before) {
+      const frame = acceptedSince(this.doc, before);
+      if (frame) peer.send(frame);
+    }
     if (verdict.writes.has('members')) this.closeUnreadable();
+  }
+
+  /**
+   * Accepted writes: the commit's server transaction, then its effects in order: sockets that
+   * may no longer read are closed (before the broadcast, so they never see it; `writer` is
+   * closed by its caller once its ack is out), the step is persisted, published and broadcast,
+   * and the log is compacted after a recall.
+   */
+  private async accept(
+    author: Identity,
+    plan: CommitPlan,
+    now: number,
+    apply?: () => void,
+    writer?: Peer,
+  ): Promise<Stamp[]> {
+    const { stamps, stamped, effects } = commit(
+      {
+        doc: this.doc,
+        parsed: this.parsed,
+        stamper: this.stamper,
+        ids: this.deps.ids,
+        ...(this.deps.moderation ? { moderation: this.deps.moderation } : {}),
+      },
+      author,
+      plan,
+      now,
+      apply,
+    );
+    this.deps.metrics?.messagesAccepted.inc(stamps.length - plan.notes.length);
+    this.record = {
+      at: now,
+      author: author.id,
+      messages: stamped,
+      members: [...(plan.writes.get('members')?.keys() ?? [])],
+      reads: readsOf(plan.writes.get('reads')),
+      profiles: [...(plan.writes.get('profiles') ?? [])],
+      notes: plan.notes,
+    };
+    await this.carryOut(effects, writer);
+    return stamps;
+  }
+
+  private async carryOut(effects: CommitEffects, writer?: Peer): Promise<void> {
+    if (effects.censored) this.censored = true;
+    if (effects.closeUnreadable) this.closeUnreadable(writer);
+    await this.flush();
+    if (effects.compact) {
+      void this.compact().catch((error) =>
+        this.deps.log.warn('compaction after recall failed', { room: this.key, error }),
+      );
+    }
   }
 
   private reject(peer: Peer, rejection: Rejection): void {
@@ -463,145 +483,12 @@ export class Room {
     peer.close(rejection.error);
   }
 
-  /** The first forward whose source `identity` cannot read, or whose content is not the source's. */
-  private async badForward(
-    identity: Identity,
-    plan: Pick<Plan, 'forwards' | 'writes'>,
-  ): Promise<Rejection | undefined> {
-    for (const forward of plan.forwards) {
-      const source =
-        forward.from.conversation === this.key
-          ? canRead(this.doc, this.parsed, identity)
-            ? conversationRoots(this.doc).messages.get(forward.from.key)
-            : undefined
-          : await this.deps.forwardSource(identity, forward.from);
-      const written = plan.writes.get('messages')?.get(forward.key) as Message;
-      const refusal = forwardRefusal(written, source);
-      if (refusal) {
-        const error = new ConvosyncError(refusal.code, refusal.message);
-        return { error, clientId: forward.clientId, clock: forward.clock };
-      }
-    }
-    return undefined;
-  }
-
-  /**
-   * Everything that follows accepted writes, for both writers (a socket's update, already applied,
-   * or a submitted set, applied here by `apply`): in one server transaction, bindings, a group's
-   * id and creation time, stamps of new messages and recall times; then closing the sockets of
-   * members the writes removed (before the broadcast, so they never see it), persisting and
-   * broadcasting, and compacting after a recall so recalled content leaves the disk too.
-   */
-  private async commit(
-    author: Identity,
-    plan: Pick<Plan, 'bind' | 'writes' | 'recalls' | 'notes' | 'noteAt' | 'created'>,
-    now: number,
-    apply?: () => void,
-    writer?: Peer,
-  ): Promise<Stamp[]> {
-    const { meta, messages } = conversationRoots(this.doc);
-    const genesis = plan.writes.get('meta')?.has('key') === true && !meta.has('conversationId');
-    const written = plan.writes.get('messages');
-    let stamps: Stamp[] = [];
-    if (
-      apply ||
-      genesis ||
-      plan.bind.length > 0 ||
-      (written?.size ?? 0) > 0 ||
-      plan.recalls.length > 0 ||
-      plan.notes.length > 0
-    ) {
-      const origin: Origin = { source: 'server', reason: apply ? 'submit' : 'stamp' };
-      this.stamper.write(this.doc, origin, () => {
-        apply?.();
-        stampMemberTimes(this.doc, plan.notes, now);
-        if (genesis) {
-          // A group's id and creation time come from the server, like every other stamp.
-          meta.set('conversationId', this.deps.ids.next());
-          meta.set('createdAt', now);
-        }
-        this.stamper.bind(this.doc, plan.bind, author.id);
-        this.enlistAnsweringAdmin(author, written, now);
-        const fresh = written ? this.inWrittenOrder(unstampedKeys(this.doc, written.keys())) : [];
-        if (this.deps.moderation?.censor(this.doc, fresh)) this.censored = true;
-        // System messages, in the same transaction, stand where the batch made the change.
-        const notes = plan.notes.map((event) => systemMessage(event, author, now));
-        for (const message of notes) messages.set(message.key, message);
-        const at = new Map(
-          plan.created?.map((c) => [c.key, { client: c.clientId, clock: c.clock }]),
-        );
-        const ordered = withNotes(
-          fresh.map((key) => ({ key, at: at.get(key), sentAt: messages.get(key)?.sentAt ?? 0 })),
-          notes.map((m, i) => ({ key: m.key as MessageKey, at: plan.noteAt?.[i] })),
-        );
-        stamps = this.stamper.stamp(this.doc, ordered, now);
-        this.stamper.recall(this.doc, plan.recalls, now);
-      });
-    }
-    this.deps.metrics?.messagesAccepted.inc(stamps.length - plan.notes.length);
-    if (plan.writes.has('members')) this.closeUnreadable(writer);
-    await this.flush();
-    if (!this.broken)
-      this.deps.onAccepted?.(this.key, { author: author.id, writes: plan.writes, at: now });
-    if (plan.recalls.length > 0) {
-      void this.compact().catch((error) =>
-        this.deps.log.warn('compaction after recall failed', { room: this.key, error }),
-      );
-    }
-    return stamps;
-  }
-
-  /**
-   * In customer service (`assistant_{id}`), any platform admin may answer; the first answer
-   * makes that admin a member (role admin), so the conversation shows who answered, the tables
-   * list it, and its inbox lists the conversation.
-   */
-  private enlistAnsweringAdmin(
-    author: Identity,
-    written: ReadonlyMap<string, unknown> | undefined,
-    now: number,
-  ): void {
-    if (this.parsed.type !== ConversationType.Assistant || author.role !== PlatformRole.Admin)
-      return;
-    if (author.id === this.parsed.owner || activeRole(this.doc, author.id) !== undefined) return;
-    const { messages } = conversationRoots(this.doc);
-    const answered = [...(written?.keys() ?? [])].some(
-      (key) => messages.get(key)?.sender === author.id,
-    );
-    if (!answered) return;
-    conversationRoots(this.doc).members.set(author.id, {
-      identityType: author.type,
-      role: MemberRole.Admin,
-      status: MemberStatus.Active,
-      joinTime: now,
-    });
-  }
-
-  /** Tells an SDK peer how far the server now holds each client that changed. */
-  private ack(peer: Peer, before: Uint8Array): void {
-    const previous = Y.decodeStateVector(before);
-    const states: Array<[number, number]> = [];
-    for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(this.doc))) {
-      if ((previous.get(client) ?? 0) !== clock) states.push([client, clock]);
-    }
-    if (states.length > 0) peer.send(wire.writeAccepted(states));
-  }
-
-  /** Tells an SDK peer how far the server holds each clientID bound to its identity. */
-  private ackOwnWrites(peer: Peer): void {
-    const states: Array<[number, number]> = [];
-    for (const [client, owner] of conversationRoots(this.doc).clients.entries())
-      if (owner === peer.identity.id)
-        states.push([Number(client), Y.getState(this.doc.store, Number(client))]);
-    if (states.length > 0) peer.send(wire.writeAccepted(states));
-  }
-
   /**
    * Closes, at once, the sockets of identities that may no longer read (removed, exited), except
    * `writer`, closed by its caller once its ack is out.
    */
   private closeUnreadable(writer?: Peer): void {
-    for (const peer of [...this.peers.keys()]) {
+    for (const peer of [...this.peers]) {
       if (peer === writer || canRead(this.doc, this.parsed, peer.identity)) continue;
       this.leave(peer);
       peer.close(
@@ -611,14 +498,6 @@ export class Room {
         ),
       );
     }
-  }
-
-  /** Orders keys as their senders wrote them, so an offline batch keeps its order in `seq`. */
-  private inWrittenOrder(keys: MessageKey[]): MessageKey[] {
-    const { messages } = conversationRoots(this.doc);
-    return keys.sort(
-      (a, b) => (messages.get(a)?.sentAt ?? 0) - (messages.get(b)?.sentAt ?? 0) || (a < b ? -1 : 1),
-    );
   }
 
   /** The counterpart of a private chat is written with type 0 until it first connects. */
@@ -634,55 +513,8 @@ export class Room {
           identityType: identity.type,
         }),
     );
+    this.record = { ...NOTHING_ACCEPTED, members: [identity.id] };
     await this.flush();
-  }
-
-  private receiveAwareness(peer: Peer, update: Uint8Array): void {
-    if (!this.peers.has(peer)) return;
-    let entries: AwarenessEntry[];
-    try {
-      entries = readAwarenessEntries(update);
-    } catch (cause) {
-      this.refuseAwareness(
-        peer,
-        new ConvosyncError('MALFORMED_MESSAGE', 'awareness update does not decode', { cause }),
-      );
-      return;
-    }
-    const changes = withoutEchoes(
-      entries,
-      (id) => this.awareness.meta.get(id)?.clock,
-      (id) =>
-        (this.awarenessOwners.get(id) ?? conversationRoots(this.doc).clients.get(String(id))) ===
-        peer.identity.id,
-    );
-    if (changes.length === 0) return;
-    const own = changes.length === entries.length ? update : encodeEntries(changes);
-    this.awarenessFloor.offer(peer, own, changes);
-  }
-
-  /** Checks and applies an awareness update the floor let through (now or merged, later). */
-  private applyAwareness(peer: Peer, update: Uint8Array, entries: readonly AwarenessEntry[]): void {
-    if (!this.peers.has(peer)) return;
-    let error: ConvosyncError | undefined;
-    try {
-      error = checkAwareness(
-        this.doc,
-        peer.identity.id,
-        entries,
-        this.awarenessOwners,
-        this.deps.maxAwarenessBytes,
-        peer.identity.type,
-      );
-    } catch (cause) {
-      error = new ConvosyncError('MALFORMED_MESSAGE', 'awareness state is not JSON', { cause });
-    }
-    if (error) {
-      this.refuseAwareness(peer, error);
-      return;
-    }
-    for (const { clientId } of entries) this.awarenessOwners.set(clientId, peer.identity.id);
-    awarenessProtocol.applyAwarenessUpdate(this.awareness, update, peer);
   }
 
   private refuseAwareness(peer: Peer, error: ConvosyncError): void {
@@ -696,10 +528,12 @@ export class Room {
     peer.close(error);
   }
 
-  /** Persists what the last step changed as one record, then broadcasts it. */
+  /** Persists what the last step changed as one record, then publishes and broadcasts it. */
   private async flush(): Promise<void> {
     const batch = this.outbox;
     this.outbox = [];
+    const record = this.record;
+    this.record = NOTHING_ACCEPTED;
     if (batch.length === 0) return;
     // A censoring step: the client's own update holds the words, so what the document holds now
     // is persisted and sent instead, to the sender too (its view becomes the censored one).
@@ -721,11 +555,13 @@ export class Room {
       this.fail(new ConvosyncError('STORAGE_UNAVAILABLE', undefined, { cause }));
       return;
     }
-    this.deps.onPersisted?.(
-      this.key,
-      merged,
-      batch.map((b) => b.origin),
-    );
+    this.deps.feed.publish({
+      doc: this.key,
+      update: merged,
+      origins: batch.map((b) => changeOrigin(b.origin)),
+      ...record,
+      at: record.at ?? this.deps.now(),
+    });
     this.broadcast(
       merged,
       censored ? [] : batch.flatMap((b) => (b.origin.source === 'peer' ? [b.origin.peer] : [])),
@@ -751,7 +587,7 @@ export class Room {
   ): void {
     if (this.peers.size === 0) return;
     const frame = wire.writeUpdate(merged);
-    for (const peer of this.peers.keys()) {
+    for (const peer of this.peers) {
       if (!writers.includes(peer)) {
         peer.send(frame);
         continue;
@@ -787,30 +623,20 @@ export class Room {
     );
     return result;
   }
+}
 
-  private readonly onAwarenessUpdate = (
-    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
-    origin: unknown,
-  ) => {
-    const changed = [...added, ...updated, ...removed];
-    const controlled = this.peers.get(origin as Peer);
-    if (controlled) {
-      // `updated`, too: a clientID that comes back after a removal (a reconnect with the same
-      // document) is reported as updated, because y-protocols keeps its clock.
-      for (const id of [...added, ...updated]) controlled.add(id);
-      for (const id of removed) controlled.delete(id);
-    }
-    this.awarenessFanout.add(changed);
-  };
+/** The serializable form of an origin: a peer by its identity. */
+function changeOrigin(origin: Origin): ChangeOrigin {
+  return origin.source === 'peer'
+    ? { source: 'peer', identity: origin.peer.identity.id }
+    : { source: 'server', reason: origin.reason };
+}
 
-  /** One frame with the current states of `clientIds` (null for the removed) to every peer. */
-  private broadcastAwareness(clientIds: number[]): void {
-    if (this.peers.size === 0) return;
-    // To every peer, the sender included: y-websocket drops a connection that hears nothing for
-    // 30 s, and the echo of its own 15 s awareness renewal is what it hears in a quiet room.
-    const frame = wire.writeAwareness(
-      awarenessProtocol.encodeAwarenessUpdate(this.awareness, clientIds),
-    );
-    for (const peer of this.peers.keys()) peer.send(frame);
-  }
+/** Read positions written: read key → seq (other values are not positions). */
+function readsOf(
+  reads: ReadonlyMap<string, unknown> | undefined,
+): Array<readonly [string, number]> {
+  const moved: Array<readonly [string, number]> = [];
+  for (const [key, value] of reads ?? []) if (typeof value === 'number') moved.push([key, value]);
+  return moved;
 }
