@@ -129,7 +129,7 @@ export async function startServer(
     },
     config.roomIdleMs,
   );
-  const inboxes = new Inboxes({ rooms, log, now, debounceMs: 50, maxDelayMs: 500 });
+  const inboxes = new Inboxes({ rooms, store, log, now, debounceMs: 50, maxDelayMs: 500 });
   feed.subscribe((change) => inboxes.notify(change.doc));
   feed.subscribe((change) => {
     // An identity writes only its own profile (the rules), so the author is its key.

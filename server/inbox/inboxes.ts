@@ -1,24 +1,33 @@
 /**
- * @module The inbox writer: after a conversation changes (and the change is durable), it updates
- * the entry of that conversation in the inbox document of every member, so each identity's
- * conversation list (name, preview, unread, last active time) syncs to its devices in real time
- * without opening every conversation. Debounced per conversation: a burst of messages costs one
- * pass over the members. Exited members' entries are removed.
+ * @module The inbox: each identity's conversation list (name, preview, unread, last active time
+ * per conversation), kept in its inbox document (`inbox_{identityId}`) for its devices.
  *
- * Crash safety: the conversation is the source of truth and entries are recomputed from it, so a
- * lost pass is repaired by the next change of that conversation (and an inbox never shows
- * something the conversation does not hold: the pass reads durable state, between room steps).
+ * Entries are derived from the conversations, so they are never stored (inbox-view.ts): they are
+ * computed when an inbox opens (its room loads) and, after a conversation changes (the change
+ * feed; debounced per conversation, server/schedule.ts), pushed to the inboxes that are open. A
+ * message in a group of N members therefore costs no durable write per member, and computes
+ * entries only for the members whose inbox is open. What is stored is the list of conversations
+ * each inbox shows (lists.ts), written when someone joins or leaves.
+ *
+ * Crash safety: the conversation is the source of truth. A list change lost in a crash (the
+ * conversation changed durably, the list not yet) is repaired by the conversation's next pass:
+ * the first pass after a conversation loads checks every member's list.
  */
+import type * as Y from 'yjs';
 import type { IdentityId } from '../../shared/ids.js';
-import { type ConversationKey, inboxKey, tryParseKey } from '../../shared/keys.js';
+import { type ConversationKey, type DocName, inboxKey, tryParseKey } from '../../shared/keys.js';
 import { type InboxEntry, inboxRoots } from '../../shared/schema.js';
 import type { Logger } from '../log.js';
 import { Debounce } from '../schedule.js';
+import type { DocStore } from '../store/types.js';
+import type { Room } from '../sync/room.js';
 import type { Rooms } from '../sync/rooms.js';
 import { inboxEntry, listedFor, liveSummary } from './entry.js';
+import { InboxLists } from './lists.js';
 
 export interface InboxesDeps {
   rooms: Rooms;
+  store: Pick<DocStore, 'getMeta' | 'setMeta'>;
   log: Logger;
   now: () => number;
   /** Quiet time after a change before the pass runs. */
@@ -27,44 +36,120 @@ export interface InboxesDeps {
   maxDelayMs: number;
 }
 
+/** Conversations whose entries an opening inbox computes at once. */
+const OPEN_CONCURRENCY = 16;
+
+/** An entry computed at a point of the conversation's history (`version`: later is greater). */
+interface Computed {
+  entry: InboxEntry | undefined;
+  version: number;
+}
+
 export class Inboxes {
   private readonly pending: Debounce<ConversationKey>;
   private readonly running = new Map<ConversationKey, Promise<void>>();
+  private readonly opening = new Set<Promise<void>>();
+  readonly lists: InboxLists;
   /**
-   * Last entry JSON written per conversation and identity: skips unchanged inboxes. Kept only
-   * while the conversation's room is loaded (1–3 KB a room would otherwise stay forever); the
-   * first pass after a reload compares with the inboxes themselves instead.
+   * Members each loaded conversation is known to be listed for (its first pass after a load
+   * checks them all). Kept only while the conversation's room is loaded.
    */
-  private readonly written = new Map<ConversationKey, Map<IdentityId, string>>();
+  private readonly known = new Map<ConversationKey, Set<IdentityId>>();
+  /** Per open inbox: the version of the entry it shows for each conversation. */
+  private readonly shown = new Map<DocName, Map<ConversationKey, number>>();
+  /** Increases with every read of a conversation: orders entries computed concurrently. */
+  private version = 0;
   private closed = false;
 
   constructor(private readonly deps: InboxesDeps) {
     this.pending = new Debounce(deps, (key) => void this.run(key));
-    deps.rooms.onUnload((key) => this.written.delete(key as ConversationKey));
+    this.lists = new InboxLists(deps.store);
+    deps.rooms.onUnload((key) => {
+      this.known.delete(key as ConversationKey);
+      this.shown.delete(key);
+    });
+    deps.rooms.onLoad((room) => (room.parsed.type === 'inbox' ? this.open(room) : undefined));
   }
 
-  /** Conversations whose last entries are remembered (tests: none after their rooms unload). */
+  /** Conversations whose listed members are remembered (tests: none after their rooms unload). */
   get remembered(): number {
-    return this.written.size;
+    return this.known.size;
   }
 
-  /** A document became durable; conversations get their members' entries refreshed. */
+  /** A document changed durably (the feed): its members' open inboxes get the new entries. */
   notify(name: string): void {
     const parsed = tryParseKey(name);
     if (!parsed || this.closed) return;
     this.pending.touch(parsed.key);
   }
 
-  /** Runs every scheduled pass now and waits for all passes (tests, shutdown). */
+  /** Runs every scheduled pass now and waits for all passes and opening inboxes (tests, shutdown). */
   async flush(): Promise<void> {
     for (const key of this.pending.takeAll()) void this.run(key);
-    await Promise.allSettled(this.running.values());
+    await Promise.allSettled([...this.running.values(), ...this.opening]);
   }
 
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
     this.pending.destroy();
+  }
+
+  /**
+   * An inbox room loaded: its entries are computed from the conversations it lists, before any
+   * socket joins it; entries of conversations it no longer lists are removed.
+   */
+  private open(room: Room): Promise<void> {
+    const done = this.fill(room)
+      .catch((error) => this.deps.log.warn('inbox open failed', { inbox: room.key, error }))
+      .finally(() => this.opening.delete(done));
+    this.opening.add(done);
+    return done;
+  }
+
+  private async fill(room: Room): Promise<void> {
+    if (room.parsed.type !== 'inbox') return;
+    const owner = room.parsed.owner;
+    const listed = await this.lists.get(owner, () => inboxRoots(room.doc).entries.keys());
+    const keys = [...listed];
+    const computed = new Map<ConversationKey, Computed>();
+    for (let i = 0; i < keys.length; i += OPEN_CONCURRENCY) {
+      await Promise.all(
+        keys.slice(i, i + OPEN_CONCURRENCY).map(async (key) => {
+          const parsed = tryParseKey(key);
+          if (parsed) computed.set(parsed.key, await this.entryFor(parsed.key, owner));
+        }),
+      );
+    }
+    this.shown.set(room.key, this.shown.get(room.key) ?? new Map());
+    await room.viewWrite((doc) => {
+      let wrote = false;
+      for (const [key, c] of computed) wrote = this.show(doc, room.key, key, c) || wrote;
+      // Entries of conversations no longer listed (old stored ones included) go.
+      const { entries } = inboxRoots(doc);
+      for (const key of [...entries.keys()]) {
+        if (computed.has(key as ConversationKey) || listed.has(key)) continue;
+        entries.delete(key);
+        wrote = true;
+      }
+      return wrote;
+    });
+  }
+
+  /** The entry of `key` for `identity` now (undefined: not an active member, or no genesis). */
+  private async entryFor(key: ConversationKey, identity: IdentityId): Promise<Computed> {
+    const conversation = await this.deps.rooms.borrow(key);
+    try {
+      return await conversation.read((doc) => {
+        const version = ++this.version;
+        const parsed = tryParseKey(key)!;
+        if (!doc.getMap('meta').has('conversationId')) return { entry: undefined, version };
+        if (!listedFor(doc).active.includes(identity)) return { entry: undefined, version };
+        return { entry: inboxEntry(doc, parsed, identity, liveSummary(doc)), version };
+      });
+    } finally {
+      conversation.release();
+    }
   }
 
   /** One pass at a time per conversation; a change during a pass schedules another. */
@@ -83,59 +168,64 @@ export class Inboxes {
   private async pass(key: ConversationKey): Promise<void> {
     const parsed = tryParseKey(key);
     if (!parsed) return;
-    const conversation = await this.deps.rooms.borrow(key);
-    let computed: { entries: Map<IdentityId, InboxEntry>; exited: IdentityId[] };
+    const { rooms } = this.deps;
+    const conversation = await rooms.borrow(key);
+    let read: {
+      active: IdentityId[];
+      exited: IdentityId[];
+      open: Map<IdentityId, Computed>;
+    };
     try {
-      computed = await conversation.read((doc) => {
-        if (!doc.getMap('meta').has('conversationId')) return { entries: new Map(), exited: [] };
-        const log = liveSummary(doc);
+      read = await conversation.read((doc) => {
+        const version = ++this.version;
+        if (!doc.getMap('meta').has('conversationId'))
+          return { active: [], exited: [], open: new Map() };
         const { active, exited } = listedFor(doc);
-        const entries = new Map(active.map((id) => [id, inboxEntry(doc, parsed, id, log)]));
-        return { entries, exited };
+        const open = new Map<IdentityId, Computed>();
+        const log = active.some((id) => rooms.peek(inboxKey(id))) ? liveSummary(doc) : undefined;
+        for (const id of active)
+          if (log && rooms.peek(inboxKey(id)))
+            open.set(id, { entry: inboxEntry(doc, parsed, id, log), version });
+        for (const id of exited)
+          if (rooms.peek(inboxKey(id))) open.set(id, { entry: undefined, version });
+        return { active, exited, open };
       });
     } finally {
       conversation.release();
     }
-    const known = this.written.get(key);
-    const written = new Map<IdentityId, string>();
-    for (const [identity, entry] of computed.entries) {
-      const json = JSON.stringify(entry);
-      written.set(identity, json);
-      if (known?.get(identity) === json) continue;
-      await this.write(identity, key, entry);
+    // The lists: durable, written only when membership changed.
+    const known = this.known.get(key);
+    for (const id of read.active) if (!known?.has(id)) await this.lists.add(id, key);
+    for (const id of read.exited) if (!known || known.has(id)) await this.lists.remove(id, key);
+    if (rooms.peek(key)) this.known.set(key, new Set(read.active));
+    else this.known.delete(key);
+    // The open inboxes: in memory, sent to their sockets.
+    for (const [id, computed] of read.open) {
+      const inbox = rooms.peek(inboxKey(id));
+      if (!inbox) continue;
+      await inbox.viewWrite((doc) => this.show(doc, inbox.key, key, computed)).catch(() => {});
     }
-    // Without a record of earlier passes (first pass since start), every exited member is checked.
-    const gone = known
-      ? [...known.keys()].filter((id) => !computed.entries.has(id))
-      : computed.exited;
-    for (const identity of gone) await this.write(identity, key, undefined);
-    // The room may have unloaded during the writes: then nothing is remembered for it.
-    if (this.deps.rooms.peek(key)) this.written.set(key, written);
-    else this.written.delete(key);
   }
 
-  private async write(
-    identity: IdentityId,
-    key: ConversationKey,
-    entry: InboxEntry | undefined,
-  ): Promise<void> {
-    const inbox = await this.deps.rooms.borrow(inboxKey(identity));
-    try {
-      await inbox.write('inbox', (doc) => {
-        const { entries } = inboxRoots(doc);
-        const current = entries.get(key);
-        if (entry === undefined) {
-          if (current === undefined) return false;
-          entries.delete(key);
-          return true;
-        }
-        if (current !== undefined && JSON.stringify(current) === JSON.stringify(entry))
-          return false;
-        entries.set(key, entry);
-        return true;
-      });
-    } finally {
-      inbox.release();
+  /** Writes `computed` into an inbox document unless it shows a later or the same entry. */
+  private show(doc: Y.Doc, inbox: DocName, key: ConversationKey, computed: Computed): boolean {
+    let shown = this.shown.get(inbox);
+    if (!shown) {
+      shown = new Map();
+      this.shown.set(inbox, shown);
     }
+    if ((shown.get(key) ?? 0) > computed.version) return false;
+    shown.set(key, computed.version);
+    const { entries } = inboxRoots(doc);
+    const current = entries.get(key);
+    if (computed.entry === undefined) {
+      if (current === undefined) return false;
+      entries.delete(key);
+      return true;
+    }
+    if (current !== undefined && JSON.stringify(current) === JSON.stringify(computed.entry))
+      return false;
+    entries.set(key, computed.entry);
+    return true;
   }
 }

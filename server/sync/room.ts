@@ -46,6 +46,7 @@ import { RoomAwareness } from './awareness.js';
 import { type CommitEffects, type CommitPlan, commit } from './commit.js';
 import type { FilterInput, Rejection, Verdict } from './filter.js';
 import { badForward, type ForwardSource } from './forward.js';
+import { newViewClient, withoutView } from './inbox-view.js';
 import { createStamper, type Stamper } from './stamp.js';
 
 /** One socket joined to this room, as the room sees it. */
@@ -115,6 +116,8 @@ export class Room {
   /** The current step overwrote new messages with their censored copies (see `flush`). */
   private censored = false;
   private broken = false;
+  /** The clientID of the server's in-memory view of an inbox (inbox-view.ts), once it wrote. */
+  private viewClient: number | undefined;
   /** Set by the registry; called once when the room must be dropped (broken or idle). */
   onDrop: (room: Room) => void = () => {};
 
@@ -327,6 +330,14 @@ export class Room {
     });
   }
 
+  /**
+   * Writes the server's view of an inbox (its `entries`) in memory: sent to the peers at once,
+   * never persisted nor published (inbox-view.ts). `change` returns false when it wrote nothing.
+   */
+  viewWrite(change: (doc: Y.Doc) => boolean): Promise<void> {
+    return this.enqueue(async () => this.writeView(change));
+  }
+
   /** Waits until every queued change is durable. */
   drain(): Promise<void> {
     return this.enqueue(async () => {});
@@ -355,8 +366,13 @@ export class Room {
     this.doc.destroy();
   }
 
-  private async applyFrom(peer: Peer, update: Uint8Array): Promise<void> {
+  private async applyFrom(peer: Peer, received: Uint8Array): Promise<void> {
     if (!this.peers.has(peer)) return;
+    // A device sends back what earlier views of its inbox wrote: dropped, never persisted.
+    const { rest: update, viewKeys } =
+      this.parsed.type === 'inbox'
+        ? withoutView(this.doc, received)
+        : { rest: received, viewKeys: undefined };
     const now = this.deps.now();
     const judging = process.hrtime.bigint();
     const verdict = this.deps.filter({
@@ -415,6 +431,48 @@ export class Room {
       if (frame) peer.send(frame);
     }
     if (verdict.writes.has('members')) this.closeUnreadable();
+    if (viewKeys && viewKeys.size > 0) this.tombstones(viewKeys);
+  }
+
+  /**
+   * Keys an earlier view wrote that this view does not hold (the device was offline when they
+   * went): written and deleted again by this view, which removes them on the device too.
+   */
+  private tombstones(keys: ReadonlySet<string>): void {
+    this.writeView((doc) => {
+      const entries = inboxRoots(doc).entries;
+      let wrote = false;
+      for (const key of keys) {
+        if (entries.has(key)) continue;
+        entries.set(key, null as never);
+        entries.delete(key);
+        wrote = true;
+      }
+      return wrote;
+    });
+  }
+
+  private writeView(change: (doc: Y.Doc) => boolean): void {
+    if (this.outbox.length > 0)
+      throw new Error('a view write inside a step with changes to persist');
+    this.viewClient ??= newViewClient();
+    const own = this.doc.clientID;
+    this.doc.clientID = this.viewClient;
+    try {
+      this.doc.transact(() => change(this.doc), {
+        source: 'server',
+        reason: 'inbox-view',
+      } satisfies Origin);
+    } finally {
+      this.doc.clientID = own;
+    }
+    const batch = this.outbox;
+    this.outbox = [];
+    if (batch.length === 0 || this.peers.size === 0) return;
+    const frame = wire.writeUpdate(
+      batch.length === 1 ? batch[0]!.update : Y.mergeUpdates(batch.map((b) => b.update)),
+    );
+    for (const peer of this.peers) peer.send(frame);
   }
 
   /**

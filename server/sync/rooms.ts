@@ -18,6 +18,7 @@ export class Rooms {
   private readonly loaded = new Map<DocName, Room>();
   private readonly idleTimers = new Map<Room, NodeJS.Timeout>();
   private readonly unloadListeners: Array<(key: DocName) => void> = [];
+  private readonly loadListeners: Array<(room: Room) => Promise<void> | undefined> = [];
   private closing = false;
 
   constructor(
@@ -47,9 +48,11 @@ export class Rooms {
       pending = Room.load(parseDocKey(key), {
         ...this.deps,
         forwardSource: (i, f) => this.forwardSource(i, f),
-      }).then((room) => {
+      }).then(async (room) => {
         room.onDrop = (dropped) => this.forget(dropped);
         this.loaded.set(key, room);
+        // Before anyone gets the room: what it must hold when it opens (an inbox's entries).
+        for (const listener of this.loadListeners) await listener(room);
         return room;
       });
       this.loading.set(key, pending);
@@ -79,6 +82,14 @@ export class Rooms {
       compact: () => room.compact(),
       release: () => this.released(room),
     };
+  }
+
+  /**
+   * Calls `listener` with every room that loads, before the room is handed out; the load waits
+   * for the promise it returns (it must not borrow that same room).
+   */
+  onLoad(listener: (room: Room) => Promise<void> | undefined): void {
+    this.loadListeners.push(listener);
   }
 
   /** Calls `listener` with the key of every room that is unloaded (idle, broken). */
