@@ -4,6 +4,7 @@
  * close code from the error table. Also the socket's limits: its identity's socket quota, its
  * share of the outbound budget, its token's expiry, and a group's creation window.
  */
+import type { Socket } from 'node:net';
 import type { WSContext, WSEvents } from 'hono/ws';
 import type { WebSocket } from 'ws';
 import { hasGenesis } from '../../shared/conversation.js';
@@ -14,6 +15,7 @@ import { readMessage } from '../../shared/protocol/sync.js';
 import type { Identity } from '../auth/identity.js';
 import type { Logger } from '../log.js';
 import type { PresenceRegistry } from '../presence.js';
+import { corkForTick } from './cork.js';
 import type { LogBudget } from './log-budget.js';
 import type { Outbound, OutboundHandle } from './outbound.js';
 import type { Peer, Room } from './room.js';
@@ -141,7 +143,11 @@ export function syncSocket(
       counted = true;
       if (raw) {
         outbound = deps.outbound.open({
-          send: (frame, written) => raw.send(frame, written),
+          send: (frame, written) => {
+            // `ws` keeps its net.Socket in `_socket`; corking it batches this tick's frames.
+            corkForTick((raw as unknown as { _socket?: Socket })._socket);
+            raw.send(frame, written);
+          },
           drop: (why, queued) => {
             if (closed) return;
             closed = true;
