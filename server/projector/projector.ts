@@ -48,6 +48,9 @@ interface Dirty {
   retryAt?: number;
 }
 
+/** Documents projected together in one transaction, at most. */
+const BATCH_DOCUMENTS = 64;
+
 /** A document's own backoff after failed projections: 0.5 s, 1 s, ... 5 min. */
 const DOCUMENT_BACKOFF_MAX_MS = 5 * 60_000;
 /** The whole projector's backoff while the database cannot be reached: 0.5 s, 1 s, ... 30 s. */
@@ -225,6 +228,46 @@ export class Projector {
     this.timer.unref();
   }
 
+  /**
+   * Projects `due` documents in one transaction. 'done': all are in the tables; 'down': the
+   * database is unreachable (they keep their place, the projector backs off); 'apart': another
+   * failure, so the caller projects them one by one to find the document at fault.
+   */
+  private async projectTogether(due: Array<[string, Dirty]>): Promise<'done' | 'down' | 'apart'> {
+    for (const [key] of due) this.dirty.delete(key);
+    this.inFlight = Math.min(...due.map(([, d]) => d.since));
+    try {
+      await withTimeout(
+        this.projectBatch(due.map(([key]) => key)),
+        PROJECTION_TIMEOUT_MS,
+        `projection of ${due.length} documents`,
+      );
+      this.failures = 0;
+      for (const [key, entry] of due) this.deps.onProjected?.(key, this.deps.now() - entry.since);
+      return 'done';
+    } catch (error) {
+      const down = databaseDown(error);
+      const at = this.deps.now();
+      for (const [key, entry] of due) {
+        const again = this.dirty.get(key);
+        // Put back as they were: due now (apart) or after the global backoff (down).
+        this.dirty.set(key, { since: Math.min(entry.since, again?.since ?? entry.since), due: at });
+        if (down) this.deps.onFailed?.(key, true);
+      }
+      if (!down) return 'apart';
+      this.failures += 1;
+      this.lastFailure = at;
+      this.deps.log.warn('projection failed, database unreachable; will retry', {
+        documents: due.length,
+        error,
+        failures: this.failures,
+      });
+      return 'down';
+    } finally {
+      this.inFlight = undefined;
+    }
+  }
+
   /** Runs (or joins) one pass; resolves with the number of documents that failed in it. */
   private runOnce(): Promise<number> {
     if (!this.running) {
@@ -250,6 +293,15 @@ export class Projector {
       .filter(([, d]) => d.due <= now)
       .sort((a, b) => a[1].since - b[1].since);
     let failed = 0;
+    const fresh = due.filter(([, d]) => (d.failures ?? 0) === 0).slice(0, BATCH_DOCUMENTS);
+    if (fresh.length > 1 && !this.closed) {
+      const outcome = await this.projectTogether(fresh);
+      if (outcome === 'down') return fresh.length;
+      if (outcome === 'done') {
+        const projected = new Set(fresh.map(([key]) => key));
+        due.splice(0, due.length, ...due.filter(([key]) => !projected.has(key)));
+      }
+    }
     for (const [key, entry] of due) {
       if (this.closed) break;
       // Changes that arrive while projecting re-mark the key; only clear what we covered.
@@ -302,16 +354,55 @@ export class Projector {
 
   /** Projects one document in one transaction: rows, events, cursor. */
   private async project(key: string): Promise<void> {
-    const { sql, ids, now } = this.deps;
+    const rows = await this.deps.sql<
+      { state_vector: Uint8Array }[]
+    >`SELECT state_vector FROM t_projection_cursor WHERE doc_name = ${key}`;
+    const cursor = rows[0] ? new Uint8Array(rows[0].state_vector) : undefined;
+    const planned = await this.planFor(key, cursor);
+    try {
+      if (planned.plan) await this.write([planned.plan]);
+    } finally {
+      planned.release();
+    }
+  }
+
+  /**
+   * Projects several documents in one transaction, with one multi-row statement per table for
+   * all of them: under a stream of changes to many documents, the database runs a dozen
+   * statements per pass instead of a dozen per document. Any failure fails them all (the caller
+   * then projects them one by one, which isolates a document the database refuses).
+   */
+  private async projectBatch(keys: readonly string[]): Promise<void> {
+    const cursors = new Map<string, Uint8Array>();
+    for (const row of await this.deps.sql<{ doc_name: string; state_vector: Uint8Array }[]>`
+      SELECT doc_name, state_vector FROM t_projection_cursor WHERE doc_name IN ${this.deps.sql(keys as string[])}`)
+      cursors.set(row.doc_name, new Uint8Array(row.state_vector));
+    const planned: Array<Awaited<ReturnType<Projector['planFor']>>> = [];
+    try {
+      try {
+        for (const key of keys) planned.push(await this.planFor(key, cursors.get(key)));
+      } catch (error) {
+        // Not written: the read times taken so far wait for the retry (write keeps its own).
+        for (const { plan } of planned) if (plan) this.keepTimes(plan);
+        throw error;
+      }
+      const plans = planned.flatMap((p) => (p.plan ? [p.plan] : []));
+      if (plans.length > 0) await this.write(plans);
+    } finally {
+      for (const p of planned) p.release();
+    }
+  }
+
+  /**
+   * What a projection of `key` writes, read from the document in one synchronous step inside
+   * the room's queue: one consistent state, and only durable state (a change still being written
+   * to disk is not visible there), so the tables never get ahead of what survives a kill -9.
+   * The room stays borrowed until `release` (after the transaction).
+   */
+  private async planFor(key: string, cursor: Uint8Array | undefined) {
+    const { now } = this.deps;
     const { read, release } = await this.deps.borrow(key);
     try {
-      const cursorRows = await sql<
-        { state_vector: Uint8Array }[]
-      >`SELECT state_vector FROM t_projection_cursor WHERE doc_name = ${key}`;
-      const cursor = cursorRows[0] ? new Uint8Array(cursorRows[0].state_vector) : undefined;
-      // Everything is read from the document in one synchronous step inside the room's queue:
-      // one consistent state, and only durable state (a change still being written to disk is
-      // not visible there), so the tables never get ahead of what survives a kill -9.
       const plan = await read((doc) => {
         const stateVector = Y.encodeStateVector(doc);
         const changes = changedKeys(doc, cursor);
@@ -344,91 +435,122 @@ export class Projector {
         const expired = retentionCutoff(doc, now()) === undefined ? [] : expiredMessageIds(doc);
         return { stateVector, conversation, id, members, messages, events, times, expired };
       });
-      if (!plan) return;
-      const { stateVector, conversation, id, members, messages, events, expired } = plan;
-      const time = now();
+      return { plan: plan && { key, ...plan }, release };
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  /** Writes the rows, events and cursors of `plans` (distinct documents) in one transaction. */
+  private async write(plans: ReadonlyArray<ProjectionPlan>): Promise<void> {
+    const { sql, ids, now } = this.deps;
+    const time = now();
+    for (const plan of plans)
       this.deps.log.debug('projection plan', {
-        doc: key,
-        members: members.length,
-        messages: messages.length,
-        events: events.length,
+        doc: plan.key,
+        members: plan.members.length,
+        messages: plan.messages.length,
+        events: plan.events.length,
       });
-      await sql
-        .begin(async (tx) => {
-          const existed =
-            (await tx`SELECT 1 FROM t_conversation WHERE conversation_id = ${id}`).length > 0;
+    await sql
+      .begin(async (tx) => {
+        const existed = new Set(
+          (
+            await tx<{ conversation_id: string }[]>`
+            SELECT conversation_id FROM t_conversation WHERE conversation_id IN ${tx(plans.map((p) => p.id))}`
+          ).map((r) => String(r.conversation_id)),
+        );
+        const conversations = plans.map(({ conversation }) => {
           const { setting, ...row } = conversation;
-          await tx`
-          INSERT INTO t_conversation ${tx({ ...row, setting: tx.json(setting as never), update_time: time } as never)}
-          ON CONFLICT (conversation_id) DO UPDATE SET
-            conversation_name = EXCLUDED.conversation_name, conversation_avatar = EXCLUDED.conversation_avatar,
-            status = EXCLUDED.status, setting = EXCLUDED.setting, current_member_count = EXCLUDED.current_member_count,
-            max_member_count = EXCLUDED.max_member_count, first_identity_id = EXCLUDED.first_identity_id,
-            first_identity_type = EXCLUDED.first_identity_type, second_identity_id = EXCLUDED.second_identity_id,
-            second_identity_type = EXCLUDED.second_identity_type, update_time = EXCLUDED.update_time`;
-          // Multi-row statements, in chunks: one round trip per few hundred rows, not per row.
-          const memberRows = members.map((m) => ({
+          return { ...row, setting: tx.json(setting as never), update_time: time };
+        });
+        await tx`
+        INSERT INTO t_conversation ${tx(conversations as never)}
+        ON CONFLICT (conversation_id) DO UPDATE SET
+          conversation_name = EXCLUDED.conversation_name, conversation_avatar = EXCLUDED.conversation_avatar,
+          status = EXCLUDED.status, setting = EXCLUDED.setting, current_member_count = EXCLUDED.current_member_count,
+          max_member_count = EXCLUDED.max_member_count, first_identity_id = EXCLUDED.first_identity_id,
+          first_identity_type = EXCLUDED.first_identity_type, second_identity_id = EXCLUDED.second_identity_id,
+          second_identity_type = EXCLUDED.second_identity_type, update_time = EXCLUDED.update_time`;
+        // Multi-row statements, in chunks: one round trip per few hundred rows, not per row.
+        const memberRows = plans.flatMap((plan) =>
+          plan.members.map((m) => ({
             ...m,
             member_id: ids.next(),
             create_time: m.join_time,
             update_time: time,
-          }));
-          for (const chunk of chunks(memberRows)) {
-            await tx`
-            INSERT INTO t_conversation_member ${tx(chunk as never)}
-            ON CONFLICT (conversation_id, identity_id) DO UPDATE SET
-              identity_type = EXCLUDED.identity_type, nickname = EXCLUDED.nickname, avatar = EXCLUDED.avatar, member_role = EXCLUDED.member_role,
-              member_status = EXCLUDED.member_status, join_time = EXCLUDED.join_time, exit_time = EXCLUDED.exit_time,
-              last_read_seq = EXCLUDED.last_read_seq, mute_notification = EXCLUDED.mute_notification,
-              invited_by = EXCLUDED.invited_by, update_time = EXCLUDED.update_time`;
-          }
-          for (const chunk of chunks(messages)) {
-            await tx`
-            INSERT INTO t_msg_body ${tx(chunk as never)}
-            ON CONFLICT (message_id) DO UPDATE SET
-              content = EXCLUDED.content, title = EXCLUDED.title, file_url = EXCLUDED.file_url, file_size = EXCLUDED.file_size,
-              is_recalled = EXCLUDED.is_recalled, recall_time = EXCLUDED.recall_time, update_time = EXCLUDED.update_time,
-              reply_to_message_id = EXCLUDED.reply_to_message_id`;
-          }
+          })),
+        );
+        for (const chunk of chunks(memberRows)) {
+          await tx`
+          INSERT INTO t_conversation_member ${tx(chunk as never)}
+          ON CONFLICT (conversation_id, identity_id) DO UPDATE SET
+            identity_type = EXCLUDED.identity_type, nickname = EXCLUDED.nickname, avatar = EXCLUDED.avatar, member_role = EXCLUDED.member_role,
+            member_status = EXCLUDED.member_status, join_time = EXCLUDED.join_time, exit_time = EXCLUDED.exit_time,
+            last_read_seq = EXCLUDED.last_read_seq, mute_notification = EXCLUDED.mute_notification,
+            invited_by = EXCLUDED.invited_by, update_time = EXCLUDED.update_time`;
+        }
+        for (const chunk of chunks(plans.flatMap((plan) => plan.messages))) {
+          await tx`
+          INSERT INTO t_msg_body ${tx(chunk as never)}
+          ON CONFLICT (message_id) DO UPDATE SET
+            content = EXCLUDED.content, title = EXCLUDED.title, file_url = EXCLUDED.file_url, file_size = EXCLUDED.file_size,
+            is_recalled = EXCLUDED.is_recalled, recall_time = EXCLUDED.recall_time, update_time = EXCLUDED.update_time,
+            reply_to_message_id = EXCLUDED.reply_to_message_id`;
+        }
+        const derived: string[] = [];
+        for (const plan of plans) {
           let removed = 0;
-          for (const chunk of chunks(expired)) {
+          for (const chunk of chunks(plan.expired)) {
             removed += (
-              await tx`DELETE FROM t_msg_body WHERE conversation_id = ${id} AND message_id IN ${tx(chunk)}`
+              await tx`DELETE FROM t_msg_body WHERE conversation_id = ${plan.id} AND message_id IN ${tx(chunk)}`
             ).count;
           }
-          if (messages.length > 0 || members.length > 0 || removed > 0)
-            await refreshDerived(tx as unknown as Sql, id);
-          const eventRows = events
-            .filter((event) => !(existed && event.type === 'ConversationCreated'))
+          if (plan.messages.length > 0 || plan.members.length > 0 || removed > 0)
+            derived.push(plan.id);
+        }
+        if (derived.length > 0) await refreshDerived(tx as unknown as Sql, derived);
+        const eventRows = plans.flatMap((plan) =>
+          plan.events
+            .filter((event) => !(existed.has(plan.id) && event.type === 'ConversationCreated'))
             .map((event) => ({
               event_key: event.key,
               event_type: event.type,
-              conversation_id: id,
-              conversation_key: key,
+              conversation_id: plan.id,
+              conversation_key: plan.key,
               payload: tx.json(event.payload as never),
               occurred_at: event.occurredAt,
               created_at: time,
-            }));
-          for (const chunk of chunks(eventRows)) {
-            await tx`INSERT INTO t_domain_event ${tx(chunk as never)} ON CONFLICT (event_key) DO NOTHING`;
-          }
-          await tx`
-          INSERT INTO t_projection_cursor (doc_name, state_vector, projected_at) VALUES (${key}, ${stateVector}, ${time})
-          ON CONFLICT (doc_name) DO UPDATE SET state_vector = EXCLUDED.state_vector, projected_at = EXCLUDED.projected_at`;
-        })
-        .catch((error: unknown) => {
-          // Not written: keep the times for the retry.
-          if (plan.times) {
-            const later = this.readTimes.get(key);
-            this.readTimes.set(key, new Map([...plan.times, ...(later ?? [])]));
-          }
-          throw error;
-        });
-    } finally {
-      release();
-    }
+            })),
+        );
+        for (const chunk of chunks(eventRows)) {
+          await tx`INSERT INTO t_domain_event ${tx(chunk as never)} ON CONFLICT (event_key) DO NOTHING`;
+        }
+        const cursorRows = plans.map((plan) => ({
+          doc_name: plan.key,
+          state_vector: plan.stateVector,
+          projected_at: time,
+        }));
+        await tx`
+        INSERT INTO t_projection_cursor ${tx(cursorRows as never)}
+        ON CONFLICT (doc_name) DO UPDATE SET state_vector = EXCLUDED.state_vector, projected_at = EXCLUDED.projected_at`;
+      })
+      .catch((error: unknown) => {
+        // Not written: keep the times for the retry.
+        for (const plan of plans) this.keepTimes(plan);
+        throw error;
+      });
+  }
+
+  private keepTimes(plan: { key: string; times?: Map<string, number> | undefined }): void {
+    if (!plan.times) return;
+    const later = this.readTimes.get(plan.key);
+    this.readTimes.set(plan.key, new Map([...plan.times, ...(later ?? [])]));
   }
 }
+
+type ProjectionPlan = NonNullable<Awaited<ReturnType<Projector['planFor']>>['plan']>;
 
 /** Rows per multi-row statement (well under Postgres's 65,535 parameters). */
 function chunks<T>(rows: readonly T[], size = 500): T[][] {
@@ -453,19 +575,20 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
  * ids, unread counts (shared/rules/unread.ts, in SQL by ./unread.ts),
  * the private chat's two unread columns, the last message and last active time.
  */
-async function refreshDerived(tx: Sql, id: string): Promise<void> {
+async function refreshDerived(tx: Sql, ids: readonly string[]): Promise<void> {
+  const these = tx(ids as string[]);
   await tx`
     UPDATE t_conversation_member m SET
-      last_read_message_id = (SELECT b.message_id FROM t_msg_body b WHERE b.conversation_id = ${id} AND b.conversation_seq = m.last_read_seq)
-    WHERE m.conversation_id = ${id}`;
-  await refreshUnreadCounts(tx, id);
+      last_read_message_id = (SELECT b.message_id FROM t_msg_body b WHERE b.conversation_id = m.conversation_id::text AND b.conversation_seq = m.last_read_seq)
+    WHERE m.conversation_id IN ${these}`;
+  await refreshUnreadCounts(tx, ids);
   await tx`
     UPDATE t_conversation c SET
       first_identity_unread_count = coalesce((SELECT m.unread_count FROM t_conversation_member m WHERE m.conversation_id = c.conversation_id AND m.identity_id = c.first_identity_id), 0),
       second_identity_unread_count = coalesce((SELECT m.unread_count FROM t_conversation_member m WHERE m.conversation_id = c.conversation_id AND m.identity_id = c.second_identity_id), 0),
-      last_message_id = (SELECT b.message_id FROM t_msg_body b WHERE b.conversation_id = ${id} ORDER BY b.conversation_seq DESC LIMIT 1),
-      last_active_time = coalesce((SELECT b.create_time FROM t_msg_body b WHERE b.conversation_id = ${id} ORDER BY b.conversation_seq DESC LIMIT 1), c.create_time)
-    WHERE c.conversation_id = ${id}`;
+      last_message_id = (SELECT b.message_id FROM t_msg_body b WHERE b.conversation_id = c.conversation_id::text ORDER BY b.conversation_seq DESC LIMIT 1),
+      last_active_time = coalesce((SELECT b.create_time FROM t_msg_body b WHERE b.conversation_id = c.conversation_id::text ORDER BY b.conversation_seq DESC LIMIT 1), c.create_time)
+    WHERE c.conversation_id IN ${these}`;
 }
 
 /** The (root, key)s that changed since `cursor` (all of them without a cursor). */

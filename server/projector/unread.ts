@@ -13,17 +13,18 @@ import { ConversationType } from '../../shared/enums.js';
 import type { Sql } from '../db/connect.js';
 import { MessageType } from './rows.js';
 
-/** Recomputes `unread_count` of every member of conversation `id` (inside the projection). */
-export async function refreshUnreadCounts(tx: Sql, id: string): Promise<void> {
+/** Recomputes `unread_count` of every member of conversations `ids` (inside the projection). */
+export async function refreshUnreadCounts(tx: Sql, ids: readonly string[]): Promise<void> {
   await tx`
     UPDATE t_conversation_member m SET
       unread_count = (
         SELECT count(*) FROM t_msg_body b
-        WHERE b.conversation_id = ${id}
+        -- t_msg_body.conversation_id is VARCHAR (the seed's column): compare as text, indexed.
+        WHERE b.conversation_id = m.conversation_id::text
           AND b.conversation_seq > m.last_read_seq
           AND b.sender_identity_id <> m.identity_id
           AND (b.message_type = ${MessageType.User} OR c.conversation_type = ${ConversationType.System})
           AND NOT b.is_recalled)
     FROM t_conversation c
-    WHERE m.conversation_id = ${id} AND c.conversation_id = m.conversation_id`;
+    WHERE m.conversation_id IN ${tx(ids as string[])} AND c.conversation_id = m.conversation_id`;
 }
