@@ -16,7 +16,12 @@ export function corkForTick(socket: Socket | undefined): void {
   corked.add(socket);
   socket.cork();
   process.nextTick(() => {
-    corked.delete(socket);
-    socket.uncork();
+    if (corked.delete(socket)) socket.uncork();
   });
+}
+
+/** Writes what `socket` holds corked now (before a close frame, so a destroy cannot drop it). */
+export function uncorkNow(socket: Socket | undefined): void {
+  if (!socket || !corked.delete(socket)) return;
+  socket.uncork();
 }

@@ -15,7 +15,7 @@ import { readMessage } from '../../shared/protocol/sync.js';
 import type { Identity } from '../auth/identity.js';
 import type { Logger } from '../log.js';
 import type { PresenceRegistry } from '../presence.js';
-import { corkForTick } from './cork.js';
+import { corkForTick, uncorkNow } from './cork.js';
 import type { LogBudget } from './log-budget.js';
 import type { Outbound, OutboundHandle } from './outbound.js';
 import type { Peer, Room } from './room.js';
@@ -77,6 +77,8 @@ export function syncSocket(
         log.error('closing socket after internal error', { ...fields, error });
       else log.info('closing socket', fields);
     }
+    // The frames corked this tick go first, and the close frame is not held back behind them.
+    uncorkNow((ws?.raw as unknown as { _socket?: Socket } | undefined)?._socket);
     ws?.close(error.closeCode, closeReason(error));
   };
 
