@@ -108,11 +108,16 @@ it('rate-limits writes that are not messages (read marks here)', async () => {
 
 it('does not keep rooms for group keys nobody creates', async () => {
   const keys = Array.from({ length: 30 }, () => groupKey());
+  // Each socket's close is awaited from the moment it opens: a socket that opened early can be
+  // closed (its window is 200 ms) before the last of the thirty has opened.
   const sockets = await Promise.all(
-    keys.map(async (key) => rawSocket(`${ts.syncUrl}/${key}?token=${await token('mallory')}`)),
+    keys.map(async (key) => {
+      const ws = await rawSocket(`${ts.syncUrl}/${key}?token=${await token('mallory')}`);
+      return { ws, outcome: closed(ws) };
+    }),
   );
-  await Promise.all(sockets.map((ws) => nthFrame(ws, 0)));
-  const events = await Promise.all(sockets.map((ws) => closed(ws)));
+  await Promise.all(sockets.map(({ ws }) => nthFrame(ws, 0)));
+  const events = await Promise.all(sockets.map(({ outcome }) => outcome));
   for (const event of events) {
     expect(event.code).toBe(4404);
     expect(event.reason).toMatch(/^CONVERSATION_NOT_FOUND/);
