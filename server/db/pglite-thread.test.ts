@@ -28,4 +28,4 @@ it('runs SQL off the event loop: this thread keeps turning while a long statemen
   } finally {
     await db.close();
   }
-});
+}, 120_000);

@@ -72,4 +72,4 @@ it('keeps every acknowledged message across kill -9 and delivers the rest after 
   expect(new Set(all.map((m) => m.stamp!.id)).size).toBe(total);
   expect(all.map((m) => m.content)).toEqual(Array.from({ length: total }, (_, i) => `m${i}`));
   await killed(child);
-}, 60_000);
+}, 180_000);

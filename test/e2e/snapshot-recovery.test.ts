@@ -53,7 +53,7 @@ async function database(): Promise<{ url: string; schema?: string; sql: Sql }> {
   child.stdout!.on('data', (c: Buffer) => {
     out += c.toString();
   });
-  const url = await waitFor(() => /postgres:\/\/\S+/.exec(out)?.[0], 30_000, 'pglite server');
+  const url = await waitFor(() => /postgres:\/\/\S+/.exec(out)?.[0], 90_000, 'pglite server');
   const sql = postgres(url, { max: 1, onnotice: () => {} }) as unknown as Sql;
   cleanup.push(async () => {
     await sql.end();
@@ -153,7 +153,7 @@ it('catches up exactly after the database was down for a while', async () => {
   expect(await eventsOnce(db.sql)).toMatchObject({ sent: 50 });
   const ev = await eventsOnce(db.sql);
   expect(ev.total).toBe(ev.distinct);
-}, 90_000);
+}, 240_000);
 
 it('catches up exactly after a kill -9 in the middle of projecting', async () => {
   const dataDir = await tempDir();
@@ -187,7 +187,7 @@ it('catches up exactly after a kill -9 in the middle of projecting', async () =>
     });
     const url = await waitFor(
       () => /"msg":"convosync listening","url":"([^"]+)"/.exec(out)?.[1],
-      30_000,
+      90_000,
       'listening',
     );
     return { child, url, log: () => out };
@@ -275,4 +275,4 @@ it('catches up exactly after a kill -9 in the middle of projecting', async () =>
   } finally {
     await close();
   }
-}, 120_000);
+}, 300_000);
