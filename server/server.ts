@@ -121,6 +121,7 @@ export async function startServer(
       now,
       compactEvery: 500,
       maxAwarenessBytes: 8192,
+      maxStructs: config.maxUpdateStructs,
       moderation,
       awarenessFanoutMs: config.awarenessFanoutMs,
       awarenessFloorMs: config.awarenessFloorMs,

@@ -13,31 +13,36 @@
  * conversation changed durably, the list not yet) is repaired by the conversation's next pass:
  * the first pass after a conversation loads checks every member's list.
  */
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 import type { IdentityId } from '../../shared/ids.js';
 import { type ConversationKey, type DocName, inboxKey, tryParseKey } from '../../shared/keys.js';
 import { type InboxEntry, inboxRoots } from '../../shared/schema.js';
 import type { Logger } from '../log.js';
 import { Debounce } from '../schedule.js';
 import type { DocStore } from '../store/types.js';
+import { ViewClients } from '../sync/inbox-view.js';
 import type { Room } from '../sync/room.js';
 import type { Rooms } from '../sync/rooms.js';
 import { inboxEntry, listedFor, liveSummary } from './entry.js';
 import { InboxLists } from './lists.js';
+import { EarlierViews } from './views.js';
 
 export interface InboxesDeps {
   rooms: Rooms;
-  store: Pick<DocStore, 'getMeta' | 'setMeta'>;
+  store: Pick<DocStore, 'getMeta' | 'setMeta' | 'load'>;
   log: Logger;
   now: () => number;
   /** Quiet time after a change before the pass runs. */
   debounceMs: number;
   /** Longest a pass waits under a steady stream of changes. */
   maxDelayMs: number;
+  /** Longest an opening inbox waits for its conversations' entries (default 10 s). */
+  openTimeoutMs?: number;
 }
 
 /** Conversations whose entries an opening inbox computes at once. */
 const OPEN_CONCURRENCY = 16;
+const OPEN_TIMEOUT_MS = 10_000;
 
 /** An entry computed at a point of the conversation's history (`version`: later is greater). */
 interface Computed {
@@ -50,6 +55,11 @@ export class Inboxes {
   private readonly running = new Map<ConversationKey, Promise<void>>();
   private readonly opening = new Set<Promise<void>>();
   readonly lists: InboxLists;
+  private readonly viewClients: ViewClients;
+  private readonly views: EarlierViews;
+  /** Open inbox rooms (their views are remembered when they unload). */
+  private readonly inboxRooms = new Map<DocName, Room>();
+  private readonly saving = new Set<Promise<void>>();
   /**
    * Members each loaded conversation is known to be listed for (its first pass after a load
    * checks them all). Kept only while the conversation's room is loaded.
@@ -62,11 +72,17 @@ export class Inboxes {
   private closed = false;
 
   constructor(private readonly deps: InboxesDeps) {
-    this.pending = new Debounce(deps, (key) => void this.run(key));
-    this.lists = new InboxLists(deps.store);
+    // Real time, not the injected clock: a frozen test clock would re-arm the timer forever.
+    this.pending = new Debounce({ ...deps, now: Date.now }, (key) => void this.run(key));
+    this.lists = new InboxLists(deps.store, (identity) => storedEntries(deps.store, identity));
+    this.viewClients = new ViewClients(deps.store);
+    this.views = new EarlierViews(deps.store);
     deps.rooms.onUnload((key) => {
       this.known.delete(key as ConversationKey);
       this.shown.delete(key);
+      const room = this.inboxRooms.get(key);
+      this.inboxRooms.delete(key);
+      if (room) this.saveViews(room);
     });
     deps.rooms.onLoad((room) => (room.parsed.type === 'inbox' ? this.open(room) : undefined));
   }
@@ -87,10 +103,13 @@ export class Inboxes {
   async flush(): Promise<void> {
     for (const key of this.pending.takeAll()) void this.run(key);
     await Promise.allSettled([...this.running.values(), ...this.opening]);
+    await Promise.allSettled([...this.saving]);
   }
 
   async close(): Promise<void> {
     await this.flush();
+    for (const room of this.inboxRooms.values()) this.saveViews(room);
+    await Promise.allSettled([...this.saving]);
     this.closed = true;
     this.pending.destroy();
   }
@@ -110,30 +129,84 @@ export class Inboxes {
   private async fill(room: Room): Promise<void> {
     if (room.parsed.type !== 'inbox') return;
     const owner = room.parsed.owner;
-    const listed = await this.lists.get(owner, () => inboxRoots(room.doc).entries.keys());
+    const [client, earlier, listed, left] = await Promise.all([
+      this.viewClients.next(),
+      this.views.get(room.key),
+      this.lists.get(owner),
+      this.lists.left(owner),
+    ]);
+    room.useView(client, earlier);
+    room.onEarlierViews = () => this.saveViews(room);
+    this.inboxRooms.set(room.key, room);
     const keys = [...listed];
     const computed = new Map<ConversationKey, Computed>();
-    for (let i = 0; i < keys.length; i += OPEN_CONCURRENCY) {
-      await Promise.all(
-        keys.slice(i, i + OPEN_CONCURRENCY).map(async (key) => {
-          const parsed = tryParseKey(key);
-          if (parsed) computed.set(parsed.key, await this.entryFor(parsed.key, owner));
-        }),
-      );
+    // One conversation that cannot be read (or is slow) must not cost the others their entry:
+    // it keeps what the device shows and is tried again by a pass.
+    const failed: ConversationKey[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.deps.openTimeoutMs ?? OPEN_TIMEOUT_MS);
+    });
+    try {
+      for (let i = 0; i < keys.length; i += OPEN_CONCURRENCY) {
+        await Promise.all(
+          keys.slice(i, i + OPEN_CONCURRENCY).map(async (key) => {
+            const parsed = tryParseKey(key);
+            if (!parsed) return;
+            try {
+              const result = await Promise.race([this.entryFor(parsed.key, owner), deadline]);
+              if (result === 'timeout') failed.push(parsed.key);
+              else computed.set(parsed.key, result);
+            } catch (error) {
+              failed.push(parsed.key);
+              this.deps.log.warn('inbox entry failed', {
+                inbox: room.key,
+                conversation: key,
+                error,
+              });
+            }
+          }),
+        );
+      }
+    } finally {
+      clearTimeout(timer);
     }
     this.shown.set(room.key, this.shown.get(room.key) ?? new Map());
     await room.viewWrite((doc) => {
       let wrote = false;
+      // The first write of each key in this view, whatever the device holds from an earlier one.
       for (const [key, c] of computed) wrote = this.show(doc, room.key, key, c) || wrote;
-      // Entries of conversations no longer listed (old stored ones included) go.
+      // What is listed now (a join may have landed while the entries were computed).
+      const now = this.lists.cached(owner) ?? { listed, left };
+      const shown = this.shown.get(room.key);
       const { entries } = inboxRoots(doc);
+      // Entries of conversations no longer listed (old stored ones included) go; not those a
+      // pass wrote meanwhile.
       for (const key of [...entries.keys()]) {
-        if (computed.has(key as ConversationKey) || listed.has(key)) continue;
+        if (computed.has(key as ConversationKey) || now.listed.has(key)) continue;
+        if (shown?.has(key as ConversationKey)) continue;
+        entries.delete(key);
+        wrote = true;
+      }
+      // Conversations left: a device offline since may still show them from an earlier view.
+      for (const key of now.left) {
+        if (now.listed.has(key) || entries.has(key) || shown?.has(key as ConversationKey)) continue;
+        entries.set(key, null as never);
         entries.delete(key);
         wrote = true;
       }
       return wrote;
     });
+    for (const key of failed) this.notify(key);
+  }
+
+  /** Remembers how far `room`'s views got on devices (inbox-view.ts), off the hot path. */
+  private saveViews(room: Room): void {
+    const saving = this.views
+      .save(room.key, room.viewClocks())
+      .catch((error) => this.deps.log.warn('inbox views not saved', { inbox: room.key, error }))
+      .finally(() => this.saving.delete(saving));
+    this.saving.add(saving);
   }
 
   /** The entry of `key` for `identity` now (undefined: not an active member, or no genesis). */
@@ -199,6 +272,12 @@ export class Inboxes {
     for (const id of read.exited) if (!known || known.has(id)) await this.lists.remove(id, key);
     if (rooms.peek(key)) this.known.set(key, new Set(read.active));
     else this.known.delete(key);
+    // An inbox that opened after the read (its fill may have read the list before these writes)
+    // gets the entry from another pass.
+    if (
+      [...read.active, ...read.exited].some((id) => !read.open.has(id) && rooms.peek(inboxKey(id)))
+    )
+      this.pending.touch(key);
     // The open inboxes: in memory, sent to their sockets.
     for (const [id, computed] of read.open) {
       const inbox = rooms.peek(inboxKey(id));
@@ -214,6 +293,7 @@ export class Inboxes {
       shown = new Map();
       this.shown.set(inbox, shown);
     }
+    const first = !shown.has(key);
     if ((shown.get(key) ?? 0) > computed.version) return false;
     shown.set(key, computed.version);
     const { entries } = inboxRoots(doc);
@@ -223,9 +303,30 @@ export class Inboxes {
       entries.delete(key);
       return true;
     }
-    if (current !== undefined && JSON.stringify(current) === JSON.stringify(computed.entry))
+    // The first write of a key in a view always happens: a device may hold an earlier view's
+    // different value, which only a write of this view overrides.
+    if (
+      !first &&
+      current !== undefined &&
+      JSON.stringify(current) === JSON.stringify(computed.entry)
+    )
       return false;
     entries.set(key, computed.entry);
     return true;
+  }
+}
+
+/** The entries an identity's stored inbox document holds (the seed of a list never written). */
+async function storedEntries(
+  store: Pick<DocStore, 'load'>,
+  identity: IdentityId,
+): Promise<string[]> {
+  const doc = new Y.Doc();
+  try {
+    const { entries } = inboxRoots(doc);
+    for (const update of await store.load(inboxKey(identity))) Y.applyUpdate(doc, update);
+    return [...entries.keys()];
+  } finally {
+    doc.destroy();
   }
 }

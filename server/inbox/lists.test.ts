@@ -29,8 +29,27 @@ describe('InboxLists', () => {
 
   it('seeds a list never written from the entries an inbox already holds', async () => {
     const store = memoryStore();
-    const lists = new InboxLists(store);
-    expect([...(await lists.get(ann, () => ['x', 'y']))]).toEqual(['x', 'y']);
-    expect([...(await new InboxLists(store).get(ann, () => ['ignored']))]).toEqual(['x', 'y']);
+    const lists = new InboxLists(store, async () => ['x', 'y']);
+    expect([...(await lists.get(ann))]).toEqual(['x', 'y']);
+    expect([...(await new InboxLists(store, async () => ['ignored']).get(ann))]).toEqual([
+      'x',
+      'y',
+    ]);
+  });
+
+  it('seeds a list never written before its first change too (an upgrade keeps old entries)', async () => {
+    const store = memoryStore();
+    expect(await new InboxLists(store, async () => ['x', 'y']).add(ann, 'z')).toBe(true);
+    expect([...(await new InboxLists(store).get(ann))].sort()).toEqual(['x', 'y', 'z']);
+  });
+
+  it('remembers the conversations left, the latest ones', async () => {
+    const lists = new InboxLists(memoryStore());
+    await lists.add(ann, 'a');
+    await lists.add(ann, 'b');
+    await lists.remove(ann, 'a');
+    expect([...(await lists.left(ann))]).toEqual(['a']);
+    await lists.add(ann, 'a');
+    expect([...(await lists.left(ann))]).toEqual([]);
   });
 });

@@ -3,77 +3,118 @@
  * server derives (entries are computed when an inbox opens, inbox-view.ts). It changes only
  * when the identity joins or leaves a conversation, so a message costs no write here.
  *
- * Kept as one server-only meta value per identity (`inbox-list:{identity}`: a JSON array of
- * conversation keys), read once and cached (bounded). Changes to one identity's list run one
- * at a time, so two conversations joined at once cannot overwrite each other's key.
+ * Kept as one server-only meta value per identity (`inbox-list:{identity}`: JSON
+ * `{ listed, left }`, conversation keys; a bare array is an older `listed`), read once and
+ * cached (bounded). `left` holds the conversations most recently left (bounded): a device that
+ * was offline when the identity left may still show them, and only those keys may be removed
+ * from a device by a tombstone (inbox-view.ts). Changes to one identity's list run one at a
+ * time, so two conversations joined at once cannot overwrite each other's key.
+ *
+ * An identity with no list yet (a data directory from before lists existed) starts from
+ * `seed`: the entries its stored inbox document holds. Every path seeds (reads and changes),
+ * so a change can never replace an old inbox's conversations with just the one it adds.
  */
 import type { IdentityId } from '../../shared/ids.js';
 import type { DocStore } from '../store/types.js';
 
 const CACHED = 10_000;
+/** Conversations left that are remembered per identity (older ones: see the module comment). */
+export const LEFT_KEPT = 512;
+
+interface List {
+  listed: Set<string>;
+  left: string[];
+}
+
+export type ListSeed = (identity: IdentityId) => Promise<Iterable<string>>;
 
 export class InboxLists {
-  private readonly cache = new Map<IdentityId, Set<string>>();
+  private readonly cache = new Map<IdentityId, List>();
   private readonly chains = new Map<IdentityId, Promise<unknown>>();
 
-  constructor(private readonly store: Pick<DocStore, 'getMeta' | 'setMeta'>) {}
+  constructor(
+    private readonly store: Pick<DocStore, 'getMeta' | 'setMeta'>,
+    private readonly seed: ListSeed = async () => [],
+  ) {}
 
-  /**
-   * The conversations `identity`'s inbox lists. A list never written (an inbox from before
-   * lists existed) starts as `seed()`: the entries that inbox already holds.
-   */
-  get(identity: IdentityId, seed?: () => Iterable<string>): Promise<ReadonlySet<string>> {
-    return this.serial(identity, async () => {
-      const list = await this.load(identity);
-      if (list) return new Set(list);
-      const seeded = new Set(seed?.() ?? []);
-      if (seeded.size > 0) await this.save(identity, seeded);
-      else this.remember(identity, seeded);
-      return new Set(seeded);
-    });
+  /** The conversations `identity`'s inbox lists. */
+  async get(identity: IdentityId): Promise<ReadonlySet<string>> {
+    return new Set((await this.read(identity)).listed);
+  }
+
+  /** The conversations `identity` left most recently (not listed now). */
+  async left(identity: IdentityId): Promise<ReadonlySet<string>> {
+    return new Set((await this.read(identity)).left);
+  }
+
+  /** What is known now without waiting (undefined: not read yet). */
+  cached(
+    identity: IdentityId,
+  ): { listed: ReadonlySet<string>; left: ReadonlySet<string> } | undefined {
+    const list = this.cache.get(identity);
+    return list && { listed: list.listed, left: new Set(list.left) };
   }
 
   /** Lists `key` for `identity`; true when that was a change (and it is now durable). */
   add(identity: IdentityId, key: string): Promise<boolean> {
     return this.change(identity, (list) => {
-      if (list.has(key)) return false;
-      list.add(key);
+      if (list.listed.has(key)) return false;
+      list.listed.add(key);
+      list.left = list.left.filter((k) => k !== key);
       return true;
     });
   }
 
   /** Stops listing `key` for `identity`; true when that was a change (and it is now durable). */
   remove(identity: IdentityId, key: string): Promise<boolean> {
-    return this.change(identity, (list) => list.delete(key));
+    return this.change(identity, (list) => {
+      if (!list.listed.delete(key)) return false;
+      list.left = [...list.left.filter((k) => k !== key), key].slice(-LEFT_KEPT);
+      return true;
+    });
   }
 
-  private change(identity: IdentityId, edit: (list: Set<string>) => boolean): Promise<boolean> {
+  private read(identity: IdentityId): Promise<List> {
+    return this.serial(identity, () => this.load(identity));
+  }
+
+  private change(identity: IdentityId, edit: (list: List) => boolean): Promise<boolean> {
     return this.serial(identity, async () => {
-      const list = new Set((await this.load(identity)) ?? []);
+      const current = await this.load(identity);
+      const list = { listed: new Set(current.listed), left: [...current.left] };
       if (!edit(list)) return false;
       await this.save(identity, list);
       return true;
     });
   }
 
-  private async load(identity: IdentityId): Promise<Set<string> | undefined> {
+  /** The stored list, or a list seeded (and saved) from the inbox's stored entries. */
+  private async load(identity: IdentityId): Promise<List> {
     const cached = this.cache.get(identity);
     if (cached) return cached;
     const stored = await this.store.getMeta(metaKey(identity));
-    if (typeof stored !== 'string') return undefined;
-    const list = new Set(JSON.parse(stored) as string[]);
-    this.remember(identity, list);
+    if (typeof stored === 'string') {
+      const list = parse(stored);
+      this.remember(identity, list);
+      return list;
+    }
+    const list: List = { listed: new Set(await this.seed(identity)), left: [] };
+    if (list.listed.size > 0) await this.save(identity, list);
+    else this.remember(identity, list);
     return list;
   }
 
-  private async save(identity: IdentityId, list: Set<string>): Promise<void> {
+  private async save(identity: IdentityId, list: List): Promise<void> {
     // Forgotten first: a failed write must not leave the cache ahead of the disk.
     this.cache.delete(identity);
-    await this.store.setMeta(metaKey(identity), JSON.stringify([...list]));
+    await this.store.setMeta(
+      metaKey(identity),
+      JSON.stringify({ listed: [...list.listed], left: list.left }),
+    );
     this.remember(identity, list);
   }
 
-  private remember(identity: IdentityId, list: Set<string>): void {
+  private remember(identity: IdentityId, list: List): void {
     this.cache.delete(identity);
     this.cache.set(identity, list);
     if (this.cache.size > CACHED) this.cache.delete(this.cache.keys().next().value!);
@@ -89,6 +130,12 @@ export class InboxLists {
     });
     return next;
   }
+}
+
+function parse(stored: string): List {
+  const value = JSON.parse(stored) as string[] | { listed: string[]; left?: string[] };
+  if (Array.isArray(value)) return { listed: new Set(value), left: [] };
+  return { listed: new Set(value.listed), left: value.left ?? [] };
 }
 
 function metaKey(identity: IdentityId): string {

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { isViewClient, newViewClient, withoutView } from './inbox-view.js';
+import { memoryStore } from '../store/memory.js';
+import { isViewClient, ViewClients, withoutView } from './inbox-view.js';
+
+let fakeView = 2 ** 40;
+const newViewClient = () => (fakeView += 1);
 
 /** A device's inbox: an entry an earlier view wrote (twice), and a preference of its own. */
 function device(view: number) {
@@ -15,18 +19,30 @@ function device(view: number) {
 }
 
 describe('inbox view', () => {
-  it('gives each new view a greater clientID above every 32-bit one', () => {
-    const a = newViewClient();
-    const b = newViewClient();
+  it('gives each new view a greater clientID above every 32-bit one', async () => {
+    const clients = new ViewClients(memoryStore());
+    const [a, b] = await Promise.all([clients.next(), clients.next()]);
     expect(isViewClient(a)).toBe(true);
     expect(b).toBeGreaterThan(a);
+    expect(Number.isSafeInteger(b)).toBe(true);
     expect(isViewClient(2 ** 32 - 1)).toBe(false);
+  });
+
+  it('never repeats nor lowers a view clientID across a restart with the clock stepped back', async () => {
+    const store = memoryStore();
+    let clock = 1_800_000_000_000;
+    const before = new ViewClients(store, () => clock);
+    const burst = [];
+    for (let i = 0; i < 5000; i++) burst.push(await before.next()); // ahead of the clock
+    clock -= 60_000; // a restart on a host whose clock went back a minute
+    const after = await new ViewClients(store, () => clock).next();
+    expect(after).toBeGreaterThan(burst.at(-1)!);
   });
 
   it('drops an earlier view’s structs and deletions from what a device sends, keeps the rest', () => {
     const sent = Y.encodeStateAsUpdate(device(newViewClient()));
-    const { rest, viewKeys } = withoutView(new Y.Doc(), sent);
-    expect([...viewKeys]).toEqual(['private_a_b']);
+    const { rest, viewClocks } = withoutView(sent, 100);
+    expect([...viewClocks.values()]).toEqual([2]);
     const decoded = Y.decodeUpdate(rest);
     expect(decoded.structs.some((s) => isViewClient(s.id.client))).toBe(false);
     expect([...decoded.ds.clients.keys()].some(isViewClient)).toBe(false);
@@ -42,7 +58,16 @@ describe('inbox view', () => {
     const doc = new Y.Doc();
     doc.getMap('prefs').set('k', { muted: true });
     const update = Y.encodeStateAsUpdate(doc);
-    expect(withoutView(new Y.Doc(), update).rest).toBe(update);
+    expect(withoutView(update, 100).rest).toBe(update);
+  });
+
+  it('counts view structs toward the struct limit: too many, and the update is left whole', () => {
+    const view = new Y.Doc();
+    view.clientID = newViewClient();
+    for (let i = 0; i < 50; i++) view.getMap('entries').set(`private_a_${i}`, { unread: i });
+    const update = Y.encodeStateAsUpdate(view);
+    expect(withoutView(update, 49).rest).toBe(update); // the filter then refuses it
+    expect(Y.decodeUpdate(withoutView(update, 50).rest).structs).toHaveLength(0);
   });
 
   it('a later view wins on a device that still holds an earlier view’s value', () => {

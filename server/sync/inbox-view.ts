@@ -6,73 +6,100 @@
  * clientID bindings, and old entries written by earlier versions.
  *
  * The view is written with a clientID of its own, above every 32-bit Yjs clientID (Yjs picks
- * uint32), taken from the clock, so each new view (a room loaded again, a restart) has a greater
- * one than any view before it. Two consequences make the ephemeral writes safe:
- * - A device that kept entries from an earlier view sends them back when it syncs; the server
- *   drops them (structs and deletions of view clientIDs) before the filter, so persisted updates
- *   never refer to view structs and a stored document never waits for one.
- * - On that device the earlier view's value of a key and the current view's are concurrent; Yjs
- *   orders concurrent map writes by clientID, so the current view's wins. A key the device still
- *   shows but the current view does not hold (the identity left while the device was offline)
- *   gets a tombstone: the current view writes it and deletes it again, which removes it there.
+ * uint32), so each new view (a room loaded again, a restart) has a greater one than any view
+ * before it (ViewClients: clock × 2048 plus a counter, never below a persisted high-water mark).
+ * Three consequences make the ephemeral writes safe and bounded:
+ * - On a device the earlier view's value of a key and the current view's are concurrent; Yjs
+ *   orders concurrent map writes by clientID, so the current view's wins. A key the device
+ *   still shows that the identity left meanwhile gets a tombstone (the current view writes it
+ *   and deletes it again), from the list of conversations left (inbox/lists.ts).
+ * - The server remembers, per inbox, how far each earlier view got on devices (its clock at
+ *   unload, or what a device sent back) and announces those clocks in its state vector, so a
+ *   device does not upload an earlier view's structs again on every reconnect.
+ * - Whatever a device still sends of an earlier view (structs and deletions of view clientIDs)
+ *   is dropped before the filter, so persisted updates never refer to view structs and a stored
+ *   document never waits for one. Those structs count toward the struct limit all the same.
  */
 import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
+import type { DocStore } from '../store/types.js';
 import type { DecodedUpdate } from './filter.js';
 
 /** Greater than every clientID Yjs generates (uint32). */
 const VIEW_FLOOR = 2 ** 32;
+/** View clientIDs per millisecond (clock × this stays below 2^53 until the year 2109). */
+const PER_MS = 2048;
+const HIGH_WATER = 'inbox-view-high-water';
 
 export function isViewClient(clientId: number): boolean {
   return clientId >= VIEW_FLOOR;
 }
 
-let lastView = 0;
+/**
+ * Hands out view clientIDs: each greater than every one handed out before, in this process or an
+ * earlier one (a restart, a clock stepped back), since the last one is stored before it is used.
+ * One meta write per inbox load, never per message.
+ */
+export class ViewClients {
+  private last = 0;
+  private chain: Promise<unknown> = Promise.resolve();
 
-/** A clientID for a new view, greater than any given before (ms clock, > 2^32 since 1970+50d). */
-export function newViewClient(): number {
-  lastView = Math.max(lastView + 1, Date.now(), VIEW_FLOOR);
-  return lastView;
+  constructor(
+    private readonly store: Pick<DocStore, 'getMeta' | 'setMeta'>,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  next(): Promise<number> {
+    const next = this.chain.then(async () => {
+      if (this.last === 0) this.last = Number((await this.store.getMeta(HIGH_WATER)) ?? 0) || 0;
+      const id = Math.max(this.last + 1, this.clock() * PER_MS, VIEW_FLOOR);
+      await this.store.setMeta(HIGH_WATER, id);
+      this.last = id;
+      return id;
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
 }
 
 export interface SplitUpdate {
   /** The update without any view struct or deletion (the bytes given when it had none). */
   rest: Uint8Array;
-  /** Keys of `entries` that the dropped view structs wrote. */
-  viewKeys: Set<string>;
+  /** For each view clientID the update held structs of: the clock after its last one. */
+  viewClocks: Map<number, number>;
 }
 
-/** Drops what earlier views wrote from an update a device sent to its inbox. */
-export function withoutView(doc: Y.Doc, update: Uint8Array): SplitUpdate {
+/**
+ * Drops what earlier views wrote from an update a device sent to its inbox. An update of more
+ * than `maxStructs` structs in all is returned whole, so the filter refuses it.
+ */
+export function withoutView(update: Uint8Array, maxStructs: number): SplitUpdate {
   let decoded: DecodedUpdate;
   try {
     decoded = Y.decodeUpdate(update) as DecodedUpdate;
   } catch {
-    return { rest: update, viewKeys: new Set() }; // the filter refuses it
+    return { rest: update, viewClocks: new Map() }; // the filter refuses it
   }
   const hasView =
     decoded.structs.some((s) => isViewClient(s.id.client)) ||
     [...decoded.ds.clients.keys()].some(isViewClient);
-  if (!hasView) return { rest: update, viewKeys: new Set() };
-  const viewKeys = new Set<string>();
+  if (!hasView || decoded.structs.length > maxStructs)
+    return { rest: update, viewClocks: new Map() };
+  const viewClocks = new Map<number, number>();
   const kept: DecodedUpdate['structs'] = [];
   for (const struct of decoded.structs) {
-    if (!isViewClient(struct.id.client)) {
+    const client = struct.id.client;
+    if (!isViewClient(client)) {
       kept.push(struct);
       continue;
     }
-    if (!(struct instanceof Y.Item)) continue;
-    if (typeof struct.parentSub === 'string') viewKeys.add(struct.parentSub);
-    else if (struct.origin && struct.origin.clock < Y.getState(doc.store, struct.origin.client)) {
-      const origin = Y.getItem(doc.store, struct.origin);
-      if (origin instanceof Y.Item && typeof origin.parentSub === 'string')
-        viewKeys.add(origin.parentSub);
-    }
+    const end = struct.id.clock + struct.length;
+    if (end > (viewClocks.get(client) ?? 0)) viewClocks.set(client, end);
   }
   const ds = new Map(
     [...decoded.ds.clients].filter(([client]) => !isViewClient(client)),
   ) as DecodedUpdate['ds']['clients'];
-  return { rest: encodeUpdate(kept, ds), viewKeys };
+  return { rest: encodeUpdate(kept, ds), viewClocks };
 }
 
 /** Encodes structs (of decodeUpdate) and a delete set as one V1 update. */

@@ -46,7 +46,7 @@ import { RoomAwareness } from './awareness.js';
 import { type CommitEffects, type CommitPlan, commit } from './commit.js';
 import type { FilterInput, Rejection, Verdict } from './filter.js';
 import { badForward, type ForwardSource } from './forward.js';
-import { newViewClient, withoutView } from './inbox-view.js';
+import { withoutView } from './inbox-view.js';
 import { createStamper, type Stamper } from './stamp.js';
 
 /** One socket joined to this room, as the room sees it. */
@@ -82,6 +82,8 @@ export interface RoomDeps {
   metrics?: Metrics;
   /** Sensitive words and rate limits, for new messages from sockets and `submit` alike. */
   moderation?: Moderation;
+  /** Most structs one update may hold (the filter's limit; an inbox counts view structs too). */
+  maxStructs?: number;
 }
 
 /** What the current step's accepted writes were: the feed's record of the step. */
@@ -116,8 +118,12 @@ export class Room {
   /** The current step overwrote new messages with their censored copies (see `flush`). */
   private censored = false;
   private broken = false;
-  /** The clientID of the server's in-memory view of an inbox (inbox-view.ts), once it wrote. */
+  /** The clientID of the server's in-memory view of an inbox (inbox-view.ts), once given. */
   private viewClient: number | undefined;
+  /** Earlier views of this inbox: how far each got on devices (announced in the state vector). */
+  private readonly earlierViews = new Map<number, number>();
+  /** Called when a device sent structs of an earlier view beyond what `earlierViews` held. */
+  onEarlierViews: (views: ReadonlyMap<number, number>) => void = () => {};
   /** Set by the registry; called once when the room must be dropped (broken or idle). */
   onDrop: (room: Room) => void = () => {};
 
@@ -229,7 +235,7 @@ export class Room {
       await this.learnIdentityType(peer.identity);
       this.peers.add(peer);
       const states = this.presence.join(peer);
-      peer.send(wire.writeSyncStep1(Y.encodeStateVector(this.doc)));
+      peer.send(wire.writeSyncStep1(Y.encodeStateVector(this.announcedState())));
       if (states) peer.send(states);
     });
   }
@@ -338,6 +344,36 @@ export class Room {
     return this.enqueue(async () => this.writeView(change));
   }
 
+  /**
+   * Gives an inbox its view clientID (before any view write) and what is known of earlier views
+   * (inbox-view.ts): their clocks join the state vector the room sends, so devices do not send
+   * those structs back.
+   */
+  useView(client: number, earlier: ReadonlyMap<number, number>): void {
+    this.viewClient = client;
+    for (const [c, clock] of earlier)
+      if (c !== client && clock > (this.earlierViews.get(c) ?? 0)) this.earlierViews.set(c, clock);
+  }
+
+  /** Every view of this inbox with how far it got: the earlier ones and this one. */
+  viewClocks(): Map<number, number> {
+    const views = new Map(this.earlierViews);
+    if (this.viewClient !== undefined) {
+      const clock = Y.getState(this.doc.store, this.viewClient);
+      if (clock > 0) views.set(this.viewClient, clock);
+    }
+    return views;
+  }
+
+  /** The state vector a peer is sent: the document's, and how far earlier views got. */
+  private announcedState(): Y.Doc | Map<number, number> {
+    if (this.earlierViews.size === 0) return this.doc;
+    const sv = Y.decodeStateVector(Y.encodeStateVector(this.doc));
+    for (const [client, clock] of this.earlierViews)
+      if (clock > (sv.get(client) ?? 0)) sv.set(client, clock);
+    return sv;
+  }
+
   /** Waits until every queued change is durable. */
   drain(): Promise<void> {
     return this.enqueue(async () => {});
@@ -369,10 +405,7 @@ export class Room {
   private async applyFrom(peer: Peer, received: Uint8Array): Promise<void> {
     if (!this.peers.has(peer)) return;
     // A device sends back what earlier views of its inbox wrote: dropped, never persisted.
-    const { rest: update, viewKeys } =
-      this.parsed.type === 'inbox'
-        ? withoutView(this.doc, received)
-        : { rest: received, viewKeys: undefined };
+    const update = this.parsed.type === 'inbox' ? this.withoutView(received) : received;
     const now = this.deps.now();
     const judging = process.hrtime.bigint();
     const verdict = this.deps.filter({
@@ -431,31 +464,31 @@ export class Room {
       if (frame) peer.send(frame);
     }
     if (verdict.writes.has('members')) this.closeUnreadable();
-    if (viewKeys && viewKeys.size > 0) this.tombstones(viewKeys);
   }
 
   /**
-   * Keys an earlier view wrote that this view does not hold (the device was offline when they
-   * went): written and deleted again by this view, which removes them on the device too.
+   * Drops earlier views' structs from a device's update, and remembers how far those views got
+   * on devices, so the next state vector covers them (sent once, not on every reconnect).
    */
-  private tombstones(keys: ReadonlySet<string>): void {
-    this.writeView((doc) => {
-      const entries = inboxRoots(doc).entries;
-      let wrote = false;
-      for (const key of keys) {
-        if (entries.has(key)) continue;
-        entries.set(key, null as never);
-        entries.delete(key);
-        wrote = true;
-      }
-      return wrote;
-    });
+  private withoutView(received: Uint8Array): Uint8Array {
+    const { rest, viewClocks } = withoutView(received, this.deps.maxStructs ?? 10_000);
+    let learned = false;
+    for (const [client, clock] of viewClocks) {
+      // Only clientIDs below this view's were handed out by this server (others are made up).
+      if (this.viewClient === undefined || client >= this.viewClient) continue;
+      if (clock <= (this.earlierViews.get(client) ?? 0)) continue;
+      this.earlierViews.set(client, clock);
+      learned = true;
+    }
+    if (learned) this.onEarlierViews(this.earlierViews);
+    return rest;
   }
 
   private writeView(change: (doc: Y.Doc) => boolean): void {
     if (this.outbox.length > 0)
       throw new Error('a view write inside a step with changes to persist');
-    this.viewClient ??= newViewClient();
+    // No view clientID yet: the inbox's opening failed before it got one; nothing to show.
+    if (this.viewClient === undefined) return;
     const own = this.doc.clientID;
     this.doc.clientID = this.viewClient;
     try {
