@@ -299,7 +299,9 @@ export class Inboxes {
     const { entries } = inboxRoots(doc);
     const current = entries.get(key);
     if (computed.entry === undefined) {
-      if (current === undefined) return false;
+      if (current === undefined && !first) return false;
+      // A first removal in this view is a tombstone: a device may show an earlier view's value.
+      if (current === undefined) entries.set(key, null as never);
       entries.delete(key);
       return true;
     }

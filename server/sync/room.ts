@@ -95,6 +95,9 @@ type StepRecord = Pick<
   at?: number;
 };
 
+/** Earlier views of an inbox remembered (as inbox/views.ts keeps them). */
+const EARLIER_KEPT = 256;
+
 const NOTHING_ACCEPTED: StepRecord = {
   messages: [],
   members: [],
@@ -480,7 +483,11 @@ export class Room {
       this.earlierViews.set(client, clock);
       learned = true;
     }
-    if (learned) this.onEarlierViews(this.earlierViews);
+    if (!learned) return rest;
+    // Bounded like what is stored (inbox/views.ts): the latest views only.
+    for (const client of [...this.earlierViews.keys()].sort((a, b) => b - a).slice(EARLIER_KEPT))
+      this.earlierViews.delete(client);
+    this.onEarlierViews(this.earlierViews);
     return rest;
   }
 
