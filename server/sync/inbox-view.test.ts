@@ -29,7 +29,15 @@ describe('inbox view', () => {
   });
 
   it('never repeats nor lowers a view clientID across a restart with the clock stepped back', async () => {
-    const store = memoryStore();
+    const memory = memoryStore();
+    let writes = 0;
+    const store = {
+      getMeta: (k: string) => memory.getMeta(k),
+      setMeta: (k: string, v: string | number) => {
+        writes += 1;
+        return memory.setMeta(k, v);
+      },
+    };
     let clock = 1_800_000_000_000;
     const before = new ViewClients(store, () => clock);
     const burst = [];
@@ -37,6 +45,8 @@ describe('inbox view', () => {
     clock -= 60_000; // a restart on a host whose clock went back a minute
     const after = await new ViewClients(store, () => clock).next();
     expect(after).toBeGreaterThan(burst.at(-1)!);
+    expect(new Set(burst).size).toBe(burst.length);
+    expect(writes).toBe(2); // a reservation each process, not a write per view
   });
 
   it('drops an earlier view’s structs and deletions from what a device sends, keeps the rest', () => {

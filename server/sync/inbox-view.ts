@@ -30,6 +30,8 @@ const VIEW_FLOOR = 2 ** 32;
 /** View clientIDs per millisecond (clock × this stays below 2^53 until the year 2109). */
 const PER_MS = 2048;
 const HIGH_WATER = 'inbox-view-high-water';
+/** View clientIDs reserved at a time: a minute of clock. */
+const RESERVE = 60_000 * PER_MS;
 
 export function isViewClient(clientId: number): boolean {
   return clientId >= VIEW_FLOOR;
@@ -37,11 +39,13 @@ export function isViewClient(clientId: number): boolean {
 
 /**
  * Hands out view clientIDs: each greater than every one handed out before, in this process or an
- * earlier one (a restart, a clock stepped back), since the last one is stored before it is used.
- * One meta write per inbox load, never per message.
+ * earlier one (a restart, a clock stepped back). A range is reserved (stored) before any ID in
+ * it is used, a minute of clock ahead, so a burst of inbox loads costs one meta write, not one
+ * each; after a restart IDs start above the stored reservation.
  */
 export class ViewClients {
   private last = 0;
+  private reserved = 0;
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -51,9 +55,16 @@ export class ViewClients {
 
   next(): Promise<number> {
     const next = this.chain.then(async () => {
-      if (this.last === 0) this.last = Number((await this.store.getMeta(HIGH_WATER)) ?? 0) || 0;
-      const id = Math.max(this.last + 1, this.clock() * PER_MS, VIEW_FLOOR);
-      await this.store.setMeta(HIGH_WATER, id);
+      if (this.reserved === 0) {
+        this.reserved = Number((await this.store.getMeta(HIGH_WATER)) ?? 0) || VIEW_FLOOR;
+        this.last = this.reserved;
+      }
+      const id = Math.max(this.last + 1, this.clock() * PER_MS);
+      if (id > this.reserved) {
+        const until = id + RESERVE;
+        await this.store.setMeta(HIGH_WATER, until);
+        this.reserved = until;
+      }
       this.last = id;
       return id;
     });
