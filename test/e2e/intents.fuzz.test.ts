@@ -37,6 +37,8 @@ const STEPS = Number(process.env.FUZZ_STEPS ?? 80);
 const TIMEOUT_MS = Number(
   process.env.FUZZ_TIMEOUT_MS ?? Math.max(600_000, RUNS * (STEPS / 150) * 6_000),
 );
+// npm test's short search reports a failure within 2 minutes; a long run uses its whole timeout.
+const SHRINK_MS = RUNS <= 40 ? 120_000 : TIMEOUT_MS - 30_000;
 const PEOPLE = ['alice', 'bob', 'carol', 'dave'] as const;
 type Who = (typeof PEOPLE)[number];
 const DEVICES: readonly Who[] = ['alice', 'alice', 'bob', 'bob', 'carol', 'dave'];
@@ -590,7 +592,7 @@ it(
         // The limit bounds the whole property (runs and shrinking; shrinking replays whole runs),
         // so it follows the test's own timeout: a long run executes all its runs, and a failure
         // still reports the smallest case found before the limit.
-        interruptAfterTimeLimit: Number(process.env.FUZZ_SHRINK_MS ?? TIMEOUT_MS - 30_000),
+        interruptAfterTimeLimit: Number(process.env.FUZZ_SHRINK_MS ?? SHRINK_MS),
         markInterruptAsFailure: false,
         verbose: 1,
       },
