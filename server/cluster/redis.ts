@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { createClient } from '@redis/client';
 import { ConvosyncError } from '../../shared/errors.js';
+import { redactUrl } from '../redact.js';
 
 const create = (url: string) =>
   createClient({
@@ -47,7 +48,10 @@ export async function connectRedis(url: string, options: RedisOptions = {}): Pro
     timer = setTimeout(
       () =>
         reject(
-          new ConvosyncError('STORAGE_UNAVAILABLE', `Redis is not reachable at ${redact(url)}`),
+          new ConvosyncError(
+            'STORAGE_UNAVAILABLE',
+            `Redis is not reachable at ${redactUrl(url, 'redis')}`,
+          ),
         ),
       options.firstConnectMs ?? 5000,
     );
@@ -61,16 +65,6 @@ export async function connectRedis(url: string, options: RedisOptions = {}): Pro
     clearTimeout(timer);
   }
   return client;
-}
-
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    u.password = '';
-    return u.toString();
-  } catch {
-    return 'redis';
-  }
 }
 
 /** A Lua script, run by its SHA-1 and loaded again when Redis lost it (a restart). */

@@ -10,6 +10,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import { redactUrl } from '../redact.js';
 import { migrate } from './migrate.js';
 import { startPgliteThread } from './pglite-thread.js';
 
@@ -41,7 +42,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     return {
       sql,
       kind: 'postgres',
-      where: redact(options.url),
+      where: redactUrl(options.url, 'postgres'),
       close: () => sql.end({ timeout: 5 }),
     };
   }
@@ -81,16 +82,6 @@ function connect(url: string, max: number, schema?: string): Sql {
 
 async function ensureSchema(sql: Sql, schema?: string): Promise<void> {
   if (schema) await sql.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema.replaceAll('"', '')}"`);
-}
-
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    u.password = '';
-    return u.toString();
-  } catch {
-    return 'postgres';
-  }
 }
 
 /**
