@@ -557,8 +557,11 @@ export class Room {
 
   private async carryOut(effects: CommitEffects, writer?: Peer): Promise<void> {
     if (effects.censored) this.censored = true;
-    if (effects.closeUnreadable) this.closeUnreadable(writer);
     await this.flush();
+    // After the flush: a removed member's device hears its removal (and keeps it, so it shows
+    // "you were removed" even offline) before its socket closes. Nothing later reaches it: the
+    // next step waits behind this one.
+    if (effects.closeUnreadable) this.closeUnreadable(writer);
     if (effects.compact) {
       void this.compact().catch((error) =>
         this.deps.log.warn('compaction after recall failed', { room: this.key, error }),

@@ -5,7 +5,7 @@
  */
 
 import { expect, it } from 'vitest';
-import { MemberRole } from '../../shared/enums.js';
+import { MemberRole, MemberStatus } from '../../shared/enums.js';
 import { fileUrl } from '../../shared/file-url.js';
 import { newMessageKey } from '../../shared/ids.js';
 import { conversationRoots } from '../../shared/schema.js';
@@ -216,4 +216,24 @@ it('a change made right after an invite survives the server overwriting the join
   await server.drain();
   expect(conversationRoots(server.doc).members.get('dave')).toEqual(dave);
   expect(errors).toEqual([]);
+});
+
+it('a removed member’s device hears its removal before its socket closes, and keeps it', async () => {
+  const { o, c } = await team();
+  await o.remove(id('carol'));
+  // Carol's own replica shows her removed, with the system message: the UI can say "you were
+  // removed" from the document alone, offline and after a reload. (Closing her socket before
+  // the removal went out left her replica showing an active membership.)
+  const mine = await waitFor(
+    () => {
+      const member = conversationRoots(c.doc).members.get('carol');
+      return member && member.status !== MemberStatus.Active ? member : undefined;
+    },
+    5000,
+    'removal seen by carol',
+  );
+  expect(mine.status).toBe(MemberStatus.Exited);
+  expect(
+    c.messages().some((m) => m.system?.event === 'removed' && m.system.target === 'carol'),
+  ).toBe(true);
 });

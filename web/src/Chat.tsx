@@ -475,8 +475,9 @@ export function blockedReason(
       if (m.system?.event === 'removed' && m.system.target === me) return t('removedReason');
     return t('exitedReason');
   }
-  // The server closes a removed member's socket at once, before it sees the removal: a refusal
-  // where this device last saw an active membership is a removal (leaving is written here).
+  // The server sends the removal before closing the socket, but a device that was offline then
+  // only hears the refusal: where it last saw an active membership, that is a removal (leaving
+  // is written here).
   if (refusal === 'NOT_MEMBER' && member) return t('removedReason');
   if (refusal) return t('notMemberReason');
   if (!member) return undefined; // not synced yet (or a chat opened offline): the server decides
