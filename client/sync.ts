@@ -37,6 +37,7 @@ export interface SyncOptions {
 }
 
 export function connect(options: SyncOptions): WebsocketProvider {
+  allowExitListener(+1);
   const provider = new WebsocketProvider(options.serverUrl, options.room, options.doc, {
     connect: options.connect,
     // acks=1 asks for `accepted` messages, which confirm intents that have no stamp.
@@ -49,6 +50,11 @@ export function connect(options: SyncOptions): WebsocketProvider {
     shouldReconnect: (event) => !(event.code >= 4400 && event.code < 4500) && event.code !== 1009,
     ...(options.WebSocket ? { WebSocketPolyfill: options.WebSocket } : {}),
   });
+  const destroy = provider.destroy.bind(provider);
+  provider.destroy = () => {
+    destroy();
+    allowExitListener(-1);
+  };
   sendOwnAwarenessOnly(provider);
   followClientId(provider);
   let rejection: Rejection | undefined;
@@ -139,4 +145,16 @@ export function errorFromClose(code: number, reason: string): ConvosyncError {
   if (code === 1009) return new ConvosyncError('UPDATE_TOO_LARGE', reason || 'frame too big');
   const byNumber = (Object.keys(ERRORS) as ErrorCode[]).find((c) => ERRORS[c].close === code);
   return new ConvosyncError(byNumber ?? 'INTERNAL', reason || `closed with ${code}`);
+}
+
+/**
+ * In Node, every WebsocketProvider adds a `process.on('exit')` listener (it clears its awareness
+ * state) and removes it on destroy: a desktop or bot client with more than ten open
+ * conversations is not a leak, so each provider raises the warning threshold by one while open.
+ */
+function allowExitListener(delta: 1 | -1): void {
+  if (typeof process === 'undefined' || typeof process.setMaxListeners !== 'function') return;
+  const max = process.getMaxListeners();
+  if (max === 0) return; // unlimited
+  process.setMaxListeners(Math.max(10, max + delta));
 }
