@@ -118,6 +118,7 @@ export class Room {
   private outbox: Array<{ update: Uint8Array; origin: Origin }> = [];
   private record: StepRecord = NOTHING_ACCEPTED;
   private readonly compaction: CompactionPolicy;
+  private lastCompaction: Promise<void> = Promise.resolve();
   /** The current step overwrote new messages with their censored copies (see `flush`). */
   private censored = false;
   private broken = false;
@@ -377,13 +378,23 @@ export class Room {
     return sv;
   }
 
-  /** Waits until every queued change is durable. */
+  /**
+   * Waits until every queued change is durable, and every compaction queued by then is done: a
+   * step queues its recall's compaction behind whatever was queued while it ran (this drain's
+   * own marker too), and a caller of drain expects the recalled text gone from disk.
+   */
   drain(): Promise<void> {
-    return this.enqueue(async () => {});
+    return this.enqueue(async () => {}).then(() => this.lastCompaction);
   }
 
   /** Merges the stored update log (drops deleted content, e.g. recalled text, from disk). */
   compact(): Promise<void> {
+    const done = this.enqueueCompaction();
+    this.lastCompaction = done.catch(() => undefined);
+    return done;
+  }
+
+  private enqueueCompaction(): Promise<void> {
     return this.enqueue(async () => {
       try {
         await this.deps.store.compact(this.key);
