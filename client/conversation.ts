@@ -173,6 +173,15 @@ export class Conversation extends Emitter<ConversationEvents> {
     return conversation;
   }
 
+  /**
+   * Why the server refused this identity here for good (NOT_MEMBER, CONVERSATION_NOT_FOUND…),
+   * or undefined. Also emitted as 'error'; kept here so a view opened after the refusal (a page
+   * reload races the server's answer) shows it too.
+   */
+  get refused(): ConvosyncError | undefined {
+    return this.refusal;
+  }
+
   /** The local Yjs document (replaced by a new one after a reset). */
   get doc(): Y.Doc {
     return this.current;

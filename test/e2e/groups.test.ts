@@ -236,4 +236,6 @@ it('a removed member’s device hears its removal before its socket closes, and 
   expect(
     c.messages().some((m) => m.system?.event === 'removed' && m.system.target === 'carol'),
   ).toBe(true);
+  // The refusal stays readable for a view that subscribes later (a reload races the server).
+  await waitFor(() => c.refused?.code === 'NOT_MEMBER', 5000, 'refusal kept');
 });

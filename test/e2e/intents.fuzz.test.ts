@@ -558,7 +558,11 @@ it(
             for (const [, o] of world.ledger.outcomes) {
               const k =
                 o[0]!.status === 'refused'
-                  ? `refused ${(o[0] as { error: { code: string } }).error.code}`
+                  ? `refused ${(o[0] as { error: { code: string; message: string } }).error.code}${
+                      (o[0] as { error: { code: string } }).error.code === 'SCHEMA_VIOLATION'
+                        ? `: ${(o[0] as { error: { message: string } }).error.message}`
+                        : ''
+                    }`
                   : o[0]!.status;
               tally[k] = (tally[k] ?? 0) + 1;
             }

@@ -110,7 +110,7 @@ function OpenChat(props: {
     const timer = setInterval(() => setNow(Date.now()), 10_000);
     return () => clearInterval(timer);
   }, []);
-  const [refusal, setRefusal] = useState<string | undefined>();
+  const [refusal, setRefusal] = useState<string | undefined>(() => conversation.refused?.code);
   const [replyTo, setReplyTo] = useState<MessageView | undefined>();
   const [forwarding, setForwarding] = useState<MessageView | undefined>();
   const [viewer, setViewer] = useState<{ src: string; alt: string } | undefined>();
@@ -215,20 +215,20 @@ function OpenChat(props: {
   }, [atBottom, conversation]);
   useEffect(() => () => viewing.set({ atBottom: false }), []);
 
-  useEffect(
-    () =>
-      conversation.on('error', (error, detail) => {
-        if (error.code === 'NOT_MEMBER' || error.code === 'CONVERSATION_NOT_FOUND') {
-          setRefusal(error.code);
-          return;
-        }
-        // Receipts and read marks fail quietly (the next one tries again).
-        const kind = detail.intent?.kind;
-        if (kind === 'read' || kind === 'delivered') return;
-        toastError(error);
-      }),
-    [conversation],
-  );
+  useEffect(() => {
+    // The refusal may have come before this view subscribed (a reload races the server).
+    setRefusal(conversation.refused?.code);
+    return conversation.on('error', (error, detail) => {
+      if (error.code === 'NOT_MEMBER' || error.code === 'CONVERSATION_NOT_FOUND') {
+        setRefusal(error.code);
+        return;
+      }
+      // Receipts and read marks fail quietly (the next one tries again).
+      const kind = detail.intent?.kind;
+      if (kind === 'read' || kind === 'delivered') return;
+      toastError(error);
+    });
+  }, [conversation]);
 
   const onScroll = (state: ScrollState) => {
     visible.current = state.visible;
