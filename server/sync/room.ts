@@ -527,10 +527,10 @@ export class Room {
   }
 
   /**
-   * Accepted writes: the commit's server transaction, then its effects in order: sockets that
-   * may no longer read are closed (before the broadcast, so they never see it; `writer` is
-   * closed by its caller once its ack is out), the step is persisted, published and broadcast,
-   * and the log is compacted after a recall.
+   * Accepted writes: the commit's server transaction, then its effects in order: the step is
+   * persisted, published and broadcast; sockets that may no longer read are closed (after the
+   * broadcast, so a removed member's device holds its removal; `writer` is closed by its caller
+   * once its ack is out); the log is compacted after a recall.
    */
   private async accept(
     author: Identity,
