@@ -529,8 +529,9 @@ export class Room {
   /**
    * Accepted writes: the commit's server transaction, then its effects in order: the step is
    * persisted, published and broadcast; sockets that may no longer read are closed (after the
-   * broadcast, so a removed member's device holds its removal; `writer` is closed by its caller
-   * once its ack is out); the log is compacted after a recall.
+   * broadcast when the step only changed membership, so a removed member's device holds its
+   * removal, else before it; `writer` is closed by its caller once its ack is out); the log is
+   * compacted after a recall.
    */
   private async accept(
     author: Identity,
@@ -562,17 +563,25 @@ export class Room {
       profiles: [...(plan.writes.get('profiles') ?? [])],
       notes: plan.notes,
     };
-    await this.carryOut(effects, writer);
+    // A step that changes only membership goes to a removed member's devices too, so they hold
+    // their removal ("you were removed", offline and after a reload). A step with anything else
+    // (an offline batch: "remove carol", then a message about her) must not reach them: their
+    // sockets close first, and they learn it from the NOT_MEMBER refusal.
+    const onlyMembers = [...plan.writes.keys()].every((root) => root === 'members');
+    await this.carryOut(effects, writer, onlyMembers);
     return stamps;
   }
 
-  private async carryOut(effects: CommitEffects, writer?: Peer): Promise<void> {
+  private async carryOut(
+    effects: CommitEffects,
+    writer?: Peer,
+    removedHearIt = false,
+  ): Promise<void> {
     if (effects.censored) this.censored = true;
+    if (effects.closeUnreadable && !removedHearIt) this.closeUnreadable(writer);
     await this.flush();
-    // After the flush: a removed member's device hears its removal (and keeps it, so it shows
-    // "you were removed" even offline) before its socket closes. Nothing later reaches it: the
-    // next step waits behind this one.
-    if (effects.closeUnreadable) this.closeUnreadable(writer);
+    // Nothing later reaches them: the next step waits behind this one.
+    if (effects.closeUnreadable && removedHearIt) this.closeUnreadable(writer);
     if (effects.compact) {
       void this.compact().catch((error) =>
         this.deps.log.warn('compaction after recall failed', { room: this.key, error }),

@@ -239,3 +239,29 @@ it('a removed member’s device hears its removal before its socket closes, and 
   // The refusal stays readable for a view that subscribes later (a reload races the server).
   await waitFor(() => c.refused?.code === 'NOT_MEMBER', 5000, 'refusal kept');
 });
+
+it('a step that removes a member and also posts a message never reaches the removed member', async () => {
+  const { o } = await team();
+  const carol = await syncPeer(env.ts, o.key, 'carol');
+  const olga = await syncPeer(env.ts, o.key, 'olga');
+  const about = newMessageKey();
+  // One update (an offline batch): remove carol, then a message she must not read.
+  olga.change((doc) => {
+    const { members, messages } = conversationRoots(doc);
+    const current = members.get('carol')!;
+    members.set('carol', { ...current, status: MemberStatus.Exited, exitTime: Date.now() });
+    messages.set(about, {
+      key: about,
+      sender: id('olga'),
+      senderType: 1,
+      format: 0,
+      content: 'now that carol is gone',
+      sentAt: Date.now(),
+    });
+  });
+  const closedWith = await carol.outcome();
+  expect(closedWith.reason).toMatch(/NOT_MEMBER/);
+  await waitFor(() => conversationRoots(olga.doc).stamps.has(about), 5000, 'message stamped');
+  expect(conversationRoots(carol.doc).messages.has(about)).toBe(false);
+  expect(conversationRoots(carol.doc).members.get('carol')?.status).toBe(MemberStatus.Active);
+});
