@@ -49,7 +49,7 @@ interface Dirty {
 }
 
 /** Documents projected together in one transaction, at most. */
-const BATCH_DOCUMENTS = 64;
+const BATCH_DOCUMENTS = 256;
 
 /** A document's own backoff after failed projections: 0.5 s, 1 s, ... 5 min. */
 const DOCUMENT_BACKOFF_MAX_MS = 5 * 60_000;
@@ -293,7 +293,19 @@ export class Projector {
       .filter(([, d]) => d.due <= now)
       .sort((a, b) => a[1].since - b[1].since);
     let failed = 0;
-    const fresh = due.filter(([, d]) => (d.failures ?? 0) === 0).slice(0, BATCH_DOCUMENTS);
+    // A pass that runs anyway takes every changed document along, due or not: under a stream of
+    // changes to many documents, one transaction every max delay instead of one per tick for the
+    // few that fell due in it (a pass costs a dozen statements whatever it holds).
+    const riding =
+      due.length > 0
+        ? [...this.dirty.entries()]
+            .filter(([, d]) => d.due > now && (d.failures ?? 0) === 0)
+            .sort((a, b) => a[1].since - b[1].since)
+        : [];
+    const fresh = [...due.filter(([, d]) => (d.failures ?? 0) === 0), ...riding].slice(
+      0,
+      BATCH_DOCUMENTS,
+    );
     if (fresh.length > 1 && !this.closed) {
       const outcome = await this.projectTogether(fresh);
       if (outcome === 'down') return fresh.length;
@@ -375,7 +387,7 @@ export class Projector {
   private async projectBatch(keys: readonly string[]): Promise<void> {
     const cursors = new Map<string, Uint8Array>();
     for (const row of await this.deps.sql<{ doc_name: string; state_vector: Uint8Array }[]>`
-      SELECT doc_name, state_vector FROM t_projection_cursor WHERE doc_name IN ${this.deps.sql(keys as string[])}`)
+      SELECT doc_name, state_vector FROM t_projection_cursor WHERE doc_name = ANY(${this.deps.sql.array(keys as string[])}::text[])`)
       cursors.set(row.doc_name, new Uint8Array(row.state_vector));
     const planned: Array<Awaited<ReturnType<Projector['planFor']>>> = [];
     try {
@@ -453,47 +465,74 @@ export class Projector {
         messages: plan.messages.length,
         events: plan.events.length,
       });
+    // Every statement's text is the same whatever the number of rows (rows travel as one JSON
+    // parameter, ids as one array): the driver prepares each statement once and then sends one
+    // Bind/Execute, where a text per row count cost a Parse/Describe round trip every time (and
+    // a prepared statement kept in the database for every distinct count).
+    const conversationIds = plans.map((p) => p.id);
+    const conversations = plans.map(({ conversation }) => ({ ...conversation, update_time: time }));
+    const memberRows = plans.flatMap((plan) =>
+      plan.members.map((m) => ({
+        ...m,
+        member_id: ids.next(),
+        create_time: m.join_time,
+        update_time: time,
+      })),
+    );
+    const messageRows = plans.flatMap((plan) => plan.messages);
+    const cursorRows = plans.map((plan) => ({
+      doc_name: plan.key,
+      state_vector: `\\x${Buffer.from(plan.stateVector).toString('hex')}`,
+      projected_at: time,
+    }));
     await sql
       .begin(async (tx) => {
         const existed = new Set(
           (
             await tx<{ conversation_id: string }[]>`
-            SELECT conversation_id FROM t_conversation WHERE conversation_id IN ${tx(plans.map((p) => p.id))}`
+            SELECT conversation_id FROM t_conversation WHERE conversation_id = ANY(${tx.array(conversationIds)}::bigint[])`
           ).map((r) => String(r.conversation_id)),
         );
-        const conversations = plans.map(({ conversation }) => {
-          const { setting, ...row } = conversation;
-          return { ...row, setting: tx.json(setting as never), update_time: time };
-        });
         await tx`
-        INSERT INTO t_conversation ${tx(conversations as never)}
+        INSERT INTO t_conversation (conversation_id, conversation_key, conversation_type, conversation_name,
+          conversation_avatar, status, setting, current_member_count, max_member_count, first_identity_id,
+          first_identity_type, second_identity_id, second_identity_type, source, create_time, created_by, update_time)
+        SELECT conversation_id, conversation_key, conversation_type, conversation_name,
+          conversation_avatar, status, setting, current_member_count, max_member_count, first_identity_id,
+          first_identity_type, second_identity_id, second_identity_type, source, create_time, created_by, update_time
+        FROM json_populate_recordset(NULL::t_conversation, ${jsonRows(conversations)}::text::json)
         ON CONFLICT (conversation_id) DO UPDATE SET
           conversation_name = EXCLUDED.conversation_name, conversation_avatar = EXCLUDED.conversation_avatar,
           status = EXCLUDED.status, setting = EXCLUDED.setting, current_member_count = EXCLUDED.current_member_count,
           max_member_count = EXCLUDED.max_member_count, first_identity_id = EXCLUDED.first_identity_id,
           first_identity_type = EXCLUDED.first_identity_type, second_identity_id = EXCLUDED.second_identity_id,
           second_identity_type = EXCLUDED.second_identity_type, update_time = EXCLUDED.update_time`;
-        // Multi-row statements, in chunks: one round trip per few hundred rows, not per row.
-        const memberRows = plans.flatMap((plan) =>
-          plan.members.map((m) => ({
-            ...m,
-            member_id: ids.next(),
-            create_time: m.join_time,
-            update_time: time,
-          })),
-        );
         for (const chunk of chunks(memberRows)) {
           await tx`
-          INSERT INTO t_conversation_member ${tx(chunk as never)}
+          INSERT INTO t_conversation_member (member_id, conversation_id, identity_id, identity_type, nickname,
+            avatar, member_role, member_status, join_time, exit_time, last_read_seq, mute_notification,
+            invited_by, create_time, update_time)
+          SELECT member_id, conversation_id, identity_id, identity_type, nickname,
+            avatar, member_role, member_status, join_time, exit_time, last_read_seq, mute_notification,
+            invited_by, create_time, update_time
+          FROM json_populate_recordset(NULL::t_conversation_member, ${jsonRows(chunk)}::text::json)
           ON CONFLICT (conversation_id, identity_id) DO UPDATE SET
             identity_type = EXCLUDED.identity_type, nickname = EXCLUDED.nickname, avatar = EXCLUDED.avatar, member_role = EXCLUDED.member_role,
             member_status = EXCLUDED.member_status, join_time = EXCLUDED.join_time, exit_time = EXCLUDED.exit_time,
             last_read_seq = EXCLUDED.last_read_seq, mute_notification = EXCLUDED.mute_notification,
             invited_by = EXCLUDED.invited_by, update_time = EXCLUDED.update_time`;
         }
-        for (const chunk of chunks(plans.flatMap((plan) => plan.messages))) {
+        for (const chunk of chunks(messageRows)) {
           await tx`
-          INSERT INTO t_msg_body ${tx(chunk as never)}
+          INSERT INTO t_msg_body (message_id, title, content, relating_biz_type, relating_biz_id,
+            relating_parent_msg_id, create_time, update_time, message_type, conversation_id, message_format,
+            reply_to_message_id, file_url, file_size, duration, is_recalled, recall_time, sender_identity_id,
+            sender_identity_type, conversation_seq, client_message_key)
+          SELECT message_id, title, content, relating_biz_type, relating_biz_id,
+            relating_parent_msg_id, create_time, update_time, message_type, conversation_id, message_format,
+            reply_to_message_id, file_url, file_size, duration, is_recalled, recall_time, sender_identity_id,
+            sender_identity_type, conversation_seq, client_message_key
+          FROM json_populate_recordset(NULL::t_msg_body, ${jsonRows(chunk)}::text::json)
           ON CONFLICT (message_id) DO UPDATE SET
             content = EXCLUDED.content, title = EXCLUDED.title, file_url = EXCLUDED.file_url, file_size = EXCLUDED.file_size,
             is_recalled = EXCLUDED.is_recalled, recall_time = EXCLUDED.recall_time, update_time = EXCLUDED.update_time,
@@ -504,7 +543,7 @@ export class Projector {
           let removed = 0;
           for (const chunk of chunks(plan.expired)) {
             removed += (
-              await tx`DELETE FROM t_msg_body WHERE conversation_id = ${plan.id} AND message_id IN ${tx(chunk)}`
+              await tx`DELETE FROM t_msg_body WHERE conversation_id = ${plan.id} AND message_id = ANY(${tx.array(chunk)}::bigint[])`
             ).count;
           }
           if (plan.messages.length > 0 || plan.members.length > 0 || removed > 0)
@@ -519,21 +558,22 @@ export class Projector {
               event_type: event.type,
               conversation_id: plan.id,
               conversation_key: plan.key,
-              payload: tx.json(event.payload as never),
+              payload: event.payload,
               occurred_at: event.occurredAt,
               created_at: time,
             })),
         );
         for (const chunk of chunks(eventRows)) {
-          await tx`INSERT INTO t_domain_event ${tx(chunk as never)} ON CONFLICT (event_key) DO NOTHING`;
+          await tx`
+          INSERT INTO t_domain_event (event_key, event_type, conversation_id, conversation_key, payload, occurred_at, created_at)
+          SELECT event_key, event_type, conversation_id, conversation_key, payload, occurred_at, created_at
+          FROM json_populate_recordset(NULL::t_domain_event, ${jsonRows(chunk)}::text::json)
+          ON CONFLICT (event_key) DO NOTHING`;
         }
-        const cursorRows = plans.map((plan) => ({
-          doc_name: plan.key,
-          state_vector: plan.stateVector,
-          projected_at: time,
-        }));
         await tx`
-        INSERT INTO t_projection_cursor ${tx(cursorRows as never)}
+        INSERT INTO t_projection_cursor (doc_name, state_vector, projected_at)
+        SELECT doc_name, state_vector, projected_at
+        FROM json_populate_recordset(NULL::t_projection_cursor, ${jsonRows(cursorRows)}::text::json)
         ON CONFLICT (doc_name) DO UPDATE SET state_vector = EXCLUDED.state_vector, projected_at = EXCLUDED.projected_at`;
       })
       .catch((error: unknown) => {
@@ -552,7 +592,16 @@ export class Projector {
 
 type ProjectionPlan = NonNullable<Awaited<ReturnType<Projector['planFor']>>['plan']>;
 
-/** Rows per multi-row statement (well under Postgres's 65,535 parameters). */
+/**
+ * Rows as one JSON parameter of `json_populate_recordset` (one statement text for any number of
+ * rows). BIGINT ids are strings and BYTEA is `\\x…` hex, both read by the column types' input
+ * functions; a text Postgres refuses (U+0000) is refused here too, as a data error.
+ */
+function jsonRows(rows: readonly object[]): string {
+  return JSON.stringify(rows);
+}
+
+/** Rows per multi-row statement (one JSON parameter each; keeps a statement's size bounded). */
 function chunks<T>(rows: readonly T[], size = 500): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
@@ -576,11 +625,10 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
  * the private chat's two unread columns, the last message and last active time.
  */
 async function refreshDerived(tx: Sql, ids: readonly string[]): Promise<void> {
-  const these = tx(ids as string[]);
   await tx`
     UPDATE t_conversation_member m SET
       last_read_message_id = (SELECT b.message_id FROM t_msg_body b WHERE b.conversation_id = m.conversation_id::text AND b.conversation_seq = m.last_read_seq)
-    WHERE m.conversation_id IN ${these}`;
+    WHERE m.conversation_id = ANY(${tx.array(ids as string[])}::bigint[])`;
   await refreshUnreadCounts(tx, ids);
   await tx`
     UPDATE t_conversation c SET
@@ -588,7 +636,7 @@ async function refreshDerived(tx: Sql, ids: readonly string[]): Promise<void> {
       second_identity_unread_count = coalesce((SELECT m.unread_count FROM t_conversation_member m WHERE m.conversation_id = c.conversation_id AND m.identity_id = c.second_identity_id), 0),
       last_message_id = (SELECT b.message_id FROM t_msg_body b WHERE b.conversation_id = c.conversation_id::text ORDER BY b.conversation_seq DESC LIMIT 1),
       last_active_time = coalesce((SELECT b.create_time FROM t_msg_body b WHERE b.conversation_id = c.conversation_id::text ORDER BY b.conversation_seq DESC LIMIT 1), c.create_time)
-    WHERE c.conversation_id IN ${these}`;
+    WHERE c.conversation_id = ANY(${tx.array(ids as string[])}::bigint[])`;
 }
 
 /** The (root, key)s that changed since `cursor` (all of them without a cursor). */

@@ -26,5 +26,5 @@ export async function refreshUnreadCounts(tx: Sql, ids: readonly string[]): Prom
           AND (b.message_type = ${MessageType.User} OR c.conversation_type = ${ConversationType.System})
           AND NOT b.is_recalled)
     FROM t_conversation c
-    WHERE m.conversation_id IN ${tx(ids as string[])} AND c.conversation_id = m.conversation_id`;
+    WHERE m.conversation_id = ANY(${tx.array(ids as string[])}::bigint[]) AND c.conversation_id = m.conversation_id`;
 }
