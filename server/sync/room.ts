@@ -43,7 +43,7 @@ import { CompactionPolicy } from '../store/compaction.js';
 import type { DocStore } from '../store/types.js';
 import { acceptedOwnWrites, acceptedSince, clientStates } from './authorship.js';
 import { RoomAwareness } from './awareness.js';
-import { type CommitEffects, type CommitPlan, commit } from './commit.js';
+import { type CommitEffects, type CommitPlan, type Committed, commit } from './commit.js';
 import type { FilterInput, Rejection, Verdict } from './filter.js';
 import { badForward, type ForwardSource } from './forward.js';
 import { withoutView } from './inbox-view.js';
@@ -58,8 +58,13 @@ export interface Peer {
   close(error: ConvosyncError): void;
 }
 
-/** Where a document change came from (like hocuspocus's TransactionOrigin). */
-export type Origin = { source: 'peer'; peer: Peer } | { source: 'server'; reason: string };
+/**
+ * Where a document change came from (like hocuspocus's TransactionOrigin). `stamped`: a peer's
+ * update applied in the same transaction as the server's writes that follow it (its stamps).
+ */
+export type Origin =
+  | { source: 'peer'; peer: Peer; stamped?: true }
+  | { source: 'server'; reason: string };
 
 export interface RoomDeps {
   store: DocStore;
@@ -455,23 +460,42 @@ export class Room {
       return;
     }
     const before = peer.acks ? clientStates(this.doc) : undefined;
-    try {
-      Y.applyUpdate(this.doc, update, { source: 'peer', peer } satisfies Origin);
-    } catch (cause) {
-      // The filter decoded this update fully, so this is a bug, not bad input; the document may
-      // hold part of it, so it must not be used any further.
-      this.fail(
-        new ConvosyncError('INTERNAL', 'apply failed after the filter accepted', { cause }),
-      );
+    // The update and the server's writes that follow it (stamps, bindings) in one transaction:
+    // one update event, so the step is one update to persist and send, never two to merge.
+    const origin: Origin & { source: 'peer' } = { source: 'peer', peer };
+    const serverClock = Y.getState(this.doc.store, this.doc.clientID);
+    let failure: ConvosyncError | undefined;
+    let committed: Committed | undefined;
+    this.doc.transact((transaction) => {
+      try {
+        Y.applyUpdate(this.doc, update, origin);
+      } catch (cause) {
+        // The filter decoded this update fully, so this is a bug, not bad input; the document
+        // may hold part of it, so it must not be used any further.
+        failure = new ConvosyncError('INTERNAL', 'apply failed after the filter accepted', {
+          cause,
+        });
+        return;
+      }
+      if (this.doc.store.pendingStructs || this.doc.store.pendingDs) {
+        // The filter's dependency check should make this impossible; never keep parked structs.
+        failure = new ConvosyncError('INTERNAL', 'an accepted update left pending structs');
+        return;
+      }
+      // Applying a remote update marks the transaction remote, and Yjs gives a remote transaction
+      // that moves the document's own clientID a new clientID; the writes below are the server's
+      // own, made here on purpose (stamp.ts binds the server's clientID).
+      transaction.local = true;
+      this.deps.metrics?.updatesAccepted.inc();
+      committed = this.commitStep(peer.identity, verdict, now);
+      // Read when the transaction ends (the update event), so the step's record names both.
+      if (Y.getState(this.doc.store, this.doc.clientID) !== serverClock) origin.stamped = true;
+    }, origin);
+    if (failure || !committed) {
+      this.fail(failure ?? new ConvosyncError('INTERNAL', 'an accepted update was not committed'));
       return;
     }
-    if (this.doc.store.pendingStructs || this.doc.store.pendingDs) {
-      // The filter's dependency check should make this impossible; never keep parked structs.
-      this.fail(new ConvosyncError('INTERNAL', 'an accepted update left pending structs'));
-      return;
-    }
-    this.deps.metrics?.updatesAccepted.inc();
-    await this.accept(peer.identity, verdict, now, undefined, peer);
+    await this.carryOut(committed.effects, peer, onlyMembers(verdict));
     // The writer hears its ack and stamps before its socket closes, even when it just left.
     if (before) {
       const frame = acceptedSince(this.doc, before);
@@ -540,7 +564,19 @@ export class Room {
     apply?: () => void,
     writer?: Peer,
   ): Promise<Stamp[]> {
-    const { stamps, stamped, effects } = commit(
+    const { stamps, effects } = this.commitStep(author, plan, now, apply);
+    await this.carryOut(effects, writer, onlyMembers(plan));
+    return stamps;
+  }
+
+  /** The commit's server transaction, and the step's record for the feed. */
+  private commitStep(
+    author: Identity,
+    plan: CommitPlan,
+    now: number,
+    apply?: () => void,
+  ): Committed {
+    const committed = commit(
       {
         doc: this.doc,
         parsed: this.parsed,
@@ -553,23 +589,17 @@ export class Room {
       now,
       apply,
     );
-    this.deps.metrics?.messagesAccepted.inc(stamps.length - plan.notes.length);
+    this.deps.metrics?.messagesAccepted.inc(committed.stamps.length - plan.notes.length);
     this.record = {
       at: now,
       author: author.id,
-      messages: stamped,
+      messages: committed.stamped,
       members: [...(plan.writes.get('members')?.keys() ?? [])],
       reads: readsOf(plan.writes.get('reads')),
       profiles: [...(plan.writes.get('profiles') ?? [])],
       notes: plan.notes,
     };
-    // A step that changes only membership goes to a removed member's devices too, so they hold
-    // their removal ("you were removed", offline and after a reload). A step with anything else
-    // (an offline batch: "remove carol", then a message about her) must not reach them: their
-    // sockets close first, and they learn it from the NOT_MEMBER refusal.
-    const onlyMembers = [...plan.writes.keys()].every((root) => root === 'members');
-    await this.carryOut(effects, writer, onlyMembers);
-    return stamps;
+    return committed;
   }
 
   private async carryOut(
@@ -679,13 +709,20 @@ export class Room {
     this.deps.feed.publish({
       doc: this.key,
       update: merged,
-      origins: batch.map((b) => changeOrigin(b.origin)),
+      origins: batch.flatMap((b) => changeOrigins(b.origin)),
       ...record,
       at: record.at ?? this.deps.now(),
     });
     this.broadcast(
       merged,
-      censored ? [] : batch.flatMap((b) => (b.origin.source === 'peer' ? [b.origin.peer] : [])),
+      // A writer whose update carries its stamps hears the whole step, as the stock y-websocket
+      // server echoes every update to its sender (Yjs skips what it already has): one encoding
+      // for every peer instead of a second one of the stamps alone.
+      censored
+        ? []
+        : batch.flatMap((b) =>
+            b.origin.source === 'peer' && !b.origin.stamped ? [b.origin.peer] : [],
+          ),
       batch,
     );
     if (this.compaction.appended(merged.byteLength)) {
@@ -697,9 +734,10 @@ export class Room {
   }
 
   /**
-   * One frame per step to each peer: every peer hears the whole step (the client's update merged
-   * with its stamps) as one update, except a writer, which hears only what it did not write
-   * (its stamps), also as one. A censored step goes to all, the writer too (`writers` empty).
+   * One frame per step to each peer: every peer hears the whole step (the client's update with
+   * its stamps) as one update, the writer of a stamped update too (see `flush`). `writers` are
+   * peers whose update the server wrote nothing after (a read position): they hear only what
+   * they did not write, nothing when that is all. A censored step goes to all.
    */
   private broadcast(
     merged: Uint8Array,
@@ -746,11 +784,21 @@ export class Room {
   }
 }
 
-/** The serializable form of an origin: a peer by its identity. */
-function changeOrigin(origin: Origin): ChangeOrigin {
-  return origin.source === 'peer'
-    ? { source: 'peer', identity: origin.peer.identity.id }
-    : { source: 'server', reason: origin.reason };
+/** The serializable form of an origin: a peer by its identity (and the stamps it carries). */
+function changeOrigins(origin: Origin): ChangeOrigin[] {
+  if (origin.source === 'server') return [{ source: 'server', reason: origin.reason }];
+  const peer: ChangeOrigin = { source: 'peer', identity: origin.peer.identity.id };
+  return origin.stamped ? [peer, { source: 'server', reason: 'stamp' }] : [peer];
+}
+
+/**
+ * A step that changes only membership goes to a removed member's devices too, so they hold
+ * their removal ("you were removed", offline and after a reload). A step with anything else (an
+ * offline batch: "remove carol", then a message about her) must not reach them: their sockets
+ * close first, and they learn it from the NOT_MEMBER refusal.
+ */
+function onlyMembers(plan: Pick<CommitPlan, 'writes'>): boolean {
+  return [...plan.writes.keys()].every((root) => root === 'members');
 }
 
 /** Read positions written: read key → seq (other values are not positions). */

@@ -2,9 +2,10 @@
  * @module Server writes that follow an accepted update: bindings of fresh clientIDs, the stamps
  * (seq, BIGINT id, accepted time) of new messages, and the recall time of recalled ones.
  *
- * They run in their own local transaction after the remote apply, never inside it: inside a
- * remote transaction Yjs sees its own clientID's state change and silently replaces
- * `doc.clientID` (findings §2, "Pitfall hit"). Every server transaction also binds the server's
+ * They run in a local transaction: inside a remote one Yjs sees its own clientID's state change
+ * and silently replaces `doc.clientID` (findings §2, "Pitfall hit"). A peer's update and its
+ * stamps share one transaction (room.ts), marked local again once the update is applied, so
+ * the step is one update event. Every server transaction also binds the server's
  * own clientID (a new one each time a document is loaded), so the filter can tell it apart.
  */
 import type * as Y from 'yjs';

@@ -1,7 +1,9 @@
 /**
  * Issue 13, item 5: a message accepted from one peer reaches every other peer of the room as one
  * sync frame (the client's update merged with the server's stamp), not one frame for the update
- * and another for its stamp. The writer hears only the stamp, also as one frame.
+ * and another for its stamp. The writer hears the same frame (as the stock y-websocket server
+ * echoes every update to its sender); update and stamps are one server transaction, which keeps
+ * the server's clientID (a remote transaction that moves it makes Yjs pick a new one).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as Y from 'yjs';
@@ -9,7 +11,7 @@ import { MessageFormat } from '../../shared/enums.js';
 import { newMessageKey } from '../../shared/ids.js';
 import { privateKey } from '../../shared/keys.js';
 import * as wire from '../../shared/protocol/sync.js';
-import { conversationRoots, type Message } from '../../shared/schema.js';
+import { conversationRoots, type Message, SERVER_AUTHOR } from '../../shared/schema.js';
 import { id, startTestServer, syncPeer, type TestServer, waitFor } from '../helpers.js';
 
 let ts: TestServer;
@@ -63,7 +65,25 @@ it('sends each accepted message to the other peer as one frame holding message a
     );
     expect(keyed).toHaveLength(2);
   });
-  expect(updates(alice.ws.received, aliceFrom)).toHaveLength(sent);
+  // The writer's frames hold its stamps (and its own message, which it already had).
+  const toAlice = updates(alice.ws.received, aliceFrom);
+  expect(toAlice).toHaveLength(sent);
+  keys.forEach((k, i) => {
+    const keyed = Y.decodeUpdate(toAlice[i]!).structs.filter(
+      (s) => s instanceof Y.Item && s.parentSub === k,
+    );
+    expect(keyed).toHaveLength(2);
+  });
+  // Every stamp came from one server clientID: the room's own never changed under it.
+  const room = await ts.server.rooms.borrow(key);
+  try {
+    const servers = await room.read((doc) =>
+      [...conversationRoots(doc).clients.values()].filter((owner) => owner === SERVER_AUTHOR),
+    );
+    expect(servers).toHaveLength(1);
+  } finally {
+    room.release();
+  }
   alice.close();
   bob.close();
 });
