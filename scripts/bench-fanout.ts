@@ -20,7 +20,7 @@ import { fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { signToken } from '../server/auth/identity.js';
 import { asIdentityId } from '../shared/ids.js';
-import { measureCpu, quiet } from './fanout/proc-cpu.js';
+import { measureCpu, quiet, treeCpuSeconds } from './fanout/proc-cpu.js';
 import type { Command, Member, Reply, RoomSpec, RunResult } from './fanout/protocol.js';
 import { BENCH_SECRET, type Server, startProduct, startReference } from './fanout/servers.js';
 
@@ -133,6 +133,11 @@ interface Row {
   genCpu: number;
   /** Server CPU seconds per delivered message (ms). */
   cpuPerMessageMs: number;
+  /**
+   * The same with the work the run left behind (projections after the debounce, compaction),
+   * counted until the server is quiet again: what a message costs in all.
+   */
+  cpuAllPerMessageMs: number;
   p50: number;
   p99: number;
   lost: number;
@@ -202,6 +207,7 @@ const steady = (t: Target, rate: number, secs: number): Part[] =>
 async function measure(t: Target, parts: Part[], rate: number, secs: number): Promise<Row> {
   await quiet(t.server.pid);
   const storeBefore = await scrape(t);
+  const serverBefore = treeCpuSeconds(t.server.pid);
   const { result, cpu, wallSeconds } = await measureCpu(
     [t.server.pid, ...parts.map((p) => p.gen.pid)],
     () =>
@@ -222,6 +228,7 @@ async function measure(t: Target, parts: Part[], rate: number, secs: number): Pr
   const sent = runs.reduce((s, r) => s + r.sent, 0);
   // What the run left to do (inbox passes, projections) counts for it too.
   await quiet(t.server.pid);
+  const cpuAll = treeCpuSeconds(t.server.pid) - serverBefore;
   const storeAfter = await scrape(t);
   const store =
     storeBefore && storeAfter
@@ -239,6 +246,7 @@ async function measure(t: Target, parts: Part[], rate: number, secs: number): Pr
     cpu: cpu[0]!,
     genCpu: cpu.slice(1).reduce((a, b) => a + b, 0),
     cpuPerMessageMs: ((cpu[0]! * wallSeconds) / sent) * 1000,
+    cpuAllPerMessageMs: (cpuAll / sent) * 1000,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     lost: runs.reduce((s, r) => s + r.expected - r.received, 0),
@@ -291,7 +299,8 @@ async function main(): Promise<void> {
         console.log(
           `  ${t.server.name.padEnd(9)} ${String(rate).padStart(5)} msg/s: CPU ${pct(row.cpu)}, ` +
             `p50 ${ms(row.p50)}, p99 ${ms(row.p99)}, lost ${row.lost}, ` +
-            `${row.cpuPerMessageMs.toFixed(2)} ms CPU/message (load generator ${pct(row.genCpu)})` +
+            `${row.cpuPerMessageMs.toFixed(2)} ms CPU/message, ${row.cpuAllPerMessageMs.toFixed(2)} ms ` +
+            `with what the run left (load generator ${pct(row.genCpu)})` +
             storeText(row),
         );
       }
@@ -309,16 +318,17 @@ function report(rows: Map<Server['name'], Row[]>): void {
   const product = rows.get('convosync') ?? [];
   const reference = rows.get('reference') ?? [];
   console.log(
-    '\n| rate | convosync CPU | p50 / p99 | lost | reference CPU | p50 / p99 | lost | CPU ratio |',
+    '\n| rate | convosync CPU | p50 / p99 | lost | reference CPU | p50 / p99 | lost | CPU ratio | CPU/message ratio, all work |',
   );
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const rate of rates) {
     const p = product.find((r) => r.rate === rate);
     const r = reference.find((x) => x.rate === rate);
     const cell = (x?: Row) =>
       x ? `${pct(x.cpu)} | ${ms(x.p50)} / ${ms(x.p99)} | ${x.lost}` : '— | — | —';
     const ratio = p && r ? `${(p.cpu / r.cpu).toFixed(1)}×` : '—';
-    console.log(`| ${rate} msg/s | ${cell(p)} | ${cell(r)} | ${ratio} |`);
+    const all = p && r ? `${(p.cpuAllPerMessageMs / r.cpuAllPerMessageMs).toFixed(1)}×` : '—';
+    console.log(`| ${rate} msg/s | ${cell(p)} | ${cell(r)} | ${ratio} | ${all} |`);
   }
   for (const [name, list] of rows) {
     const best = list.filter(passes).at(-1);
