@@ -98,7 +98,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       : {}),
     databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 100),
     projectorDebounceMs: int(env, 'PROJECTOR_DEBOUNCE_MS', 250, 0, 60_000),
-    projectorMaxDelayMs: int(env, 'PROJECTOR_MAX_DELAY_MS', 2000, 0, 600_000),
+    projectorMaxDelayMs: int(env, 'PROJECTOR_MAX_DELAY_MS', 500, 0, 600_000),
     moderation: parseModerationConfig(env),
     awarenessFanoutMs: int(env, 'AWARENESS_FANOUT_MS', 200, 0, 10_000),
     awarenessFloorMs: int(env, 'AWARENESS_FLOOR_MS', 250, 0, 10_000),
