@@ -1,7 +1,9 @@
 /**
  * Splits a `node --cpu-prof` profile's busy time by where the code lives (PGlite, LevelDB,
  * Yjs/lib0, ws/net, convosync's own folders, ...), the split issue 13 records.
- *   npx tsx scripts/fanout/profile-split.ts <file.cpuprofile>...
+ *   npx tsx scripts/fanout/profile-split.ts [--from=S --to=S] <file.cpuprofile>...
+ * --from/--to: only the samples between those seconds of the profile (the measured run, not the
+ * set-up of rooms before it); `--timeline` prints the busy share of each second to find them.
  */
 import { readFileSync } from 'node:fs';
 
@@ -34,12 +36,43 @@ const buckets: Array<[string, RegExp]> = [
   ['node internals, no caller in JS (net, timers)', /^node:|^internal/],
 ];
 
-for (const file of process.argv.slice(2)) {
+const flags = new Map(
+  process.argv
+    .slice(2)
+    .filter((a) => a.startsWith('--'))
+    .map((a) => [a.slice(2).split('=')[0]!, a.split('=')[1] ?? ''] as const),
+);
+const from = Number(flags.get('from') ?? 0) * 1e6;
+const to = Number(flags.get('to') ?? Number.POSITIVE_INFINITY) * 1e6;
+
+for (const file of process.argv.slice(2).filter((a) => !a.startsWith('--'))) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  if (flags.has('timeline')) {
+    const idle = new Set(
+      profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id),
+    );
+    const perSecond = new Map<number, number>();
+    let t = 0;
+    for (const [i, id] of profile.samples.entries()) {
+      t += profile.timeDeltas[i] ?? 0;
+      if (idle.has(id)) continue;
+      const s = Math.floor(t / 1e6);
+      perSecond.set(s, (perSecond.get(s) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    }
+    console.log(
+      `${file}: busy share per second: ` +
+        [...perSecond].map(([s, us]) => `${s}:${Math.round(us / 1e4)}%`).join(' '),
+    );
+    continue;
+  }
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  for (const [i, id] of profile.samples.entries())
+  let at = 0;
+  for (const [i, id] of profile.samples.entries()) {
+    at += profile.timeDeltas[i] ?? 0;
+    if (at < from || at > to) continue;
     self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
   // Attribute a native/anonymous frame (url '') to its nearest ancestor with a url.
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
