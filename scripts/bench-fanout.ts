@@ -146,6 +146,8 @@ interface Row {
   store?: { writesPerMessage: number; writesPerBatch: number };
   /** convosync: p99 of the delay from a change to its projection, as a histogram bucket bound. */
   projectionLagP99?: number;
+  /** convosync: p50 / p99 of a step's wait for its group-committed batch (bucket bounds, s). */
+  persist?: { p50: number | undefined; p99: number | undefined };
 }
 
 /** What convosync's /metrics tells about a run: store batches and projection delays. */
@@ -155,32 +157,39 @@ interface Scrape {
   batches: number;
   /** convosync_projection_delay_seconds, cumulative count per bucket bound (seconds). */
   lag: Map<number, number>;
+  /** convosync_persist_seconds: from a step's append to its batch on disk (group commit). */
+  persist: Map<number, number>;
 }
 
 async function scrape(t: Target): Promise<Scrape | undefined> {
   if (t.server.name !== 'convosync') return undefined;
   const text = await (await fetch(`${t.server.http}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
-  const lag = new Map<number, number>();
-  for (const m of text.matchAll(
-    /^convosync_projection_delay_seconds_bucket\{le="([^"]+)"\} (\S+)$/gm,
-  ))
-    lag.set(m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]), Number(m[2]));
+  const buckets = (name: string) => {
+    const counts = new Map<number, number>();
+    for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm')))
+      counts.set(m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]), Number(m[2]));
+    return counts;
+  };
   return {
     writes: value('convosync_store_batch_writes_sum'),
     batches: value('convosync_store_batch_writes_count'),
-    lag,
+    lag: buckets('convosync_projection_delay_seconds'),
+    persist: buckets('convosync_persist_seconds'),
   };
 }
 
-/** The bucket bound under which 99 % of the run's projection delays fall. */
-function lagP99(before: Scrape, after: Scrape): number | undefined {
+/** The bucket bound under which `share` of a histogram's observations in the run fall. */
+function bucketAt(
+  before: Map<number, number>,
+  after: Map<number, number>,
+  share: number,
+): number | undefined {
   const total =
-    (after.lag.get(Number.POSITIVE_INFINITY) ?? 0) -
-    (before.lag.get(Number.POSITIVE_INFINITY) ?? 0);
+    (after.get(Number.POSITIVE_INFINITY) ?? 0) - (before.get(Number.POSITIVE_INFINITY) ?? 0);
   if (!(total > 0)) return undefined;
-  for (const [le, count] of [...after.lag].sort((a, b) => a[0] - b[0]))
-    if (count - (before.lag.get(le) ?? 0) >= 0.99 * total) return le;
+  for (const [le, count] of [...after].sort((a, b) => a[0] - b[0]))
+    if (count - (before.get(le) ?? 0) >= share * total) return le;
   return undefined;
 }
 
@@ -238,10 +247,19 @@ async function measure(t: Target, parts: Part[], rate: number, secs: number): Pr
             (storeAfter.writes - storeBefore.writes) / (storeAfter.batches - storeBefore.batches),
         }
       : undefined;
-  const projectionLagP99 = storeBefore && storeAfter ? lagP99(storeBefore, storeAfter) : undefined;
+  const projectionLagP99 =
+    storeBefore && storeAfter ? bucketAt(storeBefore.lag, storeAfter.lag, 0.99) : undefined;
+  const persist =
+    storeBefore && storeAfter
+      ? {
+          p50: bucketAt(storeBefore.persist, storeAfter.persist, 0.5),
+          p99: bucketAt(storeBefore.persist, storeAfter.persist, 0.99),
+        }
+      : undefined;
   return {
     ...(store ? { store } : {}),
     ...(projectionLagP99 !== undefined ? { projectionLagP99 } : {}),
+    ...(persist ? { persist } : {}),
     rate,
     cpu: cpu[0]!,
     genCpu: cpu.slice(1).reduce((a, b) => a + b, 0),
@@ -259,7 +277,10 @@ const storeText = (row: Row) =>
     ? `; LevelDB ${row.store.writesPerMessage.toFixed(1)} writes/message, ` +
       `${row.store.writesPerBatch.toFixed(1)} writes/batch`
     : '') +
-  (row.projectionLagP99 !== undefined ? `; projection lag p99 ≤ ${row.projectionLagP99} s` : '');
+  (row.projectionLagP99 !== undefined ? `; projection lag p99 ≤ ${row.projectionLagP99} s` : '') +
+  (row.persist?.p99 !== undefined
+    ? `; persist (group commit) p50 ≤ ${(row.persist.p50 ?? Number.NaN) * 1000} ms, p99 ≤ ${row.persist.p99 * 1000} ms`
+    : '');
 const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
 const ms = (x: number) => (Number.isNaN(x) ? '—' : `${x.toFixed(1)} ms`);
 const passes = (row: Row) => row.lost === 0 && row.p99 <= p99Limit;
