@@ -69,6 +69,8 @@ export class Projector {
   private lastFailure = 0;
   /** `since` of the document being projected right now. */
   private inFlight: number | undefined;
+  /** Whether the document projected alone right now is a set-aside one being retried. */
+  private retrying = false;
   /** While the start-up catch-up has not marked what it found, nothing can be called caught up. */
   private catchingUp: { since: number; done: Promise<unknown> } | undefined;
   private closed = false;
@@ -111,7 +113,9 @@ export class Projector {
 
   /** Documents whose last projection failed (each retried on its own backoff). */
   get failing(): number {
-    let n = 0;
+    // A retry takes its document out of `dirty` while it runs: it is still failing until it
+    // succeeds (else /health would read 0 for the length of every retry).
+    let n = this.retrying ? 1 : 0;
     for (const d of this.dirty.values()) if ((d.failures ?? 0) > 0) n += 1;
     return n;
   }
@@ -319,6 +323,7 @@ export class Projector {
       // Changes that arrive while projecting re-mark the key; only clear what we covered.
       this.dirty.delete(key);
       this.inFlight = entry.since;
+      this.retrying = (entry.failures ?? 0) > 0;
       try {
         this.deps.log.debug('projecting', { doc: key });
         await withTimeout(this.project(key), PROJECTION_TIMEOUT_MS, `projection of ${key}`);
@@ -359,6 +364,7 @@ export class Projector {
         });
       } finally {
         this.inFlight = undefined;
+        this.retrying = false;
       }
     }
     return failed;
