@@ -36,6 +36,13 @@ export interface Config {
   databaseSchema?: string;
   /** Connections to DATABASE_URL; 1 when it points at a pglite-socket server. */
   databasePoolMax: number;
+  /**
+   * Redis for cluster mode: with DATABASE_URL, documents live in the fenced Postgres log and
+   * rooms are owned by one node each (server/cluster/); without it, single-node mode.
+   */
+  redisUrl?: string;
+  /** DATABASE_URL and REDIS_URL both set: this process is one node of a cluster. */
+  cluster: boolean;
   /** The projector waits this long after a change to batch the next ones... */
   projectorDebounceMs: number;
   /** ...but never longer than this after the first unprojected change. */
@@ -97,6 +104,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       ? { databaseSchema: identifier(env.DATABASE_SCHEMA, 'DATABASE_SCHEMA') }
       : {}),
     databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 100),
+    ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
+    cluster: Boolean(env.DATABASE_URL && env.REDIS_URL),
     projectorDebounceMs: int(env, 'PROJECTOR_DEBOUNCE_MS', 250, 0, 60_000),
     projectorMaxDelayMs: int(env, 'PROJECTOR_MAX_DELAY_MS', 500, 0, 600_000),
     moderation: parseModerationConfig(env),

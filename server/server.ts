@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws';
 import { ConvosyncError } from '../shared/errors.js';
 import type { IdentityId } from '../shared/ids.js';
 import type { Profile } from '../shared/schema.js';
+import { type ClusterNode, startClusterNode } from './cluster/node.js';
 import type { Config } from './config.js';
 import { type Database, openConfiguredDatabase } from './db/connect.js';
 import { localFeed } from './feed/local.js';
@@ -18,6 +19,8 @@ import { roomAccess } from './files/access.js';
 import type { BlobStore } from './files/blob-store.js';
 import { diskBlobStore } from './files/disk.js';
 import { diskFileRefs } from './files/disk-refs.js';
+import { postgresBlobStore } from './files/postgres.js';
+import { postgresFileRefs } from './files/postgres-refs.js';
 import { createApp } from './http/app.js';
 import { Inboxes } from './inbox/inboxes.js';
 import { createLogger, type Logger } from './log.js';
@@ -25,7 +28,7 @@ import { createIdGenerator } from './message-ids.js';
 import { createMetrics } from './metrics.js';
 import { createModeration } from './moderation/moderation.js';
 import { type PeopleDirectory, sqlPeopleDirectory } from './people/directory.js';
-import { memoryPresence } from './presence.js';
+import { memoryPresence, type PresenceRegistry } from './presence.js';
 import { Projector } from './projector/projector.js';
 import { Retention } from './retention/retention.js';
 import { watchStore } from './store/health.js';
@@ -52,6 +55,8 @@ export interface RunningServer {
   readonly projector?: Projector;
   /** Expires messages past messageRetentionDays (with the snapshot tables). */
   readonly retention?: Retention;
+  /** This node of a cluster (DATABASE_URL + REDIS_URL), in cluster mode. */
+  readonly cluster?: ClusterNode;
   /** Stops accepting, waits until queued changes are durable, closes sockets and storage. */
   close(): Promise<void>;
 }
@@ -80,6 +85,21 @@ export async function startServer(
     projectionFailing: () => projector?.failing ?? 0,
   });
   let store = overrides.store;
+  let db: (Database & { applied: number[] }) | undefined;
+  let cluster: ClusterNode | undefined;
+  if (config.cluster && config.redisUrl) {
+    // Cluster mode: documents in the fenced Postgres log, ids under a leased node slot.
+    db = await openConfiguredDatabase(config, log);
+    cluster = await startClusterNode({
+      redisUrl: config.redisUrl,
+      sql: db.sql,
+      nodeId: config.nodeId,
+      log,
+      now,
+      rateLimits: config.moderation.rates,
+    });
+    store = cluster.store;
+  }
   if (!store) {
     await fs.mkdir(config.dataDir, { recursive: true });
     store = await openLeveldbStore(path.join(config.dataDir, 'docs'), {
@@ -89,12 +109,11 @@ export async function startServer(
   const watched = watchStore(store, { probeMs: config.storageProbeMs });
   store = watched.store;
   const openStore = store;
-  const ids = await createIdGenerator(store, config.nodeId, now);
-  let db: Database | undefined;
+  const ids = cluster ? cluster.ids : await createIdGenerator(store, config.nodeId, now);
   let retention: Retention | undefined;
   let people: PeopleDirectory | undefined;
-  if (config.snapshots) {
-    const opened = await openConfiguredDatabase(config, log);
+  if (config.snapshots || db) {
+    const opened = db ?? (await openConfiguredDatabase(config, log));
     db = opened;
     people = sqlPeopleDirectory({ sql: opened.sql, log });
     log.info('snapshot database ready', {
@@ -129,6 +148,7 @@ export async function startServer(
       feed,
     },
     config.roomIdleMs,
+    cluster?.placement,
   );
   const inboxes = new Inboxes({ rooms, store, log, now, debounceMs: 50, maxDelayMs: 500 });
   feed.subscribe((change) => inboxes.notify(change.doc));
@@ -169,12 +189,22 @@ export async function startServer(
       now,
       intervalMs: config.retentionSweepMs,
     });
-    retention.start();
+    // Not yet in cluster mode: its sweep would claim every room with expired messages.
+    if (!cluster) retention.start();
   }
-  const blobs = overrides.blobs ?? (await diskBlobStore(config.filesDir));
-  const fileRefs = await diskFileRefs(path.join(config.filesDir, 'refs'));
+  // Every node of a cluster reads the files any node took in.
+  const blobs =
+    overrides.blobs ??
+    (cluster && db ? await postgresBlobStore(db.sql) : await diskBlobStore(config.filesDir));
+  const fileRefs =
+    cluster && db
+      ? postgresFileRefs(db.sql)
+      : await diskFileRefs(path.join(config.filesDir, 'refs'));
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes });
-  const presence = memoryPresence();
+  const presence: PresenceRegistry = cluster?.presence ?? memoryPresence();
+  const socketRooms = cluster
+    ? await cluster.attach(rooms, { genesisWindowMs: config.genesisWindowMs })
+    : rooms;
   connections.count = () => wss.clients.size;
   const app = createApp({
     jwtSecret: config.jwtSecret,
@@ -192,7 +222,7 @@ export async function startServer(
     ...(people ? { people } : {}),
     socket: {
       presence,
-      rooms,
+      rooms: socketRooms,
       log,
       heartbeatMs: config.heartbeatMs,
       maxPendingFrames: 256,
@@ -217,7 +247,7 @@ export async function startServer(
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${shownHost}:${port}`;
   log.info('convosync listening', { url, dataDir: config.dataDir, devAuth: config.devAuth });
-  if (projector) {
+  if (projector && !cluster) {
     // Documents changed while the projector was down (crash, outage) are projected again.
     projector
       .catchUp(
@@ -239,16 +269,20 @@ export async function startServer(
     ...(db ? { db } : {}),
     ...(projector ? { projector } : {}),
     ...(retention ? { retention } : {}),
+    ...(cluster ? { cluster } : {}),
     close() {
       closing ??= (async () => {
         log.info('shutting down');
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        cluster?.stopAccepting();
         // Project what is pending while the rooms are still there; what changes after this is
         // caught up at the next start.
         await retention?.stop();
         await inboxes.close();
         await projector?.close();
         await rooms.close(new ConvosyncError('SHUTTING_DOWN'));
+        // Releases every room lease: other nodes take them at their next client.
+        await cluster?.close();
         await people?.flush();
         await db?.close();
         for (const socket of wss.clients)

@@ -761,7 +761,8 @@ export class Room {
     }
   }
 
-  private fail(error: ConvosyncError): void {
+  /** Drops the room: its peers are closed with `error` (also cluster mode's lost ownership). */
+  fail(error: ConvosyncError): void {
     if (this.broken) return;
     this.broken = true;
     this.deps.log.error('room failed, dropping it', { room: this.key, error });

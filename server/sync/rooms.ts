@@ -8,7 +8,19 @@ import { type DocName, parseDocKey, tryParseKey } from '../../shared/keys.js';
 import { canRead } from '../../shared/rules/access.js';
 import { conversationRoots, type Message } from '../../shared/schema.js';
 import type { Identity } from '../auth/identity.js';
+import type { DocStore } from '../store/types.js';
 import { Room, type RoomDeps } from './room.js';
+
+/**
+ * Cluster mode (server/cluster/placement.ts): a room loads only on the node that owns it, and
+ * appends to the fenced log at the head it loaded. Absent in single-node mode.
+ */
+export interface RoomPlacement {
+  /** Resolves once this node owns `key` (claimed if free); throws FENCED if another node does. */
+  acquire(key: DocName): Promise<void>;
+  /** The store one load of `key` reads and appends through. */
+  storeFor(key: DocName): DocStore;
+}
 
 /** How long a conversation with no genesis stays loaded once nobody uses it. */
 const UNBORN_IDLE_MS = 1000;
@@ -24,6 +36,7 @@ export class Rooms {
   constructor(
     private readonly deps: Omit<RoomDeps, 'forwardSource'>,
     private readonly idleMs: number,
+    private readonly placement?: RoomPlacement,
   ) {}
 
   /** Loaded rooms (for health and metrics). */
@@ -45,10 +58,17 @@ export class Rooms {
     if (this.closing) throw new ConvosyncError('SHUTTING_DOWN');
     let pending = this.loading.get(key);
     if (!pending) {
-      pending = Room.load(parseDocKey(key), {
+      const deps: RoomDeps = {
         ...this.deps,
         forwardSource: (i, f) => this.forwardSource(i, f),
-      }).then(async (room) => {
+      };
+      const placement = this.placement;
+      const loaded = placement
+        ? placement
+            .acquire(key)
+            .then(() => Room.load(parseDocKey(key), { ...deps, store: placement.storeFor(key) }))
+        : Room.load(parseDocKey(key), deps);
+      pending = loaded.then(async (room) => {
         room.onDrop = (dropped) => this.forget(dropped);
         this.loaded.set(key, room);
         // Before anyone gets the room: what it must hold when it opens (an inbox's entries).
@@ -168,6 +188,12 @@ export class Rooms {
     }
     this.loading.clear();
     this.loaded.clear();
+  }
+
+  /** Drops a loaded room at once, closing its peers with `error` (cluster: ownership lost). */
+  evict(key: DocName, error: ConvosyncError): void {
+    const room = this.loaded.get(key);
+    if (room) room.fail(error);
   }
 
   private forget(room: Room): void {

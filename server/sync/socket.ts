@@ -19,11 +19,34 @@ import { corkForTick, uncorkNow } from './cork.js';
 import type { LogBudget } from './log-budget.js';
 import type { Outbound, OutboundHandle } from './outbound.js';
 import type { Peer, Room } from './room.js';
-import type { Rooms } from './rooms.js';
 import type { SocketQuota } from './socket-quota.js';
 
+/**
+ * What a socket joins: a Room, or in cluster mode a RemoteRoom that relays the socket's frames
+ * (`frame`, as received) to the node owning the conversation (server/cluster/relay.ts). Only a
+ * local room has a `doc`.
+ */
+export interface SyncRoom {
+  readonly parsed: Room['parsed'];
+  readonly doc?: Room['doc'];
+  join(peer: Peer): Promise<void>;
+  leave(peer: Peer): void;
+  receive(
+    peer: Peer,
+    message: Parameters<Room['receive']>[1],
+    frame: Uint8Array,
+  ): Promise<void>;
+}
+
+/** Where a socket's room comes from: the Rooms registry, or cluster mode's router. */
+export interface SyncRooms {
+  open(key: DocName, identity: Identity): Promise<SyncRoom>;
+  /** Called when the socket no longer uses `room` (idle rooms unload). */
+  released(room: SyncRoom): void;
+}
+
 export interface SocketDeps {
-  rooms: Rooms;
+  rooms: SyncRooms;
   log: Logger;
   heartbeatMs: number;
   /** Frames accepted before the room is ready (loading, genesis); more closes with 4429. */
@@ -53,7 +76,7 @@ export function syncSocket(
 ): WSEvents<WebSocket> {
   const log = deps.log.child({ room: key, identity: identity.id });
   let ws: WSContext<WebSocket> | undefined;
-  let room: Room | undefined;
+  let room: SyncRoom | undefined;
   let pending: Uint8Array[] | undefined = [];
   let closed = false;
   let alive = true;
@@ -110,7 +133,7 @@ export function syncSocket(
       fail(error);
       return;
     }
-    room.receive(peer, message).catch(fail);
+    room.receive(peer, message, frame).catch(fail);
   };
 
   const armExpiry = () => {
@@ -125,10 +148,11 @@ export function syncSocket(
   };
 
   /** A group nobody creates is not kept loaded (see Rooms.released). */
-  const armCreationWindow = (opened: Room) => {
-    if (opened.parsed.type !== ConversationType.Group || hasGenesis(opened.doc)) return;
+  const armCreationWindow = ({ parsed, doc }: SyncRoom) => {
+    // A relayed socket's window is kept by the owner, which holds the document.
+    if (!doc || parsed.type !== ConversationType.Group || hasGenesis(doc)) return;
     creation = setTimeout(() => {
-      if (!closed && !hasGenesis(opened.doc))
+      if (!closed && !hasGenesis(doc))
         fail(new ConvosyncError('CONVERSATION_NOT_FOUND', `${key} was not created in time`));
     }, deps.genesisWindowMs);
     creation.unref();

@@ -1,0 +1,64 @@
+/**
+ * @module Where a room may load in cluster mode (the RoomPlacement of ../sync/rooms.ts): only on
+ * the node holding its lease, and from the fenced Postgres log, appending at the head that very
+ * load read. The head is the fencing token (../store/fenced.ts): a node that lost the room and
+ * still writes is refused at head+1 by the log's primary key (FENCED, close 4503), so two
+ * owners can never both commit the same position, hence never the same seq.
+ */
+import { ConvosyncError } from '../../shared/errors.js';
+import type { DocName } from '../../shared/keys.js';
+import type { FencedDocStore, LogPosition } from '../store/fenced.js';
+import type { DocStore } from '../store/types.js';
+import type { RoomPlacement } from '../sync/rooms.js';
+import type { NodeLease } from './lease.js';
+
+export function leasedPlacement(lease: NodeLease, store: FencedDocStore): RoomPlacement {
+  return {
+    async acquire(key) {
+      if (lease.owned().has(key)) return;
+      const holder = await lease.claim(key);
+      if (holder !== lease.id || !lease.owned().has(key))
+        throw new ConvosyncError(
+          'FENCED',
+          holder ? `${key} is owned by node ${holder}` : `this node's lease has lapsed`,
+        );
+    },
+    storeFor: (key) => fencedRoomStore(store, key),
+  };
+}
+
+/**
+ * The store of one load of one room: `load` reads the log and its head, each `append` goes to
+ * head+1 (and moves the head on success). Not shared between loads: a reload starts from what
+ * the log holds then.
+ */
+export function fencedRoomStore(store: FencedDocStore, key: DocName): DocStore {
+  let head: LogPosition | undefined;
+  const mine = (name: string) => {
+    if (name !== key) throw new Error(`the store of ${key} was asked for ${name}`);
+  };
+  return {
+    async load(name) {
+      mine(name);
+      const log = await store.loadLog(name);
+      head = log.head;
+      return log.updates;
+    },
+    async append(name, update) {
+      mine(name);
+      if (head === undefined) throw new Error(`${key}: append before load`);
+      await store.appendAt(name, update, head + 1);
+      head += 1;
+    },
+    compact: (name) => store.compact(name),
+    list: () => store.list(),
+    stateVector: (name) => store.stateVector(name),
+    getMeta: (k) => store.getMeta(k),
+    setMeta: (k, v) => store.setMeta(k, v),
+    get isOpen() {
+      return store.isOpen;
+    },
+    // The shared store is closed by the server, not by one room.
+    close: async () => {},
+  };
+}

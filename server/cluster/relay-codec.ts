@@ -1,0 +1,115 @@
+/**
+ * @module The binary form of one relay entry (relay.ts): what a node sends another through the
+ * receiver's stream in one XADD, all the messages of one tick for that node. lib0 encoding, like
+ * the sync protocol.
+ *
+ * Edge → owner: `join`, `frame` (a socket's frame, as received), `leave`.
+ * Owner → edge: `send` (a frame for a relayed socket) and `close` (its close code's error).
+ * A frame sent to several sockets of one node in one tick (a broadcast) is carried once: the
+ * entry starts with a table of frames that `send` messages point into.
+ */
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import { type ErrorCode, isErrorCode } from '../../shared/errors.js';
+import type { IdentityId } from '../../shared/ids.js';
+import type { Identity } from '../auth/identity.js';
+
+export type RelayMessage =
+  | { t: 'join'; peer: number; room: string; identity: Identity; acks: boolean }
+  | { t: 'frame'; peer: number; frame: Uint8Array }
+  | { t: 'leave'; peer: number }
+  | { t: 'send'; peer: number; frame: Uint8Array }
+  | { t: 'close'; peer: number; code: ErrorCode; message: string };
+
+const KIND = { join: 1, frame: 2, leave: 3, send: 4, close: 5 } as const;
+
+export interface RelayEntry {
+  /** The sending node's lease id (where answers go). */
+  from: string;
+  messages: RelayMessage[];
+}
+
+export function encodeEntry(entry: RelayEntry): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarString(e, entry.from);
+  // Frames carried by `send`, each once (a broadcast is one object for all its sockets).
+  const frames = new Map<Uint8Array, number>();
+  for (const m of entry.messages)
+    if (m.t === 'send' && !frames.has(m.frame)) frames.set(m.frame, frames.size);
+  encoding.writeVarUint(e, frames.size);
+  for (const frame of frames.keys()) encoding.writeVarUint8Array(e, frame);
+  encoding.writeVarUint(e, entry.messages.length);
+  for (const m of entry.messages) {
+    encoding.writeVarUint(e, KIND[m.t]);
+    encoding.writeVarUint(e, m.peer);
+    switch (m.t) {
+      case 'join':
+        encoding.writeVarString(e, m.room);
+        encoding.writeVarString(e, m.identity.id);
+        encoding.writeVarInt(e, m.identity.type);
+        encoding.writeVarString(e, m.identity.role ?? '');
+        encoding.writeUint8(e, m.acks ? 1 : 0);
+        break;
+      case 'frame':
+        encoding.writeVarUint8Array(e, m.frame);
+        break;
+      case 'send':
+        encoding.writeVarUint(e, frames.get(m.frame)!);
+        break;
+      case 'close':
+        encoding.writeVarString(e, m.code);
+        encoding.writeVarString(e, m.message);
+        break;
+      case 'leave':
+        break;
+    }
+  }
+  return encoding.toUint8Array(e);
+}
+
+export function decodeEntry(bytes: Uint8Array): RelayEntry {
+  const d = decoding.createDecoder(bytes);
+  const from = decoding.readVarString(d);
+  const frames: Uint8Array[] = [];
+  for (let n = decoding.readVarUint(d); n > 0; n--) frames.push(decoding.readVarUint8Array(d));
+  const messages: RelayMessage[] = [];
+  for (let n = decoding.readVarUint(d); n > 0; n--) {
+    const kind = decoding.readVarUint(d);
+    const peer = decoding.readVarUint(d);
+    switch (kind) {
+      case KIND.join: {
+        const room = decoding.readVarString(d);
+        const id = decoding.readVarString(d) as IdentityId;
+        const type = decoding.readVarInt(d);
+        const role = decoding.readVarString(d);
+        const acks = decoding.readUint8(d) === 1;
+        const identity: Identity = role
+          ? { id, type, role: role as NonNullable<Identity['role']> }
+          : { id, type };
+        messages.push({ t: 'join', peer, room, identity, acks });
+        break;
+      }
+      case KIND.frame:
+        messages.push({ t: 'frame', peer, frame: decoding.readVarUint8Array(d) });
+        break;
+      case KIND.leave:
+        messages.push({ t: 'leave', peer });
+        break;
+      case KIND.send: {
+        const frame = frames[decoding.readVarUint(d)];
+        if (!frame) throw new Error('relay entry points at a frame it does not carry');
+        messages.push({ t: 'send', peer, frame });
+        break;
+      }
+      case KIND.close: {
+        const code = decoding.readVarString(d);
+        const message = decoding.readVarString(d);
+        messages.push({ t: 'close', peer, code: isErrorCode(code) ? code : 'INTERNAL', message });
+        break;
+      }
+      default:
+        throw new Error(`unknown relay message kind ${kind}`);
+    }
+  }
+  return { from, messages };
+}
