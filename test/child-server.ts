@@ -33,6 +33,8 @@ export function startChild(
       LOG_LEVEL: 'info',
       // Streams as fast as it can: a flood by the default rate limit, and not what this tests.
       RATE_LIMIT_IDENTITY: 'off',
+      // Single-node unless the test asks for a cluster (REDIS_URL with DATABASE_URL).
+      REDIS_URL: '',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

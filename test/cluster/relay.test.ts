@@ -1,0 +1,117 @@
+/**
+ * T1 of the scale-out note: three nodes (child processes) on one Postgres and one Redis. A group
+ * is created on node A (so A owns it); a client on node B writes N messages into it, relayed to A;
+ * readers sit on A and on C. Every message reaches every reader, seq is exactly 1..total with
+ * the writer's messages in its order, and every row of the group's log was written by A's slot.
+ * N is 200 here (CI) and 1,000 under `npm run test:cluster` (CLUSTER_LONG=1).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client, Conversation } from '../../client/index.js';
+import { conversationRoots } from '../../shared/schema.js';
+import { hasEnv, needs } from '../cluster-env.js';
+import { sdkClient, waitFor } from '../helpers.js';
+import { type TestCluster, testCluster } from './nodes.js';
+
+const LONG = process.env.CLUSTER_LONG === '1';
+const N = LONG ? 1000 : 200;
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
+  `relay across three nodes${needs('DATABASE_URL', 'REDIS_URL')}`,
+  () => {
+    let cluster: TestCluster;
+    const clients: Client[] = [];
+    beforeAll(async () => {
+      cluster = await testCluster(6);
+    }, 60_000);
+    afterAll(async () => {
+      if (process.env.CLUSTER_DEBUG)
+        for (const n of cluster?.nodes ?? []) console.log(n.name, n.output.join('').slice(-6000));
+      for (const c of clients) await c.close().catch(() => undefined);
+      await cluster?.close();
+    });
+
+    const client = async (url: string, who: string) => {
+      const c = await sdkClient(url, who);
+      clients.push(c);
+      return c;
+    };
+
+    it(`a client on B writes ${N} messages into a group owned by A; readers on A and C get them all`, async () => {
+      const a = await cluster.start('A', 1);
+      const [b, c] = await Promise.all([cluster.start('B', 2), cluster.start('C', 3)]);
+
+      const step = (what: string) => process.env.CLUSTER_DEBUG && console.log(Date.now(), what);
+      step('nodes up');
+      const olga = await client(a.url, 'olga');
+      const group = await olga.createGroup({
+        name: 'relay',
+        members: ['bob', 'carol', 'dave'].map((m) => ({ identity: m, identityType: 1 })),
+      });
+      await waitFor(() => group.doc.getMap('meta').has('conversationId'), 20_000, 'created');
+
+      const open = async (url: string, who: string): Promise<Conversation> => {
+        const conv = await (await client(url, who)).open(group.key);
+        await conv.whenSynced();
+        return conv;
+      };
+      step('group created');
+      const writer = await open(b.url, 'bob');
+      step('writer synced');
+      const onA = await open(a.url, 'carol');
+      const onC = await open(c.url, 'dave');
+
+      // When each stamp reaches the reader on C (the writer is in this process: one clock).
+      const arrived = new Map<string, number>();
+      conversationRoots(onC.doc).stamps.observe((event) => {
+        const at = Date.now();
+        for (const key of event.keysChanged) if (!arrived.has(key)) arrived.set(key, at);
+      });
+
+      step('readers synced');
+      const sentAt = new Map<string, number>();
+      for (let i = 0; i < N; i++) {
+        const m = await writer.send({ content: `m${i}` });
+        sentAt.set(m.key, Date.now());
+        if (i % 20 === 19) await new Promise((r) => setTimeout(r, 5));
+      }
+
+      const complete = (conv: Conversation) => {
+        const list = conv.messages();
+        const mine = list.filter((m) => m.content.startsWith('m') && m.sender === 'bob');
+        return mine.length === N && list.every((m) => !m.pending) ? list : undefined;
+      };
+      const deadline = LONG ? 120_000 : 60_000;
+      const seen = await Promise.all(
+        [writer, onA, onC].map((conv, i) => waitFor(() => complete(conv), deadline, `reader ${i}`)),
+      );
+      for (const list of seen) {
+        expect(list.map((m) => m.stamp!.seq)).toEqual(list.map((_, i) => i + 1));
+        expect(list.filter((m) => m.sender === 'bob').map((m) => m.content)).toEqual(
+          Array.from({ length: N }, (_, i) => `m${i}`),
+        );
+        expect(new Set(list.map((m) => m.stamp!.id)).size).toBe(list.length);
+      }
+      // The three views agree, stamp for stamp.
+      expect(seen[1]!.map((m) => [m.key, m.stamp])).toEqual(seen[0]!.map((m) => [m.key, m.stamp]));
+      expect(seen[2]!.map((m) => [m.key, m.stamp])).toEqual(seen[0]!.map((m) => [m.key, m.stamp]));
+
+      // Only A wrote the group's log (node = A's message-id slot).
+      const rows = await cluster.sql.unsafe(
+        `SELECT node, count(*)::int AS n FROM ${cluster.schema}.doc_log WHERE doc = $1 GROUP BY node`,
+        [group.key],
+      );
+      expect(rows.map((r) => r.node)).toEqual([a.nodeId]);
+
+      const hops = [...sentAt]
+        .map(([key, at]) => (arrived.get(key) ?? NaN) - at)
+        .filter((ms) => Number.isFinite(ms))
+        .sort((x, y) => x - y);
+      console.log(
+        `relay B→A→C, ${N} messages: send-to-reader p50 ${percentile(hops, 50)} ms, p99 ${percentile(hops, 99)} ms, max ${hops.at(-1)} ms`,
+      );
+    }, 300_000);
+  },
+);
