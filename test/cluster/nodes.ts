@@ -53,12 +53,14 @@ export async function testCluster(redisDb: number, env: Record<string, string> =
         DATABASE_POOL_MAX: '4',
         REDIS_URL: redisUrl,
         NODE_ID: String(nodeId),
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+        // Not below info: startChild waits for the "convosync listening" line.
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
         RATE_LIMIT_CONVERSATION: 'off',
         ...env,
       });
       const output: string[] = [];
       const keep = (chunk: Buffer) => {
+        if (process.env.CLUSTER_DEBUG) process.stderr.write(`[${name}] ${chunk}`);
         output.push(chunk.toString());
         if (output.length > 400) output.shift();
       };
