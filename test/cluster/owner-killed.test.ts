@@ -1,0 +1,121 @@
+/**
+ * T2 of the scale-out note: `kill -9` the owner of a busy group while writers on the other two
+ * nodes stream messages into it, then restart it. Every message acknowledged before the kill
+ * keeps its stamp, every message is stamped in the end with seq exactly 1..total and unique ids,
+ * and every replica (the two writers and a reader that was on the killed node) converges to the
+ * same state. The outage (the longest wait between two acknowledgements around the kill) is
+ * printed. One run here (CI); five under `npm run test:cluster` (CLUSTER_LONG=1).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import type { Client, Conversation } from '../../client/index.js';
+import type { MessageView } from '../../shared/conversation.js';
+import { conversationRoots } from '../../shared/schema.js';
+import { killed } from '../child-server.js';
+import { hasEnv, needs } from '../cluster-env.js';
+import { sdkClient, waitFor } from '../helpers.js';
+import { type TestCluster, testCluster } from './nodes.js';
+
+const RUNS = process.env.CLUSTER_LONG === '1' ? 5 : 1;
+const PER_WRITER = 120;
+
+describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
+  `owner killed under load${needs('DATABASE_URL', 'REDIS_URL')}`,
+  () => {
+    let cluster: TestCluster;
+    const clients: Client[] = [];
+    beforeAll(async () => {
+      cluster = await testCluster(7);
+    }, 60_000);
+    afterAll(async () => {
+      if (process.env.CLUSTER_DEBUG)
+        for (const n of cluster?.nodes ?? []) console.log(n.name, n.output.join('').slice(-4000));
+      for (const c of clients) await c.close().catch(() => undefined);
+      await cluster?.close();
+    });
+    const client = async (url: string, who: string) => {
+      const c = await sdkClient(url, who, { maxBackoffMs: 250 });
+      clients.push(c);
+      return c;
+    };
+
+    it(`loses no acknowledged message and duplicates no seq (${RUNS} run${RUNS > 1 ? 's' : ''})`, async () => {
+      let a = await cluster.start('A', 1);
+      const [b, c] = await Promise.all([cluster.start('B', 2), cluster.start('C', 3)]);
+      const outages: number[] = [];
+      for (let run = 0; run < RUNS; run++) {
+        // A fresh group, created on A, so A owns it.
+        const olga = await client(a.url, 'olga');
+        const group = await olga.createGroup({
+          name: `kill-${run}`,
+          members: ['bob', 'carol', 'dave'].map((m) => ({ identity: m, identityType: 1 })),
+        });
+        await waitFor(() => group.doc.getMap('meta').has('conversationId'), 20_000, 'created');
+        const open = async (url: string, who: string): Promise<Conversation> => {
+          const conv = await (await client(url, who)).open(group.key);
+          await conv.whenSynced();
+          return conv;
+        };
+        const onB = await open(b.url, 'bob');
+        const onC = await open(c.url, 'dave');
+        const onA = await open(a.url, 'carol');
+
+        // When each stamp reached bob (an acknowledgement of his, or a broadcast of dave's).
+        const arrivals: number[] = [];
+        conversationRoots(onB.doc).stamps.observe((event) => {
+          for (const _ of event.keysChanged) arrivals.push(Date.now());
+        });
+        const stream = (conv: Conversation, who: string) =>
+          (async () => {
+            for (let i = 0; i < PER_WRITER; i++) {
+              await conv.send({ content: `${who}${i}` });
+              await new Promise((r) => setTimeout(r, 40));
+            }
+          })();
+        const writing = Promise.all([stream(onB, 'b'), stream(onC, 'd')]);
+
+        const acked = (list: readonly MessageView[]) => list.filter((m) => !m.pending);
+        await waitFor(() => acked(onB.messages()).length >= 60, 30_000, '60 acknowledged');
+        await killed(a.child);
+        const killedAt = Date.now();
+        const ackedAtKill = new Map(
+          [...acked(onB.messages()), ...acked(onC.messages())].map((m) => [m.key, m.stamp!]),
+        );
+        // Writes resume on B or C once A's heartbeat expired; then A comes back.
+        const before = arrivals.length;
+        await waitFor(() => arrivals.length > before + 5, 40_000, 'writes resumed');
+        a = await cluster.start('A', 1, a.port);
+        await writing;
+
+        const total = 2 * PER_WRITER;
+        const complete = (conv: Conversation) => {
+          const list = conv.messages();
+          const mine = list.filter((m) => m.sender === 'bob' || m.sender === 'dave');
+          return mine.length === total && list.every((m) => !m.pending) ? list : undefined;
+        };
+        const seen = await Promise.all(
+          [onB, onC, onA].map((conv, i) => waitFor(() => complete(conv), 90_000, `replica ${i}`)),
+        );
+        for (const list of seen) {
+          expect(list.map((m) => m.stamp!.seq)).toEqual(list.map((_, i) => i + 1));
+          expect(new Set(list.map((m) => m.stamp!.id)).size).toBe(list.length);
+          const stamps = new Map(list.map((m) => [m.key, m.stamp]));
+          for (const [key, stamp] of ackedAtKill) expect(stamps.get(key)).toEqual(stamp);
+        }
+        const sv = (conv: Conversation) => Array.from(Y.encodeStateVector(conv.doc));
+        await waitFor(
+          () => sv(onA).join() === sv(onB).join() && sv(onC).join() === sv(onB).join(),
+          30_000,
+          'replicas converge',
+        );
+        expect(seen[1]!.map((m) => [m.key, m.stamp])).toEqual(seen[0]!.map((m) => [m.key, m.stamp]));
+        expect(seen[2]!.map((m) => [m.key, m.stamp])).toEqual(seen[0]!.map((m) => [m.key, m.stamp]));
+
+        const last = arrivals.filter((t) => t <= killedAt).at(-1) ?? killedAt;
+        const next = arrivals.find((t) => t > killedAt) ?? Number.NaN;
+        outages.push(next - last);
+      }
+      console.log(`owner kill -9: outage (last ack before → first ack after) ${outages.join(', ')} ms`);
+    }, 600_000);
+  },
+);
