@@ -27,7 +27,7 @@ import { openPostgresStore } from '../store/postgres.js';
 import type { RoomPlacement, Rooms } from '../sync/rooms.js';
 import type { SyncRooms } from '../sync/socket.js';
 import { type NodeLease, startNodeLease } from './lease.js';
-import { leaseNodeSlot, leasedIdGenerator, type NodeSlot } from './node-slot.js';
+import { leasedIdGenerator, leaseNodeSlot, type NodeSlot } from './node-slot.js';
 import { leasedPlacement } from './placement.js';
 import { type ClusterPresence, redisPresence } from './presence.js';
 import { redisRateLimit } from './rate-limit.js';

@@ -31,11 +31,7 @@ export interface SyncRoom {
   readonly doc?: Room['doc'];
   join(peer: Peer): Promise<void>;
   leave(peer: Peer): void;
-  receive(
-    peer: Peer,
-    message: Parameters<Room['receive']>[1],
-    frame: Uint8Array,
-  ): Promise<void>;
+  receive(peer: Peer, message: Parameters<Room['receive']>[1], frame: Uint8Array): Promise<void>;
 }
 
 /** Where a socket's room comes from: the Rooms registry, or cluster mode's router. */

@@ -108,14 +108,20 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
           30_000,
           'replicas converge',
         );
-        expect(seen[1]!.map((m) => [m.key, m.stamp])).toEqual(seen[0]!.map((m) => [m.key, m.stamp]));
-        expect(seen[2]!.map((m) => [m.key, m.stamp])).toEqual(seen[0]!.map((m) => [m.key, m.stamp]));
+        expect(seen[1]!.map((m) => [m.key, m.stamp])).toEqual(
+          seen[0]!.map((m) => [m.key, m.stamp]),
+        );
+        expect(seen[2]!.map((m) => [m.key, m.stamp])).toEqual(
+          seen[0]!.map((m) => [m.key, m.stamp]),
+        );
 
         const last = arrivals.filter((t) => t <= killedAt).at(-1) ?? killedAt;
         const next = arrivals.find((t) => t > killedAt) ?? Number.NaN;
         outages.push(next - last);
       }
-      console.log(`owner kill -9: outage (last ack before → first ack after) ${outages.join(', ')} ms`);
+      console.log(
+        `owner kill -9: outage (last ack before → first ack after) ${outages.join(', ')} ms`,
+      );
     }, 600_000);
   },
 );
