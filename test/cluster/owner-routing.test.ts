@@ -1,0 +1,131 @@
+/**
+ * Owner routing with two nodes in this process (cluster mode: the real Postgres log and Redis):
+ * a relayed socket hears a refusal exactly as a socket on the owner does (rejected frame, close
+ * code and reason), and an owner whose append is fenced (another writer took its log position)
+ * closes the room's sockets with 4503 and gives the room up.
+ */
+import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ownerKey } from '../../server/cluster/lease.js';
+import { connectRedis, type Redis } from '../../server/cluster/redis.js';
+import { newMessageKey } from '../../shared/ids.js';
+import { privateKey } from '../../shared/keys.js';
+import { conversationRoots } from '../../shared/schema.js';
+import { DATABASE_URL, hasEnv, needs, redisUrlOn } from '../cluster-env.js';
+import {
+  closed,
+  id,
+  rawSocket,
+  startTestServer,
+  syncPeer,
+  type TestServer,
+  token,
+  waitFor,
+} from '../helpers.js';
+
+const REDIS_DB = 8;
+
+describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
+  `owner routing${needs('DATABASE_URL', 'REDIS_URL')}`,
+  () => {
+    const schema = `cl_route_${randomUUID().slice(0, 8)}`;
+    let sql: postgres.Sql;
+    let redis: Redis;
+    let a: TestServer;
+    let b: TestServer;
+    beforeAll(async () => {
+      sql = postgres(DATABASE_URL!, { onnotice: () => {}, max: 2 });
+      await sql.unsafe(`CREATE SCHEMA ${schema}`);
+      redis = await connectRedis(redisUrlOn(REDIS_DB));
+      await redis.flushDb();
+      const env = (node: number) => ({
+        DATABASE_URL: DATABASE_URL!,
+        DATABASE_SCHEMA: schema,
+        REDIS_URL: redisUrlOn(REDIS_DB),
+        NODE_ID: String(node),
+      });
+      a = await startTestServer({ env: env(1) });
+      b = await startTestServer({ env: env(2) });
+    }, 60_000);
+    afterAll(async () => {
+      await a?.close();
+      await b?.close();
+      await redis?.close();
+      await sql?.unsafe(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
+      await sql?.end();
+    });
+
+    const forge = (doc: import('yjs').Doc) => {
+      const key = newMessageKey();
+      conversationRoots(doc).messages.set(key, {
+        key,
+        sender: id('alice'),
+        senderType: 1,
+        format: 0,
+        content: 'in alice’s name',
+        sentAt: Date.now(),
+      });
+    };
+
+    it('a relayed socket is refused exactly as a socket on the owner', async () => {
+      const key = privateKey(id('alice'), id('bob'));
+      await syncPeer(a, key, 'alice'); // A owns the chat now
+      expect(a.server.cluster!.lease.owned().has(key)).toBe(true);
+
+      const local = await syncPeer(a, key, 'bob');
+      local.change(forge);
+      const relayed = await syncPeer(b, key, 'bob');
+      expect(b.server.rooms.peek(key)).toBeUndefined(); // B relays, it loads nothing
+      relayed.change(forge);
+      const [l, r] = await Promise.all([local.outcome(), relayed.outcome()]);
+      expect(l.rejection?.code).toBeDefined();
+      expect({ code: r.code, reason: r.reason, rejected: r.rejection?.code }).toEqual({
+        code: l.code,
+        reason: l.reason,
+        rejected: l.rejection?.code,
+      });
+
+      // A stranger through B: the owner's refusal, unchanged.
+      const eve = await token('eve');
+      const [sa, sb] = await Promise.all(
+        [a, b].map((node) => rawSocket(`${node.syncUrl}/${key}?token=${eve}`).then(closed)),
+      );
+      expect(sb).toEqual(sa);
+      expect(sa?.code).toBe(4403);
+    });
+
+    it('a fenced append closes the room with 4503 and gives the room up', async () => {
+      const key = privateKey(id('carol'), id('dan'));
+      const carol = await syncPeer(a, key, 'carol');
+      const relayed = await syncPeer(b, key, 'dan');
+      expect(a.server.cluster!.lease.owned().has(key)).toBe(true);
+      // Another writer takes the next position of the log (what a new owner would do).
+      const [row] = await sql.unsafe(
+        `SELECT max(pos)::int AS head FROM ${schema}.doc_log WHERE doc = $1`,
+        [key],
+      );
+      await sql.unsafe(
+        `INSERT INTO ${schema}.doc_log (doc, pos, node, upd) VALUES ($1, $2, 9, '\\x0000'::bytea)`,
+        [key, Number(row!.head) + 1],
+      );
+      carol.change((doc) => {
+        const k = newMessageKey();
+        conversationRoots(doc).messages.set(k, {
+          key: k,
+          sender: id('carol'),
+          senderType: 1,
+          format: 0,
+          content: 'too late',
+          sentAt: Date.now(),
+        });
+      });
+      const [c, d] = await Promise.all([carol.outcome(), relayed.outcome()]);
+      expect(c.code).toBe(4503);
+      expect(d.code).toBe(4503);
+      await waitFor(() => !a.server.rooms.peek(key), 5000, 'room dropped');
+      expect(a.server.cluster!.lease.owned().has(key)).toBe(false);
+      expect(await redis.get(ownerKey(key))).not.toBe(a.server.cluster!.id);
+    });
+  },
+);
