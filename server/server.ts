@@ -121,7 +121,11 @@ export async function startServer(
       migrationsApplied: opened.applied,
     });
   }
-  const moderation = await createModeration(config.moderation, { now, metrics });
+  const moderation = await createModeration(config.moderation, {
+    now,
+    metrics,
+    ...(cluster ? { rateLimit: cluster.rateLimit } : {}),
+  });
   const filter = createFilter({
     maxUpdateBytes: config.maxFrameBytes,
     maxStructs: config.maxUpdateStructs,

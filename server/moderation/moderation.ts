@@ -20,7 +20,8 @@ import type { Identity } from '../auth/identity.js';
 import type { Metrics } from '../metrics.js';
 import type { Plan, Rejection } from '../sync/filter.js';
 import { type ModerationConfig, type ModerationMode, splitWords } from './config.js';
-import { RateLimiter } from './rate-limit.js';
+import { type Admission, RateLimiter } from './rate-limit.js';
+import type { RateLimit } from './rate-limit-seam.js';
 import { createWordMatcher, type WordMatcher } from './words.js';
 
 /** What the room needs of an accepted plan: its final writes and where new messages were written. */
@@ -40,7 +41,7 @@ export interface Moderation {
     conversation: string,
     doc: Y.Doc,
     plan: ModeratedPlan,
-  ): Rejection | undefined;
+  ): Rejection | undefined | Promise<Rejection | undefined>;
   /**
    * Replace mode: overwrites each of `keys` that has a listed word with its starred copy. Call
    * inside the server transaction; returns how many it overwrote.
@@ -50,7 +51,15 @@ export interface Moderation {
 
 export async function createModeration(
   config: ModerationConfig,
-  deps: { now: () => number; metrics?: Metrics },
+  deps: {
+    now: () => number;
+    metrics?: Metrics;
+    /**
+     * Where the buckets are when not in this process (cluster mode: the identity's in Redis,
+     * ../cluster/rate-limit.ts); `admit` then answers asynchronously when it charges them.
+     */
+    rateLimit?: RateLimit;
+  },
 ): Promise<Moderation> {
   const words = [...config.words];
   if (config.wordsFile) {
@@ -93,13 +102,17 @@ export async function createModeration(
       }
       // Backend jobs (role service) post notices to many conversations on purpose.
       if (author.role === PlatformRole.Service) return undefined;
-      const admission = limiter.take(author.id, conversation, fresh.length, otherWrites);
-      if (admission.ok) return undefined;
-      count('limited');
-      return {
-        error: rateLimited(admission.retryInMs, admission.scope),
-        ...(fresh[0] ? at(fresh[0][0]) : { clientId: 0, clock: 0 }),
+      const judge = (admission: Admission): Rejection | undefined => {
+        if (admission.ok) return undefined;
+        count('limited');
+        return {
+          error: rateLimited(admission.retryInMs, admission.scope),
+          ...(fresh[0] ? at(fresh[0][0]) : { clientId: 0, clock: 0 }),
+        };
       };
+      if (deps.rateLimit)
+        return deps.rateLimit.take(author.id, conversation, fresh.length, otherWrites).then(judge);
+      return judge(limiter.take(author.id, conversation, fresh.length, otherWrites));
     },
     censor(doc, keys) {
       if (config.mode !== 'replace' || matcher.size === 0) return 0;

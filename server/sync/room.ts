@@ -299,7 +299,7 @@ export class Room {
         ...(this.deps.moderation ? { sensitive: this.deps.moderation.sensitive } : {}),
       });
       if (rejected) throw rejected.error;
-      const refused = this.deps.moderation?.admit(identity, this.key, this.doc, {
+      const refused = await this.deps.moderation?.admit(identity, this.key, this.doc, {
         writes: grouped,
       });
       if (refused) throw refused.error;
@@ -454,7 +454,7 @@ export class Room {
         return;
       }
     }
-    const refused = this.deps.moderation?.admit(peer.identity, this.key, this.doc, verdict);
+    const refused = await this.deps.moderation?.admit(peer.identity, this.key, this.doc, verdict);
     if (refused) {
       this.reject(peer, refused);
       return;

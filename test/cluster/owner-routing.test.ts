@@ -44,6 +44,8 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
         DATABASE_SCHEMA: schema,
         REDIS_URL: redisUrlOn(REDIS_DB),
         NODE_ID: String(node),
+        // Small enough for the limit test to cross; the other tests write a message or two.
+        RATE_LIMIT_IDENTITY: '4/60s',
       });
       a = await startTestServer({ env: env(1) });
       b = await startTestServer({ env: env(2) });
@@ -95,12 +97,50 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       expect(sa?.code).toBe(4403);
     });
 
+    it("an identity's rate limit holds across rooms owned by different nodes", async () => {
+      const one = privateKey(id('erin'), id('frank'));
+      const two = privateKey(id('erin'), id('gus'));
+      await syncPeer(a, one, 'frank'); // A owns the first chat
+      await syncPeer(b, two, 'gus'); // B owns the second
+      expect(a.server.cluster!.lease.owned().has(one)).toBe(true);
+      expect(b.server.cluster!.lease.owned().has(two)).toBe(true);
+      const onA = await syncPeer(a, one, 'erin');
+      const onB = await syncPeer(b, two, 'erin');
+      const send = async (peer: Awaited<ReturnType<typeof syncPeer>>) => {
+        const key = newMessageKey();
+        peer.change((doc) =>
+          conversationRoots(doc).messages.set(key, {
+            key,
+            sender: id('erin'),
+            senderType: 1,
+            format: 0,
+            content: 'hi',
+            sentAt: Date.now(),
+          }),
+        );
+        return key;
+      };
+      for (let i = 0; i < 3; i++) {
+        const key = await send(onA);
+        await waitFor(() => conversationRoots(onA.doc).stamps.has(key), 5000, `stamp ${i}`);
+      }
+      const fourth = await send(onB);
+      await waitFor(() => conversationRoots(onB.doc).stamps.has(fourth), 5000, 'fourth stamped');
+      // The fifth in 60 s, in a room of the other node: over the identity's limit of 4.
+      await send(onB);
+      const refused = await onB.outcome();
+      expect(refused.rejection?.code).toBe('RATE_LIMITED');
+      expect(refused.code).toBe(4429);
+    });
+
     it('a fenced append closes the room with 4503 and gives the room up', async () => {
       const key = privateKey(id('carol'), id('dan'));
       const carol = await syncPeer(a, key, 'carol');
       const relayed = await syncPeer(b, key, 'dan');
       expect(a.server.cluster!.lease.owned().has(key)).toBe(true);
-      // Another writer takes the next position of the log (what a new owner would do).
+      // B takes the room over (as after A's lease lapsed) and writes the next position of the
+      // log; A has not noticed yet.
+      await redis.set(ownerKey(key), b.server.cluster!.id);
       const [row] = await sql.unsafe(
         `SELECT max(pos)::int AS head FROM ${schema}.doc_log WHERE doc = $1`,
         [key],
@@ -125,7 +165,10 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       expect(d.code).toBe(4503);
       await waitFor(() => !a.server.rooms.peek(key), 5000, 'room dropped');
       expect(a.server.cluster!.lease.owned().has(key)).toBe(false);
-      expect(await redis.get(ownerKey(key))).not.toBe(a.server.cluster!.id);
+      // A new socket on A is relayed to B now.
+      await syncPeer(a, key, 'carol');
+      expect(a.server.rooms.peek(key)).toBeUndefined();
+      expect(b.server.rooms.peek(key)).toBeDefined();
     });
   },
 );
