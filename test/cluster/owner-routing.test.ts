@@ -170,5 +170,20 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       expect(a.server.rooms.peek(key)).toBeUndefined();
       expect(b.server.rooms.peek(key)).toBeDefined();
     });
+
+    it('a drained owner releases its rooms: relayed sockets get 4503, the next socket elsewhere owns the room at once', async () => {
+      const key = privateKey(id('hana'), id('ivan'));
+      await syncPeer(a, key, 'hana');
+      expect(a.server.cluster!.lease.owned().has(key)).toBe(true);
+      const relayed = await syncPeer(b, key, 'ivan');
+      await a.close(); // what SIGTERM does
+      const out = await relayed.outcome();
+      expect(out.code).toBe(4503);
+      expect(out.reason).toMatch(/^SHUTTING_DOWN/);
+      expect(await redis.get(ownerKey(key))).toBeNull();
+      // No wait for a heartbeat to expire: B takes it with the next socket.
+      await syncPeer(b, key, 'ivan');
+      expect(b.server.cluster!.lease.owned().has(key)).toBe(true);
+    });
   },
 );
