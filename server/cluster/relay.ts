@@ -116,7 +116,10 @@ export class Relay implements SyncRooms {
   async open(key: DocName, identity: Identity): Promise<SyncRoom> {
     if (this.closing) throw new ConvosyncError('SHUTTING_DOWN');
     if (!this.lease.owned().has(key)) {
-      const owner = await this.lease.claim(key);
+      // Redis away: a retry later (4503), like any storage outage, not an internal error.
+      const owner = await this.lease.claim(key).catch((cause: unknown) => {
+        throw new ConvosyncError('STORAGE_UNAVAILABLE', 'Redis is not answering', { cause });
+      });
       if (owner === undefined)
         throw new ConvosyncError('STORAGE_UNAVAILABLE', `this node's lease has lapsed`);
       if (owner !== this.lease.id) return new RemoteRoom(this, owner, parseDocKey(key));
