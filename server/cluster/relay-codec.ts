@@ -26,12 +26,19 @@ const KIND = { join: 1, frame: 2, leave: 3, send: 4, close: 5 } as const;
 export interface RelayEntry {
   /** The sending node's lease id (where answers go). */
   from: string;
+  /**
+   * 1, 2, 3... per sender and receiver: a receiver that sees one skipped knows entries were lost
+   * (trimmed, wiped) and resets the sockets relayed between the two (relay.ts). 0: no count
+   * (a node's own entry creating its stream).
+   */
+  seq: number;
   messages: RelayMessage[];
 }
 
 export function encodeEntry(entry: RelayEntry): Uint8Array {
   const e = encoding.createEncoder();
   encoding.writeVarString(e, entry.from);
+  encoding.writeVarUint(e, entry.seq);
   // Frames carried by `send`, each once (a broadcast is one object for all its sockets).
   const frames = new Map<Uint8Array, number>();
   for (const m of entry.messages)
@@ -70,6 +77,7 @@ export function encodeEntry(entry: RelayEntry): Uint8Array {
 export function decodeEntry(bytes: Uint8Array): RelayEntry {
   const d = decoding.createDecoder(bytes);
   const from = decoding.readVarString(d);
+  const seq = decoding.readVarUint(d);
   const frames: Uint8Array[] = [];
   for (let n = decoding.readVarUint(d); n > 0; n--) frames.push(decoding.readVarUint8Array(d));
   const messages: RelayMessage[] = [];
@@ -111,5 +119,5 @@ export function decodeEntry(bytes: Uint8Array): RelayEntry {
         throw new Error(`unknown relay message kind ${kind}`);
     }
   }
-  return { from, messages };
+  return { from, seq, messages };
 }

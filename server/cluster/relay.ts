@@ -81,6 +81,9 @@ export class Relay implements SyncRooms {
   private readonly locals = new Map<number, Local>();
   private readonly remotes = new Map<string, Map<number, Remote>>();
   private readonly outgoing = new Map<string, RelayMessage[]>();
+  /** The last entry number sent to / received from each node (RelayEntry.seq). */
+  private readonly sentSeq = new Map<string, number>();
+  private readonly receivedSeq = new Map<string, number>();
   private flushing: NodeJS.Immediate | undefined;
   private sent: Promise<unknown> = Promise.resolve();
   private nextPeer = 0;
@@ -197,7 +200,9 @@ export class Relay implements SyncRooms {
     this.flushing = undefined;
     const { redis, lease } = this.options;
     for (const [node, messages] of this.outgoing) {
-      const entry = Buffer.from(encodeEntry({ from: lease.id, messages }));
+      const seq = (this.sentSeq.get(node) ?? 0) + 1;
+      this.sentSeq.set(node, seq);
+      const entry = Buffer.from(encodeEntry({ from: lease.id, seq, messages }));
       // Sent in order on one connection, so each node's stream gets them in order.
       const sending = redis
         .xAddNoMkStream(
@@ -224,6 +229,13 @@ export class Relay implements SyncRooms {
     } catch (error) {
       this.options.log.error('unreadable relay entry', { error });
       return;
+    }
+    if (entry.seq > 0) {
+      const previous = this.receivedSeq.get(entry.from);
+      this.receivedSeq.set(entry.from, entry.seq);
+      // Entries from that node were lost: what was relayed between us cannot go on.
+      if (previous !== undefined && entry.seq !== previous + 1)
+        this.unreachable(entry.from, `entries ${previous + 1}..${entry.seq - 1} were lost`);
     }
     for (const m of entry.messages) {
       switch (m.t) {
@@ -364,7 +376,11 @@ export class Relay implements SyncRooms {
       local.peer.close(
         new ConvosyncError('STORAGE_UNAVAILABLE', `the owner node ${node} is gone, retry`),
       );
-    for (const remote of remotes) this.left(remote);
+    for (const remote of remotes) {
+      // Heard by the socket if its node is still there (entries were lost, not the node).
+      remote.peer.close(new ConvosyncError('STORAGE_UNAVAILABLE', 'relay interrupted, retry'));
+      this.left(remote);
+    }
   }
 
   /** Every second: nodes relayed to or from whose heartbeat is gone; this node's stream. */
@@ -389,7 +405,7 @@ export class Relay implements SyncRooms {
   private async announce(): Promise<void> {
     const { redis, lease } = this.options;
     await redis.xAdd(this.stream, '*', {
-      m: Buffer.from(encodeEntry({ from: lease.id, messages: [] })),
+      m: Buffer.from(encodeEntry({ from: lease.id, seq: 0, messages: [] })),
     });
     await redis.pExpire(this.stream, STREAM_TTL_MS);
   }
