@@ -17,6 +17,7 @@ import { sdkClient, waitFor } from '../helpers.js';
 import { type TestCluster, testCluster } from './nodes.js';
 
 const RUNS = process.env.CLUSTER_LONG === '1' ? 5 : 1;
+// T3 too (the note's "owner paused"): the same checks, with SIGSTOP/SIGCONT instead of a kill.
 const PER_WRITER = 120;
 
 describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
@@ -39,15 +40,23 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       return c;
     };
 
-    it(`loses no acknowledged message and duplicates no seq (${RUNS} run${RUNS > 1 ? 's' : ''})`, async () => {
-      let a = await cluster.start('A', 1);
-      const [b, c] = await Promise.all([cluster.start('B', 2), cluster.start('C', 3)]);
+    /**
+     * `kill`: kill -9 the owner, restart it once writes resumed elsewhere. `pause`: SIGSTOP the
+     * owner past its lease (T3), SIGCONT it once writes resumed elsewhere: it must find itself
+     * fenced out (its lease self-fences, and the log refuses any write it still tries).
+     */
+    const scenario = async (kind: 'kill' | 'pause', runs: number, base: number) => {
+      let a = await cluster.start(`A${kind}`, base + 1);
+      const [b, c] = await Promise.all([
+        cluster.start(`B${kind}`, base + 2),
+        cluster.start(`C${kind}`, base + 3),
+      ]);
       const outages: number[] = [];
-      for (let run = 0; run < RUNS; run++) {
+      for (let run = 0; run < runs; run++) {
         // A fresh group, created on A, so A owns it.
         const olga = await client(a.url, 'olga');
         const group = await olga.createGroup({
-          name: `kill-${run}`,
+          name: `${kind}-${run}`,
           members: ['bob', 'carol', 'dave'].map((m) => ({ identity: m, identityType: 1 })),
         });
         await waitFor(() => group.doc.getMap('meta').has('conversationId'), 20_000, 'created');
@@ -76,7 +85,8 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
 
         const acked = (list: readonly MessageView[]) => list.filter((m) => !m.pending);
         await waitFor(() => acked(onB.messages()).length >= 60, 30_000, '60 acknowledged');
-        await killed(a.child);
+        if (kind === 'kill') await killed(a.child);
+        else a.child.kill('SIGSTOP');
         const killedAt = Date.now();
         const ackedAtKill = new Map(
           [...acked(onB.messages()), ...acked(onC.messages())].map((m) => [m.key, m.stamp!]),
@@ -84,7 +94,8 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
         // Writes resume on B or C once A's heartbeat expired; then A comes back.
         const before = arrivals.length;
         await waitFor(() => arrivals.length > before + 5, 40_000, 'writes resumed');
-        a = await cluster.start('A', 1, a.port);
+        if (kind === 'kill') a = await cluster.start(`A${kind}`, base + 1, a.port);
+        else a.child.kill('SIGCONT');
         await writing;
 
         const total = 2 * PER_WRITER;
@@ -119,9 +130,20 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
         const next = arrivals.find((t) => t > killedAt) ?? Number.NaN;
         outages.push(next - last);
       }
+      for (const node of [a, b, c]) await killed(node.child);
+      return outages;
+    };
+
+    it(`kill -9 of the owner loses no acknowledged message and duplicates no seq (${RUNS} run${RUNS > 1 ? 's' : ''})`, async () => {
+      const outages = await scenario('kill', RUNS, 0);
       console.log(
         `owner kill -9: outage (last ack before → first ack after) ${outages.join(', ')} ms`,
       );
     }, 600_000);
+
+    it('an owner paused past its lease (SIGSTOP) is fenced out when it resumes; no seq duplicated', async () => {
+      const outages = await scenario('pause', 1, 10);
+      console.log(`owner SIGSTOP past its lease: outage ${outages.join(', ')} ms`);
+    }, 300_000);
   },
 );
