@@ -7,10 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as awarenessProtocol from 'y-protocols/awareness';
 import { ownerKey } from '../../server/cluster/lease.js';
 import { connectRedis, type Redis } from '../../server/cluster/redis.js';
 import { newMessageKey } from '../../shared/ids.js';
 import { privateKey } from '../../shared/keys.js';
+import * as wire from '../../shared/protocol/sync.js';
 import { conversationRoots } from '../../shared/schema.js';
 import { DATABASE_URL, hasEnv, needs, redisUrlOn } from '../cluster-env.js';
 import {
@@ -23,6 +25,7 @@ import {
   token,
   waitFor,
 } from '../helpers.js';
+import { restApi } from '../rest.js';
 
 const REDIS_DB = 8;
 
@@ -169,6 +172,48 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       await syncPeer(a, key, 'carol');
       expect(a.server.rooms.peek(key)).toBeUndefined();
       expect(b.server.rooms.peek(key)).toBeDefined();
+    });
+
+    it('presence and typing cross nodes: online on A is online when asked on B; awareness is relayed', async () => {
+      const key = privateKey(id('kate'), id('liam'));
+      const kate = await syncPeer(a, key, 'kate'); // on the owner
+      const liam = await syncPeer(b, key, 'liam'); // relayed
+      const online = async (on: TestServer, who: string) => {
+        const data = await restApi(() => on).data('GET', `/presence?identities=${who}`, 'liam');
+        return data.list[0].online as boolean;
+      };
+      const until = async (what: () => Promise<boolean>, label: string) => {
+        const end = Date.now() + 10_000;
+        while (!(await what())) {
+          if (Date.now() > end) throw new Error(`timed out: ${label}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      await until(() => online(b, 'kate'), 'kate online, asked on B');
+      await until(() => online(a, 'liam'), 'liam online, asked on A');
+
+      // liam (relayed) starts typing: kate, on the owner, sees his state.
+      const awareness = new awarenessProtocol.Awareness(liam.doc);
+      awareness.setLocalState({ user: { id: 'liam', type: 1 }, typing: { at: Date.now() } });
+      liam.sendAwareness(awarenessProtocol.encodeAwarenessUpdate(awareness, [liam.doc.clientID]));
+      const heard = new awarenessProtocol.Awareness(kate.doc);
+      const listen = (frame: Uint8Array) => {
+        const m = wire.readMessage(frame);
+        if (m.type === 'awareness')
+          awarenessProtocol.applyAwarenessUpdate(heard, m.update, 'server');
+      };
+      kate.ws.received.forEach(listen);
+      kate.ws.on('message', (data: ArrayBuffer) => listen(new Uint8Array(data)));
+      await waitFor(
+        () => heard.getStates().get(liam.doc.clientID)?.typing !== undefined,
+        10_000,
+        'kate sees liam typing',
+      );
+      awareness.destroy();
+      heard.destroy();
+
+      kate.close();
+      await until(async () => !(await online(b, 'kate')), 'kate offline, asked on B');
     });
 
     it('a drained owner releases its rooms: relayed sockets get 4503, the next socket elsewhere owns the room at once', async () => {
