@@ -317,7 +317,17 @@ export class Relay implements SyncRooms {
   /** Owner side: a relayed socket's frame, handled as socket.ts handles a local one. */
   private received(edge: string, id: number, frame: Uint8Array): void {
     const remote = this.remotes.get(edge)?.get(id);
-    if (!remote?.ready) return;
+    if (!remote?.ready) {
+      // Dropped here (its node seemed gone, entries were lost) while its socket lives on there:
+      // it must reconnect, not write into the void.
+      this.post(edge, {
+        t: 'close',
+        peer: id,
+        code: 'STORAGE_UNAVAILABLE',
+        message: 'relay interrupted, retry',
+      });
+      return;
+    }
     // In arrival order: callbacks on one promise run in the order they were added.
     void remote.ready.then((room) => {
       if (!room || remote.closed) return;
