@@ -376,6 +376,11 @@ export class Conversation extends Emitter<ConversationEvents> {
     // Queued here, it could never be sent: say so now rather than leave it pending.
     if (this.refusal) throw this.refusal;
     await this.resetting;
+    // After a reset the document is rebuilt empty, and the queued intents are replayed once the
+    // server's state arrives. Written now, this intent would land ahead of them (a rename ahead
+    // of the group's own creation, whose replayed genesis the rules then refuse): write the queue
+    // first, in order, as after an app restart; the resync still re-derives what it must.
+    if (this.replayOnSync) await this.replay();
     await this.outbox.submit(this.current, intent, this.applyContext(), LOCAL);
   }
 
