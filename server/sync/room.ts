@@ -63,7 +63,7 @@ export interface Peer {
  * update applied in the same transaction as the server's writes that follow it (its stamps).
  */
 export type Origin =
-  | { source: 'peer'; peer: Peer; stamped?: true }
+  | { source: 'peer'; peer: Peer; stamped?: true; received?: Uint8Array }
   | { source: 'server'; reason: string };
 
 export interface RoomDeps {
@@ -462,7 +462,7 @@ export class Room {
     const before = peer.acks ? clientStates(this.doc) : undefined;
     // The update and the server's writes that follow it (stamps, bindings) in one transaction:
     // one update event, so the step is one update to persist and send, never two to merge.
-    const origin: Origin & { source: 'peer' } = { source: 'peer', peer };
+    const origin: Origin & { source: 'peer' } = { source: 'peer', peer, received: update };
     const serverClock = Y.getState(this.doc.store, this.doc.clientID);
     let failure: ConvosyncError | undefined;
     let committed: Committed | undefined;
@@ -735,7 +735,8 @@ export class Room {
 
   /**
    * One frame per step to each peer: every peer hears the whole step (the client's update with
-   * its stamps) as one update, the writer of a stamped update too (see `flush`). `writers` are
+   * its stamps) as one update, the writer of a small stamped update too (see `flush`; of a large
+   * one, only what it did not send). `writers` are
    * peers whose update the server wrote nothing after (a read position): they hear only what
    * they did not write, nothing when that is all. A censored step goes to all.
    */
@@ -748,7 +749,11 @@ export class Room {
     const frame = wire.writeUpdate(merged);
     for (const peer of this.peers) {
       if (!writers.includes(peer)) {
-        peer.send(frame);
+        const own = merged.byteLength > ECHO_MAX_BYTES ? receivedFrom(batch, peer) : undefined;
+        // A large step is not echoed to its writer: it hears its stamps alone (one more parse
+        // of the step), so a writer of big updates is not charged twice their bytes, nor taken
+        // for a slow reader while it sends.
+        peer.send(own ? wire.writeUpdate(Y.diffUpdate(merged, Y.encodeStateVector(own))) : frame);
         continue;
       }
       const rest = batch.filter((b) => !(b.origin.source === 'peer' && b.origin.peer === peer));
@@ -783,6 +788,27 @@ export class Room {
     );
     return result;
   }
+}
+
+/**
+ * Steps up to this size go to their writer whole, like the stock server's echo (cheaper than a
+ * second encoding); a larger one is cut down to what the writer did not send.
+ */
+const ECHO_MAX_BYTES = 4096;
+
+/** Where `peer`'s stamped update in this batch ends, per client; undefined if it wrote none. */
+function receivedFrom(
+  batch: ReadonlyArray<{ origin: Origin }>,
+  peer: Peer,
+): Map<number, number> | undefined {
+  let own: Map<number, number> | undefined;
+  for (const { origin } of batch) {
+    if (origin.source !== 'peer' || origin.peer !== peer || !origin.received) continue;
+    own ??= new Map();
+    for (const [client, clock] of Y.parseUpdateMeta(origin.received).to)
+      own.set(client, Math.max(clock, own.get(client) ?? 0));
+  }
+  return own;
 }
 
 /** The serializable form of an origin: a peer by its identity (and the stamps it carries). */

@@ -1,9 +1,10 @@
 /**
  * Issue 13, item 5: a message accepted from one peer reaches every other peer of the room as one
  * sync frame (the client's update merged with the server's stamp), not one frame for the update
- * and another for its stamp. The writer hears the same frame (as the stock y-websocket server
- * echoes every update to its sender); update and stamps are one server transaction, which keeps
- * the server's clientID (a remote transaction that moves it makes Yjs pick a new one).
+ * and another for its stamp. The writer of a small step hears the same frame (as the stock
+ * y-websocket server echoes every update to its sender); of a large one, its stamps alone. Update
+ * and stamps are one server transaction, which keeps the server's clientID (a remote
+ * transaction that moves it makes Yjs pick a new one).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as Y from 'yjs';
@@ -86,4 +87,31 @@ it('sends each accepted message to the other peer as one frame holding message a
   }
   alice.close();
   bob.close();
+});
+
+it('does not echo a large message to its writer: the writer hears its stamp alone', async () => {
+  const key = privateKey(id('carol'), id('dave'));
+  const carol = await syncPeer(ts, key, 'carol');
+  const dave = await syncPeer(ts, key, 'dave');
+  await waitFor(() => conversationRoots(carol.doc).meta.has('conversationId'), 5000, 'genesis');
+  const carolFrom = carol.ws.received.length;
+  const daveFrom = dave.ws.received.length;
+  const message: Message = {
+    key: newMessageKey(),
+    sender: id('carol'),
+    senderType: 1,
+    format: MessageFormat.Text,
+    content: 'x'.repeat(4900),
+    sentAt: Date.now(),
+  };
+  carol.change((doc) => conversationRoots(doc).messages.set(message.key, message));
+  await waitFor(() => conversationRoots(carol.doc).stamps.has(message.key), 5000, 'stamp at carol');
+  await waitFor(() => conversationRoots(dave.doc).stamps.has(message.key), 5000, 'at dave');
+  const toDave = updates(dave.ws.received, daveFrom);
+  const toCarol = updates(carol.ws.received, carolFrom);
+  expect(toDave).toHaveLength(1);
+  expect(toDave[0]!.byteLength).toBeGreaterThan(4900);
+  expect(toCarol).toHaveLength(1);
+  // The stamp (and nothing of the text): a mobile sender does not download its message again.
+  expect(toCarol[0]!.byteLength).toBeLessThan(1000);
 });
