@@ -184,16 +184,20 @@ describe('the web app as a product', () => {
     await quinn.page.getByTestId('message-list').evaluate((el) => {
       el.scrollTop -= 1500;
     });
-    const reading = await eventually('quinn: reading history', async () => {
+    // Under load the virtual list may still be rendering rows after the scroll: wait for a
+    // rendered message to read from.
+    const { reading, before } = await eventually('quinn: reading history', async () => {
       const state = await listState(quinn.page);
       expect(state.atBottom).toBe(false);
-      return state.firstVisibleKey!;
+      expect(state.firstVisibleKey).toBeDefined();
+      const at = await positionOf(quinn.page, state.firstVisibleKey!);
+      expect(at).toBeDefined();
+      return { reading: state.firstVisibleKey!, before: at! };
     });
-    const before = await positionOf(quinn.page, reading);
     // A new message while reading history: the view stays put, the pill counts it.
     await chat.send({ content: 'are you still there?' });
     await expectText(quinn.page.getByTestId('jump-latest'), /1 new/, 'quinn: the pill counts it');
-    expect(await positionOf(quinn.page, reading)).toBeCloseTo(before!, 0);
+    expect(await positionOf(quinn.page, reading)).toBeCloseTo(before, 0);
     await screenshot(quinn.page, '11-reading-history-with-pill');
     await quinn.page.getByTestId('jump-latest').click();
     await eventually('quinn: the pill took him to the newest', async () => {
