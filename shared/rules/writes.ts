@@ -50,6 +50,8 @@ const ORDER: readonly RootName[] = [
   'prefs',
 ];
 
+const RANK = new Map<RootName, number>(ORDER.map((root, i) => [root, i]));
+
 /**
  * The first write the rules refuse, or undefined if all pass. Without `sequence`, each final
  * value in `ctx.writes` is judged against the document's current value.
@@ -75,7 +77,11 @@ export function checkWrites<W extends JudgedWrite>(
       write: writes[0]!,
     };
   }
-  const ordered = [...writes].sort((a, b) => ORDER.indexOf(a.root) - ORDER.indexOf(b.root));
+  // One write (a message) needs no ordering; `sort` is stable, so writes of one root keep theirs.
+  const ordered =
+    writes.length === 1
+      ? writes
+      : [...writes].sort((a, b) => (RANK.get(a.root) ?? -1) - (RANK.get(b.root) ?? -1));
   for (const write of ordered) {
     // In a genesis batch only a key's first value is part of the creation; later values are the
     // creator's further intents (an offline "create, then remove bob"), judged as changes.
