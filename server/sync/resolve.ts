@@ -329,11 +329,6 @@ function orderChain(
   landing: Landing,
   items: Y.Item[],
 ): Y.Item[] | ResolveFailure {
-  const reject = (message: string, at: Y.ID): ResolveFailure => ({
-    error: new ConvosyncError('SCHEMA_VIOLATION', message),
-    clientId: at.client,
-    clock: at.clock,
-  });
   const current = (type as unknown as { _map: Map<string, Y.Item> })._map.get(landing.key);
   if (items.length === 1) {
     // The common case, one write to the key: its origin must be the key's current item (the
@@ -354,7 +349,8 @@ function orderChain(
   for (const item of items) {
     const origin = item.origin ? idKey(item.origin) : null;
     if (byOrigin.has(origin))
-      return reject(
+      return fail(
+        'SCHEMA_VIOLATION',
         `two writes to ${landing.root}.${landing.key.slice(0, 40)} from the same point`,
         item.id,
       );
@@ -370,7 +366,8 @@ function orderChain(
     next = byOrigin.get(idKey(lastId(next)));
   }
   if (chain.length !== items.length) {
-    return reject(
+    return fail(
+      'SCHEMA_VIOLATION',
       `writes to ${landing.root}.${landing.key.slice(0, 40)} do not form one chain`,
       items[0]!.id,
     );

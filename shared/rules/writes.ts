@@ -88,7 +88,6 @@ export function checkWrites<W extends JudgedWrite>(
     const error = judge(ctx, write, genesis && write.previous === undefined);
     if (error) return { error, write };
   }
-  const firstOf = (root: RootName) => ordered.find((w) => w.root === root)!;
   if (genesis) {
     // The genesis is the first value of each key: the creator may hand the group over, or
     // remove a member, later in the same offline batch.
@@ -100,14 +99,19 @@ export function checkWrites<W extends JudgedWrite>(
       first.set(w.root, root);
     }
     const error = checkGenesisComplete({ ...ctx, writes: first });
-    if (error) return { error, write: firstOf('meta') };
+    if (error) return { error, write: firstOf(ordered, 'meta') };
   }
   const members = ctx.writes.get('members');
   if (members && members.size > 0) {
     const error = checkMemberResult(ctx, members, genesis);
-    if (error) return { error, write: firstOf('members') };
+    if (error) return { error, write: firstOf(ordered, 'members') };
   }
   return undefined;
+}
+
+/** The first write of `root` (whole-update rules name it). */
+function firstOf<W extends JudgedWrite>(ordered: readonly W[], root: RootName): W {
+  return ordered.find((w) => w.root === root)!;
 }
 
 function judge(ctx: RuleContext, w: JudgedWrite, genesis: boolean): RuleViolation | undefined {
