@@ -206,23 +206,32 @@ export function cardKey(card: CardRef): string {
   return `${card.bizType}:${card.bizId}`;
 }
 
+const rootsCache = new WeakMap<Y.Doc, ConversationRoots>();
+
 /**
  * The typed roots of a conversation document. Defining every root up front matters on the
- * server: `Y.applyUpdate` creates unknown roots as a side effect (findings §2).
+ * server: `Y.applyUpdate` creates unknown roots as a side effect (findings §2). Built once per
+ * document: the filter and the rules ask for them several times per message, and once
+ * `getMap` has typed a root, the document hands out that same instance for good.
  */
 export function conversationRoots(doc: Y.Doc): ConversationRoots {
-  return {
-    meta: doc.getMap(ROOTS.meta),
-    settings: doc.getMap(ROOTS.settings),
-    members: doc.getMap(ROOTS.members),
-    profiles: doc.getMap(ROOTS.profiles),
-    reads: doc.getMap(ROOTS.reads),
-    delivered: doc.getMap(ROOTS.delivered),
-    messages: doc.getMap(ROOTS.messages),
-    stamps: doc.getMap(ROOTS.stamps),
-    clients: doc.getMap(ROOTS.clients),
-    cards: doc.getMap(ROOTS.cards),
-  };
+  let roots = rootsCache.get(doc);
+  if (roots === undefined) {
+    roots = Object.freeze({
+      meta: doc.getMap(ROOTS.meta),
+      settings: doc.getMap(ROOTS.settings),
+      members: doc.getMap(ROOTS.members),
+      profiles: doc.getMap(ROOTS.profiles),
+      reads: doc.getMap(ROOTS.reads),
+      delivered: doc.getMap(ROOTS.delivered),
+      messages: doc.getMap(ROOTS.messages),
+      stamps: doc.getMap(ROOTS.stamps),
+      clients: doc.getMap(ROOTS.clients),
+      cards: doc.getMap(ROOTS.cards),
+    }) as ConversationRoots;
+    rootsCache.set(doc, roots);
+  }
+  return roots;
 }
 
 export function readKey(identity: IdentityId, device: DeviceId): string {

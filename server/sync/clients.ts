@@ -20,6 +20,8 @@ export interface AuthorshipFailure {
   clock: number;
 }
 
+const NONE_ANNOUNCED: ReadonlyMap<number, IdentityId> = new Map();
+
 /**
  * Checks the clients of an update; returns the clientIDs to bind once it is accepted. A clientID
  * another identity announced in this room's awareness is theirs too, though they have not
@@ -30,7 +32,7 @@ export function checkAuthorship(
   doc: Y.Doc,
   author: IdentityId,
   clients: ReadonlyMap<number, number>,
-  announced: ReadonlyMap<number, IdentityId> = new Map(),
+  announced: ReadonlyMap<number, IdentityId> = NONE_ANNOUNCED,
 ): { bind: number[] } | AuthorshipFailure {
   const bindings = conversationRoots(doc).clients;
   const bind: number[] = [];

@@ -12,6 +12,10 @@ import type { ResolvedWrite } from './resolve.js';
 
 const PER_DEVICE_ROOTS = ['reads', 'delivered'] as const;
 
+function movesPosition(w: ResolvedWrite): boolean {
+  return (w.root === 'reads' || w.root === 'delivered') && w.value !== undefined;
+}
+
 /** The first write that gives `author` more than `max` devices in a per-device root, if any. */
 export function checkDeviceCap(
   doc: Y.Doc,
@@ -19,6 +23,8 @@ export function checkDeviceCap(
   sequence: readonly ResolvedWrite[],
   max: number,
 ): { error: ConvosyncError; clientId: number; clock: number } | undefined {
+  // Most updates (a new message) write no position at all: one pass, nothing allocated.
+  if (!sequence.some(movesPosition)) return undefined;
   const prefix = `${author}:`;
   for (const root of PER_DEVICE_ROOTS) {
     const fresh = sequence.filter((w) => w.root === root && w.value !== undefined);

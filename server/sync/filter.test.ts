@@ -290,6 +290,23 @@ describe('update filter (review regressions)', () => {
     rejects(server, who('olga'), update, 'CONCURRENT_CHANGE');
   });
 
+  it('refuses a first write to a key another write reached first (the one-write path)', () => {
+    const server = team();
+    const phone = replica(server);
+    const laptop = replica(server);
+    const k = newMessageKey();
+    const set = (doc: Y.Doc, content: string) =>
+      updateOf(doc, () =>
+        conversationRoots(doc).messages.set(k, message('mia', content, k) as never),
+      );
+    const first = set(phone, 'from the phone');
+    const second = set(laptop, 'from the laptop');
+    accept(server, who('mia'), first);
+    // Both name no origin, as a key's first write does; the key has a value now, so the second
+    // would integrate to the left of it and never become the value the rules judged.
+    rejects(server, who('mia'), second, 'CONCURRENT_CHANGE');
+  });
+
   it('refuses a struct that straddles the known state', () => {
     const server = team();
     const mia = replica(server);

@@ -28,11 +28,15 @@ import {
   type RootName,
   type SystemEvent,
 } from '../../shared/schema.js';
-import { type EventPlace, placedSystemEvents } from '../../shared/system-events.js';
+import {
+  type EventPlace,
+  type MemberStep,
+  placedSystemEvents,
+} from '../../shared/system-events.js';
 import type { Identity } from '../auth/identity.js';
 import { checkAuthorship } from './clients.js';
 import { checkDeviceCap } from './device-cap.js';
-import { resolveUpdate } from './resolve.js';
+import { type ResolvedWrite, resolveUpdate } from './resolve.js';
 
 export interface FilterInput {
   doc: Y.Doc;
@@ -92,21 +96,16 @@ export interface FilterOptions {
   maxDevicesPerIdentity?: number;
 }
 
+function reject(code: ConstructorParameters<typeof ConvosyncError>[0], message: string): Verdict {
+  return { ok: false, error: new ConvosyncError(code, message), clientId: 0, clock: 0 };
+}
+
+const NO_NOTES: Array<{ event: SystemEvent; at?: EventPlace }> = [];
+
 export function createFilter(options: FilterOptions): (input: FilterInput) => Verdict {
   const conversationRootSet = new Set<string>(ROOT_NAMES);
   const inboxRootSet = new Set<string>(INBOX_ROOT_NAMES);
   return function filter(input) {
-    const reject = (
-      code: ConstructorParameters<typeof ConvosyncError>[0],
-      message: string,
-      clientId = 0,
-      clock = 0,
-    ): Verdict => ({
-      ok: false,
-      error: new ConvosyncError(code, message),
-      clientId,
-      clock,
-    });
     if (input.update.byteLength > options.maxUpdateBytes) {
       return reject(
         'UPDATE_TOO_LARGE',
@@ -167,6 +166,7 @@ export function createFilter(options: FilterOptions): (input: FilterInput) => Ve
       return { ok: false, error: rejected.error, clientId: at.client, clock: at.clock };
     }
     const messages = conversationRoots(input.doc).messages;
+    const writes = resolution.writes;
     const recalls: MessageKey[] = [];
     const forwards: Plan['forwards'] = [];
     const created: NonNullable<Plan['created']> = [];
@@ -190,16 +190,18 @@ export function createFilter(options: FilterOptions): (input: FilterInput) => Ve
           clock: write.id.clock,
         });
     }
-    // Judged and reported step by step: an offline batch is a sequence of intents.
-    const placed = placedSystemEvents(
-      input.doc,
-      input.parsed,
-      resolution.writes,
-      input.identity.id,
-      resolution.sequence
-        .filter((w) => w.root === 'members')
-        .map((w) => ({ key: w.key, value: w.value, previous: w.previous, id: w.id })),
-    );
+    // Judged and reported step by step: an offline batch is a sequence of intents. Only writes
+    // to members, meta or settings report anything: a plain message skips the pass.
+    const placed =
+      writes.has('members') || writes.has('meta') || writes.has('settings')
+        ? placedSystemEvents(
+            input.doc,
+            input.parsed,
+            writes,
+            input.identity.id,
+            memberSteps(resolution.sequence),
+          )
+        : NO_NOTES;
     const notes = placed.map((p) => p.event);
     const noteAt = placed.map((p) => p.at);
     return {
@@ -213,6 +215,14 @@ export function createFilter(options: FilterOptions): (input: FilterInput) => Ve
       created,
     };
   };
+}
+
+function memberSteps(sequence: readonly ResolvedWrite[]): MemberStep[] {
+  const steps: MemberStep[] = [];
+  for (const w of sequence)
+    if (w.root === 'members')
+      steps.push({ key: w.key, value: w.value, previous: w.previous, id: w.id });
+  return steps;
 }
 
 /** Per client, the clock range [start, end) this update carries. */
@@ -247,17 +257,12 @@ function checkStructure(
       return malformed('struct straddles the known state', struct.id.client, struct.id.clock);
     }
   }
-  const known = (id: Y.ID | null): boolean => {
-    if (id === null) return true;
-    if (id.clock < Y.getState(store, id.client)) return true;
-    const range = ranges.get(id.client);
-    return range !== undefined && id.clock >= range.start && id.clock < range.end;
-  };
   for (const struct of decoded.structs) {
     if (!(struct instanceof Y.Item)) continue;
     const { client, clock } = struct.id;
     if (clock + struct.length <= Y.getState(store, client)) continue; // already integrated
-    if (!known(struct.origin) || !known(struct.rightOrigin)) return missing(client, clock);
+    if (!known(store, ranges, struct.origin) || !known(store, ranges, struct.rightOrigin))
+      return missing(client, clock);
     // An origin later in the same client's run points forward: Yjs cannot integrate it (and an
     // origin inside the struct itself would make its parent chain endless).
     if (struct.origin && struct.origin.client === client && struct.origin.clock >= clock) {
@@ -273,7 +278,7 @@ function checkStructure(
         return { error, clientId: client, clock };
       }
     } else if (parent instanceof Y.ID) {
-      if (!known(parent)) return missing(client, clock);
+      if (!known(store, ranges, parent)) return missing(client, clock);
     }
   }
   for (const [client, deletes] of decoded.ds.clients) {
@@ -283,6 +288,14 @@ function checkStructure(
     }
   }
   return undefined;
+}
+
+/** Whether `id` is in the document or in this update. */
+function known(store: Y.Doc['store'], ranges: Ranges, id: Y.ID | null): boolean {
+  if (id === null) return true;
+  if (id.clock < Y.getState(store, id.client)) return true;
+  const range = ranges.get(id.client);
+  return range !== undefined && id.clock >= range.start && id.clock < range.end;
 }
 
 function malformed(message: string, clientId: number, clock: number): Rejection {

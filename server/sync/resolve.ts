@@ -62,6 +62,149 @@ const idKey = (id: Y.ID) => `${id.client}:${id.clock}`;
 const lastId = (s: { id: Y.ID; length: number }) =>
   Y.createID(s.id.client, s.id.clock + s.length - 1);
 
+const fail = (code: ErrorCode, message: string, at: Y.ID): ResolveFailure => ({
+  error: new ConvosyncError(code, message),
+  clientId: at.client,
+  clock: at.clock,
+});
+
+/**
+ * What one resolution reads and remembers. Built once per call, and the per-struct helpers below
+ * are module functions, not closures: the common update (one new message) then allocates no
+ * function and no map it does not use.
+ */
+interface Resolving {
+  store: Y.Doc['store'];
+  decoded: DecodedUpdate;
+  roots: ReadonlySet<string>;
+  rootOf: Map<unknown, RootName>;
+  /** The update's structs per client, in clock order; built on the first lookup. */
+  byClient: Map<number, UpdateStruct[]> | undefined;
+  /** Landings found along origin chains; built on the first chain. */
+  landings: Map<UpdateStruct, Landing | ResolveFailure> | undefined;
+}
+
+function findInUpdate(r: Resolving, id: Y.ID): UpdateStruct | undefined {
+  if (r.byClient === undefined) {
+    r.byClient = new Map();
+    for (const s of r.decoded.structs) {
+      const list = r.byClient.get(s.id.client);
+      if (list) list.push(s);
+      else r.byClient.set(s.id.client, [s]);
+    }
+  }
+  const list = r.byClient.get(id.client);
+  if (!list) return undefined;
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const s = list[mid]!;
+    if (id.clock < s.id.clock) hi = mid - 1;
+    else if (id.clock >= s.id.clock + s.length) lo = mid + 1;
+    else return s;
+  }
+  return undefined;
+}
+
+function storeLanding(
+  rootOf: Map<unknown, RootName>,
+  item: Y.Item | Y.GC,
+  at: Y.ID,
+): Landing | ResolveFailure {
+  if (!(item instanceof Y.Item))
+    return fail('SCHEMA_VIOLATION', 'write relative to a garbage-collected struct', at);
+  const root = rootOf.get(item.parent);
+  if (root === undefined || item.parentSub === null)
+    return fail('SCHEMA_VIOLATION', 'write inside a nested type or list', at);
+  return { root, key: item.parentSub };
+}
+
+// Iterative along origin chains (an offline batch chains hundreds of writes to one key). The
+// filter refused same-client forward references; `seen` catches cycles across clients, which
+// would otherwise loop here for ever.
+function landingOf(r: Resolving, start: Y.Item): Landing | ResolveFailure {
+  // Fast path, the common case: a first write of a key names its root and key itself.
+  const direct = start.parent as unknown;
+  if (
+    typeof direct === 'string' &&
+    start.rightOrigin === null &&
+    start.parentSub !== null &&
+    r.roots.has(direct)
+  ) {
+    return { root: direct as RootName, key: start.parentSub };
+  }
+  if (r.landings === undefined) r.landings = new Map();
+  const landings = r.landings;
+  const chain: Y.Item[] = [];
+  const seen = new Set<Y.Item>();
+  let current: Y.Item = start;
+  let result: Landing | ResolveFailure;
+  for (;;) {
+    const known = landings.get(current);
+    if (known) {
+      result = known;
+      break;
+    }
+    if (seen.has(current)) {
+      result = fail('MALFORMED_MESSAGE', 'origins form a cycle', start.id);
+      break;
+    }
+    seen.add(current);
+    chain.push(current);
+    if (current.rightOrigin !== null) {
+      result = fail(
+        'SCHEMA_VIOLATION',
+        'insert between existing items (rightOrigin); the schema only sets map keys',
+        current.id,
+      );
+      break;
+    }
+    const parent = current.parent as unknown;
+    if (typeof parent === 'string') {
+      if (!r.roots.has(parent))
+        result = fail('SCHEMA_VIOLATION', `unknown root type "${parent.slice(0, 40)}"`, current.id);
+      else if (current.parentSub === null)
+        result = fail(
+          'SCHEMA_VIOLATION',
+          `list insert into root "${parent}"; the schema only sets map keys`,
+          current.id,
+        );
+      else result = { root: parent as RootName, key: current.parentSub };
+      break;
+    }
+    if (parent !== null) {
+      result = fail(
+        'SCHEMA_VIOLATION',
+        'write inside a nested type; the schema has none',
+        current.id,
+      );
+      break;
+    }
+    const origin = current.origin;
+    if (origin === null) {
+      result = fail('SCHEMA_VIOLATION', 'struct without parent or origin', current.id);
+      break;
+    }
+    if (origin.clock < Y.getState(r.store, origin.client)) {
+      result = storeLanding(r.rootOf, Y.getItem(r.store, origin), current.id);
+      break;
+    }
+    const inUpdate = findInUpdate(r, origin);
+    if (!(inUpdate instanceof Y.Item)) {
+      result = fail(
+        inUpdate ? 'SCHEMA_VIOLATION' : 'MISSING_DEPENDENCIES',
+        'origin is not an item',
+        current.id,
+      );
+      break;
+    }
+    current = inUpdate;
+  }
+  for (const item of chain) landings.set(item, result);
+  return result;
+}
+
 export function resolveUpdate(
   doc: Y.Doc,
   decoded: DecodedUpdate,
@@ -69,130 +212,7 @@ export function resolveUpdate(
 ): Resolution | ResolveFailure {
   const store = doc.store;
   const rootOf = rootsOf(doc);
-  const fail = (code: ErrorCode, message: string, at: Y.ID): ResolveFailure => ({
-    error: new ConvosyncError(code, message),
-    clientId: at.client,
-    clock: at.clock,
-  });
-
-  // The update's structs per client, in clock order, for range lookups.
-  const byClient = new Map<number, UpdateStruct[]>();
-  for (const s of decoded.structs) {
-    const list = byClient.get(s.id.client) ?? [];
-    list.push(s);
-    byClient.set(s.id.client, list);
-  }
-  const findInUpdate = (id: Y.ID): UpdateStruct | undefined => {
-    const list = byClient.get(id.client);
-    if (!list) return undefined;
-    let lo = 0;
-    let hi = list.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const s = list[mid]!;
-      if (id.clock < s.id.clock) hi = mid - 1;
-      else if (id.clock >= s.id.clock + s.length) lo = mid + 1;
-      else return s;
-    }
-    return undefined;
-  };
-
-  const storeLanding = (item: Y.Item | Y.GC, at: Y.ID): Landing | ResolveFailure => {
-    if (!(item instanceof Y.Item))
-      return fail('SCHEMA_VIOLATION', 'write relative to a garbage-collected struct', at);
-    const root = rootOf.get(item.parent);
-    if (root === undefined || item.parentSub === null)
-      return fail('SCHEMA_VIOLATION', 'write inside a nested type or list', at);
-    return { root, key: item.parentSub };
-  };
-
-  const landings = new Map<UpdateStruct, Landing | ResolveFailure>();
-  // Iterative along origin chains (an offline batch chains hundreds of writes to one key). The
-  // filter refused same-client forward references; `seen` catches cycles across clients, which
-  // would otherwise loop here for ever.
-  const landingOf = (start: Y.Item): Landing | ResolveFailure => {
-    // Fast path, the common case: a first write of a key names its root and key itself.
-    const direct = start.parent as unknown;
-    if (
-      typeof direct === 'string' &&
-      start.rightOrigin === null &&
-      start.parentSub !== null &&
-      roots.has(direct)
-    ) {
-      return { root: direct as RootName, key: start.parentSub };
-    }
-    const chain: Y.Item[] = [];
-    const seen = new Set<Y.Item>();
-    let current: Y.Item = start;
-    let result: Landing | ResolveFailure;
-    for (;;) {
-      const known = landings.get(current);
-      if (known) {
-        result = known;
-        break;
-      }
-      if (seen.has(current)) {
-        result = fail('MALFORMED_MESSAGE', 'origins form a cycle', start.id);
-        break;
-      }
-      seen.add(current);
-      chain.push(current);
-      if (current.rightOrigin !== null) {
-        result = fail(
-          'SCHEMA_VIOLATION',
-          'insert between existing items (rightOrigin); the schema only sets map keys',
-          current.id,
-        );
-        break;
-      }
-      const parent = current.parent as unknown;
-      if (typeof parent === 'string') {
-        if (!roots.has(parent))
-          result = fail(
-            'SCHEMA_VIOLATION',
-            `unknown root type "${parent.slice(0, 40)}"`,
-            current.id,
-          );
-        else if (current.parentSub === null)
-          result = fail(
-            'SCHEMA_VIOLATION',
-            `list insert into root "${parent}"; the schema only sets map keys`,
-            current.id,
-          );
-        else result = { root: parent as RootName, key: current.parentSub };
-        break;
-      }
-      if (parent !== null) {
-        result = fail(
-          'SCHEMA_VIOLATION',
-          'write inside a nested type; the schema has none',
-          current.id,
-        );
-        break;
-      }
-      const origin = current.origin;
-      if (origin === null) {
-        result = fail('SCHEMA_VIOLATION', 'struct without parent or origin', current.id);
-        break;
-      }
-      if (origin.clock < Y.getState(store, origin.client)) {
-        result = storeLanding(Y.getItem(store, origin), current.id);
-        break;
-      }
-      const inUpdate = findInUpdate(origin);
-      if (!(inUpdate instanceof Y.Item)) {
-        result = fail(
-          inUpdate ? 'SCHEMA_VIOLATION' : 'MISSING_DEPENDENCIES',
-          'origin is not an item',
-          current.id,
-        );
-        break;
-      }
-      current = inUpdate;
-    }
-    for (const item of chain) landings.set(item, result);
-    return result;
-  };
+  const r: Resolving = { store, decoded, roots, rootOf, byClient: undefined, landings: undefined };
 
   const deleted = deletedInUpdate(decoded);
   // New items per (root, key), in update order.
@@ -206,7 +226,7 @@ export function resolveUpdate(
       return fail('SCHEMA_VIOLATION', 'garbage-collected struct the server never had', struct.id);
     }
     if (!clients.has(struct.id.client)) clients.set(struct.id.client, struct.id.clock);
-    const landing = landingOf(struct);
+    const landing = landingOf(r, struct);
     if ('error' in landing) return landing;
     const content = struct.content;
     if (content instanceof Y.ContentAny) {
@@ -224,44 +244,52 @@ export function resolveUpdate(
       );
     }
     const name = `${landing.root}\u0000${landing.key}`;
-    const group = groups.get(name) ?? { landing, items: [] };
-    group.items.push(struct);
-    groups.set(name, group);
+    const group = groups.get(name);
+    if (group) group.items.push(struct);
+    else groups.set(name, { landing, items: [struct] });
   }
 
   const sequence: ResolvedWrite[] = [];
   const writes = new Map<RootName, Map<string, unknown>>();
   for (const { landing, items } of groups.values()) {
-    const chain = orderChain(doc, landing, items);
+    const type = doc.getMap(landing.root);
+    const chain = orderChain(type, landing, items);
     if ('error' in chain) return { ...chain, error: chain.error };
-    let previous: unknown = doc.getMap(landing.root).get(landing.key);
+    let previous: unknown = type.get(landing.key);
     let value: unknown = previous;
     for (const item of chain) {
       const content = item.content;
-      const live = content instanceof Y.ContentAny && !deleted(item.id);
       if (content instanceof Y.ContentAny) {
         // A write that was overwritten later in this chain still happened: judge it.
-        content.arr.forEach((next, i) => {
-          value = next;
+        const values = content.arr;
+        for (let i = 0; i < values.length; i++) {
+          value = values[i];
           sequence.push({
-            ...landing,
+            root: landing.root,
+            key: landing.key,
             value,
             previous,
-            id: Y.createID(item.id.client, item.id.clock + i),
+            id: i === 0 ? item.id : Y.createID(item.id.client, item.id.clock + i),
           });
           previous = value;
-        });
-      }
-      if (!live) value = undefined; // a ContentDeleted link, or a value deleted by this update
+        }
+        if (deleted?.(item.id)) value = undefined; // deleted by this update
+      } else value = undefined; // a ContentDeleted link
     }
     const last = chain[chain.length - 1]!;
     if (value === undefined && previous !== undefined) {
       // The chain ends unset (a pure delete): that is a write of its own, judged as such.
-      sequence.push({ ...landing, value: undefined, previous, id: last.id });
+      sequence.push({
+        root: landing.root,
+        key: landing.key,
+        value: undefined,
+        previous,
+        id: last.id,
+      });
     }
-    const root = writes.get(landing.root) ?? new Map<string, unknown>();
-    root.set(landing.key, value);
-    writes.set(landing.root, root);
+    const root = writes.get(landing.root);
+    if (root) root.set(landing.key, value);
+    else writes.set(landing.root, new Map([[landing.key, value]]));
   }
 
   // Deletions of live items already in the document: allowed only as the overwrite of a key
@@ -277,7 +305,7 @@ export function resolveUpdate(
         const struct = structs[i]!;
         if (struct.id.clock >= end) break;
         if (!(struct instanceof Y.Item) || struct.deleted) continue;
-        const landing = storeLanding(struct, struct.id);
+        const landing = storeLanding(rootOf, struct, struct.id);
         if ('error' in landing) return landing;
         if (!writes.get(landing.root)?.has(landing.key)) {
           return fail(
@@ -296,21 +324,33 @@ export function resolveUpdate(
  * Orders the new items of one key into the single chain Yjs will integrate as successive
  * current values, or explains why they do not form one.
  */
-function orderChain(doc: Y.Doc, landing: Landing, items: Y.Item[]): Y.Item[] | ResolveFailure {
-  const reject = (message: string, at: Y.ID): ResolveFailure => ({
-    error: new ConvosyncError('SCHEMA_VIOLATION', message),
-    clientId: at.client,
-    clock: at.clock,
-  });
-  const current = (doc.getMap(landing.root) as unknown as { _map: Map<string, Y.Item> })._map.get(
-    landing.key,
-  );
+function orderChain(
+  type: Y.Map<unknown>,
+  landing: Landing,
+  items: Y.Item[],
+): Y.Item[] | ResolveFailure {
+  const current = (type as unknown as { _map: Map<string, Y.Item> })._map.get(landing.key);
+  if (items.length === 1) {
+    // The common case, one write to the key: its origin must be the key's current item (the
+    // same test as below, without building keys; the filter refused an origin inside the item).
+    const item = items[0]!;
+    const origin = item.origin;
+    const based =
+      current === undefined
+        ? origin === null
+        : origin !== null &&
+          origin.client === current.id.client &&
+          origin.clock === current.id.clock + current.length - 1;
+    if (based) return items;
+    return concurrent(landing, item);
+  }
   const head = current ? idKey(lastId(current)) : null;
   const byOrigin = new Map<string | null, Y.Item>();
   for (const item of items) {
     const origin = item.origin ? idKey(item.origin) : null;
     if (byOrigin.has(origin))
-      return reject(
+      return fail(
+        'SCHEMA_VIOLATION',
         `two writes to ${landing.root}.${landing.key.slice(0, 40)} from the same point`,
         item.id,
       );
@@ -319,28 +359,35 @@ function orderChain(doc: Y.Doc, landing: Landing, items: Y.Item[]): Y.Item[] | R
   const chain: Y.Item[] = [];
   let next = byOrigin.get(head);
   if (!next) {
-    // Another writer changed the key first (two devices, two admins): the SDK replays the
-    // intent against the new value instead of dropping it.
-    return {
-      error: new ConvosyncError(
-        'CONCURRENT_CHANGE',
-        `write to ${landing.root}.${landing.key.slice(0, 40)} is not based on its current value`,
-      ),
-      clientId: items[0]!.id.client,
-      clock: items[0]!.id.clock,
-    };
+    return concurrent(landing, items[0]!);
   }
   while (next) {
     chain.push(next);
     next = byOrigin.get(idKey(lastId(next)));
   }
   if (chain.length !== items.length) {
-    return reject(
+    return fail(
+      'SCHEMA_VIOLATION',
       `writes to ${landing.root}.${landing.key.slice(0, 40)} do not form one chain`,
       items[0]!.id,
     );
   }
   return chain;
+}
+
+/**
+ * Another writer changed the key first (two devices, two admins): the SDK replays the intent
+ * against the new value instead of dropping it.
+ */
+function concurrent(landing: Landing, first: Y.Item): ResolveFailure {
+  return {
+    error: new ConvosyncError(
+      'CONCURRENT_CHANGE',
+      `write to ${landing.root}.${landing.key.slice(0, 40)} is not based on its current value`,
+    ),
+    clientId: first.id.client,
+    clock: first.id.clock,
+  };
 }
 
 const rootCache = new WeakMap<Y.Doc, Map<unknown, RootName>>();
@@ -356,8 +403,12 @@ export function rootsOf(doc: Y.Doc): Map<unknown, RootName> {
   return map;
 }
 
-/** A lookup of the update's own delete set (sorted and merged first: a crafted one may not be). */
-function deletedInUpdate(decoded: DecodedUpdate): (id: Y.ID) => boolean {
+/**
+ * A lookup of the update's own delete set (sorted and merged first: a crafted one may not be);
+ * undefined when it deletes nothing (a new message deletes nothing).
+ */
+function deletedInUpdate(decoded: DecodedUpdate): ((id: Y.ID) => boolean) | undefined {
+  if (decoded.ds.clients.size === 0) return undefined;
   for (const [client, ranges] of decoded.ds.clients)
     decoded.ds.clients.set(client, sortAndMerge(ranges));
   return (id) => {

@@ -86,11 +86,18 @@ const MESSAGE_FIELDS = [
 
 /** Why `value` is not a well-formed message value, or undefined. Shape and format limits only. */
 export function messageShapeError(value: unknown): string | undefined {
+  return shapeError(value, true);
+}
+
+/** `checkText`: false when every string of `value` was already found storable (`judge`). */
+function shapeError(value: unknown, checkText: boolean): string | undefined {
   if (!isRecord(value)) return 'a message is a plain object';
   const extra = onlyFields(value, MESSAGE_FIELDS);
   if (extra) return `unknown message field "${extra.slice(0, 40)}"`;
-  const text = unstorableText(value);
-  if (text) return text;
+  if (checkText) {
+    const text = unstorableText(value);
+    if (text) return text;
+  }
   const m = value;
   if (!isMessageKey(m.key)) return 'key must be 32 hex characters';
   if (!isIdentityId(m.sender)) return 'sender must be an identity id';
@@ -195,7 +202,8 @@ export function checkMessageWrite(
 ): RuleViolation | undefined {
   const previous = before as Message | undefined;
   if (value === undefined) return violation('IMMUTABLE', 'messages are never deleted; recall them');
-  const shape = messageShapeError(value);
+  // Only the rules' `judge` calls this, after it found every string of the value storable.
+  const shape = shapeError(value, false);
   if (shape) return violation('INVALID_MESSAGE', shape);
   const next = value as Message;
   if (next.key !== key)

@@ -50,6 +50,8 @@ const ORDER: readonly RootName[] = [
   'prefs',
 ];
 
+const RANK = new Map<RootName, number>(ORDER.map((root, i) => [root, i]));
+
 /**
  * The first write the rules refuse, or undefined if all pass. Without `sequence`, each final
  * value in `ctx.writes` is judged against the document's current value.
@@ -75,14 +77,17 @@ export function checkWrites<W extends JudgedWrite>(
       write: writes[0]!,
     };
   }
-  const ordered = [...writes].sort((a, b) => ORDER.indexOf(a.root) - ORDER.indexOf(b.root));
+  // One write (a message) needs no ordering; `sort` is stable, so writes of one root keep theirs.
+  const ordered =
+    writes.length === 1
+      ? writes
+      : [...writes].sort((a, b) => (RANK.get(a.root) ?? -1) - (RANK.get(b.root) ?? -1));
   for (const write of ordered) {
     // In a genesis batch only a key's first value is part of the creation; later values are the
     // creator's further intents (an offline "create, then remove bob"), judged as changes.
     const error = judge(ctx, write, genesis && write.previous === undefined);
     if (error) return { error, write };
   }
-  const firstOf = (root: RootName) => ordered.find((w) => w.root === root)!;
   if (genesis) {
     // The genesis is the first value of each key: the creator may hand the group over, or
     // remove a member, later in the same offline batch.
@@ -94,14 +99,19 @@ export function checkWrites<W extends JudgedWrite>(
       first.set(w.root, root);
     }
     const error = checkGenesisComplete({ ...ctx, writes: first });
-    if (error) return { error, write: firstOf('meta') };
+    if (error) return { error, write: firstOf(ordered, 'meta') };
   }
   const members = ctx.writes.get('members');
   if (members && members.size > 0) {
     const error = checkMemberResult(ctx, members, genesis);
-    if (error) return { error, write: firstOf('members') };
+    if (error) return { error, write: firstOf(ordered, 'members') };
   }
   return undefined;
+}
+
+/** The first write of `root` (whole-update rules name it). */
+function firstOf<W extends JudgedWrite>(ordered: readonly W[], root: RootName): W {
+  return ordered.find((w) => w.root === root)!;
 }
 
 function judge(ctx: RuleContext, w: JudgedWrite, genesis: boolean): RuleViolation | undefined {
