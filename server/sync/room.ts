@@ -703,7 +703,12 @@ export class Room {
       await this.deps.store.append(this.key, merged);
       this.deps.metrics?.persistSeconds.observe(Number(process.hrtime.bigint() - persisting) / 1e9);
     } catch (cause) {
-      this.fail(new ConvosyncError('STORAGE_UNAVAILABLE', undefined, { cause }));
+      // A fenced append (cluster mode: another node owns the log now) says so; both are 4503.
+      this.fail(
+        cause instanceof ConvosyncError && cause.code === 'FENCED'
+          ? cause
+          : new ConvosyncError('STORAGE_UNAVAILABLE', undefined, { cause }),
+      );
       return;
     }
     this.deps.feed.publish({

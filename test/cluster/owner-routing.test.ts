@@ -166,6 +166,9 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       const [c, d] = await Promise.all([carol.outcome(), relayed.outcome()]);
       expect(c.code).toBe(4503);
       expect(d.code).toBe(4503);
+      // The reason names the fence, not a storage failure (the SDK maps it to FENCED).
+      expect(c.reason).toMatch(/^FENCED/);
+      expect(d.reason).toMatch(/^FENCED/);
       await waitFor(() => !a.server.rooms.peek(key), 5000, 'room dropped');
       expect(a.server.cluster!.lease.owned().has(key)).toBe(false);
       // A new socket on A is relayed to B now.
