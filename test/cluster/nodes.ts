@@ -5,9 +5,11 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import postgres from 'postgres';
+import { afterAll, beforeAll } from 'vitest';
+import type { Client, ClientOptions } from '../../client/index.js';
 import { freePort, startChild } from '../child-server.js';
 import { DATABASE_URL, redisUrlOn } from '../cluster-env.js';
-import { tempDir } from '../helpers.js';
+import { sdkClient, tempDir } from '../helpers.js';
 
 export interface ClusterNodeProcess {
   readonly name: string;
@@ -77,4 +79,33 @@ export async function testCluster(redisDb: number, env: Record<string, string> =
     },
   };
   return cluster;
+}
+
+/**
+ * A cluster for one describe block: started before its tests, closed after them with every SDK
+ * client it made (with CLUSTER_DEBUG, each node's last output is printed first).
+ */
+export function useTestCluster(redisDb: number, clientOptions: Partial<ClientOptions> = {}) {
+  let cluster: TestCluster | undefined;
+  const clients: Client[] = [];
+  beforeAll(async () => {
+    cluster = await testCluster(redisDb);
+  }, 60_000);
+  afterAll(async () => {
+    if (process.env.CLUSTER_DEBUG)
+      for (const n of cluster?.nodes ?? []) console.log(n.name, n.output.join('').slice(-6000));
+    for (const c of clients) await c.close().catch(() => undefined);
+    await cluster?.close();
+  });
+  return {
+    get cluster(): TestCluster {
+      if (!cluster) throw new Error('the cluster is not started yet');
+      return cluster;
+    },
+    async client(url: string, who: string): Promise<Client> {
+      const c = await sdkClient(url, who, clientOptions);
+      clients.push(c);
+      return c;
+    },
+  };
 }

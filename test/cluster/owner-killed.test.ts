@@ -6,15 +6,15 @@
  * same state. The outage (the longest wait between two acknowledgements around the kill) is
  * printed. One run here (CI); five under `npm run test:cluster` (CLUSTER_LONG=1).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { Client, Conversation } from '../../client/index.js';
+import type { Conversation } from '../../client/index.js';
 import { connectRedis } from '../../server/cluster/redis.js';
 import type { MessageView } from '../../shared/conversation.js';
 import { killed } from '../child-server.js';
 import { hasEnv, needs } from '../cluster-env.js';
-import { sdkClient, waitFor } from '../helpers.js';
-import { type TestCluster, testCluster } from './nodes.js';
+import { waitFor } from '../helpers.js';
+import { useTestCluster } from './nodes.js';
 
 const RUNS = process.env.CLUSTER_LONG === '1' ? 5 : 1;
 // T3 and T4 too (the note's "owner paused", "Redis wiped"): the same checks, with SIGSTOP/SIGCONT
@@ -24,22 +24,8 @@ const PER_WRITER = 120;
 describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
   `owner killed under load${needs('DATABASE_URL', 'REDIS_URL')}`,
   () => {
-    let cluster: TestCluster;
-    const clients: Client[] = [];
-    beforeAll(async () => {
-      cluster = await testCluster(7);
-    }, 60_000);
-    afterAll(async () => {
-      if (process.env.CLUSTER_DEBUG)
-        for (const n of cluster?.nodes ?? []) console.log(n.name, n.output.join('').slice(-4000));
-      for (const c of clients) await c.close().catch(() => undefined);
-      await cluster?.close();
-    });
-    const client = async (url: string, who: string) => {
-      const c = await sdkClient(url, who, { maxBackoffMs: 250 });
-      clients.push(c);
-      return c;
-    };
+    const t = useTestCluster(7, { maxBackoffMs: 250 });
+    const client = t.client;
 
     /**
      * `kill`: kill -9 the owner, restart it once writes resumed elsewhere. `pause`: SIGSTOP the
@@ -47,10 +33,10 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
      * fenced out (its lease self-fences, and the log refuses any write it still tries).
      */
     const scenario = async (kind: 'kill' | 'pause' | 'flush', runs: number, base: number) => {
-      let a = await cluster.start(`A${kind}`, base + 1);
+      let a = await t.cluster.start(`A${kind}`, base + 1);
       const [b, c] = await Promise.all([
-        cluster.start(`B${kind}`, base + 2),
-        cluster.start(`C${kind}`, base + 3),
+        t.cluster.start(`B${kind}`, base + 2),
+        t.cluster.start(`C${kind}`, base + 3),
       ]);
       const outages: number[] = [];
       for (let run = 0; run < runs; run++) {
@@ -99,7 +85,7 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
         // Writes resume on B or C once A's heartbeat expired; then A comes back.
         const before = arrivals.length;
         await waitFor(() => arrivals.length > before + 5, 40_000, 'writes resumed');
-        if (kind === 'kill') a = await cluster.start(`A${kind}`, base + 1, a.port);
+        if (kind === 'kill') a = await t.cluster.start(`A${kind}`, base + 1, a.port);
         else if (kind === 'pause') a.child.kill('SIGCONT');
         await writing;
 
@@ -156,7 +142,7 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
 
     /** FLUSHALL, limited to the cluster's own Redis database. */
     const wipeRedis = async () => {
-      const redis = await connectRedis(cluster.redisUrl);
+      const redis = await connectRedis(t.cluster.redisUrl);
       await redis.flushDb();
       await redis.close();
     };

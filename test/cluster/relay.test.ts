@@ -5,12 +5,12 @@
  * the writer's messages in its order, and every row of the group's log was written by A's slot.
  * N is 200 here (CI) and 1,000 under `npm run test:cluster` (CLUSTER_LONG=1).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client, Conversation } from '../../client/index.js';
+import { describe, expect, it } from 'vitest';
+import type { Conversation } from '../../client/index.js';
 import { conversationRoots } from '../../shared/schema.js';
 import { hasEnv, needs } from '../cluster-env.js';
-import { sdkClient, waitFor } from '../helpers.js';
-import { type TestCluster, testCluster } from './nodes.js';
+import { waitFor } from '../helpers.js';
+import { useTestCluster } from './nodes.js';
 
 const LONG = process.env.CLUSTER_LONG === '1';
 const N = LONG ? 1000 : 200;
@@ -21,27 +21,12 @@ const percentile = (sorted: number[], p: number) =>
 describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
   `relay across three nodes${needs('DATABASE_URL', 'REDIS_URL')}`,
   () => {
-    let cluster: TestCluster;
-    const clients: Client[] = [];
-    beforeAll(async () => {
-      cluster = await testCluster(6);
-    }, 60_000);
-    afterAll(async () => {
-      if (process.env.CLUSTER_DEBUG)
-        for (const n of cluster?.nodes ?? []) console.log(n.name, n.output.join('').slice(-6000));
-      for (const c of clients) await c.close().catch(() => undefined);
-      await cluster?.close();
-    });
-
-    const client = async (url: string, who: string) => {
-      const c = await sdkClient(url, who);
-      clients.push(c);
-      return c;
-    };
+    const t = useTestCluster(6);
+    const client = t.client;
 
     it(`a client on B writes ${N} messages into a group owned by A; readers on A and C get them all`, async () => {
-      const a = await cluster.start('A', 1);
-      const [b, c] = await Promise.all([cluster.start('B', 2), cluster.start('C', 3)]);
+      const a = await t.cluster.start('A', 1);
+      const [b, c] = await Promise.all([t.cluster.start('B', 2), t.cluster.start('C', 3)]);
 
       const step = (what: string) => process.env.CLUSTER_DEBUG && console.log(Date.now(), what);
       step('nodes up');
@@ -78,8 +63,8 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       // appends) merges rows into the snapshot, which records no writer.
       const writers = new Map<number, number>();
       const readRows = async () => {
-        const rows = await cluster.sql.unsafe(
-          `SELECT node, pos FROM ${cluster.schema}.doc_log WHERE doc = $1`,
+        const rows = await t.cluster.sql.unsafe(
+          `SELECT node, pos FROM ${t.cluster.schema}.doc_log WHERE doc = $1`,
           [group.key],
         );
         for (const r of rows) writers.set(Number(r.pos), Number(r.node));
