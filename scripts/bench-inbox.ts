@@ -5,7 +5,8 @@
  *   npm run bench:inbox
  */
 import * as Y from 'yjs';
-import { inboxEntry, liveSummary, summarize } from '../server/inbox/entry.js';
+import { inboxEntry } from '../server/inbox/entry.js';
+import { liveSummary, summarize } from '../server/log-summary.js';
 import { asIdentityId, type MessageId, type MessageKey } from '../shared/ids.js';
 import { parseKey } from '../shared/keys.js';
 import { conversationRoots } from '../shared/schema.js';

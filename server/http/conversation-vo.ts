@@ -11,7 +11,8 @@ import type { IdentityId } from '../../shared/ids.js';
 import type { ParsedKey } from '../../shared/keys.js';
 import { activeRole } from '../../shared/rules/access.js';
 import { type ConversationMeta, conversationRoots } from '../../shared/schema.js';
-import { inboxEntry, liveSummary } from '../inbox/entry.js';
+import { inboxEntry } from '../inbox/entry.js';
+import { liveSummary } from '../log-summary.js';
 
 export interface ConversationResponseVO {
   conversationId: string;

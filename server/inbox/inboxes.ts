@@ -18,12 +18,13 @@ import type { IdentityId } from '../../shared/ids.js';
 import { type ConversationKey, type DocName, inboxKey, tryParseKey } from '../../shared/keys.js';
 import { type InboxEntry, inboxRoots } from '../../shared/schema.js';
 import type { Logger } from '../log.js';
+import { liveSummary } from '../log-summary.js';
 import { Debounce } from '../schedule.js';
 import type { DocStore } from '../store/types.js';
 import { ViewClients } from '../sync/inbox-view.js';
 import type { Room } from '../sync/room.js';
 import type { Rooms } from '../sync/rooms.js';
-import { inboxEntry, listedFor, liveSummary } from './entry.js';
+import { inboxEntry, listedFor } from './entry.js';
 import { InboxLists } from './lists.js';
 import { EarlierViews } from './views.js';
 

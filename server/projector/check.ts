@@ -1,8 +1,8 @@
 /**
  * @module The snapshot checker: compares every row and column of the three tables with what a
  * conversation document says. Derived values (unread counts, last message, read message ids)
- * are recomputed here from the document, independently of the projector's SQL (unread counts
- * by shared/rules/unread.ts, the definition that SQL mirrors). Used by the
+ * are recomputed here from the document message by message, independently of the projector's
+ * log summary (unread counts by shared/rules/unread.ts, the definition both use). Used by the
  * tests and by `npm run check:snapshot`.
  */
 import type * as Y from 'yjs';

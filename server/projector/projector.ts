@@ -17,9 +17,9 @@ import type { IdGenerator } from '../message-ids.js';
 import { expiredMessageIds, retentionCutoff } from '../retention/expire.js';
 import { dueAt } from '../schedule.js';
 import { rootsOf } from '../sync/resolve.js';
+import { DerivedCache, derivedRows } from './derived.js';
 import { type Changes, eventsFor } from './events.js';
 import { conversationRow, memberRow, messageRow } from './rows.js';
-import { refreshUnreadCounts } from './unread.js';
 
 export interface ProjectorDeps {
   sql: Sql;
@@ -76,6 +76,8 @@ export class Projector {
   private closed = false;
   /** When read positions were accepted, per document, until a projection writes their events. */
   private readonly readTimes = new Map<string, Map<string, number>>();
+  /** The member rows' derived columns as last written, per document (derived.ts). */
+  private readonly derived = new DerivedCache();
 
   constructor(private readonly deps: ProjectorDeps) {}
 
@@ -451,7 +453,22 @@ export class Projector {
         );
         // Messages expired by messageRetentionDays: their rows go (deletions are not in the diff).
         const expired = retentionCutoff(doc, now()) === undefined ? [] : expiredMessageIds(doc);
-        return { stateVector, conversation, id, members, messages, events, times, expired };
+        // Unread counts, last message and read message ids, from the same consistent state; a
+        // projection from scratch (no cursor) writes every member's, whatever was remembered.
+        const derived = derivedRows(doc, conversation);
+        if (changes.all) this.derived.forget(key);
+        const derivedMembers = this.derived.changed(key, derived.members);
+        return {
+          stateVector,
+          conversation: { ...conversation, ...derived.conversation },
+          id,
+          members,
+          messages,
+          events,
+          times,
+          expired,
+          derivedMembers,
+        };
       });
       return { plan: plan && { key, ...plan }, release };
     } catch (error) {
@@ -502,17 +519,22 @@ export class Projector {
         await tx`
         INSERT INTO t_conversation (conversation_id, conversation_key, conversation_type, conversation_name,
           conversation_avatar, status, setting, current_member_count, max_member_count, first_identity_id,
-          first_identity_type, second_identity_id, second_identity_type, source, create_time, created_by, update_time)
+          first_identity_type, second_identity_id, second_identity_type, source, create_time, created_by, update_time,
+          last_message_id, last_active_time, first_identity_unread_count, second_identity_unread_count)
         SELECT conversation_id, conversation_key, conversation_type, conversation_name,
           conversation_avatar, status, setting, current_member_count, max_member_count, first_identity_id,
-          first_identity_type, second_identity_id, second_identity_type, source, create_time, created_by, update_time
+          first_identity_type, second_identity_id, second_identity_type, source, create_time, created_by, update_time,
+          last_message_id, last_active_time, first_identity_unread_count, second_identity_unread_count
         FROM json_populate_recordset(NULL::t_conversation, ${jsonRows(conversations)}::text::json)
         ON CONFLICT (conversation_id) DO UPDATE SET
           conversation_name = EXCLUDED.conversation_name, conversation_avatar = EXCLUDED.conversation_avatar,
           status = EXCLUDED.status, setting = EXCLUDED.setting, current_member_count = EXCLUDED.current_member_count,
           max_member_count = EXCLUDED.max_member_count, first_identity_id = EXCLUDED.first_identity_id,
           first_identity_type = EXCLUDED.first_identity_type, second_identity_id = EXCLUDED.second_identity_id,
-          second_identity_type = EXCLUDED.second_identity_type, update_time = EXCLUDED.update_time`;
+          second_identity_type = EXCLUDED.second_identity_type, update_time = EXCLUDED.update_time,
+          last_message_id = EXCLUDED.last_message_id, last_active_time = EXCLUDED.last_active_time,
+          first_identity_unread_count = EXCLUDED.first_identity_unread_count,
+          second_identity_unread_count = EXCLUDED.second_identity_unread_count`;
         for (const chunk of chunks(memberRows)) {
           await tx`
           INSERT INTO t_conversation_member (member_id, conversation_id, identity_id, identity_type, nickname,
@@ -544,18 +566,17 @@ export class Projector {
             is_recalled = EXCLUDED.is_recalled, recall_time = EXCLUDED.recall_time, update_time = EXCLUDED.update_time,
             reply_to_message_id = EXCLUDED.reply_to_message_id`;
         }
-        const derived: string[] = [];
-        for (const plan of plans) {
-          let removed = 0;
-          for (const chunk of chunks(plan.expired)) {
-            removed += (
-              await tx`DELETE FROM t_msg_body WHERE conversation_id = ${plan.id} AND message_id = ANY(${tx.array(chunk)}::bigint[])`
-            ).count;
-          }
-          if (plan.messages.length > 0 || plan.members.length > 0 || removed > 0)
-            derived.push(plan.id);
+        for (const plan of plans)
+          for (const chunk of chunks(plan.expired))
+            await tx`DELETE FROM t_msg_body WHERE conversation_id = ${plan.id} AND message_id = ANY(${tx.array(chunk)}::bigint[])`;
+        // After the member upserts: a new member's row exists by now.
+        for (const chunk of chunks(plans.flatMap((plan) => plan.derivedMembers))) {
+          await tx`
+          UPDATE t_conversation_member m SET
+            unread_count = d.unread_count, last_read_message_id = d.last_read_message_id
+          FROM json_populate_recordset(NULL::t_conversation_member, ${jsonRows(chunk)}::text::json) d
+          WHERE m.conversation_id = d.conversation_id AND m.identity_id = d.identity_id`;
         }
-        if (derived.length > 0) await refreshDerived(tx as unknown as Sql, derived);
         const eventRows = plans.flatMap((plan) =>
           plan.events
             .filter((event) => !(existed.has(plan.id) && event.type === 'ConversationCreated'))
@@ -587,6 +608,7 @@ export class Projector {
         for (const plan of plans) this.keepTimes(plan);
         throw error;
       });
+    for (const plan of plans) this.derived.wrote(plan.key, plan.derivedMembers);
   }
 
   private keepTimes(plan: { key: string; times?: Map<string, number> | undefined }): void {
@@ -623,26 +645,6 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
     timer = setTimeout(() => reject(new ProjectionTimeout(`${what} timed out after ${ms} ms`)), ms);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
-
-/**
- * Values that depend on other rows, recomputed in SQL for the whole conversation: read message
- * ids, unread counts (shared/rules/unread.ts, in SQL by ./unread.ts),
- * the private chat's two unread columns, the last message and last active time.
- */
-async function refreshDerived(tx: Sql, ids: readonly string[]): Promise<void> {
-  await tx`
-    UPDATE t_conversation_member m SET
-      last_read_message_id = (SELECT b.message_id FROM t_msg_body b WHERE b.conversation_id = m.conversation_id::text AND b.conversation_seq = m.last_read_seq)
-    WHERE m.conversation_id = ANY(${tx.array(ids as string[])}::bigint[])`;
-  await refreshUnreadCounts(tx, ids);
-  await tx`
-    UPDATE t_conversation c SET
-      first_identity_unread_count = coalesce((SELECT m.unread_count FROM t_conversation_member m WHERE m.conversation_id = c.conversation_id AND m.identity_id = c.first_identity_id), 0),
-      second_identity_unread_count = coalesce((SELECT m.unread_count FROM t_conversation_member m WHERE m.conversation_id = c.conversation_id AND m.identity_id = c.second_identity_id), 0),
-      last_message_id = (SELECT b.message_id FROM t_msg_body b WHERE b.conversation_id = c.conversation_id::text ORDER BY b.conversation_seq DESC LIMIT 1),
-      last_active_time = coalesce((SELECT b.create_time FROM t_msg_body b WHERE b.conversation_id = c.conversation_id::text ORDER BY b.conversation_seq DESC LIMIT 1), c.create_time)
-    WHERE c.conversation_id = ANY(${tx.array(ids as string[])}::bigint[])`;
 }
 
 /** The (root, key)s that changed since `cursor` (all of them without a cursor). */

@@ -1,8 +1,8 @@
 /**
  * @module The rows a conversation document stands for, built from the document alone: one
  * function per table, shared by the projector (what to write) and the checker (what to expect).
- * Values that need other rows (unread counts, last message, last read message id) are left to
- * SQL in the projector and recomputed independently by the checker.
+ * Values that need other rows (unread counts, last message, last read message id) come from the
+ * log summary (./derived.ts) in the projector and are recomputed independently by the checker.
  */
 import type * as Y from 'yjs';
 import { ConversationType, MemberStatus, RelatingBizType } from '../../shared/enums.js';

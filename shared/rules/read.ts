@@ -46,8 +46,20 @@ export function checkReadWrite(
 export function readPosition(reads: Iterable<[string, number]>, identity: string): number {
   let max = 0;
   const prefix = `${identity}:`;
-  for (const [key, seq] of reads) if (key.startsWith(prefix) && seq > max) max = seq;
+  // The device id is what follows the last ':' (as checkReadWrite splits the key).
+  for (const [key, seq] of reads)
+    if (seq > max && key.startsWith(prefix) && key.lastIndexOf(':') === identity.length) max = seq;
   return max;
+}
+
+/** Every identity's read position at once (one pass over the reads, not one per identity). */
+export function readPositions(reads: Iterable<[string, number]>): Map<string, number> {
+  const positions = new Map<string, number>();
+  for (const [key, seq] of reads) {
+    const identity = key.slice(0, key.lastIndexOf(':'));
+    if (seq > (positions.get(identity) ?? 0)) positions.set(identity, seq);
+  }
+  return positions;
 }
 
 export function checkProfileWrite(

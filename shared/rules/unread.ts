@@ -1,8 +1,9 @@
 /**
- * @module The one definition of "unread", used by every place that counts: the inbox entry
- * (server/inbox/entry.ts), the projector's SQL (server/projector/unread.ts, the same four
- * clauses over t_msg_body's columns), the REST statistics (which read the projected counts) and
- * the snapshot checker (server/projector/check.ts).
+ * @module The one definition of "unread", used by every place that counts: the server's log
+ * summary (server/log-summary.ts, which keeps it countable in O(log n)) behind the inbox entry
+ * (server/inbox/entry.ts) and the projector's unread columns (server/projector/derived.ts), the
+ * REST statistics (which read the projected counts) and the snapshot checker
+ * (server/projector/check.ts, which counts message by message, independently).
  *
  * A message is unread for a reader when all four hold:
  * 1. it is accepted (stamped) after the reader's read position (`seq > position`);
