@@ -78,7 +78,26 @@ class LogIndex implements LogSummary {
 
   constructor(doc: Y.Doc) {
     this.roots = conversationRoots(doc);
-    for (const key of this.roots.stamps.keys()) this.refresh(key);
+    // One scan, then each structure built whole (a sort per sender, a linear Fenwick build):
+    // the map's order is not seq order, and inserting one by one would splice.
+    const { messages, stamps } = this.roots;
+    const countable: number[] = [];
+    for (const [key, stamp] of stamps.entries()) {
+      const message = messages.get(key);
+      if (!message) continue;
+      const { seq } = stamp;
+      this.keys[seq] = key;
+      this.ids[seq] = stamp.id;
+      if (seq > this.top) this.top = seq;
+      if (!canBeUnread(message)) continue;
+      this.senders[seq] = message.sender;
+      countable.push(seq);
+      const seqs = this.own.get(message.sender);
+      if (seqs) seqs.push(seq);
+      else this.own.set(message.sender, [seq]);
+    }
+    for (const seqs of this.own.values()) seqs.sort((a, b) => a - b);
+    this.countable.build(countable, this.top);
   }
 
   unread(reader: string, position: number): number {
@@ -177,19 +196,34 @@ export class Fenwick {
     return this.sum;
   }
 
+  /** Replaces the contents with a 1 at each of `indexes` (distinct, each ≤ `max`), in O(n). */
+  build(indexes: readonly number[], max: number): void {
+    let size = 1;
+    while (size <= max) size *= 2;
+    this.values = new Int8Array(size);
+    for (const i of indexes) this.values[i] = 1;
+    this.sum = indexes.length;
+    this.tree = linearBuild(this.values);
+  }
+
   private grow(index: number): void {
     let size = this.tree.length;
     while (size <= index) size *= 2;
     const values = new Int8Array(size);
     values.set(this.values);
-    const tree = new Int32Array(size);
-    // Linear build: each node adds itself to its parent once.
-    for (let i = 1; i < size; i += 1) {
-      tree[i]! += values[i]!;
-      const parent = i + (i & -i);
-      if (parent < size) tree[parent]! += tree[i]!;
-    }
     this.values = values;
-    this.tree = tree;
+    this.tree = linearBuild(values);
   }
+}
+
+/** A Fenwick tree of `values` in O(n): each node adds itself to its parent once. */
+function linearBuild(values: Int8Array): Int32Array<ArrayBuffer> {
+  const size = values.length;
+  const tree = new Int32Array(size);
+  for (let i = 1; i < size; i += 1) {
+    tree[i]! += values[i]!;
+    const parent = i + (i & -i);
+    if (parent < size) tree[parent]! += tree[i]!;
+  }
+  return tree;
 }
