@@ -24,6 +24,7 @@ import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
 import type { DocStore } from '../store/types.js';
 import type { DecodedUpdate } from './filter.js';
+import type { Origin } from './peer.js';
 
 /** Greater than every clientID Yjs generates (uint32). */
 const VIEW_FLOOR = 2 ** 32;
@@ -144,4 +145,91 @@ function encodeUpdate(
     }
   }
   return encoder.toUint8Array();
+}
+
+/** Earlier views of an inbox remembered (as inbox/views.ts keeps them). */
+const EARLIER_KEPT = 256;
+
+/**
+ * One inbox room's view: its clientID (given by the inbox once the room is open) and how far
+ * earlier views got on devices. The room owns it; it writes only in memory.
+ */
+export class InboxView {
+  /** This view's clientID, once given. */
+  private client: number | undefined;
+  /** Earlier views of this inbox: how far each got on devices (announced in the state vector). */
+  private readonly earlier = new Map<number, number>();
+
+  constructor(
+    private readonly doc: Y.Doc,
+    private readonly maxStructs: number,
+    /** Called when a device sent structs of an earlier view beyond what was known. */
+    private readonly learned: (views: ReadonlyMap<number, number>) => void,
+  ) {}
+
+  /** Takes this view's clientID (before any view write) and what is known of earlier views. */
+  use(client: number, earlier: ReadonlyMap<number, number>): void {
+    this.client = client;
+    for (const [c, clock] of earlier)
+      if (c !== client && clock > (this.earlier.get(c) ?? 0)) this.earlier.set(c, clock);
+  }
+
+  /** Every view of this inbox with how far it got: the earlier ones and this one. */
+  clocks(): Map<number, number> {
+    const views = new Map(this.earlier);
+    if (this.client !== undefined) {
+      const clock = Y.getState(this.doc.store, this.client);
+      if (clock > 0) views.set(this.client, clock);
+    }
+    return views;
+  }
+
+  /** The state vector a peer is sent: the document's, and how far earlier views got. */
+  announcedState(): Y.Doc | Map<number, number> {
+    if (this.earlier.size === 0) return this.doc;
+    const sv = Y.decodeStateVector(Y.encodeStateVector(this.doc));
+    for (const [client, clock] of this.earlier)
+      if (clock > (sv.get(client) ?? 0)) sv.set(client, clock);
+    return sv;
+  }
+
+  /**
+   * Drops earlier views' structs from a device's update, and remembers how far those views got
+   * on devices, so the next state vector covers them (sent once, not on every reconnect).
+   */
+  withoutEarlier(received: Uint8Array): Uint8Array {
+    const { rest, viewClocks } = withoutView(received, this.maxStructs);
+    let learned = false;
+    for (const [client, clock] of viewClocks) {
+      // Only clientIDs below this view's were handed out by this server (others are made up).
+      if (this.client === undefined || client >= this.client) continue;
+      if (clock <= (this.earlier.get(client) ?? 0)) continue;
+      this.earlier.set(client, clock);
+      learned = true;
+    }
+    if (!learned) return rest;
+    // Bounded like what is stored (inbox/views.ts): the latest views only.
+    for (const client of [...this.earlier.keys()].sort((a, b) => b - a).slice(EARLIER_KEPT))
+      this.earlier.delete(client);
+    this.learned(this.earlier);
+    return rest;
+  }
+
+  /**
+   * Runs `change` as a transaction of this view's clientID; nothing when the view has no
+   * clientID yet (the inbox's opening failed before it got one: nothing to show).
+   */
+  write(change: (doc: Y.Doc) => boolean): void {
+    if (this.client === undefined) return;
+    const own = this.doc.clientID;
+    this.doc.clientID = this.client;
+    try {
+      this.doc.transact(() => change(this.doc), {
+        source: 'server',
+        reason: 'inbox-view',
+      } satisfies Origin);
+    } finally {
+      this.doc.clientID = own;
+    }
+  }
 }

@@ -8,32 +8,26 @@
  * write poisons the room: its connections are closed with a retryable code and the in-memory
  * copy is discarded, so the next load starts again from what is really on disk.
  *
- * Around the core: the filter judges (filter.ts), `commit` writes the server's part of a step and
- * returns what must follow (commit.ts), presence lives in awareness.ts, acks in authorship.ts,
- * forward checks in forward.ts; everything after durability reads the feed (server/feed/).
+ * Around the core: the filter judges (filter.ts), REST writes are judged in submit.ts, `commit`
+ * writes the server's part of a step and returns what must follow (commit.ts), broadcast.ts says
+ * who hears a step, step-record.ts what the feed hears; presence lives in awareness.ts, acks in
+ * authorship.ts, forward checks in forward.ts, an inbox's in-memory view in inbox-view.ts and
+ * deterministic conversations' genesis in genesis.ts. Everything after durability reads the feed
+ * (server/feed/).
  */
 import type * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
-import {
-  genesisMembers,
-  getMember,
-  hasGenesis,
-  lastSeq,
-  writeGenesis,
-} from '../../shared/conversation.js';
-import { ConversationType, PlatformRole } from '../../shared/enums.js';
+import { hasGenesis, lastSeq } from '../../shared/conversation.js';
+import { ConversationType } from '../../shared/enums.js';
 import { ConvosyncError } from '../../shared/errors.js';
-import type { MessageKey } from '../../shared/ids.js';
 import type { DocName, ParsedDoc } from '../../shared/keys.js';
 import type { IncomingMessage } from '../../shared/protocol/sync.js';
 import * as wire from '../../shared/protocol/sync.js';
 import { canRead } from '../../shared/rules/access.js';
-import { byRoot, type Write } from '../../shared/rules/context.js';
-import { checkWrites } from '../../shared/rules/writes.js';
+import type { Write } from '../../shared/rules/context.js';
 import { conversationRoots, inboxRoots, type Stamp } from '../../shared/schema.js';
-import { systemEvents } from '../../shared/system-events.js';
 import type { Identity } from '../auth/identity.js';
-import type { Change, ChangeOrigin, Feed } from '../feed/types.js';
+import type { Feed } from '../feed/types.js';
 import type { Logger } from '../log.js';
 import type { IdGenerator } from '../message-ids.js';
 import type { Metrics } from '../metrics.js';
@@ -43,28 +37,24 @@ import { CompactionPolicy } from '../store/compaction.js';
 import type { DocStore } from '../store/types.js';
 import { acceptedOwnWrites, acceptedSince, clientStates } from './authorship.js';
 import { RoomAwareness } from './awareness.js';
-import { type CommitEffects, type CommitPlan, type Committed, commit } from './commit.js';
+import { broadcast, oneUpdate, removedHearIt } from './broadcast.js';
+import {
+  type CommitContext,
+  type CommitEffects,
+  type CommitPlan,
+  type Committed,
+  commit,
+} from './commit.js';
 import type { FilterInput, Rejection, Verdict } from './filter.js';
 import { badForward, type ForwardSource } from './forward.js';
-import { withoutView } from './inbox-view.js';
+import { ensureGenesis, learnIdentityType } from './genesis.js';
+import { InboxView } from './inbox-view.js';
+import type { Origin, Peer, StepUpdate } from './peer.js';
 import { createStamper, type Stamper } from './stamp.js';
+import { changeOf, NOTHING_ACCEPTED, recordOf, type StepRecord } from './step-record.js';
+import { applyWrites, judgeSubmitted } from './submit.js';
 
-/** One socket joined to this room, as the room sees it. */
-export interface Peer {
-  readonly identity: Identity;
-  /** Whether the peer asked for `accepted` messages (the SDK does; stock clients do not). */
-  readonly acks: boolean;
-  send(frame: Uint8Array): void;
-  close(error: ConvosyncError): void;
-}
-
-/**
- * Where a document change came from (like hocuspocus's TransactionOrigin). `stamped`: a peer's
- * update applied in the same transaction as the server's writes that follow it (its stamps).
- */
-export type Origin =
-  | { source: 'peer'; peer: Peer; stamped?: true; received?: Uint8Array }
-  | { source: 'server'; reason: string };
+export type { Origin, Peer } from './peer.js';
 
 export interface RoomDeps {
   store: DocStore;
@@ -91,26 +81,6 @@ export interface RoomDeps {
   maxStructs?: number;
 }
 
-/** What the current step's accepted writes were: the feed's record of the step. */
-type StepRecord = Pick<
-  Change,
-  'author' | 'messages' | 'members' | 'reads' | 'profiles' | 'notes'
-> & {
-  /** Server time the writes were accepted at (else: when the step is published). */
-  at?: number;
-};
-
-/** Earlier views of an inbox remembered (as inbox/views.ts keeps them). */
-const EARLIER_KEPT = 256;
-
-const NOTHING_ACCEPTED: StepRecord = {
-  messages: [],
-  members: [],
-  reads: [],
-  profiles: [],
-  notes: [],
-};
-
 export class Room {
   readonly key: DocName;
   readonly parsed: ParsedDoc;
@@ -119,19 +89,19 @@ export class Room {
   private readonly presence: RoomAwareness<Peer>;
   private readonly deps: RoomDeps;
   private readonly stamper: Stamper;
+  /** What `commit` writes with: the same for every step of the room. */
+  private readonly commits: CommitContext;
+  /** An inbox's in-memory view (every room has one; only an inbox's is ever given a clientID). */
+  private readonly view: InboxView;
   private queue: Promise<void> = Promise.resolve();
-  private outbox: Array<{ update: Uint8Array; origin: Origin }> = [];
+  private outbox: StepUpdate[] = [];
   private record: StepRecord = NOTHING_ACCEPTED;
   private readonly compaction: CompactionPolicy;
   private lastCompaction: Promise<void> = Promise.resolve();
   /** The current step overwrote new messages with their censored copies (see `flush`). */
   private censored = false;
   private broken = false;
-  /** The clientID of the server's in-memory view of an inbox (inbox-view.ts), once given. */
-  private viewClient: number | undefined;
-  /** Earlier views of this inbox: how far each got on devices (announced in the state vector). */
-  private readonly earlierViews = new Map<number, number>();
-  /** Called when a device sent structs of an earlier view beyond what `earlierViews` held. */
+  /** Called when a device sent structs of an earlier view beyond what the room knew. */
   onEarlierViews: (views: ReadonlyMap<number, number>) => void = () => {};
   /** Set by the registry; called once when the room must be dropped (broken or idle). */
   onDrop: (room: Room) => void = () => {};
@@ -147,6 +117,16 @@ export class Room {
       deps.compactEvery,
     );
     this.stamper = createStamper(deps.ids, lastSeq(doc));
+    this.commits = {
+      doc,
+      parsed,
+      stamper: this.stamper,
+      ids: deps.ids,
+      ...(deps.moderation ? { moderation: deps.moderation } : {}),
+    };
+    this.view = new InboxView(doc, deps.maxStructs ?? 10_000, (views) =>
+      this.onEarlierViews(views),
+    );
     this.presence = new RoomAwareness<Peer>(doc, {
       maxBytes: deps.maxAwarenessBytes,
       fanoutMs: deps.awarenessFanoutMs ?? 200,
@@ -190,30 +170,11 @@ export class Room {
     return this.broken;
   }
 
-  /**
-   * Creates a deterministic conversation (private, system, assistant) the first time one of
-   * its members, or a platform role that serves it, opens it. Runs in the queue and re-checks,
-   * so two members connecting at the same moment produce one genesis.
-   */
+  /** Creates a deterministic conversation the first time `identity` may open it (genesis.ts). */
   ensureGenesis(identity: Identity): Promise<void> {
     return this.enqueue(async () => {
-      const parsed = this.parsed;
-      if (parsed.type === 'inbox' || hasGenesis(this.doc)) return;
-      const members = genesisMembers(parsed);
+      const members = ensureGenesis({ ...this.commits, now: this.deps.now }, identity);
       if (!members) return;
-      const serves =
-        (this.parsed.type === ConversationType.System && identity.role === PlatformRole.Service) ||
-        (this.parsed.type === ConversationType.Assistant && identity.role === PlatformRole.Admin);
-      if (!members.includes(identity.id) && !serves) return;
-      this.stamper.write(this.doc, { source: 'server', reason: 'genesis' } satisfies Origin, () =>
-        writeGenesis(this.doc, {
-          parsed,
-          conversationId: this.deps.ids.next(),
-          now: this.deps.now(),
-          createdBy: identity.id,
-          identityTypes: new Map([[identity.id, identity.type]]),
-        }),
-      );
       this.record = { ...NOTHING_ACCEPTED, members: [...members] };
       await this.flush();
     });
@@ -241,10 +202,13 @@ export class Room {
           `${peer.identity.id} is not an active member of ${this.key}`,
         );
       }
-      await this.learnIdentityType(peer.identity);
+      if (learnIdentityType(this.doc, this.stamper, peer.identity)) {
+        this.record = { ...NOTHING_ACCEPTED, members: [peer.identity.id] };
+        await this.flush();
+      }
       this.peers.add(peer);
       const states = this.presence.join(peer);
-      peer.send(wire.writeSyncStep1(Y.encodeStateVector(this.announcedState())));
+      peer.send(wire.writeSyncStep1(Y.encodeStateVector(this.view.announcedState())));
       if (states) peer.send(states);
     });
   }
@@ -282,41 +246,24 @@ export class Room {
 
   /**
    * Applies `writes` on behalf of `identity` (REST, backend jobs), judged by the same rules as
-   * an update from a socket, as one server transaction that also stamps what it sends; resolves
-   * once durable and broadcast, with the stamps of new messages. Throws the rule violation.
+   * an update from a socket (submit.ts), as one server transaction that also stamps what it
+   * sends; resolves once durable and broadcast, with the stamps of new messages. Throws the rule
+   * violation.
    */
   submit(identity: Identity, writes: readonly Write[]): Promise<Stamp[]> {
     return this.enqueue(async () => {
-      const grouped = byRoot(writes);
       const now = this.deps.now();
-      const rejected = checkWrites({
-        doc: this.doc,
-        parsed: this.parsed,
-        author: identity,
-        now,
-        lastSeq: this.stamper.lastSeq,
-        writes: grouped,
-        ...(this.deps.moderation ? { sensitive: this.deps.moderation.sensitive } : {}),
-      });
-      if (rejected) throw rejected.error;
-      const refused = await this.deps.moderation?.admit(identity, this.key, this.doc, {
-        writes: grouped,
-      });
-      if (refused) throw refused.error;
-      const { messages } = conversationRoots(this.doc);
-      const recalls = [...(grouped.get('messages')?.keys() ?? [])].filter((key) =>
-        messages.has(key),
-      ) as MessageKey[];
-      const notes = systemEvents(this.doc, this.parsed, grouped, identity.id);
-      // The writes themselves go in the same server transaction as their stamps.
-      const stamps = await this.accept(
+      const plan = await judgeSubmitted(
+        { ...this.commits, lastSeq: this.stamper.lastSeq },
         identity,
-        { bind: [], writes: grouped, recalls, notes },
+        writes,
         now,
-        () => {
-          for (const w of writes) this.doc.getMap(w.root).set(w.key, w.value);
-        },
       );
+      // The writes themselves go in the same server transaction as their stamps.
+      const { stamps, effects } = this.commitStep(identity, plan, now, () =>
+        applyWrites(this.doc, writes),
+      );
+      await this.carryOut(effects, removedHearIt(plan));
       if (this.broken) throw new ConvosyncError('STORAGE_UNAVAILABLE');
       return stamps;
     });
@@ -350,7 +297,16 @@ export class Room {
    * never persisted nor published (inbox-view.ts). `change` returns false when it wrote nothing.
    */
   viewWrite(change: (doc: Y.Doc) => boolean): Promise<void> {
-    return this.enqueue(async () => this.writeView(change));
+    return this.enqueue(async () => {
+      if (this.outbox.length > 0)
+        throw new Error('a view write inside a step with changes to persist');
+      this.view.write(change);
+      const batch = this.outbox;
+      this.outbox = [];
+      if (batch.length === 0 || this.peers.size === 0) return;
+      const frame = wire.writeUpdate(oneUpdate(batch));
+      for (const peer of this.peers) peer.send(frame);
+    });
   }
 
   /**
@@ -359,28 +315,12 @@ export class Room {
    * those structs back.
    */
   useView(client: number, earlier: ReadonlyMap<number, number>): void {
-    this.viewClient = client;
-    for (const [c, clock] of earlier)
-      if (c !== client && clock > (this.earlierViews.get(c) ?? 0)) this.earlierViews.set(c, clock);
+    this.view.use(client, earlier);
   }
 
   /** Every view of this inbox with how far it got: the earlier ones and this one. */
   viewClocks(): Map<number, number> {
-    const views = new Map(this.earlierViews);
-    if (this.viewClient !== undefined) {
-      const clock = Y.getState(this.doc.store, this.viewClient);
-      if (clock > 0) views.set(this.viewClient, clock);
-    }
-    return views;
-  }
-
-  /** The state vector a peer is sent: the document's, and how far earlier views got. */
-  private announcedState(): Y.Doc | Map<number, number> {
-    if (this.earlierViews.size === 0) return this.doc;
-    const sv = Y.decodeStateVector(Y.encodeStateVector(this.doc));
-    for (const [client, clock] of this.earlierViews)
-      if (clock > (sv.get(client) ?? 0)) sv.set(client, clock);
-    return sv;
+    return this.view.clocks();
   }
 
   /**
@@ -394,13 +334,7 @@ export class Room {
 
   /** Merges the stored update log (drops deleted content, e.g. recalled text, from disk). */
   compact(): Promise<void> {
-    const done = this.enqueueCompaction();
-    this.lastCompaction = done.catch(() => undefined);
-    return done;
-  }
-
-  private enqueueCompaction(): Promise<void> {
-    return this.enqueue(async () => {
+    const done = this.enqueue(async () => {
       try {
         await this.deps.store.compact(this.key);
       } catch (error) {
@@ -409,6 +343,8 @@ export class Room {
       }
       this.compaction.compacted();
     });
+    this.lastCompaction = done.catch(() => undefined);
+    return done;
   }
 
   /** Closes every peer with `error` and releases the document. */
@@ -421,10 +357,19 @@ export class Room {
     this.doc.destroy();
   }
 
+  /** Drops the room: its peers are closed with `error` (also cluster mode's lost ownership). */
+  fail(error: ConvosyncError): void {
+    if (this.broken) return;
+    this.broken = true;
+    this.deps.log.error('room failed, dropping it', { room: this.key, error });
+    this.onDrop(this);
+    this.destroy(error);
+  }
+
   private async applyFrom(peer: Peer, received: Uint8Array): Promise<void> {
     if (!this.peers.has(peer)) return;
     // A device sends back what earlier views of its inbox wrote: dropped, never persisted.
-    const update = this.parsed.type === 'inbox' ? this.withoutView(received) : received;
+    const update = this.parsed.type === 'inbox' ? this.view.withoutEarlier(received) : received;
     const now = this.deps.now();
     const judging = process.hrtime.bigint();
     const verdict = this.deps.filter({
@@ -437,28 +382,14 @@ export class Room {
       awarenessOwners: this.presence.owners,
     });
     this.deps.metrics?.filterSeconds.observe(Number(process.hrtime.bigint() - judging) / 1e9);
-    if (!verdict.ok) {
-      this.reject(peer, verdict);
-      return;
-    }
+    if (!verdict.ok) return this.reject(peer, verdict);
     if (verdict.forwards.length > 0) {
-      const bad = await badForward(
-        this.doc,
-        this.parsed,
-        peer.identity,
-        verdict,
-        this.deps.forwardSource,
-      );
-      if (bad) {
-        this.reject(peer, bad);
-        return;
-      }
+      const { forwardSource } = this.deps;
+      const bad = await badForward(this.doc, this.parsed, peer.identity, verdict, forwardSource);
+      if (bad) return this.reject(peer, bad);
     }
     const refused = await this.deps.moderation?.admit(peer.identity, this.key, this.doc, verdict);
-    if (refused) {
-      this.reject(peer, refused);
-      return;
-    }
+    if (refused) return this.reject(peer, refused);
     const before = peer.acks ? clientStates(this.doc) : undefined;
     // The update and the server's writes that follow it (stamps, bindings) in one transaction:
     // one update event, so the step is one update to persist and send, never two to merge.
@@ -495,7 +426,7 @@ export class Room {
       this.fail(failure ?? new ConvosyncError('INTERNAL', 'an accepted update was not committed'));
       return;
     }
-    await this.carryOut(committed.effects, peer, onlyMembers(verdict));
+    await this.carryOut(committed.effects, removedHearIt(verdict), peer);
     // The writer hears its ack and stamps before its socket closes, even when it just left.
     if (before) {
       const frame = acceptedSince(this.doc, before);
@@ -504,108 +435,28 @@ export class Room {
     if (verdict.writes.has('members')) this.closeUnreadable();
   }
 
-  /**
-   * Drops earlier views' structs from a device's update, and remembers how far those views got
-   * on devices, so the next state vector covers them (sent once, not on every reconnect).
-   */
-  private withoutView(received: Uint8Array): Uint8Array {
-    const { rest, viewClocks } = withoutView(received, this.deps.maxStructs ?? 10_000);
-    let learned = false;
-    for (const [client, clock] of viewClocks) {
-      // Only clientIDs below this view's were handed out by this server (others are made up).
-      if (this.viewClient === undefined || client >= this.viewClient) continue;
-      if (clock <= (this.earlierViews.get(client) ?? 0)) continue;
-      this.earlierViews.set(client, clock);
-      learned = true;
-    }
-    if (!learned) return rest;
-    // Bounded like what is stored (inbox/views.ts): the latest views only.
-    for (const client of [...this.earlierViews.keys()].sort((a, b) => b - a).slice(EARLIER_KEPT))
-      this.earlierViews.delete(client);
-    this.onEarlierViews(this.earlierViews);
-    return rest;
-  }
-
-  private writeView(change: (doc: Y.Doc) => boolean): void {
-    if (this.outbox.length > 0)
-      throw new Error('a view write inside a step with changes to persist');
-    // No view clientID yet: the inbox's opening failed before it got one; nothing to show.
-    if (this.viewClient === undefined) return;
-    const own = this.doc.clientID;
-    this.doc.clientID = this.viewClient;
-    try {
-      this.doc.transact(() => change(this.doc), {
-        source: 'server',
-        reason: 'inbox-view',
-      } satisfies Origin);
-    } finally {
-      this.doc.clientID = own;
-    }
-    const batch = this.outbox;
-    this.outbox = [];
-    if (batch.length === 0 || this.peers.size === 0) return;
-    const frame = wire.writeUpdate(
-      batch.length === 1 ? batch[0]!.update : Y.mergeUpdates(batch.map((b) => b.update)),
-    );
-    for (const peer of this.peers) peer.send(frame);
-  }
-
-  /**
-   * Accepted writes: the commit's server transaction, then its effects in order: the step is
-   * persisted, published and broadcast; sockets that may no longer read are closed (after the
-   * broadcast when the step only changed membership, so a removed member's device holds its
-   * removal, else before it; `writer` is closed by its caller once its ack is out); the log is
-   * compacted after a recall.
-   */
-  private async accept(
-    author: Identity,
-    plan: CommitPlan,
-    now: number,
-    apply?: () => void,
-    writer?: Peer,
-  ): Promise<Stamp[]> {
-    const { stamps, effects } = this.commitStep(author, plan, now, apply);
-    await this.carryOut(effects, writer, onlyMembers(plan));
-    return stamps;
-  }
-
-  /** The commit's server transaction, and the step's record for the feed. */
+  /** The commit's server transaction (commit.ts), and the step's record for the feed. */
   private commitStep(
     author: Identity,
     plan: CommitPlan,
     now: number,
     apply?: () => void,
   ): Committed {
-    const committed = commit(
-      {
-        doc: this.doc,
-        parsed: this.parsed,
-        stamper: this.stamper,
-        ids: this.deps.ids,
-        ...(this.deps.moderation ? { moderation: this.deps.moderation } : {}),
-      },
-      author,
-      plan,
-      now,
-      apply,
-    );
+    const committed = commit(this.commits, author, plan, now, apply);
     this.deps.metrics?.messagesAccepted.inc(committed.stamps.length - plan.notes.length);
-    this.record = {
-      at: now,
-      author: author.id,
-      messages: committed.stamped,
-      members: [...(plan.writes.get('members')?.keys() ?? [])],
-      reads: readsOf(plan.writes.get('reads')),
-      profiles: [...(plan.writes.get('profiles') ?? [])],
-      notes: plan.notes,
-    };
+    this.record = recordOf(author, plan, committed, now);
     return committed;
   }
 
+  /**
+   * The commit's effects, in order: sockets that may no longer read are closed (after the
+   * broadcast when `removedHearIt`, else before it; `writer` is closed by its caller once its ack
+   * is out), the step is persisted, published and broadcast, the log is compacted after a recall.
+   */
   private async carryOut(
     effects: CommitEffects,
+    removedHearIt: boolean,
     writer?: Peer,
-    removedHearIt = false,
   ): Promise<void> {
     if (effects.censored) this.censored = true;
     if (effects.closeUnreadable && !removedHearIt) this.closeUnreadable(writer);
@@ -615,6 +466,46 @@ export class Room {
     if (effects.compact) {
       void this.compact().catch((error) =>
         this.deps.log.warn('compaction after recall failed', { room: this.key, error }),
+      );
+    }
+  }
+
+  /** Persists what the last step changed as one record, then publishes and broadcasts it. */
+  private async flush(): Promise<void> {
+    const batch = this.outbox;
+    this.outbox = [];
+    const record = this.record;
+    this.record = NOTHING_ACCEPTED;
+    if (batch.length === 0) return;
+    // A censoring step: the client's own update holds the words, so what the document holds now
+    // is persisted and sent instead, to the sender too (its view becomes the censored one).
+    const censored = this.censored;
+    this.censored = false;
+    const merged = censored
+      ? redactedUpdate(
+          this.doc,
+          batch.map((b) => b.update),
+        )
+      : oneUpdate(batch);
+    const persisting = process.hrtime.bigint();
+    try {
+      await this.deps.store.append(this.key, merged);
+      this.deps.metrics?.persistSeconds.observe(Number(process.hrtime.bigint() - persisting) / 1e9);
+    } catch (cause) {
+      // A fenced append (cluster mode: another node owns the log now) says so; both are 4503.
+      this.fail(
+        cause instanceof ConvosyncError && cause.code === 'FENCED'
+          ? cause
+          : new ConvosyncError('STORAGE_UNAVAILABLE', undefined, { cause }),
+      );
+      return;
+    }
+    this.deps.feed.publish(changeOf(this.key, merged, batch, record, this.deps.now));
+    broadcast(this.peers, merged, batch, censored);
+    if (this.compaction.appended(merged.byteLength)) {
+      // Queued behind the current step; a failure is logged, the log is merely longer.
+      void this.compact().catch((error) =>
+        this.deps.log.warn('compaction failed', { room: this.key, error }),
       );
     }
   }
@@ -651,23 +542,6 @@ export class Room {
     }
   }
 
-  /** The counterpart of a private chat is written with type 0 until it first connects. */
-  private async learnIdentityType(identity: Identity): Promise<void> {
-    const member = getMember(this.doc, identity.id);
-    if (member?.identityType !== 0 || identity.type === 0) return;
-    this.stamper.write(
-      this.doc,
-      { source: 'server', reason: 'identity-type' } satisfies Origin,
-      () =>
-        conversationRoots(this.doc).members.set(identity.id, {
-          ...member,
-          identityType: identity.type,
-        }),
-    );
-    this.record = { ...NOTHING_ACCEPTED, members: [identity.id] };
-    await this.flush();
-  }
-
   private refuseAwareness(peer: Peer, error: ConvosyncError): void {
     this.deps.log.info('awareness rejected', {
       room: this.key,
@@ -677,107 +551,6 @@ export class Room {
     });
     this.leave(peer);
     peer.close(error);
-  }
-
-  /** Persists what the last step changed as one record, then publishes and broadcasts it. */
-  private async flush(): Promise<void> {
-    const batch = this.outbox;
-    this.outbox = [];
-    const record = this.record;
-    this.record = NOTHING_ACCEPTED;
-    if (batch.length === 0) return;
-    // A censoring step: the client's own update holds the words, so what the document holds now
-    // is persisted and sent instead, to the sender too (its view becomes the censored one).
-    const censored = this.censored;
-    this.censored = false;
-    const merged = censored
-      ? redactedUpdate(
-          this.doc,
-          batch.map((b) => b.update),
-        )
-      : batch.length === 1
-        ? batch[0]!.update
-        : Y.mergeUpdates(batch.map((b) => b.update));
-    const persisting = process.hrtime.bigint();
-    try {
-      await this.deps.store.append(this.key, merged);
-      this.deps.metrics?.persistSeconds.observe(Number(process.hrtime.bigint() - persisting) / 1e9);
-    } catch (cause) {
-      // A fenced append (cluster mode: another node owns the log now) says so; both are 4503.
-      this.fail(
-        cause instanceof ConvosyncError && cause.code === 'FENCED'
-          ? cause
-          : new ConvosyncError('STORAGE_UNAVAILABLE', undefined, { cause }),
-      );
-      return;
-    }
-    this.deps.feed.publish({
-      doc: this.key,
-      update: merged,
-      origins: batch.flatMap((b) => changeOrigins(b.origin)),
-      ...record,
-      at: record.at ?? this.deps.now(),
-    });
-    this.broadcast(
-      merged,
-      // A writer whose update carries its stamps hears the whole step, as the stock y-websocket
-      // server echoes every update to its sender (Yjs skips what it already has): one encoding
-      // for every peer instead of a second one of the stamps alone.
-      censored
-        ? []
-        : batch.flatMap((b) =>
-            b.origin.source === 'peer' && !b.origin.stamped ? [b.origin.peer] : [],
-          ),
-      batch,
-    );
-    if (this.compaction.appended(merged.byteLength)) {
-      // Queued behind the current step; a failure is logged, the log is merely longer.
-      void this.compact().catch((error) =>
-        this.deps.log.warn('compaction failed', { room: this.key, error }),
-      );
-    }
-  }
-
-  /**
-   * One frame per step to each peer: every peer hears the whole step (the client's update with
-   * its stamps) as one update, the writer of a small stamped update too (see `flush`; of a large
-   * one, only what it did not send). `writers` are
-   * peers whose update the server wrote nothing after (a read position): they hear only what
-   * they did not write, nothing when that is all. A censored step goes to all.
-   */
-  private broadcast(
-    merged: Uint8Array,
-    writers: readonly Peer[],
-    batch: ReadonlyArray<{ update: Uint8Array; origin: Origin }>,
-  ): void {
-    if (this.peers.size === 0) return;
-    const frame = wire.writeUpdate(merged);
-    for (const peer of this.peers) {
-      if (!writers.includes(peer)) {
-        const own = merged.byteLength > ECHO_MAX_BYTES ? receivedFrom(batch, peer) : undefined;
-        // A large step is not echoed to its writer: it hears its stamps alone (one more parse
-        // of the step), so a writer of big updates is not charged twice their bytes, nor taken
-        // for a slow reader while it sends.
-        peer.send(own ? wire.writeUpdate(Y.diffUpdate(merged, Y.encodeStateVector(own))) : frame);
-        continue;
-      }
-      const rest = batch.filter((b) => !(b.origin.source === 'peer' && b.origin.peer === peer));
-      if (rest.length === 0) continue;
-      peer.send(
-        wire.writeUpdate(
-          rest.length === 1 ? rest[0]!.update : Y.mergeUpdates(rest.map((b) => b.update)),
-        ),
-      );
-    }
-  }
-
-  /** Drops the room: its peers are closed with `error` (also cluster mode's lost ownership). */
-  fail(error: ConvosyncError): void {
-    if (this.broken) return;
-    this.broken = true;
-    this.deps.log.error('room failed, dropping it', { room: this.key, error });
-    this.onDrop(this);
-    this.destroy(error);
   }
 
   private enqueue<T = void>(step: () => Promise<T>): Promise<T> {
@@ -793,51 +566,4 @@ export class Room {
     );
     return result;
   }
-}
-
-/**
- * Steps up to this size go to their writer whole, like the stock server's echo (cheaper than a
- * second encoding); a larger one is cut down to what the writer did not send.
- */
-const ECHO_MAX_BYTES = 4096;
-
-/** Where `peer`'s stamped update in this batch ends, per client; undefined if it wrote none. */
-function receivedFrom(
-  batch: ReadonlyArray<{ origin: Origin }>,
-  peer: Peer,
-): Map<number, number> | undefined {
-  let own: Map<number, number> | undefined;
-  for (const { origin } of batch) {
-    if (origin.source !== 'peer' || origin.peer !== peer || !origin.received) continue;
-    own ??= new Map();
-    for (const [client, clock] of Y.parseUpdateMeta(origin.received).to)
-      own.set(client, Math.max(clock, own.get(client) ?? 0));
-  }
-  return own;
-}
-
-/** The serializable form of an origin: a peer by its identity (and the stamps it carries). */
-function changeOrigins(origin: Origin): ChangeOrigin[] {
-  if (origin.source === 'server') return [{ source: 'server', reason: origin.reason }];
-  const peer: ChangeOrigin = { source: 'peer', identity: origin.peer.identity.id };
-  return origin.stamped ? [peer, { source: 'server', reason: 'stamp' }] : [peer];
-}
-
-/**
- * A step that changes only membership goes to a removed member's devices too, so they hold
- * their removal ("you were removed", offline and after a reload). A step with anything else (an
- * offline batch: "remove carol", then a message about her) must not reach them: their sockets
- * close first, and they learn it from the NOT_MEMBER refusal.
- */
-function onlyMembers(plan: Pick<CommitPlan, 'writes'>): boolean {
-  return [...plan.writes.keys()].every((root) => root === 'members');
-}
-
-/** Read positions written: read key → seq (other values are not positions). */
-function readsOf(
-  reads: ReadonlyMap<string, unknown> | undefined,
-): Array<readonly [string, number]> {
-  const moved: Array<readonly [string, number]> = [];
-  for (const [key, value] of reads ?? []) if (typeof value === 'number') moved.push([key, value]);
-  return moved;
 }
