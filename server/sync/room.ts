@@ -8,12 +8,12 @@
  * write poisons the room: its connections are closed with a retryable code and the in-memory
  * copy is discarded, so the next load starts again from what is really on disk.
  *
- * Around the core: the filter judges (filter.ts), REST writes are judged in submit.ts, `commit`
- * writes the server's part of a step and returns what must follow (commit.ts), broadcast.ts says
- * who hears a step, step-record.ts what the feed hears; presence lives in awareness.ts, acks in
- * authorship.ts, forward checks in forward.ts, an inbox's in-memory view in inbox-view.ts and
- * deterministic conversations' genesis in genesis.ts. Everything after durability reads the feed
- * (server/feed/).
+ * Around the core: a peer's update is judged in judge.ts (filter, forwards, moderation), REST
+ * writes in submit.ts; `commit` writes the server's part of a step and returns what must follow
+ * (commit.ts); broadcast.ts says who hears a step, step-record.ts what the feed hears. Presence
+ * lives in awareness.ts, acks in authorship.ts, an inbox's in-memory view in inbox-view.ts, the
+ * genesis of deterministic conversations in genesis.ts. Everything after durability reads the
+ * feed (server/feed/).
  */
 import type * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
@@ -46,9 +46,10 @@ import {
   commit,
 } from './commit.js';
 import type { FilterInput, Rejection, Verdict } from './filter.js';
-import { badForward, type ForwardSource } from './forward.js';
+import type { ForwardSource } from './forward.js';
 import { ensureGenesis, learnIdentityType } from './genesis.js';
 import { InboxView } from './inbox-view.js';
+import { type JudgeContext, judgeUpdate } from './judge.js';
 import type { Origin, Peer, StepUpdate } from './peer.js';
 import { createStamper, type Stamper } from './stamp.js';
 import { changeOf, NOTHING_ACCEPTED, recordOf, type StepRecord } from './step-record.js';
@@ -89,7 +90,8 @@ export class Room {
   private readonly presence: RoomAwareness<Peer>;
   private readonly deps: RoomDeps;
   private readonly stamper: Stamper;
-  /** What `commit` writes with: the same for every step of the room. */
+  /** What judges a peer's update, and what `commit` writes with: the same for every step. */
+  private readonly judging: JudgeContext;
   private readonly commits: CommitContext;
   /** An inbox's in-memory view (every room has one; only an inbox's is ever given a clientID). */
   private readonly view: InboxView;
@@ -117,13 +119,7 @@ export class Room {
       deps.compactEvery,
     );
     this.stamper = createStamper(deps.ids, lastSeq(doc));
-    this.commits = {
-      doc,
-      parsed,
-      stamper: this.stamper,
-      ids: deps.ids,
-      ...(deps.moderation ? { moderation: deps.moderation } : {}),
-    };
+    this.commits = { ...deps, doc, parsed, stamper: this.stamper };
     this.view = new InboxView(doc, deps.maxStructs ?? 10_000, (views) =>
       this.onEarlierViews(views),
     );
@@ -134,6 +130,7 @@ export class Room {
       peers: () => this.peers,
       refuse: (peer, error) => this.refuseAwareness(peer, error),
     });
+    this.judging = { ...deps, doc, parsed, awarenessOwners: this.presence.owners };
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       this.outbox.push({ update, origin: origin as Origin });
     });
@@ -371,25 +368,9 @@ export class Room {
     // A device sends back what earlier views of its inbox wrote: dropped, never persisted.
     const update = this.parsed.type === 'inbox' ? this.view.withoutEarlier(received) : received;
     const now = this.deps.now();
-    const judging = process.hrtime.bigint();
-    const verdict = this.deps.filter({
-      doc: this.doc,
-      parsed: this.parsed,
-      identity: peer.identity,
-      update,
-      now,
-      lastSeq: this.stamper.lastSeq,
-      awarenessOwners: this.presence.owners,
-    });
-    this.deps.metrics?.filterSeconds.observe(Number(process.hrtime.bigint() - judging) / 1e9);
+    const { lastSeq } = this.stamper;
+    const verdict = await judgeUpdate(this.judging, peer.identity, update, now, lastSeq);
     if (!verdict.ok) return this.reject(peer, verdict);
-    if (verdict.forwards.length > 0) {
-      const { forwardSource } = this.deps;
-      const bad = await badForward(this.doc, this.parsed, peer.identity, verdict, forwardSource);
-      if (bad) return this.reject(peer, bad);
-    }
-    const refused = await this.deps.moderation?.admit(peer.identity, this.key, this.doc, verdict);
-    if (refused) return this.reject(peer, refused);
     const before = peer.acks ? clientStates(this.doc) : undefined;
     // The update and the server's writes that follow it (stamps, bindings) in one transaction:
     // one update event, so the step is one update to persist and send, never two to merge.
