@@ -202,6 +202,8 @@ export class Room {
       if (learnIdentityType(this.doc, this.stamper, peer.identity)) {
         this.record = { ...NOTHING_ACCEPTED, members: [peer.identity.id] };
         await this.flush();
+        // Its write failed: the room is dropped and its peers closed; this one must not join it.
+        if (this.broken) throw new ConvosyncError('STORAGE_UNAVAILABLE');
       }
       this.peers.add(peer);
       const states = this.presence.join(peer);

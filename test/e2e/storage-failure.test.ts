@@ -8,7 +8,18 @@ import type { Client } from '../../client/index.js';
 import { openLeveldbStore } from '../../server/store/leveldb.js';
 import type { DocStore } from '../../server/store/types.js';
 import type { MessageView } from '../../shared/conversation.js';
-import { sdkClient, startTestServer, type TestServer, tempDir, waitFor } from '../helpers.js';
+import { privateKey } from '../../shared/keys.js';
+import {
+  closed,
+  id,
+  rawSocket,
+  sdkClient,
+  startTestServer,
+  type TestServer,
+  tempDir,
+  token,
+  waitFor,
+} from '../helpers.js';
 
 let ts: TestServer;
 const clients: Client[] = [];
@@ -146,4 +157,23 @@ it('goes unready while writes fail and ready again once they succeed', async () 
     10_000,
     'the message written during the outage is accepted afterwards',
   );
+});
+
+it('closes with 4503 a socket whose join could not write (its identity type), never leaving it joined to the dropped room', async () => {
+  const alice = await client('alice');
+  const conv = await alice.openPrivate('dave');
+  await conv.whenSynced();
+
+  // Dave (type 1) was written with type 0 by the genesis: joining writes his type, and that fails.
+  mode = 'fail';
+  const dave = await rawSocket(
+    `${ts.syncUrl}/${privateKey(id('alice'), id('dave'))}?token=${await token('dave')}`,
+  );
+  const outcome = await Promise.race([
+    closed(dave),
+    new Promise<'still open'>((r) => setTimeout(() => r('still open'), 3000)),
+  ]);
+  mode = 'ok';
+  if (outcome === 'still open') dave.close();
+  expect(outcome).toMatchObject({ code: 4503 });
 });
