@@ -55,7 +55,8 @@ import { createStamper, type Stamper } from './stamp.js';
 import { changeOf, NOTHING_ACCEPTED, recordOf, type StepRecord } from './step-record.js';
 import { applyWrites, judgeSubmitted } from './submit.js';
 
-export type { Origin, Peer } from './peer.js';
+// Callers (socket.ts, cluster/relay.ts) name a joined socket as the room's.
+export type { Peer } from './peer.js';
 
 export interface RoomDeps {
   store: DocStore;
