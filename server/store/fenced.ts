@@ -19,8 +19,12 @@ export interface LoadedLog {
 }
 
 export interface FencedDocStore extends DocStore {
-  /** The updates of `name` and its head, read in one consistent snapshot. */
-  loadLog(name: string): Promise<LoadedLog>;
+  /**
+   * The updates of `name` and its head, read in one consistent snapshot. With `after` (a head
+   * read earlier): only what came since, for a copy that holds the log up to `after` (a
+   * compaction past `after` comes as its snapshot, which such a copy merges like any update).
+   */
+  loadLog(name: string, after?: LogPosition): Promise<LoadedLog>;
   /**
    * Appends `update` at `pos` (the caller's head+1). Rejects with FENCED when the position is
    * taken or lies at or below a compaction: another writer got there first. Durable on resolve.

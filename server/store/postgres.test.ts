@@ -107,6 +107,42 @@ describe.skipIf(!hasEnv('DATABASE_URL'))(`DocStore: postgres fence${needs('DATAB
     expect((await stale.loadLog('moved')).updates).toHaveLength(2);
   });
 
+  it('loads only what came after a head read earlier, a compaction past it as its snapshot', async () => {
+    const owner = openPostgresStore(db.sql, { node: 1 });
+    const reader = openPostgresStore(other.sql, { node: 2 });
+    for (let pos = 1; pos <= 3; pos++) await owner.appendAt('tail', update(`t${pos}`), pos);
+    const copy = new Y.Doc();
+    const first = await reader.loadLog('tail');
+    for (const u of first.updates) Y.applyUpdate(copy, u);
+    expect(first.head).toBe(3);
+    expect(await reader.loadLog('tail', 3)).toEqual({ updates: [], head: 3 });
+    await owner.appendAt('tail', update('t4'), 4);
+    const next = await reader.loadLog('tail', 3);
+    expect(next.head).toBe(4);
+    expect(next.updates).toHaveLength(1);
+    for (const u of next.updates) Y.applyUpdate(copy, u);
+    // The owner compacts 1..5 away: a copy at head 4 gets the snapshot (merged), then row 6.
+    const full = new Y.Doc();
+    for (const u of (await owner.loadLog('tail')).updates) Y.applyUpdate(full, u);
+    const t5 = update('t5');
+    await owner.appendAt('tail', t5, 5);
+    Y.applyUpdate(full, t5);
+    await owner.compactTo('tail', Y.encodeStateAsUpdate(full), 5);
+    await owner.appendAt('tail', update('t6'), 6);
+    const after = await reader.loadLog('tail', 4);
+    expect(after.head).toBe(6);
+    expect(after.updates).toHaveLength(2);
+    for (const u of after.updates) Y.applyUpdate(copy, u);
+    expect(Object.keys(copy.getMap('messages').toJSON()).sort()).toEqual([
+      't1',
+      't2',
+      't3',
+      't4',
+      't5',
+      't6',
+    ]);
+  });
+
   it('fences a stale append that waited on a compaction committing meanwhile', async () => {
     const stale = openPostgresStore(db.sql, { node: 1 });
     for (let pos = 1; pos <= 10; pos++) await stale.appendAt('racing', update(`s${pos}`), pos);

@@ -79,17 +79,17 @@ export function openPostgresStore(sql: Sql, options: PostgresStoreOptions): Fenc
     }
   };
 
-  const loadLog = async (name: string): Promise<LoadedLog> => {
+  const loadLog = async (name: string, after: LogPosition = 0): Promise<LoadedLog> => {
     check();
     const rows = await sql<{ pos: string; upd: Buffer | null }[]>`
       WITH s AS (SELECT pos, upd FROM doc_snapshot WHERE doc = ${name})
-      SELECT 0 AS part, pos, upd FROM s
+      SELECT 0 AS part, pos, upd FROM s WHERE s.pos > ${after}::bigint
       UNION ALL
       SELECT 1 AS part, l.pos, l.upd FROM doc_log l
-      WHERE l.doc = ${name} AND l.pos > COALESCE((SELECT pos FROM s), 0)
+      WHERE l.doc = ${name} AND l.pos > GREATEST(COALESCE((SELECT pos FROM s), 0), ${after}::bigint)
       ORDER BY part, pos`;
     const updates: Uint8Array[] = [];
-    let head = 0;
+    let head = after;
     for (const row of rows) {
       if (row.upd) updates.push(row.upd);
       head = Number(row.pos);
