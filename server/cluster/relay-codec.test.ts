@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { PlatformRole } from '../../shared/enums.js';
+import type { MessageId } from '../../shared/ids.js';
 import { id } from '../../test/helpers.js';
 import { decodeEntry, encodeEntry, type RelayEntry } from './relay-codec.js';
 
@@ -29,10 +30,25 @@ it('round-trips every relay message, and carries a frame sent to several sockets
       { t: 'send', peer: 5, frame: broadcast },
       { t: 'send', peer: 6, frame: broadcast },
       { t: 'close', peer: 6, code: 'NOT_MEMBER', message: 'bob is not an active member' },
+      {
+        t: 'call',
+        peer: 7,
+        room: 'group_0123',
+        identity: { id: id('svc'), type: 3, role: PlatformRole.Service },
+        writes: [
+          { root: 'messages', key: 'k1', value: { content: 'hé', card: { bizId: 'x' } } },
+          { root: 'reads', key: 'r1', value: 12 },
+          { root: 'members', key: 'm1', value: undefined },
+        ],
+        sentAt: 1_764_000_000_123.5,
+        budgetMs: 5000,
+      },
+      { t: 'reply', peer: 7, stamps: [{ seq: 3, id: '7400000000000000001' as MessageId, at: 9 }] },
+      { t: 'reply', peer: 8, code: 'NOT_MEMBER', message: 'not a member of group_0123' },
     ],
   };
   const bytes = encodeEntry(entry);
-  expect(bytes.byteLength).toBeLessThan(1200); // the broadcast once, not three times
+  expect(bytes.byteLength).toBeLessThan(1400); // the broadcast once, not three times
   const back = decodeEntry(bytes);
   expect(back).toEqual(entry);
 });

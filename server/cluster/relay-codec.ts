@@ -3,8 +3,10 @@
  * receiver's stream in one XADD, all the messages of one tick for that node. lib0 encoding, like
  * the sync protocol.
  *
- * Edge → owner: `join`, `frame` (a socket's frame, as received), `leave`.
- * Owner → edge: `send` (a frame for a relayed socket) and `close` (its close code's error).
+ * Edge → owner: `join`, `frame` (a socket's frame, as received), `leave`; `call` (a server
+ * write, `Room.submit` of REST and notices, by a node that does not own the room).
+ * Owner → edge: `send` (a frame for a relayed socket) and `close` (its close code's error);
+ * `reply` (a call's stamps, or its error's code and message).
  * A frame sent to several sockets of one node in one tick (a broadcast) is carried once: the
  * entry starts with a table of frames that `send` messages point into.
  */
@@ -12,6 +14,8 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { type ErrorCode, isErrorCode } from '../../shared/errors.js';
 import type { IdentityId } from '../../shared/ids.js';
+import type { Write } from '../../shared/rules/context.js';
+import type { Stamp } from '../../shared/schema.js';
 import type { Identity } from '../auth/identity.js';
 
 export type RelayMessage =
@@ -19,9 +23,25 @@ export type RelayMessage =
   | { t: 'frame'; peer: number; frame: Uint8Array }
   | { t: 'leave'; peer: number }
   | { t: 'send'; peer: number; frame: Uint8Array }
-  | { t: 'close'; peer: number; code: ErrorCode; message: string };
+  | { t: 'close'; peer: number; code: ErrorCode; message: string }
+  /**
+   * `peer`: the call's id at its sender. `writes` go to `Room.submit` as they are (none: only
+   * open the room, e.g. a private chat's genesis). The owner starts no call older than
+   * `budgetMs` after `sentAt` (the sender's clock): past it the sender may have given up.
+   */
+  | {
+      t: 'call';
+      peer: number;
+      room: string;
+      identity: Identity;
+      writes: Write[];
+      sentAt: number;
+      budgetMs: number;
+    }
+  | { t: 'reply'; peer: number; stamps: Stamp[] }
+  | { t: 'reply'; peer: number; code: ErrorCode; message: string };
 
-const KIND = { join: 1, frame: 2, leave: 3, send: 4, close: 5 } as const;
+const KIND = { join: 1, frame: 2, leave: 3, send: 4, close: 5, call: 6, reply: 7 } as const;
 
 export interface RelayEntry {
   /** The sending node's lease id (where answers go). */
@@ -52,10 +72,26 @@ export function encodeEntry(entry: RelayEntry): Uint8Array {
     switch (m.t) {
       case 'join':
         encoding.writeVarString(e, m.room);
-        encoding.writeVarString(e, m.identity.id);
-        encoding.writeVarInt(e, m.identity.type);
-        encoding.writeVarString(e, m.identity.role ?? '');
+        writeIdentity(e, m.identity);
         encoding.writeUint8(e, m.acks ? 1 : 0);
+        break;
+      case 'call':
+        encoding.writeVarString(e, m.room);
+        writeIdentity(e, m.identity);
+        // Values as Y.Map stores them (lib0's `any`: JSON plus undefined and bytes).
+        encoding.writeAny(e, m.writes as unknown as encoding.AnyEncodable);
+        encoding.writeFloat64(e, m.sentAt);
+        encoding.writeVarUint(e, m.budgetMs);
+        break;
+      case 'reply':
+        if ('stamps' in m) {
+          encoding.writeUint8(e, 1);
+          encoding.writeAny(e, m.stamps as unknown as encoding.AnyEncodable);
+        } else {
+          encoding.writeUint8(e, 0);
+          encoding.writeVarString(e, m.code);
+          encoding.writeVarString(e, m.message);
+        }
         break;
       case 'frame':
         encoding.writeVarUint8Array(e, m.frame);
@@ -87,14 +123,28 @@ export function decodeEntry(bytes: Uint8Array): RelayEntry {
     switch (kind) {
       case KIND.join: {
         const room = decoding.readVarString(d);
-        const id = decoding.readVarString(d) as IdentityId;
-        const type = decoding.readVarInt(d);
-        const role = decoding.readVarString(d);
+        const identity = readIdentity(d);
         const acks = decoding.readUint8(d) === 1;
-        const identity: Identity = role
-          ? { id, type, role: role as NonNullable<Identity['role']> }
-          : { id, type };
         messages.push({ t: 'join', peer, room, identity, acks });
+        break;
+      }
+      case KIND.call: {
+        const room = decoding.readVarString(d);
+        const identity = readIdentity(d);
+        const writes = decoding.readAny(d) as unknown as Write[];
+        const sentAt = decoding.readFloat64(d);
+        const budgetMs = decoding.readVarUint(d);
+        messages.push({ t: 'call', peer, room, identity, writes, sentAt, budgetMs });
+        break;
+      }
+      case KIND.reply: {
+        if (decoding.readUint8(d) === 1) {
+          messages.push({ t: 'reply', peer, stamps: decoding.readAny(d) as unknown as Stamp[] });
+        } else {
+          const code = decoding.readVarString(d);
+          const message = decoding.readVarString(d);
+          messages.push({ t: 'reply', peer, code: isErrorCode(code) ? code : 'INTERNAL', message });
+        }
         break;
       }
       case KIND.frame:
@@ -120,4 +170,17 @@ export function decodeEntry(bytes: Uint8Array): RelayEntry {
     }
   }
   return { from, seq, messages };
+}
+
+function writeIdentity(e: encoding.Encoder, identity: Identity): void {
+  encoding.writeVarString(e, identity.id);
+  encoding.writeVarInt(e, identity.type);
+  encoding.writeVarString(e, identity.role ?? '');
+}
+
+function readIdentity(d: decoding.Decoder): Identity {
+  const id = decoding.readVarString(d) as IdentityId;
+  const type = decoding.readVarInt(d);
+  const role = decoding.readVarString(d);
+  return role ? { id, type, role: role as NonNullable<Identity['role']> } : { id, type };
 }

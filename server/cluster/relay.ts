@@ -14,6 +14,14 @@
  * with 4503 (retry), and the client's reconnect finds or claims the owner again. A frame is
  * never delivered past a lost one: the socket is gone first.
  *
+ * Server writes (`Room.submit` of REST, notices) on a node that does not own the conversation
+ * are calls (`call`): the owner opens the room as `Rooms.open` does and runs the very same
+ * `submit`, so rules, moderation and rate limits are the owner's; the reply carries the stamps,
+ * or the error's code and message, thrown again on the calling node as the same ConvosyncError.
+ * No answer within `callMs`, or the owner gone: STORAGE_UNAVAILABLE (503, retry). The owner
+ * starts no call that has waited past half of that (see `called`), so a 503 for a timeout means
+ * the write was not started then.
+ *
  * Sync step 1/2 of a relayed socket are served by the owner (the Room's own handshake, relayed),
  * not read from the Postgres log on the socket's node: the owner's document is exactly what has
  * been acknowledged, in the order it was, and it needs no second code path.
@@ -23,12 +31,15 @@ import { ConversationType } from '../../shared/enums.js';
 import { ConvosyncError } from '../../shared/errors.js';
 import { type DocName, type ParsedDoc, parseDocKey } from '../../shared/keys.js';
 import { readMessage } from '../../shared/protocol/sync.js';
+import type { Write } from '../../shared/rules/context.js';
+import type { Stamp } from '../../shared/schema.js';
 import type { Identity } from '../auth/identity.js';
 import type { Logger } from '../log.js';
 import type { Peer, Room } from '../sync/room.js';
 import type { Rooms } from '../sync/rooms.js';
 import type { SyncRoom, SyncRooms } from '../sync/socket.js';
 import { heartbeatKey, type NodeLease } from './lease.js';
+import { ownerOf } from './placement.js';
 import type { Redis } from './redis.js';
 import { decodeEntry, encodeEntry, type RelayMessage } from './relay-codec.js';
 import { type StreamReader, startStreamReader } from './stream-reader.js';
@@ -52,6 +63,16 @@ export interface RelayOptions {
   answerMs?: number;
   /** How often the nodes relayed to and from are checked for a live heartbeat (default 1 s). */
   checkMs?: number;
+  /** A call (a server write) the owner has not answered within this: 503 (default 10 s). */
+  callMs?: number;
+}
+
+/** A call of this node waiting for the owner's reply. */
+interface Call {
+  readonly owner: string;
+  readonly resolve: (stamps: Stamp[]) => void;
+  readonly reject: (error: ConvosyncError) => void;
+  readonly timer: NodeJS.Timeout;
 }
 
 /** A socket on this node relayed to an owner. */
@@ -80,6 +101,9 @@ export class Relay implements SyncRooms {
   private readonly stream: string;
   private readonly locals = new Map<number, Local>();
   private readonly remotes = new Map<string, Map<number, Remote>>();
+  private readonly calls = new Map<number, Call>();
+  /** Calls not answered yet, settled either way (a drain waits for them). */
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly outgoing = new Map<string, RelayMessage[]>();
   /** The last entry number sent to / received from each node (RelayEntry.seq). */
   private readonly sentSeq = new Map<string, number>();
@@ -87,6 +111,7 @@ export class Relay implements SyncRooms {
   private flushing: NodeJS.Immediate | undefined;
   private sent: Promise<unknown> = Promise.resolve();
   private nextPeer = 0;
+  private nextCall = 0;
   private closing = false;
   private reader: StreamReader | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -118,15 +143,9 @@ export class Relay implements SyncRooms {
    */
   async open(key: DocName, identity: Identity): Promise<SyncRoom> {
     if (this.closing) throw new ConvosyncError('SHUTTING_DOWN');
-    if (!this.lease.owned().has(key)) {
-      // Redis away: a retry later (4503), like any storage outage, not an internal error.
-      const owner = await this.lease.claim(key).catch((cause: unknown) => {
-        throw new ConvosyncError('STORAGE_UNAVAILABLE', 'Redis is not answering', { cause });
-      });
-      if (owner === undefined)
-        throw new ConvosyncError('STORAGE_UNAVAILABLE', `this node's lease has lapsed`);
-      if (owner !== this.lease.id) return new RemoteRoom(this, owner, parseDocKey(key));
-    }
+    // Redis away: a retry later (4503), like any storage outage, not an internal error.
+    const owner = await ownerOf(this.lease, key);
+    if (owner !== this.lease.id) return new RemoteRoom(this, owner, parseDocKey(key));
     return this.rooms.open(key, identity);
   }
 
@@ -149,8 +168,51 @@ export class Relay implements SyncRooms {
     for (const local of [...this.locals.values()]) local.peer.close(error);
     this.flush();
     await this.sent;
+    // Replies to this node's calls come through its stream: read them (or time out) first.
+    await Promise.all(this.inFlight);
     await this.reader?.stop();
     await this.options.redis.del(this.stream).catch(() => undefined);
+  }
+
+  /**
+   * Edge side: `Room.submit(identity, writes)` of `key` on its owner `owner`; no writes: only
+   * `Rooms.open` there (a deterministic conversation's genesis).
+   */
+  call(
+    owner: string,
+    key: DocName,
+    identity: Identity,
+    writes: readonly Write[],
+  ): Promise<Stamp[]> {
+    if (this.closing) return Promise.reject(new ConvosyncError('SHUTTING_DOWN'));
+    const id = ++this.nextCall;
+    const budget = this.options.callMs ?? 10_000;
+    const answered = new Promise<Stamp[]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (!this.calls.delete(id)) return;
+        reject(
+          new ConvosyncError('STORAGE_UNAVAILABLE', `node ${owner} did not answer in time, retry`),
+        );
+      }, budget);
+      timer.unref();
+      this.calls.set(id, { owner, resolve, reject, timer });
+      this.post(owner, {
+        t: 'call',
+        peer: id,
+        room: key,
+        identity,
+        writes: [...writes],
+        sentAt: Date.now(),
+        budgetMs: Math.floor(budget / 2),
+      });
+    });
+    const settled = answered.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight.add(settled);
+    void settled.then(() => this.inFlight.delete(settled));
+    return answered;
   }
 
   /** Edge side: a socket of this node joins `key` on `owner`. */
@@ -248,6 +310,18 @@ export class Relay implements SyncRooms {
         case 'leave':
           this.left(this.remotes.get(entry.from)?.get(m.peer));
           break;
+        case 'call':
+          void this.called(entry.from, m);
+          break;
+        case 'reply': {
+          const call = this.calls.get(m.peer);
+          if (!call) break; // answered too late: the caller already had its 503
+          this.calls.delete(m.peer);
+          clearTimeout(call.timer);
+          if ('stamps' in m) call.resolve(m.stamps);
+          else call.reject(new ConvosyncError(m.code, m.message));
+          break;
+        }
         case 'send':
         case 'close': {
           const local = this.locals.get(m.peer);
@@ -314,6 +388,36 @@ export class Relay implements SyncRooms {
     });
   }
 
+  /**
+   * Owner side: a call of `edge`, run as a REST write on this node runs: `Rooms.open` (claims
+   * the room if it is free; FENCED if a third node owns it now), then `Room.submit`. A call that
+   * waited longer than its budget (the caller's clock; nodes' clocks are kept within far less
+   * by NTP) is not started: its caller may have answered 503 already, and a client retrying
+   * that must not find the first attempt written too.
+   */
+  private async called(edge: string, m: Extract<RelayMessage, { t: 'call' }>): Promise<void> {
+    const late = () => Date.now() > m.sentAt + m.budgetMs;
+    const tooLate = () =>
+      new ConvosyncError('STORAGE_UNAVAILABLE', 'the call reached the owner too late, retry');
+    try {
+      if (late()) throw tooLate();
+      const room = await this.rooms.open(parseDocKey(m.room).key, m.identity);
+      let stamps: Stamp[] = [];
+      try {
+        if (m.writes.length > 0) {
+          if (late()) throw tooLate();
+          stamps = await room.submit(m.identity, m.writes);
+        }
+      } finally {
+        this.rooms.released(room);
+      }
+      this.post(edge, { t: 'reply', peer: m.peer, stamps });
+    } catch (error) {
+      const e = asConvosyncError(error);
+      this.post(edge, { t: 'reply', peer: m.peer, code: e.code, message: e.message });
+    }
+  }
+
   /** Owner side: a relayed socket's frame, handled as socket.ts handles a local one. */
   private received(edge: string, id: number, frame: Uint8Array): void {
     const remote = this.remotes.get(edge)?.get(id);
@@ -375,13 +479,22 @@ export class Relay implements SyncRooms {
   private unreachable(node: string, why: string): void {
     const lost = [...this.locals.values()].filter((l) => l.owner === node);
     const remotes = [...(this.remotes.get(node)?.values() ?? [])];
-    if (lost.length === 0 && remotes.length === 0) return;
+    const calls = [...this.calls].filter(([, c]) => c.owner === node);
+    if (lost.length === 0 && remotes.length === 0 && calls.length === 0) return;
     this.options.log.warn('relay node unreachable', {
       node,
       why,
       sockets: lost.length,
       peers: remotes.length,
+      calls: calls.length,
     });
+    for (const [id, call] of calls) {
+      this.calls.delete(id);
+      clearTimeout(call.timer);
+      call.reject(
+        new ConvosyncError('STORAGE_UNAVAILABLE', `the owner node ${node} is gone, retry`),
+      );
+    }
     for (const local of lost)
       local.peer.close(
         new ConvosyncError('STORAGE_UNAVAILABLE', `the owner node ${node} is gone, retry`),
@@ -399,7 +512,11 @@ export class Relay implements SyncRooms {
     try {
       if (!(await redis.pExpire(this.stream, STREAM_TTL_MS))) await this.announce();
       const nodes = [
-        ...new Set([...[...this.locals.values()].map((l) => l.owner), ...this.remotes.keys()]),
+        ...new Set([
+          ...[...this.locals.values()].map((l) => l.owner),
+          ...this.remotes.keys(),
+          ...[...this.calls.values()].map((c) => c.owner),
+        ]),
       ];
       if (nodes.length === 0) return;
       const beats = await redis.mGet(nodes.map(heartbeatKey));
