@@ -37,7 +37,8 @@ import type { DocStore } from './store/types.js';
 import { createFilter } from './sync/filter.js';
 import { LogBudget } from './sync/log-budget.js';
 import { Outbound } from './sync/outbound.js';
-import { Rooms } from './sync/rooms.js';
+import { Rooms, type ServerRooms } from './sync/rooms.js';
+import type { SyncRooms } from './sync/socket.js';
 import { SocketQuota } from './sync/socket-quota.js';
 
 export interface RunningServer {
@@ -206,21 +207,24 @@ export async function startServer(
       : await diskFileRefs(path.join(config.filesDir, 'refs'));
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes });
   const presence: PresenceRegistry = cluster?.presence ?? memoryPresence();
-  const socketRooms = cluster
+  // Cluster mode: sockets and server writes are routed to each conversation's owner.
+  const routed = cluster
     ? await cluster.attach(rooms, { genesisWindowMs: config.genesisWindowMs })
-    : rooms;
+    : undefined;
+  const socketRooms: SyncRooms = routed?.sockets ?? rooms;
+  const serverRooms: ServerRooms = routed?.server ?? rooms;
   connections.count = () => wss.clients.size;
   const app = createApp({
     jwtSecret: config.jwtSecret,
     devAuth: config.devAuth,
     webDir: config.webDir,
     storage: watched.health,
-    rooms,
+    rooms: serverRooms,
     log,
     connections: () => wss.clients.size,
     startedAt: Date.now(),
     metrics,
-    files: { blobs, refs: fileRefs, access: roomAccess(rooms) },
+    files: { blobs, refs: fileRefs, access: roomAccess(serverRooms) },
     ...(projector && db ? { snapshots: { projector, database: db.where, sql: db.sql } } : {}),
     presence,
     ...(people ? { people } : {}),

@@ -7,7 +7,8 @@
  * - the node's heartbeat and room leases in Redis (lease.ts); a lost room is evicted at once;
  * - presence in Redis (presence.ts) and the identity rate limits (rate-limit.ts);
  * - once the rooms exist (`attach`): rooms load only where owned (placement.ts), unloaded rooms
- *   are released, and sockets are routed to the owner (relay.ts).
+ *   are released, sockets are routed to the owner (relay.ts), and so are the server writes of
+ *   REST and notices, whose reads use copies of the log (server-rooms.ts, replicas.ts).
  *
  * `close` is the drain: sockets are refused, the relay sends what it has queued, every room
  * lease and the heartbeat are released (another node claims them at the next client, without
@@ -24,7 +25,7 @@ import type { RateLimit } from '../moderation/rate-limit-seam.js';
 import type { PresenceRegistry } from '../presence.js';
 import type { FencedDocStore } from '../store/fenced.js';
 import { openPostgresStore } from '../store/postgres.js';
-import type { RoomPlacement, Rooms } from '../sync/rooms.js';
+import type { RoomPlacement, Rooms, ServerRooms } from '../sync/rooms.js';
 import type { SyncRooms } from '../sync/socket.js';
 import { type NodeLease, startNodeLease } from './lease.js';
 import { leasedIdGenerator, leaseNodeSlot, type NodeSlot } from './node-slot.js';
@@ -33,6 +34,8 @@ import { type ClusterPresence, redisPresence } from './presence.js';
 import { redisRateLimit } from './rate-limit.js';
 import { connectRedis, type Redis } from './redis.js';
 import { Relay } from './relay.js';
+import { Replicas } from './replicas.js';
+import { clusterServerRooms } from './server-rooms.js';
 
 export interface ClusterNodeOptions {
   redisUrl: string;
@@ -54,8 +57,14 @@ export interface ClusterNode {
   readonly presence: PresenceRegistry;
   readonly rateLimit: RateLimit;
   readonly placement: RoomPlacement;
-  /** Wires the rooms in; returns what sockets open rooms through. */
-  attach(rooms: Rooms, options: { genesisWindowMs: number }): Promise<SyncRooms>;
+  /**
+   * Wires the rooms in; returns what sockets open rooms through, and what REST, notices and file
+   * access do.
+   */
+  attach(
+    rooms: Rooms,
+    options: { genesisWindowMs: number },
+  ): Promise<{ sockets: SyncRooms; server: ServerRooms }>;
   /** Refuses new sockets (the first step of a drain). */
   stopAccepting(): void;
   /** The rest of the drain, after the rooms closed their peers. */
@@ -95,6 +104,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     now: options.now,
     onError: (error) => log.warn('rate limit in redis failed, local buckets for now', { error }),
   });
+  const replicas = new Replicas({ store });
   let relay: Relay | undefined;
   log.info('cluster node started', { node: id, slot: slot.slot });
   return {
@@ -105,7 +115,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     ids,
     presence,
     rateLimit,
-    placement: leasedPlacement(lease, store),
+    placement: leasedPlacement(lease, store, replicas),
     async attach(rooms, { genesisWindowMs }) {
       evict = (room) => rooms.evict(room as DocName, new ConvosyncError('FENCED'));
       rooms.onUnload((key) => {
@@ -113,13 +123,17 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
         lease.release(key).catch((error) => log.warn('room release failed', { room: key, error }));
       });
       relay = await Relay.start({ redis, lease, rooms, log, genesisWindowMs });
-      return relay;
+      return {
+        sockets: relay,
+        server: clusterServerRooms({ rooms, lease, relay, replicas, log }),
+      };
     },
     stopAccepting() {
       relay?.stopAccepting();
     },
     async close() {
       await relay?.close(new ConvosyncError('SHUTTING_DOWN'));
+      replicas.close();
       await lease.drain().catch((error) => log.warn('lease drain failed', { error }));
       await presence.close().catch((error) => log.warn('presence close failed', { error }));
       await slot.release().catch((error) => log.warn('slot release failed', { error }));

@@ -11,8 +11,28 @@ import type { FencedDocStore, LogPosition } from '../store/fenced.js';
 import type { DocStore } from '../store/types.js';
 import type { RoomPlacement } from '../sync/rooms.js';
 import type { NodeLease } from './lease.js';
+import type { Replicas } from './replicas.js';
 
-export function leasedPlacement(lease: NodeLease, store: FencedDocStore): RoomPlacement {
+/**
+ * Which node owns `key` now: this one (`lease.id`) if it owned it or has just claimed it, being
+ * free, else the live holder. Redis away or this node's lease lapsed: STORAGE_UNAVAILABLE (503,
+ * a retry later, like any storage outage).
+ */
+export async function ownerOf(lease: NodeLease, key: DocName): Promise<string> {
+  if (lease.owned().has(key)) return lease.id;
+  const owner = await lease.claim(key).catch((cause: unknown) => {
+    throw new ConvosyncError('STORAGE_UNAVAILABLE', 'Redis is not answering', { cause });
+  });
+  if (owner === undefined)
+    throw new ConvosyncError('STORAGE_UNAVAILABLE', `this node's lease has lapsed`);
+  return owner;
+}
+
+export function leasedPlacement(
+  lease: NodeLease,
+  store: FencedDocStore,
+  replicas: Replicas,
+): RoomPlacement {
   return {
     async acquire(key) {
       if (lease.owned().has(key)) return;
@@ -24,6 +44,10 @@ export function leasedPlacement(lease: NodeLease, store: FencedDocStore): RoomPl
         );
     },
     storeFor: (key) => fencedRoomStore(store, key),
+    async readElsewhere(key, f) {
+      if ((await ownerOf(lease, key)) === lease.id) return undefined;
+      return { value: await replicas.read(key, f) };
+    },
   };
 }
 

@@ -7,7 +7,7 @@ import type { ErrorCode } from '../../shared/errors.js';
 import { type ConversationKey, parseKey } from '../../shared/keys.js';
 import { canRead, postRefusal } from '../../shared/rules/access.js';
 import type { Identity } from '../auth/identity.js';
-import type { Rooms } from '../sync/rooms.js';
+import type { ServerRooms } from '../sync/rooms.js';
 
 export interface ConversationAccess {
   /** Why `identity` may not post into `key` now (so not upload either), or undefined. */
@@ -15,7 +15,7 @@ export interface ConversationAccess {
   canRead(key: ConversationKey, identity: Identity): Promise<boolean>;
 }
 
-export function roomAccess(rooms: Rooms): ConversationAccess {
+export function roomAccess(rooms: ServerRooms): ConversationAccess {
   return {
     async postRefusal(key, identity) {
       // open(), not borrow(): like a REST send, the first upload into a private chat nobody

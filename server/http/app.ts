@@ -19,7 +19,7 @@ import type { PeopleDirectory } from '../people/directory.js';
 import type { PresenceRegistry } from '../presence.js';
 import type { Projector } from '../projector/projector.js';
 import type { StorageHealth } from '../store/health.js';
-import type { Rooms } from '../sync/rooms.js';
+import type { ServerRooms } from '../sync/rooms.js';
 import { type SocketDeps, syncSocket } from '../sync/socket.js';
 import { openApiDocument } from './openapi.js';
 import { assistantRoutes } from './routes/assistant.js';
@@ -44,7 +44,7 @@ export interface AppDeps {
   webDir?: string;
   /** Whether the store is open and its writes succeed (readiness). */
   storage: StorageHealth;
-  rooms: Rooms;
+  rooms: ServerRooms;
   log: Logger;
   socket: SocketDeps;
   /** Open sockets right now (health). */

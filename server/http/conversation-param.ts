@@ -15,7 +15,7 @@ import { type ConversationKey, type ParsedKey, parseKey } from '../../shared/key
 import { type Author, canRead } from '../../shared/rules/access.js';
 import type { Sql } from '../db/connect.js';
 import type { Projector } from '../projector/projector.js';
-import type { Rooms } from '../sync/rooms.js';
+import type { ServerRooms } from '../sync/rooms.js';
 
 const NO_DOCUMENT = new Y.Doc();
 
@@ -25,7 +25,7 @@ export interface ConversationParamDeps {
 }
 
 export interface ConversationAccessDeps extends ConversationParamDeps {
-  rooms: Rooms;
+  rooms: ServerRooms;
 }
 
 /** The key of the conversation `param` names; 404 for an id no conversation has. */

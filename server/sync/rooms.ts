@@ -2,11 +2,13 @@
  * @module The registry of loaded rooms: one Room per document per process, loaded once even
  * when many sockets ask at the same moment, unloaded (and compacted) when idle.
  */
+import type * as Y from 'yjs';
 import { hasGenesis } from '../../shared/conversation.js';
 import { ConvosyncError } from '../../shared/errors.js';
 import { type DocName, parseDocKey, tryParseKey } from '../../shared/keys.js';
 import { canRead } from '../../shared/rules/access.js';
-import { conversationRoots, type Message } from '../../shared/schema.js';
+import type { Write } from '../../shared/rules/context.js';
+import { conversationRoots, type Message, type Stamp } from '../../shared/schema.js';
 import type { Identity } from '../auth/identity.js';
 import type { DocStore } from '../store/types.js';
 import { Room, type RoomDeps } from './room.js';
@@ -20,6 +22,46 @@ export interface RoomPlacement {
   acquire(key: DocName): Promise<void>;
   /** The store one load of `key` reads and appends through. */
   storeFor(key: DocName): DocStore;
+  /**
+   * When another node owns `key`: `f` run on a read-only copy of its durable state (forward
+   * sources); undefined when this node owns it or has just claimed it (then load the room).
+   */
+  readElsewhere<T>(key: DocName, f: (doc: Y.Doc) => T): Promise<{ value: T } | undefined>;
+}
+
+/**
+ * A room as server code other than sockets uses it (REST, notices, file access): the Room
+ * itself in single-node mode; in cluster mode, on a node that does not own the conversation, a
+ * handle whose `submit` runs on the owner and whose `doc` is a read-only copy of the durable
+ * log (server/cluster/server-rooms.ts).
+ */
+export interface RoomHandle {
+  /** The document (durable state; read it, never write it). */
+  readonly doc: Y.Doc;
+  /** Room.submit: the writes judged by the rules, stamped, durable; the stamps of new messages. */
+  submit(identity: Identity, writes: readonly Write[]): Promise<Stamp[]>;
+  /** Room.read: `f` on the document with every change durable. */
+  read<T>(f: (doc: Y.Doc) => T): Promise<T>;
+}
+
+/** A room lent for reading (and server writes) without a genesis (Rooms.borrow). */
+export interface BorrowedRoom {
+  readonly doc: Y.Doc;
+  read<T>(f: (doc: Y.Doc) => T): Promise<T>;
+  /** A server transaction on the document, persisted and broadcast (Room.serverWrite). */
+  write(reason: string, change: (doc: Y.Doc) => boolean): Promise<void>;
+  release(): void;
+}
+
+/** What REST, notices and file access open rooms through: Rooms, or cluster mode's router. */
+export interface ServerRooms {
+  /** Rooms loaded on this node (health). */
+  readonly count: number;
+  /** Rooms.open: the room of `key`, with the genesis of a deterministic conversation done. */
+  open(key: DocName, identity: Identity): Promise<RoomHandle>;
+  borrow(key: string): Promise<BorrowedRoom>;
+  /** Rooms.released, for a handle `open` gave. */
+  released(room: RoomHandle): void;
 }
 
 /** How long a conversation with no genesis stays loaded once nobody uses it. */
@@ -85,15 +127,12 @@ export class Rooms {
   }
 
   /** Lends a room's document (loading it if needed, without a genesis), e.g. to the projector. */
-  async borrow(key: string): Promise<{
-    doc: import('yjs').Doc;
-    read<T>(f: (doc: import('yjs').Doc) => T): Promise<T>;
-    /** A server transaction on the document, persisted and broadcast (Room.serverWrite). */
-    write(reason: string, change: (doc: import('yjs').Doc) => boolean): Promise<void>;
-    /** Merges the stored log, dropping deleted content from disk (Room.compact). */
-    compact(): Promise<void>;
-    release(): void;
-  }> {
+  async borrow(key: string): Promise<
+    BorrowedRoom & {
+      /** Merges the stored log, dropping deleted content from disk (Room.compact). */
+      compact(): Promise<void>;
+    }
+  > {
     const room = await this.load(parseDocKey(key).key);
     return {
       doc: room.doc,
@@ -132,6 +171,10 @@ export class Rooms {
   ): Promise<Message | undefined> {
     const parsed = tryParseKey(from.conversation);
     if (!parsed) return undefined;
+    const elsewhere = await this.placement?.readElsewhere(parsed.key, (doc) =>
+      canRead(doc, parsed, identity) ? conversationRoots(doc).messages.get(from.key) : undefined,
+    );
+    if (elsewhere) return elsewhere.value;
     const room = await this.load(parsed.key);
     try {
       if (!canRead(room.doc, room.parsed, identity)) return undefined;

@@ -18,7 +18,7 @@ import type { Identity } from '../../auth/identity.js';
 import type { AuthEnv } from '../../auth/middleware.js';
 import type { Sql } from '../../db/connect.js';
 import type { Projector } from '../../projector/projector.js';
-import type { Rooms } from '../../sync/rooms.js';
+import type { ServerRooms } from '../../sync/rooms.js';
 import {
   actOnConversation,
   conversationKeyOf,
@@ -29,7 +29,7 @@ import { type ConversationResponseVO, conversationVO } from '../conversation-vo.
 import { ok, type PageList, pageQuery, returnsBoolean, valid } from '../envelope.js';
 
 export interface ConversationRoutesDeps {
-  rooms: Rooms;
+  rooms: ServerRooms;
   sql?: Sql;
   projector?: Projector;
 }

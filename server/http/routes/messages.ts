@@ -17,7 +17,7 @@ import { conversationRoots, type Message, readKey, type Stamp } from '../../../s
 import type { AuthEnv } from '../../auth/middleware.js';
 import type { Sql } from '../../db/connect.js';
 import type { Projector } from '../../projector/projector.js';
-import type { Rooms } from '../../sync/rooms.js';
+import type { ServerRooms } from '../../sync/rooms.js';
 import { conversationKeyOf, refuseStranger } from '../conversation-param.js';
 import { ok, type PageList, pageQuery, returnsBoolean, valid } from '../envelope.js';
 import { pageImMessages } from '../im-messages.js';
@@ -64,7 +64,7 @@ type MessageFields = z.infer<z.ZodObject<typeof messageFields>>;
 type Accepted = MessageView & { stamp: Stamp };
 
 export interface MessageRoutesDeps {
-  rooms: Rooms;
+  rooms: ServerRooms;
   sql?: Sql;
   projector?: Projector;
 }

@@ -15,7 +15,7 @@ import { parseKey, systemKey } from '../../../shared/keys.js';
 import { composeMessage } from '../../../shared/message.js';
 import { type CardState, cardKey, conversationRoots } from '../../../shared/schema.js';
 import { type AuthEnv, serviceOnly } from '../../auth/middleware.js';
-import type { Rooms } from '../../sync/rooms.js';
+import type { ServerRooms } from '../../sync/rooms.js';
 import { ok, valid } from '../envelope.js';
 
 /** Identities per notice request: large enough for a campaign batch, small enough for one call. */
@@ -43,7 +43,7 @@ const cardBody = z.object({
   fields: z.record(z.string().max(40), z.string().max(200)).optional(),
 });
 
-export function noticeRoutes(deps: { rooms: Rooms }): Hono<AuthEnv> {
+export function noticeRoutes(deps: { rooms: ServerRooms }): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
   app.use('*', serviceOnly);
 

@@ -1,0 +1,110 @@
+/**
+ * @module The rooms REST, notices and file access use in cluster mode (the ServerRooms of
+ * ../sync/rooms.ts), on any node. Where this node owns the conversation, or claims it being free,
+ * it is `Rooms` itself, exactly as on a single node. Where another node owns it:
+ *
+ * - writes (`submit`) are calls to the owner (relay.ts): the owner runs the real `Room.submit`,
+ *   so rules, moderation and limits are the owner's, and an error comes back as the same
+ *   ConvosyncError, hence the same REST status and code;
+ * - the document (`doc`, `read`) is a read-only copy of the fenced Postgres log, caught up before
+ *   each read (replicas.ts): every write acknowledged before the read is in it, including a REST
+ *   write just made through this node (its submit catches the copy up before it returns).
+ *
+ * Nothing here claims or writes a room another node owns. Server transactions with a closure
+ * (`borrow(key).write`: card updates, a group's status) cannot be sent to another node; on a
+ * non-owner they answer FENCED (503) as before.
+ */
+import type * as Y from 'yjs';
+import { hasGenesis } from '../../shared/conversation.js';
+import { ConversationType } from '../../shared/enums.js';
+import { ConvosyncError } from '../../shared/errors.js';
+import { type DocName, parseDocKey } from '../../shared/keys.js';
+import type { Write } from '../../shared/rules/context.js';
+import type { Stamp } from '../../shared/schema.js';
+import type { Identity } from '../auth/identity.js';
+import type { Logger } from '../log.js';
+import type { Room } from '../sync/room.js';
+import type { BorrowedRoom, RoomHandle, Rooms, ServerRooms } from '../sync/rooms.js';
+import type { NodeLease } from './lease.js';
+import { ownerOf } from './placement.js';
+import type { Relay } from './relay.js';
+import type { Replicas } from './replicas.js';
+
+export interface ClusterServerRoomsDeps {
+  rooms: Rooms;
+  lease: NodeLease;
+  relay: Relay;
+  replicas: Replicas;
+  log: Logger;
+}
+
+export function clusterServerRooms(deps: ClusterServerRoomsDeps): ServerRooms {
+  const { rooms, lease, relay, replicas } = deps;
+  return {
+    get count() {
+      return rooms.count;
+    },
+    async open(key, identity) {
+      const owner = await ownerOf(lease, key);
+      if (owner === lease.id) return rooms.open(key, identity);
+      const doc = await replicas.current(key);
+      const parsed = parseDocKey(key);
+      // A private, system or assistant chat is created by its first open, on its owner.
+      if (parsed.type !== 'inbox' && parsed.type !== ConversationType.Group && !hasGenesis(doc)) {
+        await relay.call(owner, key, identity, []);
+        await replicas.current(key);
+      }
+      return new RemoteRoomHandle(key, owner, doc, deps);
+    },
+    async borrow(key) {
+      const name = parseDocKey(key).key;
+      const owner = await ownerOf(lease, name);
+      if (owner === lease.id) return rooms.borrow(name);
+      const doc = await replicas.current(name);
+      const borrowed: BorrowedRoom = {
+        doc,
+        read: (f) => replicas.read(name, f),
+        write: () =>
+          Promise.reject(
+            new ConvosyncError(
+              'FENCED',
+              `${name} is owned by node ${owner}; server transactions are not relayed`,
+            ),
+          ),
+        release: () => {},
+      };
+      return borrowed;
+    },
+    released(room) {
+      if (!(room instanceof RemoteRoomHandle)) rooms.released(room as Room);
+    },
+  };
+}
+
+/** A room owned by another node: writes go to it, reads come from the log. */
+class RemoteRoomHandle implements RoomHandle {
+  constructor(
+    private readonly key: DocName,
+    private readonly owner: string,
+    readonly doc: Y.Doc,
+    private readonly deps: ClusterServerRoomsDeps,
+  ) {}
+
+  async submit(identity: Identity, writes: readonly Write[]): Promise<Stamp[]> {
+    const stamps = await this.deps.relay.call(this.owner, this.key, identity, writes);
+    // Durable on the owner before it answered: the copy catches up, so what the caller reads
+    // next (from `doc`, or any read on this node) holds the write.
+    await this.deps.replicas.current(this.key).catch((error: unknown) => {
+      // The write is done; only this node's copy lags (the next read catches up again).
+      this.deps.log.warn('catching up a copy after a relayed write failed', {
+        room: this.key,
+        error,
+      });
+    });
+    return stamps;
+  }
+
+  read<T>(f: (doc: Y.Doc) => T): Promise<T> {
+    return this.deps.replicas.read(this.key, f);
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * REST and server writes on a node that does not own the conversation (two nodes in this
+ * process, cluster mode: the real Postgres log and Redis). The write is a call to the owner,
+ * which runs the real `Room.submit`: the stamp comes back, the owner's sockets hear it, seq goes
+ * on; a refusal is the owner's, with the same status and code; reads come from a copy of the
+ * log that holds every acknowledged write. Before this, each of them answered 503 FENCED.
+ */
+import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PlatformRole } from '../../shared/enums.js';
+import { parseKey, privateKey, systemKey } from '../../shared/keys.js';
+import { conversationRoots } from '../../shared/schema.js';
+import { DATABASE_URL, hasEnv, needs, redisUrlOn } from '../cluster-env.js';
+import { id, startTestServer, syncPeer, type TestServer, waitFor } from '../helpers.js';
+import { restApi } from '../rest.js';
+
+const REDIS_DB = 9;
+
+describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
+  `REST on a node that does not own the conversation${needs('DATABASE_URL', 'REDIS_URL')}`,
+  () => {
+    const schema = `cl_rest_${randomUUID().slice(0, 8)}`;
+    let sql: postgres.Sql;
+    let a: TestServer;
+    let b: TestServer;
+    const onA = restApi(() => a);
+    const onB = restApi(() => b);
+    beforeAll(async () => {
+      sql = postgres(DATABASE_URL!, { onnotice: () => {}, max: 2 });
+      await sql.unsafe(`CREATE SCHEMA ${schema}`);
+      const { connectRedis } = await import('../../server/cluster/redis.js');
+      const redis = await connectRedis(redisUrlOn(REDIS_DB));
+      await redis.flushDb();
+      await redis.close();
+      const env = (node: number) => ({
+        DATABASE_URL: DATABASE_URL!,
+        DATABASE_SCHEMA: schema,
+        REDIS_URL: redisUrlOn(REDIS_DB),
+        NODE_ID: String(node),
+        RATE_LIMIT_CONVERSATION: 'off',
+      });
+      a = await startTestServer({ env: env(1) });
+      b = await startTestServer({ env: env(2) });
+    }, 60_000);
+    afterAll(async () => {
+      await a?.close();
+      await b?.close();
+      await sql?.unsafe(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
+      await sql?.end();
+    });
+
+    /** The log rows of `key` and the node slot that wrote each. */
+    const rows = (key: string) =>
+      sql.unsafe<Array<{ pos: number; node: number }>>(
+        `SELECT pos::int AS pos, node FROM ${schema}.doc_log WHERE doc = $1 ORDER BY pos`,
+        [key],
+      );
+
+    it('a message POSTed on B into a group A owns: the stamp, A’s sockets hear it, seq goes on, B reads it at once', async () => {
+      const group = await onA.data('POST', '/conversations/group', 'alice', {
+        name: 'owned by A',
+        members: [{ identityId: 'bob', identityType: 1 }],
+      });
+      const key = parseKey(group.conversationKey as string).key;
+      expect(a.server.cluster!.lease.owned().has(key)).toBe(true);
+      const alice = await syncPeer(a, key, 'alice'); // a socket on the owner
+
+      const first = await onB.data('POST', '/messages/group', 'bob', {
+        conversationKey: key,
+        content: 'via B',
+      });
+      expect(first).toMatchObject({ conversationKey: key, content: 'via B' });
+      expect(first.messageId).toMatch(/^\d+$/);
+      const seq = first.seq as number; // after the group's creation note
+      // B relayed: it neither loaded nor claimed the room.
+      expect(b.server.rooms.peek(key)).toBeUndefined();
+      expect(b.server.cluster!.lease.owned().has(key)).toBe(false);
+      await waitFor(
+        () => conversationRoots(alice.doc).stamps.get(first.messageKey)?.seq === seq,
+        5000,
+        'alice, on A, hears the message B took in',
+      );
+
+      const second = await onA.data('POST', '/messages/group', 'alice', {
+        conversationKey: key,
+        content: 'on A',
+      });
+      expect(second.seq).toBe(seq + 1);
+      const third = await onB.data('POST', '/messages/group', 'bob', {
+        conversationKey: key,
+        content: 'via B again',
+      });
+      expect(third.seq).toBe(seq + 2);
+
+      // Read on B right after its write: every acknowledged message, newest first.
+      const page = await onB.data('GET', `/messages/conversation/${key}`, 'bob');
+      expect(
+        page.list.slice(0, 3).map((m: { content: string; seq: number }) => [m.seq, m.content]),
+      ).toEqual([
+        [seq + 2, 'via B again'],
+        [seq + 1, 'on A'],
+        [seq, 'via B'],
+      ]);
+      expect(await onB.data('GET', `/conversations/${key}`, 'bob')).toMatchObject({
+        conversationKey: key,
+      });
+      // Every row of the log was written by A (node slot 1), none by B.
+      expect((await rows(key)).every((r) => r.node === 1)).toBe(true);
+      expect(b.server.rooms.peek(key)).toBeUndefined();
+    });
+
+    it('a refused write on B gets the status and code it gets on A', async () => {
+      const group = await onA.data('POST', '/conversations/group', 'carol', {
+        name: 'members only',
+        members: [{ identityId: 'dan', identityType: 1 }],
+      });
+      const key = parseKey(group.conversationKey as string).key;
+      const body = { conversationKey: key, content: 'let me in' };
+      const [onOwner, relayed] = await Promise.all([
+        onA.call('POST', '/messages/group', 'eve', body),
+        onB.call('POST', '/messages/group', 'eve', body),
+      ]);
+      expect(onOwner.status).toBe(403);
+      expect({ status: relayed.status, code: relayed.body.code }).toEqual({
+        status: onOwner.status,
+        code: onOwner.body.code,
+      });
+      // A reader that may not read is refused on B as on A.
+      const [readA, readB] = await Promise.all([
+        onA.call('GET', `/messages/conversation/${key}`, 'eve'),
+        onB.call('GET', `/messages/conversation/${key}`, 'eve'),
+      ]);
+      expect(readA.status).toBe(403);
+      expect({ status: readB.status, code: readB.body.code }).toEqual({
+        status: readA.status,
+        code: readA.body.code,
+      });
+      expect((await rows(key)).every((r) => r.node === 1)).toBe(true);
+    });
+
+    it('a service notice posted on B lands in a system conversation A owns', async () => {
+      const key = systemKey(id('dora'));
+      const dora = await syncPeer(a, key, 'dora'); // A owns (and created) dora's notices
+      expect(a.server.cluster!.lease.owned().has(key)).toBe(true);
+      const { results } = await onB.data(
+        'POST',
+        '/notices',
+        ['billing-job', PlatformRole.Service],
+        {
+          identities: ['dora'],
+          content: 'your order shipped',
+        },
+      );
+      expect(results).toEqual([
+        expect.objectContaining({ identity: 'dora', conversationKey: key, seq: 1 }),
+      ]);
+      await waitFor(
+        () =>
+          [...conversationRoots(dora.doc).messages.values()].some(
+            (m) => m.content === 'your order shipped',
+          ),
+        5000,
+        'dora, on A, gets the notice',
+      );
+      expect(b.server.rooms.peek(key)).toBeUndefined();
+    });
+
+    it('a private chat A owns is written and marked read through B', async () => {
+      const key = privateKey(id('finn'), id('gail'));
+      await syncPeer(a, key, 'gail'); // A owns the chat
+      const sent = await onB.data('POST', '/messages/private', 'finn', {
+        receiverId: 'gail',
+        content: 'hi gail',
+      });
+      expect(sent.seq).toBe(1);
+      // A write computed from B's copy (the caller's read position) and applied on A.
+      expect(await onB.data('PUT', `/conversations/${key}/read`, 'gail')).toBe(true);
+      const position = await onB.data('GET', `/conversations/${key}`, 'gail');
+      expect(position.conversationKey).toBe(key);
+      expect(b.server.rooms.peek(key)).toBeUndefined();
+      expect((await rows(key)).every((r) => r.node === 1)).toBe(true);
+    });
+  },
+);
