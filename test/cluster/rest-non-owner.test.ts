@@ -166,6 +166,75 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       expect(b.server.rooms.peek(key)).toBeUndefined();
     });
 
+    it('forwards through B from a group A owns into a chat B owns (the source read from the log)', async () => {
+      const group = await onA.data('POST', '/conversations/group', 'hal', {
+        name: 'source on A',
+        members: [{ identityId: 'ida', identityType: 1 }],
+      });
+      const source = parseKey(group.conversationKey as string).key;
+      const original = await onA.data('POST', '/messages/group', 'hal', {
+        conversationKey: source,
+        content: 'worth forwarding',
+      });
+      const target = privateKey(id('ida'), id('jon'));
+      await syncPeer(b, target, 'jon'); // B owns the target
+      expect(b.server.cluster!.lease.owned().has(target)).toBe(true);
+      // Message ids are looked up in the snapshot tables, which A's projector fills a moment later.
+      let reply = await onB.call('POST', '/messages/forward', 'ida', {
+        messageIds: [original.messageId],
+        toConversationKey: target,
+      });
+      for (let i = 0; i < 50 && reply.status === 404; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        reply = await onB.call('POST', '/messages/forward', 'ida', {
+          messageIds: [original.messageId],
+          toConversationKey: target,
+        });
+      }
+      expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+      expect(reply.body.data[0]).toMatchObject({
+        conversationKey: target,
+        content: 'worth forwarding',
+        forwardedFrom: expect.objectContaining({ conversation: source }),
+      });
+      expect(b.server.rooms.peek(source)).toBeUndefined();
+    });
+
+    it('an owner that is gone: 503 STORAGE_UNAVAILABLE (retry), nothing written; the retry lands', async () => {
+      const { connectRedis } = await import('../../server/cluster/redis.js');
+      const { heartbeatKey, ownerKey } = await import('../../server/cluster/lease.js');
+      const { inboxStream } = await import('../../server/cluster/relay.js');
+      const redis = await connectRedis(redisUrlOn(REDIS_DB));
+      const key = privateKey(id('kim'), id('lou'));
+      await syncPeer(a, key, 'kim'); // created (and owned) by A
+      // A node that took the chat over and then hung: a live heartbeat for 1.5 s, a stream
+      // nobody reads.
+      await redis.set(heartbeatKey('ghost'), '1', { PX: 1500 });
+      await redis.xAdd(inboxStream('ghost'), '*', { m: 'x' });
+      await redis.set(ownerKey(key), 'ghost');
+      const before = (await rows(key)).length;
+      const started = Date.now();
+      const refused = await onB.call('POST', '/messages/private', 'lou', {
+        receiverId: 'kim',
+        content: 'into the void',
+      });
+      expect({ status: refused.status, code: refused.body.code }).toEqual({
+        status: 503,
+        code: 'STORAGE_UNAVAILABLE',
+      });
+      // Answered once the heartbeat expired (checked every second), not after the 10 s budget.
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect((await rows(key)).length).toBe(before);
+      // The client's retry: the ghost's lease is void now, B claims the chat and writes.
+      const retried = await onB.data('POST', '/messages/private', 'lou', {
+        receiverId: 'kim',
+        content: 'second try',
+      });
+      expect(retried.seq).toBe(1);
+      expect(b.server.cluster!.lease.owned().has(key)).toBe(true);
+      await redis.close();
+    });
+
     it('a private chat A owns is written and marked read through B', async () => {
       const key = privateKey(id('finn'), id('gail'));
       await syncPeer(a, key, 'gail'); // A owns the chat
