@@ -43,12 +43,21 @@ it('round-trips every relay message, and carries a frame sent to several sockets
         sentAt: 1_764_000_000_123.5,
         budgetMs: 5000,
       },
+      {
+        t: 'apply',
+        peer: 9,
+        room: 'group_0123',
+        name: 'card',
+        args: { key: '1:o-1', state: { status: 'shipped', updatedAt: 5 } },
+        sentAt: 1_764_000_000_000,
+        budgetMs: 5000,
+      },
       { t: 'reply', peer: 7, stamps: [{ seq: 3, id: '7400000000000000001' as MessageId, at: 9 }] },
       { t: 'reply', peer: 8, code: 'NOT_MEMBER', message: 'not a member of group_0123' },
     ],
   };
   const bytes = encodeEntry(entry);
-  expect(bytes.byteLength).toBeLessThan(1400); // the broadcast once, not three times
+  expect(bytes.byteLength).toBeLessThan(1500); // the broadcast once, not three times
   const back = decodeEntry(bytes);
   expect(back).toEqual(entry);
 });

@@ -4,7 +4,8 @@
  * the sync protocol.
  *
  * Edge → owner: `join`, `frame` (a socket's frame, as received), `leave`; `call` (a server
- * write, `Room.submit` of REST and notices, by a node that does not own the room).
+ * write, `Room.submit` of REST and notices, by a node that does not own the room) and `apply`
+ * (a named server transaction, ../sync/server-writes.ts).
  * Owner → edge: `send` (a frame for a relayed socket) and `close` (its close code's error);
  * `reply` (a call's stamps, or its error's code and message).
  * A frame sent to several sockets of one node in one tick (a broadcast) is carried once: the
@@ -38,10 +39,29 @@ export type RelayMessage =
       sentAt: number;
       budgetMs: number;
     }
+  /** A named server transaction (../sync/server-writes.ts) on the owner, like `call`. */
+  | {
+      t: 'apply';
+      peer: number;
+      room: string;
+      name: string;
+      args: unknown;
+      sentAt: number;
+      budgetMs: number;
+    }
   | { t: 'reply'; peer: number; stamps: Stamp[] }
   | { t: 'reply'; peer: number; code: ErrorCode; message: string };
 
-const KIND = { join: 1, frame: 2, leave: 3, send: 4, close: 5, call: 6, reply: 7 } as const;
+const KIND = {
+  join: 1,
+  frame: 2,
+  leave: 3,
+  send: 4,
+  close: 5,
+  call: 6,
+  reply: 7,
+  apply: 8,
+} as const;
 
 export interface RelayEntry {
   /** The sending node's lease id (where answers go). */
@@ -80,6 +100,13 @@ export function encodeEntry(entry: RelayEntry): Uint8Array {
         writeIdentity(e, m.identity);
         // Values as Y.Map stores them (lib0's `any`: JSON plus undefined and bytes).
         encoding.writeAny(e, m.writes as unknown as encoding.AnyEncodable);
+        encoding.writeFloat64(e, m.sentAt);
+        encoding.writeVarUint(e, m.budgetMs);
+        break;
+      case 'apply':
+        encoding.writeVarString(e, m.room);
+        encoding.writeVarString(e, m.name);
+        encoding.writeAny(e, m.args as encoding.AnyEncodable);
         encoding.writeFloat64(e, m.sentAt);
         encoding.writeVarUint(e, m.budgetMs);
         break;
@@ -135,6 +162,15 @@ export function decodeEntry(bytes: Uint8Array): RelayEntry {
         const sentAt = decoding.readFloat64(d);
         const budgetMs = decoding.readVarUint(d);
         messages.push({ t: 'call', peer, room, identity, writes, sentAt, budgetMs });
+        break;
+      }
+      case KIND.apply: {
+        const room = decoding.readVarString(d);
+        const name = decoding.readVarString(d);
+        const args: unknown = decoding.readAny(d);
+        const sentAt = decoding.readFloat64(d);
+        const budgetMs = decoding.readVarUint(d);
+        messages.push({ t: 'apply', peer, room, name, args, sentAt, budgetMs });
         break;
       }
       case KIND.reply: {

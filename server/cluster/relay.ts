@@ -16,7 +16,8 @@
  *
  * Server writes (`Room.submit` of REST, notices) on a node that does not own the conversation
  * are calls (`call`): the owner opens the room as `Rooms.open` does and runs the very same
- * `submit`, so rules, moderation and rate limits are the owner's; the reply carries the stamps,
+ * `submit`, so rules, moderation and rate limits are the owner's (named server transactions,
+ * `apply`, likewise: ../sync/server-writes.ts); the reply carries the stamps,
  * or the error's code and message, thrown again on the calling node as the same ConvosyncError.
  * No answer within `callMs`, or the owner gone: STORAGE_UNAVAILABLE (503, retry). The owner
  * starts no call that has waited past half of that (see `called`), so a 503 for a timeout means
@@ -37,6 +38,11 @@ import type { Identity } from '../auth/identity.js';
 import type { Logger } from '../log.js';
 import type { Peer, Room } from '../sync/room.js';
 import type { Rooms } from '../sync/rooms.js';
+import {
+  isServerWriteName,
+  type ServerWriteArgs,
+  type ServerWriteName,
+} from '../sync/server-writes.js';
 import type { SyncRoom, SyncRooms } from '../sync/socket.js';
 import { heartbeatKey, type NodeLease } from './lease.js';
 import { ownerOf } from './placement.js';
@@ -184,6 +190,40 @@ export class Relay implements SyncRooms {
     identity: Identity,
     writes: readonly Write[],
   ): Promise<Stamp[]> {
+    return this.request(owner, (id, sentAt, budgetMs) => ({
+      t: 'call',
+      peer: id,
+      room: key,
+      identity,
+      writes: [...writes],
+      sentAt,
+      budgetMs,
+    }));
+  }
+
+  /** Edge side: the named server transaction `name` (../sync/server-writes.ts) of `key` on `owner`. */
+  apply<N extends ServerWriteName>(
+    owner: string,
+    key: DocName,
+    name: N,
+    args: ServerWriteArgs<N>,
+  ): Promise<void> {
+    return this.request(owner, (id, sentAt, budgetMs) => ({
+      t: 'apply',
+      peer: id,
+      room: key,
+      name,
+      args,
+      sentAt,
+      budgetMs,
+    })).then(() => undefined);
+  }
+
+  /** Sends the request `message` makes to `owner`; resolves with its reply's stamps. */
+  private request(
+    owner: string,
+    message: (id: number, sentAt: number, budgetMs: number) => RelayMessage,
+  ): Promise<Stamp[]> {
     if (this.closing) return Promise.reject(new ConvosyncError('SHUTTING_DOWN'));
     const id = ++this.nextCall;
     const budget = this.options.callMs ?? 10_000;
@@ -196,15 +236,7 @@ export class Relay implements SyncRooms {
       }, budget);
       timer.unref();
       this.calls.set(id, { owner, resolve, reject, timer });
-      this.post(owner, {
-        t: 'call',
-        peer: id,
-        room: key,
-        identity,
-        writes: [...writes],
-        sentAt: Date.now(),
-        budgetMs: Math.floor(budget / 2),
-      });
+      this.post(owner, message(id, Date.now(), Math.floor(budget / 2)));
     });
     const settled = answered.then(
       () => undefined,
@@ -311,6 +343,7 @@ export class Relay implements SyncRooms {
           this.left(this.remotes.get(entry.from)?.get(m.peer));
           break;
         case 'call':
+        case 'apply':
           void this.called(entry.from, m);
           break;
         case 'reply': {
@@ -395,21 +428,37 @@ export class Relay implements SyncRooms {
    * by NTP) is not started: its caller may have answered 503 already, and a client retrying
    * that must not find the first attempt written too.
    */
-  private async called(edge: string, m: Extract<RelayMessage, { t: 'call' }>): Promise<void> {
+  private async called(
+    edge: string,
+    m: Extract<RelayMessage, { t: 'call' | 'apply' }>,
+  ): Promise<void> {
     const late = () => Date.now() > m.sentAt + m.budgetMs;
     const tooLate = () =>
       new ConvosyncError('STORAGE_UNAVAILABLE', 'the call reached the owner too late, retry');
     try {
       if (late()) throw tooLate();
-      const room = await this.rooms.open(parseDocKey(m.room).key, m.identity);
       let stamps: Stamp[] = [];
-      try {
-        if (m.writes.length > 0) {
+      if (m.t === 'apply') {
+        if (!isServerWriteName(m.name))
+          throw new ConvosyncError('INTERNAL', `no server write named ${m.name}`);
+        // As REST's borrow: no genesis, no claim beyond a free room.
+        const room = await this.rooms.borrow(m.room);
+        try {
           if (late()) throw tooLate();
-          stamps = await room.submit(m.identity, m.writes);
+          await room.apply(m.name, m.args as ServerWriteArgs<typeof m.name>);
+        } finally {
+          room.release();
         }
-      } finally {
-        this.rooms.released(room);
+      } else {
+        const room = await this.rooms.open(parseDocKey(m.room).key, m.identity);
+        try {
+          if (m.writes.length > 0) {
+            if (late()) throw tooLate();
+            stamps = await room.submit(m.identity, m.writes);
+          }
+        } finally {
+          this.rooms.released(room);
+        }
       }
       this.post(edge, { t: 'reply', peer: m.peer, stamps });
     } catch (error) {

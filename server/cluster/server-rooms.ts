@@ -10,14 +10,14 @@
  *   each read (replicas.ts): every write acknowledged before the read is in it, including a REST
  *   write just made through this node (its submit catches the copy up before it returns).
  *
- * Nothing here claims or writes a room another node owns. Server transactions with a closure
- * (`borrow(key).write`: card updates, a group's status) cannot be sent to another node; on a
- * non-owner they answer FENCED (503) as before.
+ * - named server transactions (`borrow(key).apply`: a card's state, a conversation's status)
+ *   are sent to the owner the same way (../sync/server-writes.ts).
+ *
+ * Nothing here claims or writes a room another node owns.
  */
 import type * as Y from 'yjs';
 import { hasGenesis } from '../../shared/conversation.js';
 import { ConversationType } from '../../shared/enums.js';
-import { ConvosyncError } from '../../shared/errors.js';
 import { type DocName, parseDocKey } from '../../shared/keys.js';
 import type { Write } from '../../shared/rules/context.js';
 import type { Stamp } from '../../shared/schema.js';
@@ -64,13 +64,10 @@ export function clusterServerRooms(deps: ClusterServerRoomsDeps): ServerRooms {
       const borrowed: BorrowedRoom = {
         doc,
         read: (f) => replicas.read(name, f),
-        write: () =>
-          Promise.reject(
-            new ConvosyncError(
-              'FENCED',
-              `${name} is owned by node ${owner}; server transactions are not relayed`,
-            ),
-          ),
+        apply: async (write, args) => {
+          await relay.apply(owner, name, write, args);
+          await replicas.current(name).catch(() => undefined); // as after a submit
+        },
         release: () => {},
       };
       return borrowed;

@@ -12,6 +12,7 @@ import { conversationRoots, type Message, type Stamp } from '../../shared/schema
 import type { Identity } from '../auth/identity.js';
 import type { DocStore } from '../store/types.js';
 import { Room, type RoomDeps } from './room.js';
+import { type ServerWriteArgs, type ServerWriteName, serverWrite } from './server-writes.js';
 
 /**
  * Cluster mode (server/cluster/placement.ts): a room loads only on the node that owns it, and
@@ -48,8 +49,8 @@ export interface RoomHandle {
 export interface BorrowedRoom {
   readonly doc: Y.Doc;
   read<T>(f: (doc: Y.Doc) => T): Promise<T>;
-  /** A server transaction on the document, persisted and broadcast (Room.serverWrite). */
-  write(reason: string, change: (doc: Y.Doc) => boolean): Promise<void>;
+  /** A named server transaction (server-writes.ts), persisted and broadcast (Room.serverWrite). */
+  apply<N extends ServerWriteName>(name: N, args: ServerWriteArgs<N>): Promise<void>;
   release(): void;
 }
 
@@ -129,6 +130,8 @@ export class Rooms {
   /** Lends a room's document (loading it if needed, without a genesis), e.g. to the projector. */
   async borrow(key: string): Promise<
     BorrowedRoom & {
+      /** A server transaction on the document, persisted and broadcast (Room.serverWrite). */
+      write(reason: string, change: (doc: Y.Doc) => boolean): Promise<void>;
       /** Merges the stored log, dropping deleted content from disk (Room.compact). */
       compact(): Promise<void>;
     }
@@ -138,6 +141,7 @@ export class Rooms {
       doc: room.doc,
       read: (f) => room.read(f),
       write: (reason, change) => room.serverWrite(reason, change),
+      apply: (name, args) => room.serverWrite(name, serverWrite(name, args)),
       compact: () => room.compact(),
       release: () => this.released(room),
     };

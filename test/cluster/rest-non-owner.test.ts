@@ -8,9 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PlatformRole } from '../../shared/enums.js';
+import { MessageFormat, PlatformRole } from '../../shared/enums.js';
 import { parseKey, privateKey, systemKey } from '../../shared/keys.js';
-import { conversationRoots } from '../../shared/schema.js';
+import { cardKey, conversationRoots } from '../../shared/schema.js';
 import { DATABASE_URL, hasEnv, needs, redisUrlOn } from '../cluster-env.js';
 import { id, startTestServer, syncPeer, type TestServer, waitFor } from '../helpers.js';
 import { restApi } from '../rest.js';
@@ -163,6 +163,53 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
         5000,
         'dora, on A, gets the notice',
       );
+      // A card notice, then its state changed in place through B (a named server write).
+      await onB.data('POST', '/notices', ['billing-job', PlatformRole.Service], {
+        identities: ['dora'],
+        format: MessageFormat.Card,
+        card: { bizType: 7, bizId: 'order-7', title: 'Order 7' },
+      });
+      const cards = await onB.data(
+        'POST',
+        '/notices/cards',
+        ['billing-job', PlatformRole.Service],
+        {
+          conversationKeys: [key],
+          bizType: 7,
+          bizId: 'order-7',
+          status: 'shipped',
+        },
+      );
+      expect(cards.results).toEqual([{ conversationKey: key, updated: true }]);
+      await waitFor(
+        () => conversationRoots(dora.doc).cards.get(cardKey({ bizType: 7, bizId: 'order-7' })),
+        5000,
+        'dora, on A, sees the card shipped',
+      );
+      expect(b.server.rooms.peek(key)).toBeUndefined();
+      expect((await rows(key)).every((r) => r.node === 1)).toBe(true);
+    });
+
+    it('staff archive a group A owns through B; the refusal that follows is the owner’s', async () => {
+      const group = await onA.data('POST', '/conversations/group', 'mia', {
+        name: 'to archive',
+        members: [{ identityId: 'ned', identityType: 1 }],
+      });
+      const key = parseKey(group.conversationKey as string).key;
+      const staff = ['ops', PlatformRole.Admin] as const;
+      expect(await onB.data('PUT', `/conversations/${key}/status`, staff, { status: 3 })).toBe(
+        true,
+      );
+      const body = { conversationKey: key, content: 'x' };
+      const [onOwner, relayed] = await Promise.all([
+        onA.call('POST', '/messages/group', 'ned', body),
+        onB.call('POST', '/messages/group', 'ned', body),
+      ]);
+      expect(onOwner.body.code).toBe('CONVERSATION_ARCHIVED');
+      expect({ status: relayed.status, code: relayed.body.code }).toEqual({
+        status: onOwner.status,
+        code: onOwner.body.code,
+      });
       expect(b.server.rooms.peek(key)).toBeUndefined();
     });
 

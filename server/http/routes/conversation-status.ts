@@ -13,7 +13,6 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { actionWrites } from '../../../shared/actions.js';
 import { ConversationStatus } from '../../../shared/enums.js';
-import { ConvosyncError } from '../../../shared/errors.js';
 import { inboxKey } from '../../../shared/keys.js';
 import { canOperate, OPERATIONS } from '../../../shared/rules/status.js';
 import type { InboxPrefs } from '../../../shared/schema.js';
@@ -114,16 +113,7 @@ export function conversationStatusRoutes(deps: ConversationAccessDeps): Hono<Aut
       const { status } = c.req.valid('json');
       const room = await deps.rooms.borrow(key);
       try {
-        await room.write('status', (doc) => {
-          const meta = doc.getMap('meta');
-          if (!meta.has('conversationId')) throw new ConvosyncError('CONVERSATION_NOT_FOUND');
-          const current = meta.get('status');
-          if (current === ConversationStatus.Dissolved)
-            throw new ConvosyncError('CONVERSATION_DISSOLVED');
-          if (current === status) return false;
-          meta.set('status', status);
-          return true;
-        });
+        await room.apply('status', { status });
       } finally {
         room.release();
       }

@@ -100,10 +100,7 @@ export function noticeRoutes(deps: { rooms: ServerRooms }): Hono<AuthEnv> {
         try {
           if (!(await room.read((doc) => hasCard(doc, bizType, bizId))))
             throw new ConvosyncError('NOT_FOUND', `no card ${bizType}:${bizId} in ${key}`);
-          await room.write('card', (doc) => {
-            conversationRoots(doc).cards.set(cardKey({ bizType, bizId }), state);
-            return true;
-          });
+          await room.apply('card', { key: cardKey({ bizType, bizId }), state });
         } finally {
           room.release();
         }
