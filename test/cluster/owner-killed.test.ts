@@ -4,16 +4,19 @@
  * keeps its stamp, every message is stamped in the end with seq exactly 1..total and unique ids,
  * and every replica (the two writers and a reader that was on the killed node) converges to the
  * same state. The outage (the longest wait between two acknowledgements around the kill) is
- * printed. One run here (CI); five under `npm run test:cluster` (CLUSTER_LONG=1).
+ * printed. One run here (CI); five under `npm run test:cluster` (CLUSTER_LONG=1). Then T7: the
+ * snapshot checker (`npm run check:snapshot`, reading the documents from the Postgres log) finds
+ * the tables equal to every document once the projectors caught up.
  */
+import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { Conversation } from '../../client/index.js';
 import { connectRedis } from '../../server/cluster/redis.js';
 import type { MessageView } from '../../shared/conversation.js';
 import { killed } from '../child-server.js';
-import { hasEnv, needs } from '../cluster-env.js';
-import { waitFor } from '../helpers.js';
+import { DATABASE_URL, hasEnv, needs } from '../cluster-env.js';
+import { tempDir, waitFor } from '../helpers.js';
 import { useTestCluster } from './nodes.js';
 
 const RUNS = process.env.CLUSTER_LONG === '1' ? 5 : 1;
@@ -32,7 +35,13 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
      * owner past its lease (T3), SIGCONT it once writes resumed elsewhere: it must find itself
      * fenced out (its lease self-fences, and the log refuses any write it still tries).
      */
-    const scenario = async (kind: 'kill' | 'pause' | 'flush', runs: number, base: number) => {
+    const scenario = async (
+      kind: 'kill' | 'pause' | 'flush',
+      runs: number,
+      base: number,
+      /** Run with the three nodes still up, after the last run. */
+      after?: () => Promise<void>,
+    ) => {
       let a = await t.cluster.start(`A${kind}`, base + 1);
       const [b, c] = await Promise.all([
         t.cluster.start(`B${kind}`, base + 2),
@@ -129,15 +138,57 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
         clearInterval(polling);
         outages.push(outage);
       }
+      await after?.();
       for (const node of [a, b, c]) await killed(node.child);
       return outages;
     };
 
-    it(`kill -9 of the owner loses no acknowledged message and duplicates no seq (${RUNS} run${RUNS > 1 ? 's' : ''})`, async () => {
-      const outages = await scenario('kill', RUNS, 0);
+    /**
+     * `npm run check:snapshot` against the cluster (its schema, its Redis: cluster mode, so the
+     * documents come from the Postgres log), until it finds no difference or `withinMs` passed.
+     */
+    const checkSnapshot = async (withinMs: number) => {
+      const started = Date.now();
+      const dataDir = await tempDir('check-snapshot-');
+      for (;;) {
+        const run = await new Promise<{ code: number | null; out: string }>((resolve) => {
+          execFile(
+            process.execPath,
+            ['--import', 'tsx', 'scripts/check-snapshot.ts'],
+            {
+              env: {
+                ...process.env,
+                DATABASE_URL: DATABASE_URL!,
+                DATABASE_SCHEMA: t.cluster.schema,
+                REDIS_URL: t.cluster.redisUrl,
+                DATA_DIR: dataDir,
+                LOG_LEVEL: 'silent',
+              },
+            },
+            (error, stdout, stderr) =>
+              resolve({
+                code: error ? ((error as { code?: number }).code ?? 1) : 0,
+                out: `${stdout}${stderr}`,
+              }),
+          );
+        });
+        if (run.code === 0 || Date.now() - started > withinMs)
+          return { ...run, ms: Date.now() - started };
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    };
+
+    it(`kill -9 of the owner loses no acknowledged message and duplicates no seq (${RUNS} run${RUNS > 1 ? 's' : ''}); then the snapshot tables match every document`, async () => {
+      let check: Awaited<ReturnType<typeof checkSnapshot>> | undefined;
+      const outages = await scenario('kill', RUNS, 0, async () => {
+        check = await checkSnapshot(30_000);
+      });
       console.log(
         `owner kill -9: longest wait between two acknowledgements ${outages.join(', ')} ms`,
       );
+      console.log(`T7 check:snapshot after the kill, ${check!.ms} ms: ${check!.out.trim()}`);
+      expect(check!.code, check!.out).toBe(0);
+      expect(check!.out).toMatch(/ 0 differences/);
     }, 600_000);
 
     /** FLUSHALL, limited to the cluster's own Redis database. */
