@@ -20,8 +20,9 @@
  * `apply`, likewise: ../sync/server-writes.ts); the reply carries the stamps,
  * or the error's code and message, thrown again on the calling node as the same ConvosyncError.
  * No answer within `callMs`, or the owner gone: STORAGE_UNAVAILABLE (503, retry). The owner
- * starts no call that has waited past half of that (see `called`), so a 503 for a timeout means
- * the write was not started then.
+ * starts no call that has waited past half of that (see `called`), so a call delayed on its
+ * way (a backlog, a paused owner) is not written after its caller gave up; only one started in
+ * time and then stuck past the caller's wait may still land.
  *
  * Sync step 1/2 of a relayed socket are served by the owner (the Room's own handshake, relayed),
  * not read from the Postgres log on the socket's node: the owner's document is exactly what has
