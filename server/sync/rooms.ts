@@ -175,10 +175,13 @@ export class Rooms {
   ): Promise<Message | undefined> {
     const parsed = tryParseKey(from.conversation);
     if (!parsed) return undefined;
-    const elsewhere = await this.placement?.readElsewhere(parsed.key, (doc) =>
-      canRead(doc, parsed, identity) ? conversationRoots(doc).messages.get(from.key) : undefined,
-    );
-    if (elsewhere) return elsewhere.value;
+    // Cluster mode: a source another node owns is read from the log, never loaded here.
+    if (this.placement) {
+      const elsewhere = await this.placement.readElsewhere(parsed.key, (doc) =>
+        canRead(doc, parsed, identity) ? conversationRoots(doc).messages.get(from.key) : undefined,
+      );
+      if (elsewhere) return elsewhere.value;
+    }
     const room = await this.load(parsed.key);
     try {
       if (!canRead(room.doc, room.parsed, identity)) return undefined;
