@@ -12,7 +12,7 @@ import { MessageFormat, PlatformRole } from '../../shared/enums.js';
 import { parseKey, privateKey, systemKey } from '../../shared/keys.js';
 import { cardKey, conversationRoots } from '../../shared/schema.js';
 import { DATABASE_URL, hasEnv, needs, redisUrlOn } from '../cluster-env.js';
-import { id, startTestServer, syncPeer, type TestServer, waitFor } from '../helpers.js';
+import { id, startTestServer, syncPeer, type TestServer, token, waitFor } from '../helpers.js';
 import { restApi } from '../rest.js';
 
 const REDIS_DB = 9;
@@ -245,6 +245,42 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
         forwardedFrom: expect.objectContaining({ conversation: source }),
       });
       expect(b.server.rooms.peek(source)).toBeUndefined();
+    });
+
+    it('uploads and downloads through B, for a conversation A owns, by its rules', async () => {
+      const group = await onA.data('POST', '/conversations/group', 'pam', {
+        name: 'files on A',
+        members: [{ identityId: 'quinn', identityType: 1 }],
+      });
+      const key = parseKey(group.conversationKey as string).key;
+      const bytes = new TextEncoder().encode('minutes of the meeting');
+      const files = (node: TestServer, path: string, who: string, init: RequestInit = {}) =>
+        token(who).then((t) =>
+          fetch(`${node.httpUrl}/api/v1/files/${path}`, {
+            ...init,
+            headers: { authorization: `Bearer ${t}`, ...(init.headers ?? {}) },
+          }),
+        );
+      const upload = (who: string) =>
+        files(b, `${key}?format=file&name=minutes.txt`, who, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain' },
+          body: bytes,
+        });
+      const stranger = await upload('eve');
+      expect(stranger.status).toBe(403);
+      const uploaded = await upload('quinn');
+      expect(uploaded.status).toBe(200);
+      const { file } = ((await uploaded.json()) as { data: { file: { url: string } } }).data;
+      const path = file.url.replace(/^.*\/api\/v1\/files\//, '');
+      for (const node of [a, b]) {
+        const got = await files(node, path, 'pam');
+        expect(got.status).toBe(200);
+        expect(new Uint8Array(await got.arrayBuffer())).toEqual(bytes);
+      }
+      const refused = await files(b, path, 'eve');
+      expect(refused.status).toBe(403);
+      expect(b.server.rooms.peek(key)).toBeUndefined();
     });
 
     it('an owner that is gone: 503 STORAGE_UNAVAILABLE (retry), nothing written; the retry lands', async () => {
