@@ -80,28 +80,36 @@ export function clusterServerRooms(deps: ClusterServerRoomsDeps): ServerRooms {
 
 /** A room owned by another node: writes go to it, reads come from the log. */
 class RemoteRoomHandle implements RoomHandle {
+  /** The copy as of the last catch-up (the copies may replace a dropped one by a new object). */
+  doc: Y.Doc;
+
   constructor(
     private readonly key: DocName,
     private readonly owner: string,
-    readonly doc: Y.Doc,
+    doc: Y.Doc,
     private readonly deps: ClusterServerRoomsDeps,
-  ) {}
+  ) {
+    this.doc = doc;
+  }
 
   async submit(identity: Identity, writes: readonly Write[]): Promise<Stamp[]> {
     const stamps = await this.deps.relay.call(this.owner, this.key, identity, writes);
     // Durable on the owner before it answered: the copy catches up, so what the caller reads
     // next (from `doc`, or any read on this node) holds the write.
-    await this.deps.replicas.current(this.key).catch((error: unknown) => {
+    try {
+      this.doc = await this.deps.replicas.current(this.key);
+    } catch (error) {
       // The write is done; only this node's copy lags (the next read catches up again).
       this.deps.log.warn('catching up a copy after a relayed write failed', {
         room: this.key,
         error,
       });
-    });
+    }
     return stamps;
   }
 
-  read<T>(f: (doc: Y.Doc) => T): Promise<T> {
-    return this.deps.replicas.read(this.key, f);
+  async read<T>(f: (doc: Y.Doc) => T): Promise<T> {
+    this.doc = await this.deps.replicas.current(this.key);
+    return f(this.doc);
   }
 }
