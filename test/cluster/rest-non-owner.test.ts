@@ -308,13 +308,14 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       // Answered once the heartbeat expired (checked every second), not after the 10 s budget.
       expect(Date.now() - started).toBeLessThan(5000);
       expect((await rows(key)).length).toBe(before);
-      // The client's retry: the ghost's lease is void now, B claims the chat and writes.
+      // The client's retry: the ghost's lease is void now; a live node claims the chat and writes.
       const retried = await onB.data('POST', '/messages/private', 'lou', {
         receiverId: 'kim',
         content: 'second try',
       });
       expect(retried.seq).toBe(1);
-      expect(b.server.cluster!.lease.owned().has(key)).toBe(true);
+      // Claimed by B for the retry, or by A first (its projector retries the document it lost).
+      expect([a, b].filter((n) => n.server.cluster!.lease.owned().has(key))).toHaveLength(1);
       await redis.close();
     });
 
