@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { WebSocketServer } from 'ws';
+import * as Y from 'yjs';
 import { ConvosyncError } from '../shared/errors.js';
 import type { IdentityId } from '../shared/ids.js';
 import type { Profile } from '../shared/schema.js';
@@ -164,12 +165,18 @@ export async function startServer(
       people.profile(change.author as IdentityId, profile as Profile);
   });
   if (db) {
+    const owner = cluster?.lease;
     projector = new Projector({
       sql: db.sql,
       ids,
       log,
       now: Date.now,
-      borrow: (key) => rooms.borrow(key),
+      // Cluster mode: a node projects only the documents it owns (their changes reach only its
+      // feed); one owned elsewhere, or by nobody, is not claimed to be projected.
+      borrow: owner
+        ? async (key) => (owner.owned().has(key) ? rooms.borrow(key) : undefined)
+        : (key) => rooms.borrow(key),
+      ...(cluster ? { guardCursors: true } : {}),
       debounceMs: config.projectorDebounceMs,
       maxDelayMs: config.projectorMaxDelayMs,
       onProjected: (_key, lag) => metrics.projectionLagSeconds.observe(lag / 1000),
@@ -177,6 +184,16 @@ export async function startServer(
         metrics.projectionFailures.inc({ cause: down ? 'database' : 'document' }),
     });
     const projecting = projector;
+    if (cluster) {
+      // What its previous owner appended but did not live to project is projected now.
+      rooms.onLoad((room) => {
+        if (room.parsed.type !== 'inbox')
+          void projecting
+            .checkLoaded(room.key, Y.encodeStateVector(room.doc))
+            .catch((error) => log.warn('projection check failed', { room: room.key, error }));
+        return undefined;
+      });
+    }
     feed.subscribe((change) => {
       if (change.author && change.reads.length > 0)
         projecting.accepted(change.doc, {

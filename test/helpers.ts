@@ -72,13 +72,14 @@ export function id(value: string): IdentityId {
 
 /** Polls `check` until it returns a value other than undefined/false, or throws after `ms`. */
 export async function waitFor<T>(
-  check: () => T | undefined | false,
+  // An async check is awaited (a pending promise is not an answer: it is always truthy).
+  check: () => T | undefined | false | Promise<T | undefined | false>,
   ms = 10_000,
   what = 'condition',
 ): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));

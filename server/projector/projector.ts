@@ -28,9 +28,18 @@ export interface ProjectorDeps {
   now: () => number;
   /**
    * The document of `key` (loaded if needed): `read` runs a synchronous function on it when it
-   * holds only durable state; `release` when done.
+   * holds only durable state; `release` when done. Undefined: not this projector's to project
+   * (cluster mode: another node owns it and projects it; nothing is claimed to find out).
    */
-  borrow(key: string): Promise<{ read<T>(f: (doc: Y.Doc) => T): Promise<T>; release(): void }>;
+  borrow(
+    key: string,
+  ): Promise<{ read<T>(f: (doc: Y.Doc) => T): Promise<T>; release(): void } | undefined>;
+  /**
+   * Cluster mode: several projectors may briefly project one document (while its ownership
+   * moves), so each transaction locks the documents' cursors and leaves out a plan older than
+   * what the cursor already holds (else an old owner's late pass could put older rows back).
+   */
+  guardCursors?: boolean;
   debounceMs: number;
   maxDelayMs: number;
   /** Called after each successful projection (metrics). */
@@ -156,6 +165,19 @@ export class Projector {
     });
     this.catchingUp = { since, done };
     return done;
+  }
+
+  /**
+   * Cluster mode's catch-up: a node that just loaded `key` (it owns it now, perhaps after its
+   * owner died between an append and that append's projection) projects it if the tables are
+   * behind the document. Off the load's path: the caller does not wait.
+   */
+  async checkLoaded(key: string, stateVector: Uint8Array): Promise<void> {
+    if (this.closed || !tryParseKey(key)) return;
+    const [row] = await this.deps.sql<{ state_vector: Uint8Array }[]>`
+      SELECT state_vector FROM t_projection_cursor WHERE doc_name = ${key}`;
+    if (row && sameStateVector(new Uint8Array(row.state_vector), stateVector)) return;
+    this.notify(key);
   }
 
   private async markStale(
@@ -421,7 +443,9 @@ export class Projector {
    */
   private async planFor(key: string, cursor: Uint8Array | undefined) {
     const { now } = this.deps;
-    const { read, release } = await this.deps.borrow(key);
+    const lent = await this.deps.borrow(key);
+    if (!lent) return { plan: undefined, release: () => {} };
+    const { read, release } = lent;
     try {
       const plan = await read((doc) => {
         const stateVector = Y.encodeStateVector(doc);
@@ -478,10 +502,10 @@ export class Projector {
   }
 
   /** Writes the rows, events and cursors of `plans` (distinct documents) in one transaction. */
-  private async write(plans: ReadonlyArray<ProjectionPlan>): Promise<void> {
+  private async write(planned: ReadonlyArray<ProjectionPlan>): Promise<void> {
     const { sql, ids, now } = this.deps;
     const time = now();
-    for (const plan of plans)
+    for (const plan of planned)
       this.deps.log.debug('projection plan', {
         doc: plan.key,
         members: plan.members.length,
@@ -492,24 +516,31 @@ export class Projector {
     // parameter, ids as one array): the driver prepares each statement once and then sends one
     // Bind/Execute, where a text per row count cost a Parse/Describe round trip every time (and
     // a prepared statement kept in the database for every distinct count).
-    const conversationIds = plans.map((p) => p.id);
-    const conversations = plans.map(({ conversation }) => ({ ...conversation, update_time: time }));
-    const memberRows = plans.flatMap((plan) =>
-      plan.members.map((m) => ({
-        ...m,
-        member_id: ids.next(),
-        create_time: m.join_time,
-        update_time: time,
-      })),
-    );
-    const messageRows = plans.flatMap((plan) => plan.messages);
-    const cursorRows = plans.map((plan) => ({
-      doc_name: plan.key,
-      state_vector: `\\x${Buffer.from(plan.stateVector).toString('hex')}`,
-      projected_at: time,
-    }));
-    await sql
+    const written = await sql
       .begin(async (tx) => {
+        const plans = this.deps.guardCursors
+          ? await notBehind(tx as unknown as Sql, planned)
+          : planned;
+        if (plans.length === 0) return plans;
+        const conversationIds = plans.map((p) => p.id);
+        const conversations = plans.map(({ conversation }) => ({
+          ...conversation,
+          update_time: time,
+        }));
+        const memberRows = plans.flatMap((plan) =>
+          plan.members.map((m) => ({
+            ...m,
+            member_id: ids.next(),
+            create_time: m.join_time,
+            update_time: time,
+          })),
+        );
+        const messageRows = plans.flatMap((plan) => plan.messages);
+        const cursorRows = plans.map((plan) => ({
+          doc_name: plan.key,
+          state_vector: `\\x${Buffer.from(plan.stateVector).toString('hex')}`,
+          projected_at: time,
+        }));
         const existed = new Set(
           (
             await tx<{ conversation_id: string }[]>`
@@ -602,13 +633,14 @@ export class Projector {
         SELECT doc_name, state_vector, projected_at
         FROM json_populate_recordset(NULL::t_projection_cursor, ${jsonRows(cursorRows)}::text::json)
         ON CONFLICT (doc_name) DO UPDATE SET state_vector = EXCLUDED.state_vector, projected_at = EXCLUDED.projected_at`;
+        return plans;
       })
       .catch((error: unknown) => {
         // Not written: keep the times for the retry.
-        for (const plan of plans) this.keepTimes(plan);
+        for (const plan of planned) this.keepTimes(plan);
         throw error;
       });
-    for (const plan of plans) this.derived.wrote(plan.key, plan.derivedMembers);
+    for (const plan of written) this.derived.wrote(plan.key, plan.derivedMembers);
   }
 
   private keepTimes(plan: { key: string; times?: Map<string, number> | undefined }): void {
@@ -619,6 +651,34 @@ export class Projector {
 }
 
 type ProjectionPlan = NonNullable<Awaited<ReturnType<Projector['planFor']>>['plan']>;
+
+/**
+ * The plans whose state is not behind their document's cursor, with those cursors locked until
+ * the transaction ends (cluster mode: a projector that lost a document may still hold a plan of
+ * an older state than the new owner's projection already wrote).
+ */
+async function notBehind(
+  tx: Sql,
+  plans: ReadonlyArray<ProjectionPlan>,
+): Promise<ReadonlyArray<ProjectionPlan>> {
+  const cursors = new Map<string, Uint8Array>();
+  for (const row of await tx<{ doc_name: string; state_vector: Uint8Array }[]>`
+    SELECT doc_name, state_vector FROM t_projection_cursor
+    WHERE doc_name = ANY(${tx.array(plans.map((p) => p.key))}::text[]) FOR UPDATE`)
+    cursors.set(row.doc_name, new Uint8Array(row.state_vector));
+  return plans.filter((plan) => {
+    const cursor = cursors.get(plan.key);
+    return !cursor || covers(plan.stateVector, cursor);
+  });
+}
+
+/** Whether state vector `a` holds everything `b` does (a state at or after b's). */
+function covers(a: Uint8Array, b: Uint8Array): boolean {
+  const x = Y.decodeStateVector(a);
+  for (const [client, clock] of Y.decodeStateVector(b))
+    if ((x.get(client) ?? 0) < clock) return false;
+  return true;
+}
 
 /**
  * Rows as one JSON parameter of `json_populate_recordset` (one statement text for any number of

@@ -1,0 +1,97 @@
+/**
+ * The projector in cluster mode (two nodes in this process, the real Postgres log and Redis): a
+ * node projects only the conversations it owns, never claims one to project it, and a node that
+ * takes a conversation over projects what its previous owner appended but never projected (the
+ * owner died between the append and the projection).
+ */
+import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ownerKey } from '../../server/cluster/lease.js';
+import { connectRedis, type Redis } from '../../server/cluster/redis.js';
+import { parseKey } from '../../shared/keys.js';
+import { DATABASE_URL, hasEnv, needs, redisUrlOn } from '../cluster-env.js';
+import { startTestServer, type TestServer, waitFor } from '../helpers.js';
+import { restApi } from '../rest.js';
+
+const REDIS_DB = 10;
+
+describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
+  `the projector on several nodes${needs('DATABASE_URL', 'REDIS_URL')}`,
+  () => {
+    const schema = `cl_proj_${randomUUID().slice(0, 8)}`;
+    let sql: postgres.Sql;
+    let redis: Redis;
+    let a: TestServer;
+    let b: TestServer;
+    const onA = restApi(() => a);
+    const onB = restApi(() => b);
+    beforeAll(async () => {
+      sql = postgres(DATABASE_URL!, { onnotice: () => {}, max: 2 });
+      await sql.unsafe(`CREATE SCHEMA ${schema}`);
+      redis = await connectRedis(redisUrlOn(REDIS_DB));
+      await redis.flushDb();
+      const env = (node: number) => ({
+        DATABASE_URL: DATABASE_URL!,
+        DATABASE_SCHEMA: schema,
+        REDIS_URL: redisUrlOn(REDIS_DB),
+        NODE_ID: String(node),
+        RATE_LIMIT_CONVERSATION: 'off',
+      });
+      // A's projector waits a minute: what A appends stays unprojected, as if A died first.
+      a = await startTestServer({
+        env: { ...env(1), PROJECTOR_DEBOUNCE_MS: '60000', PROJECTOR_MAX_DELAY_MS: '600000' },
+      });
+      b = await startTestServer({ env: env(2) });
+    }, 60_000);
+    afterAll(async () => {
+      await a?.close();
+      await b?.close();
+      await redis?.close();
+      await sql?.unsafe(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
+      await sql?.end();
+    });
+
+    const projected = async (messageId: string) =>
+      (
+        await sql.unsafe(`SELECT 1 FROM ${schema}.t_msg_body WHERE message_id = $1`, [messageId])
+      ).length > 0;
+
+    it('the node that takes a conversation over projects what its last owner did not; the old owner does not claim it back', async () => {
+      const group = await onA.data('POST', '/conversations/group', 'alice', {
+        name: 'moves to B',
+        members: [{ identityId: 'bob', identityType: 1 }],
+      });
+      const key = parseKey(group.conversationKey as string).key;
+      const sent = await onA.data('POST', '/messages/group', 'alice', {
+        conversationKey: key,
+        content: 'appended on A, never projected there',
+      });
+      expect(a.server.cluster!.lease.owned().has(key)).toBe(true);
+      expect(await projected(sent.messageId as string)).toBe(false);
+
+      // A loses the conversation (its lease gone, as after a crash); B takes it over on the next
+      // open. Nothing changes in the document after that: only a check on load can find the gap.
+      await redis.del(ownerKey(key));
+      const page = await onB.data('GET', `/messages/conversation/${key}`, 'bob');
+      expect(page.list[0]).toMatchObject({ content: 'appended on A, never projected there' });
+      expect(b.server.cluster!.lease.owned().has(key)).toBe(true);
+      await waitFor(
+        () => projected(sent.messageId as string),
+        10_000,
+        'B projects the message A appended',
+      );
+
+      // A's projector still has the conversation pending: projecting now leaves it to B (no
+      // failure, no claim), and B stays the owner.
+      await waitFor(
+        () => !a.server.cluster!.lease.owned().has(key),
+        5000,
+        'A notices it lost the conversation',
+      );
+      await a.server.projector!.flush();
+      expect(await redis.get(ownerKey(key))).toBe(b.server.cluster!.id);
+      expect(a.server.rooms.peek(key)).toBeUndefined();
+    }, 30_000);
+  },
+);
