@@ -154,7 +154,11 @@ export async function startServer(
       feed,
     },
     config.roomIdleMs,
-    cluster?.placement,
+    cluster && {
+      ...cluster.placement,
+      // A room appends through its own view of the log: its failures count for /ready too.
+      storeFor: (key) => watched.watch(cluster.placement.storeFor(key)),
+    },
   );
   const inboxes = new Inboxes({ rooms, store, log, now, debounceMs: 50, maxDelayMs: 500 });
   feed.subscribe((change) => inboxes.notify(change.doc));

@@ -7,6 +7,7 @@
  * while (the failing room was dropped), so a probe writes one small server-only value every
  * `probeMs` until a write succeeds.
  */
+import { isFenced } from './fenced.js';
 import type { DocStore } from './types.js';
 
 export type StorageState = 'open' | 'failing' | 'closed';
@@ -20,7 +21,15 @@ export interface StorageHealth {
 export function watchStore(
   store: DocStore,
   options: { probeMs: number },
-): { store: DocStore; health: StorageHealth } {
+): {
+  store: DocStore;
+  health: StorageHealth;
+  /**
+   * Reports the writes of `other` (cluster mode: a room's own view of the shared log) into the
+   * same health: a room that cannot append turns readiness red as a failed store write does.
+   */
+  watch(other: DocStore): DocStore;
+} {
   let failing: string | undefined;
   let probe: NodeJS.Timeout | undefined;
 
@@ -46,22 +55,30 @@ export function watchStore(
       try {
         await write(...args);
       } catch (error) {
-        failed(error);
+        // Fenced (cluster mode: another node owns that log now) is not the store failing.
+        if (!isFenced(error)) failed(error);
         throw error;
       }
       succeeded();
     };
   };
+  const writesWatched = (target: DocStore): DocStore => ({
+    load: (name) => target.load(name),
+    append: watched((name: string, update: Uint8Array) => target.append(name, update)),
+    compact: watched((name: string) => target.compact(name)),
+    list: () => target.list(),
+    stateVector: (name) => target.stateVector(name),
+    getMeta: (key) => target.getMeta(key),
+    setMeta: watched((key: string, value: string | number) => target.setMeta(key, value)),
+    get isOpen() {
+      return target.isOpen;
+    },
+    close: () => target.close(),
+  });
 
   return {
     store: {
-      load: (name) => store.load(name),
-      append: watched((name: string, update: Uint8Array) => store.append(name, update)),
-      compact: watched((name: string) => store.compact(name)),
-      list: () => store.list(),
-      stateVector: (name) => store.stateVector(name),
-      getMeta: (key) => store.getMeta(key),
-      setMeta: watched((key: string, value: string | number) => store.setMeta(key, value)),
+      ...writesWatched(store),
       get isOpen() {
         return store.isOpen;
       },
@@ -70,6 +87,7 @@ export function watchStore(
         return store.close();
       },
     },
+    watch: writesWatched,
     health: {
       get state() {
         if (!store.isOpen) return 'closed';

@@ -169,6 +169,8 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       // The reason names the fence, not a storage failure (the SDK maps it to FENCED).
       expect(c.reason).toMatch(/^FENCED/);
       expect(d.reason).toMatch(/^FENCED/);
+      // Losing a room to another node is not the storage failing: A stays ready.
+      expect((await fetch(`${a.httpUrl}/ready`)).status).toBe(200);
       await waitFor(() => !a.server.rooms.peek(key), 5000, 'room dropped');
       expect(a.server.cluster!.lease.owned().has(key)).toBe(false);
       // A new socket on A is relayed to B now.

@@ -53,9 +53,8 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
     });
 
     const projected = async (messageId: string) =>
-      (
-        await sql.unsafe(`SELECT 1 FROM ${schema}.t_msg_body WHERE message_id = $1`, [messageId])
-      ).length > 0;
+      (await sql.unsafe(`SELECT 1 FROM ${schema}.t_msg_body WHERE message_id = $1`, [messageId]))
+        .length > 0;
 
     it('the node that takes a conversation over projects what its last owner did not; the old owner does not claim it back', async () => {
       const group = await onA.data('POST', '/conversations/group', 'alice', {
