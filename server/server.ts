@@ -10,8 +10,10 @@ import { WebSocketServer } from 'ws';
 import * as Y from 'yjs';
 import { ConvosyncError } from '../shared/errors.js';
 import type { IdentityId } from '../shared/ids.js';
+import { parseDocKey } from '../shared/keys.js';
 import type { Profile } from '../shared/schema.js';
 import { type ClusterNode, startClusterNode } from './cluster/node.js';
+import { ownerOf } from './cluster/placement.js';
 import type { Config } from './config.js';
 import { type Database, openConfiguredDatabase } from './db/connect.js';
 import { localFeed } from './feed/local.js';
@@ -214,9 +216,13 @@ export async function startServer(
       log,
       now,
       intervalMs: config.retentionSweepMs,
+      ...(owner
+        ? {
+            owns: async (key: string) => (await ownerOf(owner, parseDocKey(key).key)) === owner.id,
+          }
+        : {}),
     });
-    // Not yet in cluster mode: its sweep would claim every room with expired messages.
-    if (!cluster) retention.start();
+    retention.start();
   }
   // Every node of a cluster reads the files any node took in.
   const blobs =

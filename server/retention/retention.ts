@@ -3,7 +3,8 @@
  * `messageRetentionDays` (found in t_conversation.setting) lose their expired messages
  * (./expire.ts) in a server transaction, then the document's stored log is compacted so the
  * content leaves the disk too; the projector then deletes their t_msg_body rows, which is also
- * what search reads. Needs the snapshot tables (SNAPSHOTS=on) to find the conversations.
+ * what search reads. Needs the snapshot tables (SNAPSHOTS=on) to find the conversations. In
+ * cluster mode every node sweeps, each the conversations it owns or claims being free.
  */
 import type { Sql } from '../db/connect.js';
 import type { Logger } from '../log.js';
@@ -18,6 +19,11 @@ export interface RetentionDeps {
   log: Logger;
   now: () => number;
   intervalMs: number;
+  /**
+   * Cluster mode: whether this node owns `key` (claiming it when nobody does). A conversation
+   * another node owns is left to that node's sweep: only the owner writes a document.
+   */
+  owns?: (key: string) => Promise<boolean>;
 }
 
 export class Retention {
@@ -54,6 +60,7 @@ export class Retention {
       WHERE (setting->>'messageRetentionDays') ~ '^[0-9]+$' AND (setting->>'messageRetentionDays')::int > 0`;
     let total = 0;
     for (const { conversation_key: key } of rows) {
+      if (this.deps.owns && !(await this.deps.owns(key).catch(() => false))) continue;
       const room = await rooms.borrow(key);
       try {
         let expired = 0;

@@ -1,0 +1,96 @@
+/**
+ * messageRetentionDays in cluster mode (two nodes in this process, the real Postgres log and
+ * Redis): every node sweeps, each only the conversations it owns or claims being free, so an
+ * expired message goes on one node and no node writes a document another owns. The servers'
+ * clock is the test's, so "two days later" takes no time.
+ */
+import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ownerKey } from '../../server/cluster/lease.js';
+import { connectRedis, type Redis } from '../../server/cluster/redis.js';
+import { parseKey } from '../../shared/keys.js';
+import { DATABASE_URL, hasEnv, needs, redisUrlOn } from '../cluster-env.js';
+import { startTestServer, type TestServer } from '../helpers.js';
+import { restApi } from '../rest.js';
+
+const REDIS_DB = 12;
+const DAY = 86_400_000;
+
+describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
+  `retention on several nodes${needs('DATABASE_URL', 'REDIS_URL')}`,
+  () => {
+    const schema = `cl_ret_${randomUUID().slice(0, 8)}`;
+    let sql: postgres.Sql;
+    let redis: Redis;
+    let a: TestServer;
+    let b: TestServer;
+    let clock = Date.now();
+    const onA = restApi(() => a);
+    const onB = restApi(() => b);
+    beforeAll(async () => {
+      sql = postgres(DATABASE_URL!, { onnotice: () => {}, max: 2 });
+      await sql.unsafe(`CREATE SCHEMA ${schema}`);
+      redis = await connectRedis(redisUrlOn(REDIS_DB));
+      await redis.flushDb();
+      const start = (node: number) =>
+        startTestServer({
+          env: {
+            DATABASE_URL: DATABASE_URL!,
+            DATABASE_SCHEMA: schema,
+            REDIS_URL: redisUrlOn(REDIS_DB),
+            NODE_ID: String(node),
+            PROJECTOR_DEBOUNCE_MS: '10',
+          },
+          overrides: { now: () => clock },
+        });
+      a = await start(1);
+      b = await start(2);
+    }, 60_000);
+    afterAll(async () => {
+      await a?.close();
+      await b?.close();
+      await redis?.close();
+      await sql?.unsafe(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
+      await sql?.end();
+    });
+
+    /** A group on A with two messages two days old, one fresh, and a retention of one day. */
+    const oldGroup = async (name: string) => {
+      const group = await onA.data('POST', '/conversations/group', 'olga', {
+        name,
+        members: [{ identityId: 'mia', identityType: 1 }],
+      });
+      const key = parseKey(group.conversationKey as string).key;
+      const send = (content: string) =>
+        onA.data('POST', '/messages/group', 'olga', { conversationKey: key, content });
+      await send('old one');
+      await send('old two');
+      clock += 2 * DAY;
+      await send('fresh');
+      await onA.data('PUT', `/conversations/${key}/settings`, 'olga', { messageRetentionDays: 1 });
+      await a.server.projector!.flush(); // the setting is in t_conversation, where sweeps look
+      return key;
+    };
+    const history = async (key: string) =>
+      (await onB.data('GET', `/messages/conversation/${key}`, 'mia')).list.map(
+        (m: { content: string }) => m.content,
+      );
+
+    it('a node leaves a conversation another owns to that owner, and sweeps one nobody owns', async () => {
+      const owned = await oldGroup('owned by A');
+      expect(await b.server.retention!.sweep()).toBe(0);
+      expect(await redis.get(ownerKey(owned))).toBe(a.server.cluster!.id);
+      expect(await history(owned)).toContain('old one'); // untouched by B
+      // The creation note and both old messages.
+      expect(await a.server.retention!.sweep()).toBe(3);
+      expect(await history(owned)).toEqual(['fresh']);
+
+      const free = await oldGroup('owned by nobody');
+      await redis.del(ownerKey(free)); // its owner gone
+      expect(await b.server.retention!.sweep()).toBe(3);
+      expect(await redis.get(ownerKey(free))).toBe(b.server.cluster!.id);
+      expect(await history(free)).toEqual(['fresh']);
+    }, 30_000);
+  },
+);
