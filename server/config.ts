@@ -47,6 +47,8 @@ export interface Config {
   projectorDebounceMs: number;
   /** ...but never longer than this after the first unprojected change. */
   projectorMaxDelayMs: number;
+  /** Cluster mode: how often a node looks for documents whose dead owner left them unprojected. */
+  orphanSweepMs: number;
   /** Sensitive words and rate limits (SENSITIVE_WORDS*, MODERATION_MODE, RATE_LIMIT_*). */
   moderation: ModerationConfig;
   /** At most one awareness (presence, typing) broadcast per room per this many ms. */
@@ -108,6 +110,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     cluster: Boolean(env.DATABASE_URL && env.REDIS_URL),
     projectorDebounceMs: int(env, 'PROJECTOR_DEBOUNCE_MS', 250, 0, 60_000),
     projectorMaxDelayMs: int(env, 'PROJECTOR_MAX_DELAY_MS', 500, 0, 600_000),
+    orphanSweepMs: int(env, 'ORPHAN_SWEEP_MS', 60_000, 1000, 86_400_000),
     moderation: parseModerationConfig(env),
     awarenessFanoutMs: int(env, 'AWARENESS_FANOUT_MS', 200, 0, 10_000),
     awarenessFloorMs: int(env, 'AWARENESS_FLOOR_MS', 250, 0, 10_000),

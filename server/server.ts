@@ -13,6 +13,7 @@ import type { IdentityId } from '../shared/ids.js';
 import { parseDocKey } from '../shared/keys.js';
 import type { Profile } from '../shared/schema.js';
 import { type ClusterNode, startClusterNode } from './cluster/node.js';
+import { OrphanSweep } from './cluster/orphans.js';
 import { ownerOf } from './cluster/placement.js';
 import type { Config } from './config.js';
 import { type Database, openConfiguredDatabase } from './db/connect.js';
@@ -61,6 +62,8 @@ export interface RunningServer {
   readonly retention?: Retention;
   /** This node of a cluster (DATABASE_URL + REDIS_URL), in cluster mode. */
   readonly cluster?: ClusterNode;
+  /** Cluster mode: projects what a dead owner left unprojected (server/cluster/orphans.ts). */
+  readonly orphans?: OrphanSweep;
   /** Stops accepting, waits until queued changes are durable, closes sockets and storage. */
   close(): Promise<void>;
 }
@@ -115,6 +118,7 @@ export async function startServer(
   const openStore = store;
   const ids = cluster ? cluster.ids : await createIdGenerator(store, config.nodeId, now);
   let retention: Retention | undefined;
+  let orphans: OrphanSweep | undefined;
   let people: PeopleDirectory | undefined;
   if (config.snapshots || db) {
     const opened = db ?? (await openConfiguredDatabase(config, log));
@@ -191,6 +195,15 @@ export async function startServer(
     });
     const projecting = projector;
     if (cluster) {
+      orphans = new OrphanSweep({
+        sql: db.sql,
+        lease: cluster.lease,
+        project: (key) => projecting.notify(key),
+        log,
+        intervalMs: config.orphanSweepMs,
+        settleMs: 30_000,
+      });
+      orphans.start();
       // What its previous owner appended but did not live to project is projected now.
       rooms.onLoad((room) => {
         if (room.parsed.type !== 'inbox')
@@ -304,6 +317,7 @@ export async function startServer(
     ...(db ? { db } : {}),
     ...(projector ? { projector } : {}),
     ...(retention ? { retention } : {}),
+    ...(orphans ? { orphans } : {}),
     ...(cluster ? { cluster } : {}),
     close() {
       closing ??= (async () => {
@@ -313,6 +327,7 @@ export async function startServer(
         // Project what is pending while the rooms are still there; what changes after this is
         // caught up at the next start.
         await retention?.stop();
+        orphans?.stop();
         await inboxes.close();
         await projector?.close();
         await rooms.close(new ConvosyncError('SHUTTING_DOWN'));

@@ -9,6 +9,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownerKey } from '../../server/cluster/lease.js';
 import { connectRedis, type Redis } from '../../server/cluster/redis.js';
+import { ConvosyncError } from '../../shared/errors.js';
 import { parseKey } from '../../shared/keys.js';
 import { DATABASE_URL, hasEnv, needs, redisUrlOn } from '../cluster-env.js';
 import { startTestServer, type TestServer, waitFor } from '../helpers.js';
@@ -91,6 +92,30 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       await a.server.projector!.flush();
       expect(await redis.get(ownerKey(key))).toBe(b.server.cluster!.id);
       expect(a.server.rooms.peek(key)).toBeUndefined();
+    }, 30_000);
+
+    it('an orphan nobody opens again (its owner gone before projecting) is claimed and projected by a sweep', async () => {
+      const group = await onA.data('POST', '/conversations/group', 'carl', {
+        name: 'orphaned',
+        members: [{ identityId: 'dina', identityType: 1 }],
+      });
+      const key = parseKey(group.conversationKey as string).key;
+      const sent = await onA.data('POST', '/messages/group', 'carl', {
+        conversationKey: key,
+        content: 'appended, never projected, never opened again',
+      });
+      // A drops the room and its lease without projecting (its projector waits a minute).
+      a.server.rooms.evict(key, new ConvosyncError('SHUTTING_DOWN'));
+      await waitFor(async () => (await redis.get(ownerKey(key))) === null, 5000, 'lease released');
+      expect(await projected(sent.messageId as string)).toBe(false);
+
+      expect(await b.server.orphans!.sweep(0)).toBeGreaterThanOrEqual(1);
+      expect(await redis.get(ownerKey(key))).toBe(b.server.cluster!.id);
+      await waitFor(() => projected(sent.messageId as string), 10_000, 'B projects the orphan');
+      // Projected now: the next sweep leaves it alone.
+      await b.server.projector!.flush();
+      const again = await b.server.orphans!.sweep(0);
+      expect(again).toBe(0);
     }, 30_000);
   },
 );
