@@ -16,13 +16,11 @@
  *   options: --no-scenarios, --big-rate=N (500-member group), --burst=N, --open=N,
  *            --env=SNAPSHOTS=off,... (extra environment for convosync)
  */
-import { fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { signToken } from '../server/auth/identity.js';
-import { asIdentityId } from '../shared/ids.js';
+import { Gen, productRoom } from './fanout/gen.js';
 import { measureCpu, quiet, treeCpuSeconds } from './fanout/proc-cpu.js';
-import type { Command, Member, Reply, RoomSpec, RunResult } from './fanout/protocol.js';
-import { BENCH_SECRET, type Server, startProduct, startReference } from './fanout/servers.js';
+import type { Member, Reply, RoomSpec, RunResult } from './fanout/protocol.js';
+import { type Server, startProduct, startReference } from './fanout/servers.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -57,55 +55,11 @@ const openCount = Number(args.open ?? (quick ? 2000 : 10_000));
 const p99Limit = Number(args['p99-limit']);
 const which = (args.only ?? 'convosync,reference').split(',');
 
-/** A forked load-generator process answering one command at a time. */
-class Gen {
-  private readonly child = fork(new URL('./fanout/load.ts', import.meta.url), [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  get pid(): number {
-    return this.child.pid!;
-  }
-  ask(command: Command): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      this.child.once('message', (reply: Reply) =>
-        reply.type === 'error' ? reject(new Error(reply.message)) : resolve(reply),
-      );
-      this.child.send(command);
-    });
-  }
-  async close(): Promise<void> {
-    await this.ask({ type: 'close' }).catch(() => undefined);
-    this.child.kill();
-  }
-}
-
 interface Target {
   server: Server;
   gens: Gen[];
   /** Creates a conversation of `members` (ids) and tells its name and their credentials. */
   room(tag: string, ids: string[]): Promise<{ name: string; members: Member[] }>;
-}
-
-async function productRoom(server: Server, ids: string[]) {
-  const members = await Promise.all(
-    ids.map(async (id) => ({
-      id,
-      token: await signToken({ id: asIdentityId(id), type: 1 }, BENCH_SECRET, 3600),
-    })),
-  );
-  const res = await fetch(`${server.http}/api/v1/conversations/group`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${members[0]!.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      name: 'bench',
-      members: ids.slice(1).map((identityId) => ({ identityId, identityType: 1 })),
-      ...(ids.length > 200 ? { maxMemberCount: 500 } : {}),
-    }),
-  });
-  const body = (await res.json()) as { data?: { conversationKey: string }; message?: string };
-  if (!res.ok || !body.data) throw new Error(`creating a group failed: ${body.message}`);
-  return { name: body.data.conversationKey, members };
 }
 
 async function target(server: Server): Promise<Target> {

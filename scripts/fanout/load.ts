@@ -39,7 +39,7 @@ const now = () => performance.timeOrigin + performance.now();
 const sentAtOf = (content: string) => Number(content.slice(0, content.indexOf(' ')));
 
 function connect(room: string, member: Member, doc = new Y.Doc(), connect = true): Client {
-  const provider = new WebsocketProvider(url, room, doc, {
+  const provider = new WebsocketProvider(member.url ?? url, room, doc, {
     connect,
     disableBc: true,
     params: member.token ? { token: member.token } : {},

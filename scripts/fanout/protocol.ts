@@ -5,6 +5,8 @@ export interface Member {
   id: string;
   /** A JWT for the product; none for the reference server. */
   token?: string;
+  /** The server this member's client connects to, if not the run's (a node of a cluster). */
+  url?: string;
 }
 
 export interface RoomSpec {
