@@ -186,7 +186,9 @@ export async function startServer(
       borrow: owner
         ? async (key) => (owner.owned().has(key) ? rooms.borrow(key) : undefined)
         : (key) => rooms.borrow(key),
-      ...(cluster ? { guardCursors: true } : {}),
+      ...(cluster
+        ? { guardCursors: true, elsewhereMaxDelayMs: config.projectorMaxDelayMs + 1000 }
+        : {}),
       debounceMs: config.projectorDebounceMs,
       maxDelayMs: config.projectorMaxDelayMs,
       onProjected: (_key, lag) => metrics.projectionLagSeconds.observe(lag / 1000),

@@ -38,10 +38,15 @@ export async function conversationKeyOf(
     throw new ConvosyncError('BAD_REQUEST', 'conversationId: a BIGINT (1 to 9223372036854775807)');
   if (!deps.sql || !deps.projector)
     throw new ConvosyncError('BAD_REQUEST', 'use the conversation key (SNAPSHOTS=off)');
-  await deps.projector.flush().catch(() => undefined);
-  const [row] = await deps.sql<
-    { conversation_key: string }[]
-  >`SELECT conversation_key FROM t_conversation WHERE conversation_id = ${param}`;
+  const { sql } = deps;
+  const row = await deps.projector.lookup(
+    async () =>
+      (
+        await sql<
+          { conversation_key: string }[]
+        >`SELECT conversation_key FROM t_conversation WHERE conversation_id = ${param}`
+      )[0],
+  );
   if (!row) throw new ConvosyncError('CONVERSATION_NOT_FOUND');
   return parseKey(row.conversation_key).key;
 }

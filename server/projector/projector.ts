@@ -40,6 +40,11 @@ export interface ProjectorDeps {
    * what the cursor already holds (else an old owner's late pass could put older rows back).
    */
   guardCursors?: boolean;
+  /**
+   * Cluster mode: other nodes project the documents they own, at most this long after a change
+   * (their max delay and a pass): a lookup that misses waits that long for them (`lookup`).
+   */
+  elsewhereMaxDelayMs?: number;
   debounceMs: number;
   maxDelayMs: number;
   /** Called after each successful projection (metrics). */
@@ -221,6 +226,25 @@ export class Projector {
         throw new Error(`projection did not catch up within ${timeoutMs} ms`);
     }
     if (failed) throw new Error('projection of a document failed; it is retried on its own');
+  }
+
+  /**
+   * Reads the tables with every change this node knows of projected first (read your writes);
+   * in cluster mode a miss is asked again until other nodes' projectors had their maximum delay
+   * (a message just written through another node is in the tables within it).
+   */
+  async lookup<T>(query: () => Promise<T | undefined>): Promise<T | undefined> {
+    await this.flush().catch(() => undefined);
+    const found = await query();
+    const wait = this.deps.elsewhereMaxDelayMs;
+    if (found !== undefined || !wait) return found;
+    const deadline = Date.now() + wait;
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const later = await query();
+      if (later !== undefined) return later;
+    }
+    return undefined;
   }
 
   async close(): Promise<void> {

@@ -105,6 +105,11 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       expect(await onB.data('GET', `/conversations/${key}`, 'bob')).toMatchObject({
         conversationKey: key,
       });
+      // By its BIGINT id, on B right after B took it in: A projects it within its max delay,
+      // and B's lookup waits for that instead of answering 404 at once.
+      const byId = await onB.call('GET', `/messages/${third.messageId}`, 'bob');
+      expect(byId.status).toBe(200);
+      expect(byId.body.data).toMatchObject({ content: 'via B again' });
       // Every row of the log was written by A (node slot 1), none by B.
       expect((await rows(key)).every((r) => r.node === 1)).toBe(true);
       expect(b.server.rooms.peek(key)).toBeUndefined();

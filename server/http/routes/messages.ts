@@ -251,12 +251,17 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
         'STORAGE_UNAVAILABLE',
         'message ids are looked up in the snapshot tables (SNAPSHOTS=off)',
       );
-    await deps.projector.flush().catch(() => undefined);
-    const [row] = await deps.sql<
-      { conversation_key: string; client_message_key: string; conversation_seq: string }[]
-    >`
+    const { sql } = deps;
+    const row = await deps.projector.lookup(
+      async () =>
+        (
+          await sql<
+            { conversation_key: string; client_message_key: string; conversation_seq: string }[]
+          >`
       SELECT c.conversation_key, b.client_message_key, b.conversation_seq FROM t_msg_body b
-      JOIN t_conversation c ON c.conversation_id = b.conversation_id::BIGINT WHERE b.message_id = ${messageId}`;
+      JOIN t_conversation c ON c.conversation_id = b.conversation_id::BIGINT WHERE b.message_id = ${messageId}`
+        )[0],
+    );
     if (!row) throw new ConvosyncError('NOT_FOUND', `no message ${messageId}`);
     return {
       key: parseKey(row.conversation_key).key,
