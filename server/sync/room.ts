@@ -53,7 +53,7 @@ import { type JudgeContext, judgeUpdate } from './judge.js';
 import type { Origin, Peer, StepUpdate } from './peer.js';
 import { createStamper, type Stamper } from './stamp.js';
 import { changeOf, NOTHING_ACCEPTED, recordOf, type StepRecord } from './step-record.js';
-import { applyWrites, judgeSubmitted } from './submit.js';
+import { alreadySent, applyWrites, judgeSubmitted } from './submit.js';
 
 // Callers (socket.ts, cluster/relay.ts) name a joined socket as the room's.
 export type { Peer } from './peer.js';
@@ -252,6 +252,9 @@ export class Room {
    */
   submit(identity: Identity, writes: readonly Write[]): Promise<Stamp[]> {
     return this.enqueue(async () => {
+      // In the queue, so a retry racing its first send sees it done or does it itself.
+      const again = alreadySent(this.doc, identity, writes);
+      if (again) return again;
       const now = this.deps.now();
       const plan = await judgeSubmitted(
         { ...this.commits, lastSeq: this.stamper.lastSeq },

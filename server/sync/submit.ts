@@ -8,7 +8,7 @@ import type { MessageKey } from '../../shared/ids.js';
 import type { ParsedDoc } from '../../shared/keys.js';
 import { byRoot, type Write } from '../../shared/rules/context.js';
 import { checkWrites } from '../../shared/rules/writes.js';
-import { conversationRoots } from '../../shared/schema.js';
+import { conversationRoots, type Message, type Stamp } from '../../shared/schema.js';
 import { systemEvents } from '../../shared/system-events.js';
 import type { Identity } from '../auth/identity.js';
 import type { Moderation } from '../moderation/moderation.js';
@@ -52,6 +52,41 @@ export async function judgeSubmitted(
   ) as MessageKey[];
   const notes = systemEvents(doc, parsed, grouped, identity.id);
   return { bind: [], writes: grouped, recalls, notes };
+}
+
+/**
+ * A retried send: every write is a message its author already sent under that key (a client
+ * that lost the answer, a 503 after the owner wrote, and sends again with its own
+ * `clientMessageKey`). Answers the stamps the first send got, so the retry writes nothing and
+ * reads as the same message; undefined when anything in `writes` is new or different (judged as
+ * usual: a key someone else used, or other content under one's own key, is refused by the rules).
+ */
+export function alreadySent(
+  doc: Y.Doc,
+  identity: Identity,
+  writes: readonly Write[],
+): Stamp[] | undefined {
+  if (writes.length === 0) return undefined;
+  const { messages, stamps } = conversationRoots(doc);
+  const found: Stamp[] = [];
+  for (const write of writes) {
+    if (write.root !== 'messages') return undefined;
+    const existing = messages.get(write.key);
+    const stamp = stamps.get(write.key);
+    const value = write.value as Partial<Message> | undefined;
+    // The same message again; a recall (the tombstone) or other content is a change, judged.
+    if (
+      !existing ||
+      !stamp ||
+      existing.sender !== identity.id ||
+      value?.recalled ||
+      value?.content !== existing.content ||
+      value?.format !== existing.format
+    )
+      return undefined;
+    found.push(stamp);
+  }
+  return found;
 }
 
 /** Writes `writes` to the document as they are (the commit's transaction runs this first). */

@@ -132,3 +132,25 @@ it('any admin answers customer service, and the conversation shows which admin a
   other.on('error', (e) => errors.push(e.code));
   await waitFor(() => errors.length > 0, 5000, 'refused');
 });
+
+it('a notice batch retried with its clientMessageKey reaches nobody twice', async () => {
+  const body = {
+    identities: ['dora', 'emil'],
+    content: 'Maintenance tonight at 2:00',
+    clientMessageKey: 'a1b2c3d4e5f60718293a4b5c6d7e8f90',
+  };
+  const send = async () => {
+    const res = await post('/notices', body);
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { data: { results: Array<{ messageId: string; seq: number }> } })
+      .data.results;
+  };
+  const first = await send();
+  // The job timed out waiting and sends the whole batch again.
+  const again = await send();
+  expect(again).toEqual(first);
+  const dora = await client('dora');
+  const notices = await dora.open(systemKey(id('dora')));
+  await waitFor(() => notices.messages().length > 0, 5000, 'notice delivered');
+  expect(notices.messages().filter((m) => m.content.includes('Maintenance'))).toHaveLength(1);
+});

@@ -145,6 +145,46 @@ describe('POST /messages/group', () => {
   });
 });
 
+describe('a retried send (clientMessageKey)', () => {
+  it('answers the first send’s message, writes nothing twice, and refuses the key to others', async () => {
+    const key = '5e7d0c1a9b3f4e2d8c6a1b0f9e8d7c6b';
+    const body = { receiverId: 'ruth', content: 'paid, thanks', clientMessageKey: key };
+    const first = await api('POST', '/messages/private', 'quinn', body);
+    expect(first.status).toBe(200);
+    // The answer was lost; the client sends again, then once more while the first is in flight.
+    const [again, once] = await Promise.all([
+      api('POST', '/messages/private', 'quinn', body),
+      api('POST', '/messages/private', 'quinn', body),
+    ]);
+    for (const retry of [again, once]) {
+      expect(retry.status).toBe(200);
+      expect(retry.body.data).toMatchObject({
+        messageId: first.body.data.messageId,
+        messageKey: key,
+        seq: first.body.data.seq,
+      });
+    }
+    const history = await api('GET', '/messages/conversation/private_quinn_ruth', 'ruth');
+    expect(history.body.data.list.filter((m) => m.content === 'paid, thanks')).toHaveLength(1);
+    // Other content under the same key is not a retry: messages are immutable.
+    const changed = await api('POST', '/messages/private', 'quinn', { ...body, content: 'unpaid' });
+    expect(changed.status).toBe(409);
+    expect(changed.body.code).toBe('IMMUTABLE');
+    // Nor is the key someone else's to take.
+    const taken = await api('POST', '/messages/private', 'ruth', {
+      receiverId: 'quinn',
+      content: 'paid, thanks',
+      clientMessageKey: key,
+    });
+    expect(taken.status).toBeGreaterThanOrEqual(400);
+    const bad = await api('POST', '/messages/private', 'quinn', {
+      ...body,
+      clientMessageKey: 'not-a-key',
+    });
+    expect(bad.status).toBe(400);
+  });
+});
+
 describe('history, recall and read', () => {
   it('pages newest first, stable with the cursor while messages arrive', async () => {
     for (let i = 0; i < 25; i++)

@@ -8,7 +8,13 @@ import { z } from 'zod';
 import { hasGenesis, listMessages, type MessageView } from '../../../shared/conversation.js';
 import { ConversationType, MessageFormat, PlatformRole } from '../../../shared/enums.js';
 import { ConvosyncError } from '../../../shared/errors.js';
-import { asIdentityId, isBigintId, type MessageKey, newMessageKey } from '../../../shared/ids.js';
+import {
+  asIdentityId,
+  isBigintId,
+  isMessageKey,
+  type MessageKey,
+  newMessageKey,
+} from '../../../shared/ids.js';
 import { assistantKey, type ConversationKey, parseKey, privateKey } from '../../../shared/keys.js';
 import { composeMessage, type Draft, forwardDraft } from '../../../shared/message.js';
 import { canRead } from '../../../shared/rules/access.js';
@@ -42,6 +48,14 @@ const bigintId = z.union([
  * `card` (the business object of a card message). Unknown fields are refused (.strict()).
  */
 const messageFields = {
+  /**
+   * The sender's own key for the message (32 lowercase hex, as the SDK makes them): a send
+   * retried with the same key and content answers the first send's message instead of a second.
+   */
+  clientMessageKey: z
+    .string()
+    .refine(isMessageKey, 'clientMessageKey: 32 lowercase hex characters')
+    .optional(),
   content: z.string().max(5000).default(''),
   messageFormat: z.nativeEnum(MessageFormat).default(MessageFormat.Text),
   replyToMessageId: bigintId.nullable().optional(),
@@ -77,18 +91,21 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
     identity: AuthEnv['Variables']['identity'],
     key: ConversationKey,
     draft: Draft,
+    clientMessageKey?: string,
   ): Promise<MessageResponseVO> => {
     const room = await deps.rooms.open(key, identity);
     const message = composeMessage(
       draft,
       { identity: identity.id, identityType: identity.type },
-      newMessageKey(),
+      (clientMessageKey as MessageKey | undefined) ?? newMessageKey(),
       Date.now(),
     );
     const [stamp] = await room.submit(identity, [
       { root: 'messages', key: message.key, value: message },
     ]);
-    return messageVO(room.doc, { ...message, stamp: stamp!, pending: false });
+    // A retry answers the message as first sent (its own send time).
+    const sent = conversationRoots(room.doc).messages.get(message.key) ?? message;
+    return messageVO(room.doc, { ...sent, stamp: stamp!, pending: false });
   };
 
   /** The draft the spec's fields describe, in conversation `key` (a reply stays in it). */
@@ -121,7 +138,9 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
     async (c) => {
       const { receiverId, ...body } = c.req.valid('json');
       const key = privateKey(c.get('identity').id, asIdentityId(receiverId));
-      return c.json(ok(await send(c.get('identity'), key, await draftOf(key, body))));
+      return c.json(
+        ok(await send(c.get('identity'), key, await draftOf(key, body), body.clientMessageKey)),
+      );
     },
   );
 
@@ -147,7 +166,9 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
       const key = await conversationKeyOf(deps, (conversationId ?? conversationKey)!);
       if (parseKey(key).type !== ConversationType.Group)
         throw new ConvosyncError('BAD_REQUEST', 'conversationId: not a group');
-      return c.json(ok(await send(c.get('identity'), key, await draftOf(key, body))));
+      return c.json(
+        ok(await send(c.get('identity'), key, await draftOf(key, body), body.clientMessageKey)),
+      );
     },
   );
 

@@ -10,7 +10,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { MessageFormat } from '../../../shared/enums.js';
 import { ConvosyncError } from '../../../shared/errors.js';
-import { asIdentityId, newMessageKey } from '../../../shared/ids.js';
+import { asIdentityId, isMessageKey, type MessageKey, newMessageKey } from '../../../shared/ids.js';
 import { parseKey, systemKey } from '../../../shared/keys.js';
 import { composeMessage } from '../../../shared/message.js';
 import { type CardState, cardKey, conversationRoots } from '../../../shared/schema.js';
@@ -23,6 +23,14 @@ export const MAX_NOTICE_RECIPIENTS = 1000;
 
 const noticeBody = z.object({
   identities: z.array(z.string().min(1).max(50)).min(1).max(MAX_NOTICE_RECIPIENTS),
+  /**
+   * The job's own key for this notice (32 lowercase hex), the same in every recipient's
+   * conversation: a batch retried after a timeout or a 503 sends nobody the notice twice.
+   */
+  clientMessageKey: z
+    .string()
+    .refine(isMessageKey, 'clientMessageKey: 32 lowercase hex characters')
+    .optional(),
   content: z.string().max(5000).default(''),
   format: z.union([z.literal(MessageFormat.Text), z.literal(MessageFormat.Card)]).default(0),
   card: z
@@ -63,7 +71,7 @@ export function noticeRoutes(deps: { rooms: ServerRooms }): Hono<AuthEnv> {
             ...(body.card ? { card: body.card } : {}),
           },
           { identity: service.id, identityType: service.type },
-          newMessageKey(),
+          (body.clientMessageKey as MessageKey | undefined) ?? newMessageKey(),
           Date.now(),
         );
         const [stamp] = await room.submit(service, [
