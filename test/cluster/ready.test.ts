@@ -3,48 +3,28 @@
  * failing append must turn /ready red (a load balancer then sends traffic elsewhere) and green
  * again once appends succeed, as a failing LevelDB write does on a single node.
  */
-import { randomUUID } from 'node:crypto';
-import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectRedis } from '../../server/cluster/redis.js';
+import { describe, expect, it } from 'vitest';
 import { parseKey } from '../../shared/keys.js';
-import { DATABASE_URL, hasEnv, needs, redisUrlOn } from '../cluster-env.js';
-import { startTestServer, type TestServer, waitFor } from '../helpers.js';
+import { hasEnv, needs } from '../cluster-env.js';
+import { waitFor } from '../helpers.js';
 import { restApi } from '../rest.js';
+import { useInProcessCluster } from './in-process.js';
 
 const REDIS_DB = 11;
 
 describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
   `readiness on a cluster node${needs('DATABASE_URL', 'REDIS_URL')}`,
   () => {
-    const schema = `cl_ready_${randomUUID().slice(0, 8)}`;
-    let sql: postgres.Sql;
-    let node: TestServer;
-    const api = restApi(() => node);
-    beforeAll(async () => {
-      sql = postgres(DATABASE_URL!, { onnotice: () => {}, max: 2 });
-      await sql.unsafe(`CREATE SCHEMA ${schema}`);
-      const redis = await connectRedis(redisUrlOn(REDIS_DB));
-      await redis.flushDb();
-      await redis.close();
-      node = await startTestServer({
-        env: {
-          DATABASE_URL: DATABASE_URL!,
-          DATABASE_SCHEMA: schema,
-          REDIS_URL: redisUrlOn(REDIS_DB),
-          NODE_ID: '1',
-          STORAGE_PROBE_MS: '100',
-        },
-      });
-    }, 60_000);
-    afterAll(async () => {
-      await node?.close();
-      await sql?.unsafe(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
-      await sql?.end();
+    const cluster = useInProcessCluster({
+      redisDb: REDIS_DB,
+      nodes: [{ STORAGE_PROBE_MS: '100' }],
     });
+    const node = () => cluster.nodes[0]!;
+    const api = restApi(node);
+    const { schema } = cluster;
 
     const ready = async () => {
-      const response = await fetch(`${node.httpUrl}/ready`);
+      const response = await fetch(`${node().httpUrl}/ready`);
       const body = (await response.json()) as { data: { storage: string } };
       return { status: response.status, storage: body.data.storage };
     };
@@ -58,7 +38,7 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       expect(await ready()).toEqual({ status: 200, storage: 'open' });
 
       // The database refuses new log rows (not a fenced position: a real failure).
-      await sql.unsafe(`
+      await cluster.sql.unsafe(`
         CREATE FUNCTION ${schema}.refuse() RETURNS trigger LANGUAGE plpgsql AS
           $$ BEGIN RAISE EXCEPTION 'disk full (test)'; END $$;
         CREATE TRIGGER refuse BEFORE INSERT ON ${schema}.doc_log
@@ -71,7 +51,7 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       expect(refused.body.code).toBe('STORAGE_UNAVAILABLE');
       expect(await ready()).toMatchObject({ status: 503, storage: 'failing' });
 
-      await sql.unsafe(`DROP TRIGGER refuse ON ${schema}.doc_log`);
+      await cluster.sql.unsafe(`DROP TRIGGER refuse ON ${schema}.doc_log`);
       await waitFor(async () => (await ready()).status === 200, 5000, 'ready again');
       const sent = await api.data('POST', '/messages/group', 'alice', {
         conversationKey: key,

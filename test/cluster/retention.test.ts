@@ -4,15 +4,12 @@
  * expired message goes on one node and no node writes a document another owns. The servers'
  * clock is the test's, so "two days later" takes no time.
  */
-import { randomUUID } from 'node:crypto';
-import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ownerKey } from '../../server/cluster/lease.js';
-import { connectRedis, type Redis } from '../../server/cluster/redis.js';
 import { parseKey } from '../../shared/keys.js';
-import { DATABASE_URL, hasEnv, needs, redisUrlOn } from '../cluster-env.js';
-import { startTestServer, type TestServer } from '../helpers.js';
+import { hasEnv, needs } from '../cluster-env.js';
 import { restApi } from '../rest.js';
+import { useInProcessCluster } from './in-process.js';
 
 const REDIS_DB = 12;
 const DAY = 86_400_000;
@@ -20,40 +17,17 @@ const DAY = 86_400_000;
 describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
   `retention on several nodes${needs('DATABASE_URL', 'REDIS_URL')}`,
   () => {
-    const schema = `cl_ret_${randomUUID().slice(0, 8)}`;
-    let sql: postgres.Sql;
-    let redis: Redis;
-    let a: TestServer;
-    let b: TestServer;
     let clock = Date.now();
-    const onA = restApi(() => a);
-    const onB = restApi(() => b);
-    beforeAll(async () => {
-      sql = postgres(DATABASE_URL!, { onnotice: () => {}, max: 2 });
-      await sql.unsafe(`CREATE SCHEMA ${schema}`);
-      redis = await connectRedis(redisUrlOn(REDIS_DB));
-      await redis.flushDb();
-      const start = (node: number) =>
-        startTestServer({
-          env: {
-            DATABASE_URL: DATABASE_URL!,
-            DATABASE_SCHEMA: schema,
-            REDIS_URL: redisUrlOn(REDIS_DB),
-            NODE_ID: String(node),
-            PROJECTOR_DEBOUNCE_MS: '10',
-          },
-          overrides: { now: () => clock },
-        });
-      a = await start(1);
-      b = await start(2);
-    }, 60_000);
-    afterAll(async () => {
-      await a?.close();
-      await b?.close();
-      await redis?.close();
-      await sql?.unsafe(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
-      await sql?.end();
+    const cluster = useInProcessCluster({
+      redisDb: REDIS_DB,
+      env: { PROJECTOR_DEBOUNCE_MS: '10' },
+      nodes: [{}, {}],
+      overrides: { now: () => clock },
     });
+    const a = () => cluster.nodes[0]!;
+    const b = () => cluster.nodes[1]!;
+    const onA = restApi(a);
+    const onB = restApi(b);
 
     /** A group on A with two messages two days old, one fresh, and a retention of one day. */
     const oldGroup = async (name: string) => {
@@ -69,7 +43,7 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       clock += 2 * DAY;
       await send('fresh');
       await onA.data('PUT', `/conversations/${key}/settings`, 'olga', { messageRetentionDays: 1 });
-      await a.server.projector!.flush(); // the setting is in t_conversation, where sweeps look
+      await a().server.projector!.flush(); // the setting is in t_conversation, where sweeps look
       return key;
     };
     const history = async (key: string) =>
@@ -79,17 +53,17 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
 
     it('a node leaves a conversation another owns to that owner, and sweeps one nobody owns', async () => {
       const owned = await oldGroup('owned by A');
-      expect(await b.server.retention!.sweep()).toBe(0);
-      expect(await redis.get(ownerKey(owned))).toBe(a.server.cluster!.id);
+      expect(await b().server.retention!.sweep()).toBe(0);
+      expect(await cluster.redis.get(ownerKey(owned))).toBe(a().server.cluster!.id);
       expect(await history(owned)).toContain('old one'); // untouched by B
       // The creation note and both old messages.
-      expect(await a.server.retention!.sweep()).toBe(3);
+      expect(await a().server.retention!.sweep()).toBe(3);
       expect(await history(owned)).toEqual(['fresh']);
 
       const free = await oldGroup('owned by nobody');
-      await redis.del(ownerKey(free)); // its owner gone
-      expect(await b.server.retention!.sweep()).toBe(3);
-      expect(await redis.get(ownerKey(free))).toBe(b.server.cluster!.id);
+      await cluster.redis.del(ownerKey(free)); // its owner gone
+      expect(await b().server.retention!.sweep()).toBe(3);
+      expect(await cluster.redis.get(ownerKey(free))).toBe(b().server.cluster!.id);
       expect(await history(free)).toEqual(['fresh']);
     }, 30_000);
   },
