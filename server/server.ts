@@ -166,7 +166,15 @@ export async function startServer(
       storeFor: (key) => watched.watch(cluster.placement.storeFor(key)),
     },
   );
-  const inboxes = new Inboxes({ rooms, store, log, now, debounceMs: 50, maxDelayMs: 500 });
+  const inboxes = new Inboxes({
+    rooms,
+    store,
+    log,
+    now,
+    debounceMs: 50,
+    maxDelayMs: 500,
+    ...(cluster ? { cluster: cluster.inbox } : {}),
+  });
   feed.subscribe((change) => inboxes.notify(change.doc));
   feed.subscribe((change) => {
     // An identity writes only its own profile (the rules), so the author is its key.

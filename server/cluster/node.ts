@@ -6,6 +6,7 @@
  * - the fenced document log in Postgres (../store/postgres.ts), written with this slot;
  * - the node's heartbeat and room leases in Redis (lease.ts); a lost room is evicted at once;
  * - presence in Redis (presence.ts) and the identity rate limits (rate-limit.ts);
+ * - the inbox's notices between nodes (inbox-notices.ts), on a subscription of its own;
  * - once the rooms exist (`attach`): rooms load only where owned (placement.ts), unloaded rooms
  *   are released, sockets are routed to the owner (relay.ts), and so are the server writes of
  *   REST and notices, whose reads use copies of the log (server-rooms.ts, replicas.ts).
@@ -18,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { ConvosyncError } from '../../shared/errors.js';
 import type { DocName } from '../../shared/keys.js';
 import type { Sql } from '../db/connect.js';
+import type { InboxCluster } from '../inbox/inboxes.js';
 import type { Logger } from '../log.js';
 import type { IdGenerator } from '../message-ids.js';
 import type { RateLimits } from '../moderation/rate-limit.js';
@@ -27,6 +29,7 @@ import type { FencedDocStore } from '../store/fenced.js';
 import { openPostgresStore } from '../store/postgres.js';
 import type { RoomPlacement, Rooms, ServerRooms } from '../sync/rooms.js';
 import type { SyncRooms } from '../sync/socket.js';
+import { startInboxNotices } from './inbox-notices.js';
 import { type NodeLease, startNodeLease } from './lease.js';
 import { leasedIdGenerator, leaseNodeSlot, type NodeSlot } from './node-slot.js';
 import { leasedPlacement } from './placement.js';
@@ -57,6 +60,8 @@ export interface ClusterNode {
   readonly presence: PresenceRegistry;
   readonly rateLimit: RateLimit;
   readonly placement: RoomPlacement;
+  /** What the inbox of this node needs of the others (notices, copies of conversations). */
+  readonly inbox: InboxCluster;
   /**
    * Wires the rooms in; returns what sockets open rooms through, and what REST, notices and file
    * access do.
@@ -105,6 +110,13 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     onError: (error) => log.warn('rate limit in redis failed, local buckets for now', { error }),
   });
   const replicas = new Replicas({ store });
+  const inbox = await startInboxNotices({
+    redis,
+    redisUrl: options.redisUrl,
+    lease,
+    replicas,
+    log,
+  });
   let relay: Relay | undefined;
   log.info('cluster node started', { node: id, slot: slot.slot });
   return {
@@ -116,6 +128,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     presence,
     rateLimit,
     placement: leasedPlacement(lease, store, replicas),
+    inbox,
     async attach(rooms, { genesisWindowMs }) {
       evict = (room) => rooms.evict(room as DocName, new ConvosyncError('FENCED'));
       rooms.onUnload((key) => {
@@ -133,6 +146,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     },
     async close() {
       await relay?.close(new ConvosyncError('SHUTTING_DOWN'));
+      await inbox.close();
       replicas.close();
       await lease.drain().catch((error) => log.warn('lease drain failed', { error }));
       await presence.close().catch((error) => log.warn('presence close failed', { error }));

@@ -12,10 +12,24 @@
  * Crash safety: the conversation is the source of truth. A list change lost in a crash (the
  * conversation changed durably, the list not yet) is repaired by the conversation's next pass:
  * the first pass after a conversation loads checks every member's list.
+ *
+ * Cluster mode (`cluster`): a conversation's pass runs on its owner, which alone writes its
+ * members' lists, and then tells every node (a notice: the key and the identities whose list
+ * changed, server/cluster/inbox-notices.ts). A node with an inbox open that lists the key
+ * (watchers.ts), or whose list changed, runs a viewer pass: it reads the conversation from a
+ * copy of its durable log and writes the entries into its own open inboxes. Entries of
+ * conversations another node owns are read from such copies when an inbox opens, too, so
+ * nothing here claims or loads a room another node owns.
  */
 import * as Y from 'yjs';
 import type { IdentityId } from '../../shared/ids.js';
-import { type ConversationKey, type DocName, inboxKey, tryParseKey } from '../../shared/keys.js';
+import {
+  type ConversationKey,
+  type DocName,
+  inboxKey,
+  parseInboxKey,
+  tryParseKey,
+} from '../../shared/keys.js';
 import { type InboxEntry, inboxRoots } from '../../shared/schema.js';
 import type { Logger } from '../log.js';
 import { liveSummary } from '../log-summary.js';
@@ -27,6 +41,29 @@ import type { Rooms } from '../sync/rooms.js';
 import { inboxEntry, listedFor } from './entry.js';
 import { InboxLists } from './lists.js';
 import { EarlierViews } from './views.js';
+import { InboxWatchers } from './watchers.js';
+
+/** A conversation's owner to every node: its entries may have changed (cluster mode). */
+export interface InboxNotice {
+  key: ConversationKey;
+  /** Identities whose list the owner's pass changed (they joined or left). */
+  changed: IdentityId[];
+}
+
+/** What the inbox needs of the other nodes in cluster mode (server/cluster/inbox-notices.ts). */
+export interface InboxCluster {
+  /** Whether this node owns `key` now: its passes write the lists and send notices. */
+  owns(key: ConversationKey): boolean;
+  /** `f` on a copy of `key`'s durable log, caught up now (another node owns it, or none). */
+  readCopy<T>(key: ConversationKey, f: (doc: Y.Doc) => T): Promise<T>;
+  /** Sends `notice` to every other node (and again later if Redis does not take it now). */
+  publish(notice: InboxNotice): void;
+  /**
+   * Notices from other nodes go to `notice`; `resync` is called when some may have been missed
+   * (this node's subscription was down).
+   */
+  listen(listener: { notice(notice: InboxNotice): void; resync(): void }): void;
+}
 
 export interface InboxesDeps {
   rooms: Rooms;
@@ -39,6 +76,8 @@ export interface InboxesDeps {
   maxDelayMs: number;
   /** Longest an opening inbox waits for its conversations' entries (default 10 s). */
   openTimeoutMs?: number;
+  /** Cluster mode; absent on a single node (nothing here then costs an await or Redis). */
+  cluster?: InboxCluster;
 }
 
 /** Conversations whose entries an opening inbox computes at once. */
@@ -54,6 +93,10 @@ interface Computed {
 export class Inboxes {
   private readonly pending: Debounce<ConversationKey>;
   private readonly running = new Map<ConversationKey, Promise<void>>();
+  /** Conversations whose next pass is chained but not started (a request then joins it). */
+  private readonly queued = new Set<ConversationKey>();
+  /** Cluster mode: the conversations the inboxes open here list. */
+  private readonly watchers = new InboxWatchers();
   private readonly opening = new Set<Promise<void>>();
   readonly lists: InboxLists;
   private readonly viewClients: ViewClients;
@@ -79,6 +122,8 @@ export class Inboxes {
     this.viewClients = new ViewClients(deps.store);
     this.views = new EarlierViews(deps.store);
     deps.rooms.onUnload((key) => {
+      const identity = parseInboxKey(key);
+      if (identity !== undefined) this.watchers.dropIdentity(identity);
       this.known.delete(key as ConversationKey);
       this.shown.delete(key);
       const room = this.inboxRooms.get(key);
@@ -86,6 +131,15 @@ export class Inboxes {
       if (room) this.saveViews(room);
     });
     deps.rooms.onLoad((room) => (room.parsed.type === 'inbox' ? this.open(room) : undefined));
+    deps.cluster?.listen({
+      notice: (notice) => this.received(notice),
+      resync: () => this.resync(),
+    });
+  }
+
+  /** Conversations the inboxes open here are watched for (cluster mode; tests). */
+  get watched(): number {
+    return this.watchers.size;
   }
 
   /** Conversations whose listed members are remembered (tests: none after their rooms unload). */
@@ -130,6 +184,9 @@ export class Inboxes {
   private async fill(room: Room): Promise<void> {
     if (room.parsed.type !== 'inbox') return;
     const owner = room.parsed.owner;
+    const { cluster } = this.deps;
+    // Another node may have changed the list since it was cached: an opening inbox reads it anew.
+    if (cluster) await this.lists.forget(owner);
     const [client, earlier, listed, left] = await Promise.all([
       this.viewClients.next(),
       this.views.get(room.key),
@@ -139,6 +196,11 @@ export class Inboxes {
     room.useView(client, earlier);
     room.onEarlierViews = () => this.saveViews(room);
     this.inboxRooms.set(room.key, room);
+    if (cluster)
+      for (const key of listed) {
+        const parsed = tryParseKey(key);
+        if (parsed) this.watchers.add(parsed.key, owner);
+      }
     const keys = [...listed];
     const computed = new Map<ConversationKey, Computed>();
     // One conversation that cannot be read (or is slow) must not cost the others their entry:
@@ -212,25 +274,37 @@ export class Inboxes {
 
   /** The entry of `key` for `identity` now (undefined: not an active member, or no genesis). */
   private async entryFor(key: ConversationKey, identity: IdentityId): Promise<Computed> {
+    const compute = (doc: Y.Doc): Computed => {
+      const version = ++this.version;
+      const parsed = tryParseKey(key)!;
+      if (!doc.getMap('meta').has('conversationId')) return { entry: undefined, version };
+      if (!listedFor(doc).active.includes(identity)) return { entry: undefined, version };
+      return { entry: inboxEntry(doc, parsed, identity, liveSummary(doc)), version };
+    };
+    const { cluster } = this.deps;
+    // Cluster mode: a conversation owned elsewhere (or by nobody) is read, never claimed.
+    if (cluster && !cluster.owns(key)) return cluster.readCopy(key, compute);
     const conversation = await this.deps.rooms.borrow(key);
     try {
-      return await conversation.read((doc) => {
-        const version = ++this.version;
-        const parsed = tryParseKey(key)!;
-        if (!doc.getMap('meta').has('conversationId')) return { entry: undefined, version };
-        if (!listedFor(doc).active.includes(identity)) return { entry: undefined, version };
-        return { entry: inboxEntry(doc, parsed, identity, liveSummary(doc)), version };
-      });
+      return await conversation.read(compute);
     } finally {
       conversation.release();
     }
   }
 
-  /** One pass at a time per conversation; a change during a pass schedules another. */
+  /**
+   * One pass at a time per conversation; a change during a pass schedules another (one: a
+   * request while the next pass has not started yet is served by that pass).
+   */
   private run(key: ConversationKey): Promise<void> {
-    const previous = this.running.get(key) ?? Promise.resolve();
-    const next = previous
-      .then(() => this.pass(key))
+    const previous = this.running.get(key);
+    if (previous && this.queued.has(key)) return previous;
+    this.queued.add(key);
+    const next = (previous ?? Promise.resolve())
+      .then(() => {
+        this.queued.delete(key);
+        return this.pass(key);
+      })
       .catch((error) => this.deps.log.warn('inbox update failed', { conversation: key, error }))
       .finally(() => {
         if (this.running.get(key) === next) this.running.delete(key);
@@ -242,7 +316,8 @@ export class Inboxes {
   private async pass(key: ConversationKey): Promise<void> {
     const parsed = tryParseKey(key);
     if (!parsed) return;
-    const { rooms } = this.deps;
+    const { rooms, cluster } = this.deps;
+    if (cluster && !cluster.owns(key)) return this.view(key, cluster);
     const conversation = await rooms.borrow(key);
     let read: {
       active: IdentityId[];
@@ -269,10 +344,15 @@ export class Inboxes {
     }
     // The lists: durable, written only when membership changed.
     const known = this.known.get(key);
-    for (const id of read.active) if (!known?.has(id)) await this.lists.add(id, key);
-    for (const id of read.exited) if (!known || known.has(id)) await this.lists.remove(id, key);
+    const changed: IdentityId[] = [];
+    for (const id of read.active)
+      if (!known?.has(id) && (await this.lists.add(id, key))) changed.push(id);
+    for (const id of read.exited)
+      if ((!known || known.has(id)) && (await this.lists.remove(id, key))) changed.push(id);
     if (rooms.peek(key)) this.known.set(key, new Set(read.active));
     else this.known.delete(key);
+    // The lists are durable: other nodes may read them and their open inboxes follow.
+    cluster?.publish({ key, changed });
     // An inbox that opened after the read (its fill may have read the list before these writes)
     // gets the entry from another pass.
     if (
@@ -284,6 +364,68 @@ export class Inboxes {
       const inbox = rooms.peek(inboxKey(id));
       if (!inbox) continue;
       await inbox.viewWrite((doc) => this.show(doc, inbox.key, key, computed)).catch(() => {});
+    }
+  }
+
+  /**
+   * Cluster mode, a conversation another node owns: its entry for each inbox open here that
+   * lists it, from a copy of its log (which holds at least what the owner's pass read, as the
+   * owner reads only durable state and tells after its pass). No list is written here.
+   */
+  private async view(key: ConversationKey, cluster: InboxCluster): Promise<void> {
+    const parsed = tryParseKey(key);
+    const { rooms } = this.deps;
+    const watching = this.watchers.of(key).filter((id) => rooms.peek(inboxKey(id)));
+    if (!parsed || watching.length === 0) return;
+    const computed = await cluster.readCopy(key, (doc) => {
+      const version = ++this.version;
+      const active = new Set(doc.getMap('meta').has('conversationId') ? listedFor(doc).active : []);
+      const log = watching.some((id) => active.has(id)) ? liveSummary(doc) : undefined;
+      return watching.map((id): [IdentityId, Computed] => [
+        id,
+        { entry: log && active.has(id) ? inboxEntry(doc, parsed, id, log) : undefined, version },
+      ]);
+    });
+    for (const [id, c] of computed) {
+      // Not an active member (any more): its entry goes, and the key is no longer watched for it.
+      if (c.entry === undefined) this.watchers.drop(key, id);
+      const inbox = rooms.peek(inboxKey(id));
+      if (!inbox) continue;
+      await inbox.viewWrite((doc) => this.show(doc, inbox.key, key, c)).catch(() => {});
+    }
+  }
+
+  /** Cluster mode: another node's pass of `notice.key` is done (its lists are durable). */
+  private received({ key, changed }: InboxNotice): void {
+    if (this.closed) return;
+    for (const id of changed) {
+      void this.lists.forget(id);
+      // A join (or a leave) of an identity whose inbox is open here: the view pass decides.
+      if (this.deps.rooms.peek(inboxKey(id))) this.watchers.add(key, id);
+    }
+    if (this.watchers.watches(key)) void this.run(key);
+  }
+
+  /**
+   * Cluster mode: notices may have been missed (this node's subscription was down). Every inbox
+   * open here reads its list anew and every conversation it lists, or listed, gets a pass.
+   */
+  private resync(): void {
+    if (this.closed) return;
+    for (const room of this.inboxRooms.values()) {
+      if (room.parsed.type !== 'inbox') continue;
+      const owner = room.parsed.owner;
+      void this.lists
+        .forget(owner)
+        .then(() => this.lists.get(owner))
+        .then((listed) => {
+          for (const key of listed) {
+            const parsed = tryParseKey(key);
+            if (parsed) this.watchers.add(parsed.key, owner);
+          }
+          for (const key of this.watchers.keysOf(owner)) void this.run(key);
+        })
+        .catch((error) => this.deps.log.warn('inbox resync failed', { inbox: room.key, error }));
     }
   }
 

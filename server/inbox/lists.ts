@@ -55,6 +55,17 @@ export class InboxLists {
     return list && { listed: list.listed, left: new Set(list.left) };
   }
 
+  /**
+   * Drops what is cached of `identity`'s list (cluster mode: another node changed it, or a notice
+   * may have been missed): the next read asks the store. In the identity's order, so a read
+   * already under way cannot cache what it read before the change after this.
+   */
+  forget(identity: IdentityId): Promise<void> {
+    return this.serial(identity, async () => {
+      this.cache.delete(identity);
+    });
+  }
+
   /** Lists `key` for `identity`; true when that was a change (and it is now durable). */
   add(identity: IdentityId, key: string): Promise<boolean> {
     return this.change(identity, (list) => {

@@ -1,0 +1,126 @@
+/**
+ * The inbox across nodes (two nodes in this process, cluster mode: the real Postgres log and
+ * Redis). Bob's inbox is open on B; the group is created and written through a socket on A,
+ * which owns it. Bob's inbox on B gets the group's entry when he is added, its preview and
+ * unread count as alice posts on A, and loses it when he is removed; an inbox opened on B later
+ * reads its entries from the log. B never loads or claims the group. Before this, each of those
+ * stayed on A (the pass wrote only into inbox rooms on the conversation's own node).
+ */
+import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '../../client/index.js';
+import { DATABASE_URL, hasEnv, needs, redisUrlOn } from '../cluster-env.js';
+import { id, sdkClient, startTestServer, type TestServer, waitFor } from '../helpers.js';
+
+const REDIS_DB = 10;
+
+describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
+  `the inbox across nodes${needs('DATABASE_URL', 'REDIS_URL')}`,
+  () => {
+    const schema = `cl_inbox_${randomUUID().slice(0, 8)}`;
+    let sql: postgres.Sql;
+    let a: TestServer;
+    let b: TestServer;
+    const clients: Client[] = [];
+    const client = async (on: TestServer, who: string) => {
+      const c = await sdkClient(on.httpUrl, who);
+      clients.push(c);
+      return c;
+    };
+    beforeAll(async () => {
+      sql = postgres(DATABASE_URL!, { onnotice: () => {}, max: 2 });
+      await sql.unsafe(`CREATE SCHEMA ${schema}`);
+      const { connectRedis } = await import('../../server/cluster/redis.js');
+      const redis = await connectRedis(redisUrlOn(REDIS_DB));
+      await redis.flushDb();
+      await redis.close();
+      const env = (node: number) => ({
+        DATABASE_URL: DATABASE_URL!,
+        DATABASE_SCHEMA: schema,
+        REDIS_URL: redisUrlOn(REDIS_DB),
+        NODE_ID: String(node),
+        RATE_LIMIT_CONVERSATION: 'off',
+      });
+      a = await startTestServer({ env: env(1) });
+      b = await startTestServer({ env: env(2) });
+    }, 60_000);
+    afterAll(async () => {
+      for (const c of clients) await c.close().catch(() => undefined);
+      await a?.close();
+      await b?.close();
+      await sql?.unsafe(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
+      await sql?.end();
+    });
+
+    it('bob’s inbox on B follows a group A owns: joined, previews and unread, removed', async () => {
+      const bob = await client(b, 'bob');
+      const inbox = await bob.inbox();
+      await inbox.whenSynced();
+      expect(b.server.cluster!.lease.owned().has('inbox_bob')).toBe(true);
+      expect(inbox.list()).toEqual([]);
+
+      const alice = await client(a, 'alice');
+      const group = await alice.createGroup({
+        name: 'owned by A',
+        members: [
+          { identity: 'bob', identityType: 1 },
+          { identity: 'carol', identityType: 1 },
+        ],
+      });
+      await group.whenSynced();
+      expect(a.server.cluster!.lease.owned().has(group.key)).toBe(true);
+
+      const entryOf = () => inbox.list().find((e) => e.key === group.key);
+      // Joined: the entry appears on B (the group's creation note as its preview).
+      let since = performance.now();
+      await waitFor(() => entryOf()?.name === 'owned by A', 10_000, 'the group listed on B');
+      const joined = performance.now() - since;
+
+      since = performance.now();
+      await group.send({ content: 'first from A' });
+      await waitFor(
+        () => entryOf()?.preview?.text === 'first from A' && entryOf()?.unread === 1,
+        10_000,
+        'preview and unread on B',
+      );
+      const posted = performance.now() - since;
+      await group.send({ content: 'second from A' });
+      await waitFor(
+        () => entryOf()?.preview?.text === 'second from A' && entryOf()?.unread === 2,
+        10_000,
+        'the next message on B',
+      );
+      expect(entryOf()).toMatchObject({ type: 'group', status: 1 });
+
+      // An inbox opened on B after the fact reads the group from the log (carol's: B claims it).
+      const carol = await client(b, 'carol');
+      const carolInbox = await carol.inbox();
+      await waitFor(
+        () => carolInbox.list().find((e) => e.key === group.key)?.unread === 2,
+        10_000,
+        'carol’s inbox opened on B',
+      );
+      expect(b.server.cluster!.lease.owned().has('inbox_carol')).toBe(true);
+
+      since = performance.now();
+      await group.remove(id('bob'));
+      await waitFor(() => entryOf() === undefined, 10_000, 'the group gone from bob’s inbox on B');
+      const removed = performance.now() - since;
+      // Carol's entry stays and follows (the removal note).
+      await waitFor(
+        () => carolInbox.list().find((e) => e.key === group.key)?.preview?.system === true,
+        10_000,
+        'carol sees the removal',
+      );
+
+      // B read the group from copies of the log: it never loaded or claimed it.
+      expect(b.server.rooms.peek(group.key)).toBeUndefined();
+      expect(b.server.cluster!.lease.owned().has(group.key)).toBe(false);
+      console.log(
+        `inbox on B after a change on A: joined ${joined.toFixed(0)} ms, ` +
+          `message ${posted.toFixed(0)} ms, removed ${removed.toFixed(0)} ms`,
+      );
+    }, 60_000);
+  },
+);
