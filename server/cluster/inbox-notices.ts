@@ -106,7 +106,8 @@ export async function startInboxNotices(options: InboxNoticesOptions): Promise<I
     for (const listener of listeners) listener.notice(notice);
   };
 
-  const subscriber = redis.duplicate();
+  // Named, so an operator (and the tests) can tell it in CLIENT LIST.
+  const subscriber = redis.duplicate({ name: `cs-inbox-${lease.id}` });
   subscriber.on('error', () => {}); // reported by the main connection; this one reconnects too
   let subscribed = false;
   subscriber.on('ready', () => {

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asIdentityId } from '../../shared/ids.js';
+import { groupKey } from '../../shared/keys.js';
+import { hasEnv, needs, redisUrlOn } from '../../test/cluster-env.js';
+import type { InboxNotice } from '../inbox/inboxes.js';
+import { createLogger } from '../log.js';
+import { type InboxNotices, inboxChannel, startInboxNotices } from './inbox-notices.js';
+import type { NodeLease } from './lease.js';
+import { connectRedis, type Redis } from './redis.js';
+import type { Replicas } from './replicas.js';
+
+const DB = 11;
+
+const until = async (what: () => boolean, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!what()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+/** Closes the connection of Redis client `name` from the server's side (a network break). */
+async function kill(admin: Redis, name: string): Promise<void> {
+  const list = await admin.clientList();
+  const client = list.find((c) => c.name === name);
+  if (!client) throw new Error(`no client named ${name}`);
+  await admin.clientKill({ filter: 'ID', id: Number(client.id) });
+}
+
+describe.skipIf(!hasEnv('REDIS_URL'))(`inbox notices between nodes${needs('REDIS_URL')}`, () => {
+  const url = redisUrlOn(DB);
+  const log = createLogger('error');
+  let admin: Redis;
+  const opened: Array<{ redis: Redis; notices: InboxNotices }> = [];
+  const node = async (id: string) => {
+    const redis = await connectRedis(url);
+    await redis.clientSetName(`main-${id}`);
+    const lease = { id, owned: () => new Set<string>() } as unknown as NodeLease;
+    const notices = await startInboxNotices({
+      redis,
+      redisUrl: url,
+      lease,
+      replicas: {} as Replicas,
+      log,
+      retryMs: 100,
+    });
+    const heard: InboxNotice[] = [];
+    let resyncs = 0;
+    notices.listen({ notice: (n) => heard.push(n), resync: () => (resyncs += 1) });
+    opened.push({ redis, notices });
+    return { redis, notices, heard, resyncs: () => resyncs };
+  };
+  beforeAll(async () => {
+    admin = await connectRedis(url);
+  });
+  afterAll(async () => {
+    for (const { redis, notices } of opened) {
+      await notices.close();
+      await redis.close().catch(() => undefined);
+    }
+    await admin.close();
+  });
+
+  it('reach every other node, not the sender; malformed ones are ignored', async () => {
+    const a = await node('a1');
+    const b = await node('b1');
+    const key = groupKey();
+    a.notices.publish({ key, changed: [asIdentityId('bob')] });
+    await admin.publish(inboxChannel(url), JSON.stringify({ n: 'x', k: 'nonsense', c: [] }));
+    await admin.publish(inboxChannel(url), '{');
+    await until(() => b.heard.length === 1);
+    expect(b.heard).toEqual([{ key, changed: ['bob'] }]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(a.heard).toEqual([]);
+    expect(b.heard).toHaveLength(1);
+  });
+
+  it('the channel is per logical database (pub/sub is not)', () => {
+    expect(inboxChannel('redis://127.0.0.1:6379/11')).toBe('cs:inbox:11');
+    expect(inboxChannel('redis://127.0.0.1:6379')).toBe('cs:inbox:0');
+  });
+
+  it('a node whose subscription broke resyncs once subscribed again, and hears notices after', async () => {
+    const a = await node('a2');
+    const b = await node('b2');
+    await kill(admin, 'cs-inbox-b2');
+    await until(() => b.resyncs() === 1);
+    const key = groupKey();
+    a.notices.publish({ key, changed: [] });
+    await until(() => b.heard.some((n) => n.key === key));
+  });
+
+  it('a notice Redis did not take is sent again once it does', async () => {
+    const a = await node('a3');
+    const b = await node('b3');
+    const key = groupKey();
+    await kill(admin, 'main-a3');
+    a.notices.publish({ key, changed: [asIdentityId('carol')] });
+    await until(() => b.heard.some((n) => n.key === key));
+    expect(b.heard.find((n) => n.key === key)?.changed).toEqual(['carol']);
+  });
+});
