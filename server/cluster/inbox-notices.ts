@@ -40,7 +40,7 @@ export interface InboxNoticesOptions {
   retryMs?: number;
 }
 
-export interface InboxNotices extends InboxCluster {
+export interface InboxNotices extends Omit<InboxCluster, 'swapMeta'> {
   close(): Promise<void>;
 }
 

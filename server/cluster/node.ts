@@ -110,7 +110,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     onError: (error) => log.warn('rate limit in redis failed, local buckets for now', { error }),
   });
   const replicas = new Replicas({ store });
-  const inbox = await startInboxNotices({
+  const notices = await startInboxNotices({
     redis,
     redisUrl: options.redisUrl,
     lease,
@@ -128,7 +128,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     presence,
     rateLimit,
     placement: leasedPlacement(lease, store, replicas),
-    inbox,
+    inbox: { ...notices, swapMeta: (key, expected, value) => store.swapMeta(key, expected, value) },
     async attach(rooms, { genesisWindowMs }) {
       evict = (room) => rooms.evict(room as DocName, new ConvosyncError('FENCED'));
       rooms.onUnload((key) => {
@@ -146,7 +146,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     },
     async close() {
       await relay?.close(new ConvosyncError('SHUTTING_DOWN'));
-      await inbox.close();
+      await notices.close();
       replicas.close();
       await lease.drain().catch((error) => log.warn('lease drain failed', { error }));
       await presence.close().catch((error) => log.warn('presence close failed', { error }));

@@ -39,7 +39,7 @@ import { ViewClients } from '../sync/inbox-view.js';
 import type { Room } from '../sync/room.js';
 import type { Rooms } from '../sync/rooms.js';
 import { inboxEntry, listedFor } from './entry.js';
-import { InboxLists } from './lists.js';
+import { InboxLists, type MetaSwap } from './lists.js';
 import { EarlierViews } from './views.js';
 import { InboxWatchers } from './watchers.js';
 
@@ -56,6 +56,11 @@ export interface InboxCluster {
   owns(key: ConversationKey): boolean;
   /** `f` on a copy of `key`'s durable log, caught up now (another node owns it, or none). */
   readCopy<T>(key: ConversationKey, f: (doc: Y.Doc) => T): Promise<T>;
+  /**
+   * Writes meta `key` only if it still holds `expected` (undefined: nothing stored): the lists
+   * are written by each conversation's owner, so by several nodes (lists.ts).
+   */
+  swapMeta: MetaSwap;
   /** Sends `notice` to every other node (and again later if Redis does not take it now). */
   publish(notice: InboxNotice): void;
   /**
@@ -118,7 +123,11 @@ export class Inboxes {
   constructor(private readonly deps: InboxesDeps) {
     // Real time, not the injected clock: a frozen test clock would re-arm the timer forever.
     this.pending = new Debounce({ ...deps, now: Date.now }, (key) => void this.run(key));
-    this.lists = new InboxLists(deps.store, (identity) => storedEntries(deps.store, identity));
+    this.lists = new InboxLists(
+      deps.store,
+      (identity) => storedEntries(deps.store, identity),
+      deps.cluster?.swapMeta,
+    );
     this.viewClients = new ViewClients(deps.store);
     this.views = new EarlierViews(deps.store);
     deps.rooms.onUnload((key) => {

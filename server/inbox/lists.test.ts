@@ -52,4 +52,31 @@ describe('InboxLists', () => {
     await lists.add(ann, 'a');
     expect([...(await lists.left(ann))]).toEqual([]);
   });
+
+  it('with a swap, two nodes with stale caches keep each other’s changes (cluster mode)', async () => {
+    const store = memoryStore();
+    const swap = async (key: string, expected: string | undefined, value: string) => {
+      if ((await store.getMeta(key)) !== expected) return false;
+      await store.setMeta(key, value);
+      return true;
+    };
+    const seedNone = async () => [];
+    const one = new InboxLists(store, seedNone, swap);
+    const two = new InboxLists(store, seedNone, swap);
+    // Both read (and cache) the empty list; then each adds a different conversation.
+    expect(await one.get(ann)).toEqual(new Set());
+    expect(await two.get(ann)).toEqual(new Set());
+    expect(await one.add(ann, 'a')).toBe(true);
+    expect(await two.add(ann, 'b')).toBe(true);
+    expect(await one.remove(ann, 'x')).toBe(false); // stale cache: no change to make
+    expect(await one.add(ann, 'c')).toBe(true);
+    expect(await two.remove(ann, 'a')).toBe(true);
+    const fresh = new InboxLists(store);
+    expect([...(await fresh.get(ann))].sort()).toEqual(['b', 'c']);
+    expect([...(await fresh.left(ann))]).toEqual(['a']);
+    // `forget` drops a stale cache: the next read sees the other node's writes.
+    expect([...(await one.get(ann))].sort()).toEqual(['a', 'b', 'c']);
+    await one.forget(ann);
+    expect([...(await one.get(ann))].sort()).toEqual(['b', 'c']);
+  });
 });

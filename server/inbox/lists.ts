@@ -10,6 +10,13 @@
  * from a device by a tombstone (inbox-view.ts). Changes to one identity's list run one at a
  * time, so two conversations joined at once cannot overwrite each other's key.
  *
+ * Cluster mode: each conversation's owner writes its members' lists, so one identity's list is
+ * changed by several nodes. With `swap` (a compare-and-set of the stored value) a change is
+ * written only over the value it was made from; when another node wrote in between, the list
+ * is read again and the change made again, so no node's change overwrites another's. (The
+ * cache may also be stale there: `forget` drops it on a notice, and a stale cached list costs at
+ * most a failed swap.)
+ *
  * An identity with no list yet (a data directory from before lists existed) starts from
  * `seed`: the entries its stored inbox document holds. Every path seeds (reads and changes),
  * so a change can never replace an old inbox's conversations with just the one it adds.
@@ -24,9 +31,21 @@ export const LEFT_KEPT = 512;
 interface List {
   listed: Set<string>;
   left: string[];
+  /** The stored value this list was read from (undefined: none stored). */
+  stored?: string;
 }
 
 export type ListSeed = (identity: IdentityId) => Promise<Iterable<string>>;
+
+/** Writes meta `key` only if it holds `expected` (undefined: nothing); true when written. */
+export type MetaSwap = (
+  key: string,
+  expected: string | undefined,
+  value: string,
+) => Promise<boolean>;
+
+/** Attempts of one change against other nodes' writes before it gives up (and throws). */
+const SWAP_ATTEMPTS = 20;
 
 export class InboxLists {
   private readonly cache = new Map<IdentityId, List>();
@@ -35,6 +54,7 @@ export class InboxLists {
   constructor(
     private readonly store: Pick<DocStore, 'getMeta' | 'setMeta'>,
     private readonly seed: ListSeed = async () => [],
+    private readonly swap?: MetaSwap,
   ) {}
 
   /** The conversations `identity`'s inbox lists. */
@@ -91,11 +111,20 @@ export class InboxLists {
 
   private change(identity: IdentityId, edit: (list: List) => boolean): Promise<boolean> {
     return this.serial(identity, async () => {
-      const current = await this.load(identity);
-      const list = { listed: new Set(current.listed), left: [...current.left] };
-      if (!edit(list)) return false;
-      await this.save(identity, list);
-      return true;
+      for (let attempt = 1; ; attempt++) {
+        const current = await this.load(identity);
+        const list: List = { listed: new Set(current.listed), left: [...current.left] };
+        if (!edit(list)) return false;
+        if (!this.swap) {
+          await this.save(identity, list);
+          return true;
+        }
+        if (await this.saveOver(identity, current.stored, list)) return true;
+        // Another node wrote the list since it was read: read it again, redo the change.
+        this.cache.delete(identity);
+        if (attempt >= SWAP_ATTEMPTS)
+          throw new Error(`the inbox list of ${identity} kept changing under this write`);
+      }
     });
   }
 
@@ -105,24 +134,38 @@ export class InboxLists {
     if (cached) return cached;
     const stored = await this.store.getMeta(metaKey(identity));
     if (typeof stored === 'string') {
-      const list = parse(stored);
+      const list = { ...parse(stored), stored };
       this.remember(identity, list);
       return list;
     }
     const list: List = { listed: new Set(await this.seed(identity)), left: [] };
-    if (list.listed.size > 0) await this.save(identity, list);
-    else this.remember(identity, list);
+    if (list.listed.size === 0) this.remember(identity, list);
+    else if (!this.swap) await this.save(identity, list);
+    // Another node stored a list first: that one holds.
+    else if (!(await this.saveOver(identity, undefined, list))) return this.load(identity);
     return list;
   }
 
   private async save(identity: IdentityId, list: List): Promise<void> {
     // Forgotten first: a failed write must not leave the cache ahead of the disk.
     this.cache.delete(identity);
-    await this.store.setMeta(
-      metaKey(identity),
-      JSON.stringify({ listed: [...list.listed], left: list.left }),
-    );
+    list.stored = serialize(list);
+    await this.store.setMeta(metaKey(identity), list.stored);
     this.remember(identity, list);
+  }
+
+  /** Stores `list` if the stored value is still `expected`; true when it did. */
+  private async saveOver(
+    identity: IdentityId,
+    expected: string | undefined,
+    list: List,
+  ): Promise<boolean> {
+    this.cache.delete(identity);
+    const value = serialize(list);
+    if (!(await this.swap!(metaKey(identity), expected, value))) return false;
+    list.stored = value;
+    this.remember(identity, list);
+    return true;
   }
 
   private remember(identity: IdentityId, list: List): void {
@@ -141,6 +184,10 @@ export class InboxLists {
     });
     return next;
   }
+}
+
+function serialize(list: List): string {
+  return JSON.stringify({ listed: [...list.listed], left: list.left });
 }
 
 function parse(stored: string): List {

@@ -36,6 +36,11 @@ export interface FencedDocStore extends DocStore {
    * already covers `upto`.
    */
   compactTo(name: string, snapshot: Uint8Array, upto: LogPosition): Promise<void>;
+  /**
+   * Writes the meta value `key` only if it still holds `expected` (undefined: nothing stored);
+   * true when written. Several nodes change one identity's inbox list (inbox/lists.ts).
+   */
+  swapMeta(key: string, expected: string | undefined, value: string): Promise<boolean>;
 }
 
 export function isFenced(error: unknown): boolean {

@@ -184,4 +184,22 @@ describe.skipIf(!hasEnv('DATABASE_URL'))(`DocStore: postgres fence${needs('DATAB
       [12, 1],
     ]);
   });
+
+  it('swapMeta writes only over the value it expects (inbox lists written by several nodes)', async () => {
+    const a = openPostgresStore(db.sql, { node: 1 });
+    const b = openPostgresStore(other.sql, { node: 2 });
+    const key = `swap-${Math.random()}`;
+    expect(await a.swapMeta(key, undefined, '{"v":1}')).toBe(true);
+    expect(await b.swapMeta(key, undefined, '{"v":2}')).toBe(false);
+    expect(await b.getMeta(key)).toBe('{"v":1}');
+    expect(await b.swapMeta(key, '{"v":1}', '{"v":2}')).toBe(true);
+    expect(await a.swapMeta(key, '{"v":1}', '{"v":3}')).toBe(false);
+    expect(await a.getMeta(key)).toBe('{"v":2}');
+    // Racing from the same value: exactly one wins.
+    const won = await Promise.all([
+      a.swapMeta(key, '{"v":2}', '{"v":"a"}'),
+      b.swapMeta(key, '{"v":2}', '{"v":"b"}'),
+    ]);
+    expect(won.filter(Boolean)).toHaveLength(1);
+  });
 });

@@ -189,6 +189,16 @@ export function openPostgresStore(sql: Sql, options: PostgresStoreOptions): Fenc
       >`SELECT value FROM server_meta WHERE key = ${key}`;
       return row?.value;
     },
+    swapMeta: async (key, expected, value) => {
+      check();
+      const rows =
+        expected === undefined
+          ? await sql`INSERT INTO server_meta (key, value) VALUES (${key}, ${sql.json(value)})
+                      ON CONFLICT (key) DO NOTHING RETURNING key`
+          : await sql`UPDATE server_meta SET value = ${sql.json(value)}
+                      WHERE key = ${key} AND value = ${sql.json(expected)} RETURNING key`;
+      return rows.length === 1;
+    },
     setMeta: async (key, value) => {
       check();
       await sql`INSERT INTO server_meta (key, value) VALUES (${key}, ${sql.json(value)})
