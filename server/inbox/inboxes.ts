@@ -139,7 +139,13 @@ export class Inboxes {
       this.inboxRooms.delete(key);
       if (room) this.saveViews(room);
     });
-    deps.rooms.onLoad((room) => (room.parsed.type === 'inbox' ? this.open(room) : undefined));
+    deps.rooms.onLoad((room) => {
+      if (room.parsed.type === 'inbox') return this.open(room);
+      // Cluster mode: a previous owner may have died between an append and its pass (whose
+      // notice then never went); other nodes' open inboxes read the log again now.
+      deps.cluster?.publish({ key: room.parsed.key, changed: [] });
+      return undefined;
+    });
     deps.cluster?.listen({
       notice: (notice) => this.received(notice),
       resync: () => this.resync(),

@@ -9,7 +9,9 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
 import type { Client } from '../../client/index.js';
+import { ConvosyncError } from '../../shared/errors.js';
 import { DATABASE_URL, hasEnv, needs, redisUrlOn } from '../cluster-env.js';
 import { id, sdkClient, startTestServer, type TestServer, waitFor } from '../helpers.js';
 
@@ -138,6 +140,37 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
           `message ${posted.toFixed(0)} ms (an inbox on A: ${onOwner.toFixed(0)} ms), ` +
           `removed ${removed.toFixed(0)} ms`,
       );
+    }, 60_000);
+
+    it('a change its owner made durable but never told (it died before its pass) reaches B when the room loads again', async () => {
+      const erin = await client(b, 'erin');
+      const inbox = await erin.inbox();
+      await inbox.whenSynced();
+      const frank = await client(a, 'frank');
+      const group = await frank.createGroup({
+        name: 'before',
+        members: [{ identity: 'erin', identityType: 1 }],
+      });
+      await group.whenSynced();
+      const key = group.key;
+      const nameOnB = () => inbox.list().find((e) => e.key === key)?.name;
+      await waitFor(() => nameOnB() === 'before', 10_000, 'listed on B');
+      await frank.close();
+      await a.server.inboxes.flush();
+      // The owner "dies": its room is dropped, and an update lands in the log with no pass after.
+      a.server.rooms.evict(key, new ConvosyncError('FENCED'));
+      const store = a.server.cluster!.store;
+      const { updates, head } = await store.loadLog(key);
+      const doc = new Y.Doc();
+      for (const update of updates) Y.applyUpdate(doc, update);
+      const before = Y.encodeStateVector(doc);
+      doc.getMap('meta').set('name', 'after');
+      await store.appendAt(key, Y.encodeStateAsUpdate(doc, before), head + 1);
+      // The room loads again (a member comes back, here on A; or A's projector retrying it first):
+      // B's inbox follows the log.
+      const again = await client(a, 'frank');
+      await (await again.open(key)).whenSynced();
+      await waitFor(() => nameOnB() === 'after', 10_000, 'B’s inbox repaired');
     }, 60_000);
   },
 );
