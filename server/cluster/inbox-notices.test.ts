@@ -9,7 +9,8 @@ import type { NodeLease } from './lease.js';
 import { connectRedis, type Redis } from './redis.js';
 import type { Replicas } from './replicas.js';
 
-const DB = 11;
+// A logical database no other test file uses (their FLUSHDBs would not touch it).
+const DB = 14;
 
 const until = async (what: () => boolean, ms = 5000) => {
   const end = Date.now() + ms;

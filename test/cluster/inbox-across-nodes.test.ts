@@ -6,56 +6,40 @@
  * reads its entries from the log. B never loads or claims the group. Before this, each of those
  * stayed on A (the pass wrote only into inbox rooms on the conversation's own node).
  */
-import { randomUUID } from 'node:crypto';
-import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { Client } from '../../client/index.js';
 import { ConvosyncError } from '../../shared/errors.js';
-import { DATABASE_URL, hasEnv, needs, redisUrlOn } from '../cluster-env.js';
-import { id, sdkClient, startTestServer, type TestServer, waitFor } from '../helpers.js';
+import { hasEnv, needs } from '../cluster-env.js';
+import { id, sdkClient, type TestServer, waitFor } from '../helpers.js';
+import { useInProcessCluster } from './in-process.js';
 
-const REDIS_DB = 10;
+// A logical database no other test file uses: each flushes its own before it starts.
+const REDIS_DB = 13;
 
 describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
   `the inbox across nodes${needs('DATABASE_URL', 'REDIS_URL')}`,
   () => {
-    const schema = `cl_inbox_${randomUUID().slice(0, 8)}`;
-    let sql: postgres.Sql;
-    let a: TestServer;
-    let b: TestServer;
+    const cluster = useInProcessCluster({
+      redisDb: REDIS_DB,
+      nodes: [{}, {}],
+      env: { RATE_LIMIT_CONVERSATION: 'off' },
+    });
     const clients: Client[] = [];
     const client = async (on: TestServer, who: string) => {
       const c = await sdkClient(on.httpUrl, who);
       clients.push(c);
       return c;
     };
-    beforeAll(async () => {
-      sql = postgres(DATABASE_URL!, { onnotice: () => {}, max: 2 });
-      await sql.unsafe(`CREATE SCHEMA ${schema}`);
-      const { connectRedis } = await import('../../server/cluster/redis.js');
-      const redis = await connectRedis(redisUrlOn(REDIS_DB));
-      await redis.flushDb();
-      await redis.close();
-      const env = (node: number) => ({
-        DATABASE_URL: DATABASE_URL!,
-        DATABASE_SCHEMA: schema,
-        REDIS_URL: redisUrlOn(REDIS_DB),
-        NODE_ID: String(node),
-        RATE_LIMIT_CONVERSATION: 'off',
-      });
-      a = await startTestServer({ env: env(1) });
-      b = await startTestServer({ env: env(2) });
-    }, 60_000);
+    // Registered after the cluster's: runs before its nodes close.
     afterAll(async () => {
       for (const c of clients) await c.close().catch(() => undefined);
-      await a?.close();
-      await b?.close();
-      await sql?.unsafe(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
-      await sql?.end();
     });
 
+    const nodes = () => ({ a: cluster.nodes[0]!, b: cluster.nodes[1]! });
+
     it('bob’s inbox on B follows a group A owns: joined, previews and unread, removed', async () => {
+      const { a, b } = nodes();
       const bob = await client(b, 'bob');
       const inbox = await bob.inbox();
       await inbox.whenSynced();
@@ -143,6 +127,7 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
     }, 60_000);
 
     it('a change its owner made durable but never told (it died before its pass) reaches B when the room loads again', async () => {
+      const { a, b } = nodes();
       const erin = await client(b, 'erin');
       const inbox = await erin.inbox();
       await inbox.whenSynced();
