@@ -41,7 +41,7 @@ const roomCount = Number(args.rooms);
 const memberCount = Number(args.members);
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const REDIS_DB = 14;
+const REDIS_DB = 15; // no test uses it (each test file flushes its own)
 
 /**
  * CPU seconds of every process whose command name is `comm` (the machine's services), with
