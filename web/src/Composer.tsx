@@ -4,7 +4,7 @@
  * by the attach button, paste or drag and drop, each uploaded with a progress bar. When the rules
  * would refuse a post, the composer is replaced by the reason.
  */
-import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Inbox } from '../../client/inbox.js';
 import type { Conversation, MessageView } from '../../client/index.js';
 import { uploadWithProgress } from './api.js';
@@ -57,7 +57,10 @@ export function Composer(props: {
     },
     [],
   );
-  useEffect(() => {
+  // Before the paint that shows the reply banner (a layout effect): the menu that chose "Reply"
+  // has just given focus back to its button, and a user (or a screen reader) who sees the banner
+  // must already be in the composer.
+  useLayoutEffect(() => {
     if (props.replyTo) input.current?.focus();
   }, [props.replyTo]);
 
