@@ -214,6 +214,25 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
         10_000,
         'kate sees liam typing',
       );
+      // T8 of the design note: how long a typing state takes from a relayed socket to the owner's
+      // (the room coalesces awareness: at most one broadcast per 200 ms, a client's updates
+      // closer than 250 ms merged), a few samples apart.
+      const took: number[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        await new Promise((r) => setTimeout(r, 300));
+        const at = Date.now();
+        awareness.setLocalState({ user: { id: 'liam', type: 1 }, typing: { at } });
+        liam.sendAwareness(awarenessProtocol.encodeAwarenessUpdate(awareness, [liam.doc.clientID]));
+        await waitFor(
+          () =>
+            (heard.getStates().get(liam.doc.clientID) as { typing?: { at: number } } | undefined)
+              ?.typing?.at === at,
+          10_000,
+          'kate sees the new typing state',
+        );
+        took.push(Date.now() - at);
+      }
+      console.log(`typing from a relayed socket (B) to the owner's (A): ${took.join(', ')} ms`);
       awareness.destroy();
       heard.destroy();
 
