@@ -4,61 +4,40 @@
  * code and reason), and an owner whose append is fenced (another writer took its log position)
  * closes the room's sockets with 4503 and gives the room up.
  */
-import { randomUUID } from 'node:crypto';
-import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type postgres from 'postgres';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import { ownerKey } from '../../server/cluster/lease.js';
-import { connectRedis, type Redis } from '../../server/cluster/redis.js';
+import type { Redis } from '../../server/cluster/redis.js';
 import { newMessageKey } from '../../shared/ids.js';
 import { privateKey } from '../../shared/keys.js';
 import * as wire from '../../shared/protocol/sync.js';
 import { conversationRoots } from '../../shared/schema.js';
-import { DATABASE_URL, hasEnv, needs, redisUrlOn } from '../cluster-env.js';
-import {
-  closed,
-  id,
-  rawSocket,
-  startTestServer,
-  syncPeer,
-  type TestServer,
-  token,
-  waitFor,
-} from '../helpers.js';
+import { hasEnv, needs } from '../cluster-env.js';
+import { closed, id, rawSocket, syncPeer, type TestServer, token, waitFor } from '../helpers.js';
 import { restApi } from '../rest.js';
+import { useInProcessCluster } from './in-process.js';
 
 const REDIS_DB = 8;
 
 describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
   `owner routing${needs('DATABASE_URL', 'REDIS_URL')}`,
   () => {
-    const schema = `cl_route_${randomUUID().slice(0, 8)}`;
+    const cluster = useInProcessCluster({
+      redisDb: REDIS_DB,
+      // Small enough for the limit test to cross; the other tests write a message or two.
+      env: { RATE_LIMIT_IDENTITY: '4/60s' },
+      nodes: [{}, {}],
+    });
+    const { schema } = cluster;
     let sql: postgres.Sql;
     let redis: Redis;
     let a: TestServer;
     let b: TestServer;
-    beforeAll(async () => {
-      sql = postgres(DATABASE_URL!, { onnotice: () => {}, max: 2 });
-      await sql.unsafe(`CREATE SCHEMA ${schema}`);
-      redis = await connectRedis(redisUrlOn(REDIS_DB));
-      await redis.flushDb();
-      const env = (node: number) => ({
-        DATABASE_URL: DATABASE_URL!,
-        DATABASE_SCHEMA: schema,
-        REDIS_URL: redisUrlOn(REDIS_DB),
-        NODE_ID: String(node),
-        // Small enough for the limit test to cross; the other tests write a message or two.
-        RATE_LIMIT_IDENTITY: '4/60s',
-      });
-      a = await startTestServer({ env: env(1) });
-      b = await startTestServer({ env: env(2) });
-    }, 60_000);
-    afterAll(async () => {
-      await a?.close();
-      await b?.close();
-      await redis?.close();
-      await sql?.unsafe(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
-      await sql?.end();
+    beforeAll(() => {
+      // After the cluster's own beforeAll (hooks run in the order they were registered).
+      ({ sql, redis } = cluster);
+      [a, b] = cluster.nodes as [TestServer, TestServer];
     });
 
     const forge = (doc: import('yjs').Doc) => {

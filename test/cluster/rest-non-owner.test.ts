@@ -5,49 +5,36 @@
  * on; a refusal is the owner's, with the same status and code; reads come from a copy of the
  * log that holds every acknowledged write. Before this, each of them answered 503 FENCED.
  */
-import { randomUUID } from 'node:crypto';
-import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type postgres from 'postgres';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MessageFormat, PlatformRole } from '../../shared/enums.js';
 import { parseKey, privateKey, systemKey } from '../../shared/keys.js';
 import { cardKey, conversationRoots } from '../../shared/schema.js';
-import { DATABASE_URL, hasEnv, needs, redisUrlOn } from '../cluster-env.js';
-import { id, startTestServer, syncPeer, type TestServer, token, waitFor } from '../helpers.js';
+import { hasEnv, needs, redisUrlOn } from '../cluster-env.js';
+import { id, syncPeer, type TestServer, token, waitFor } from '../helpers.js';
 import { restApi } from '../rest.js';
+import { useInProcessCluster } from './in-process.js';
 
 const REDIS_DB = 9;
 
 describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
   `REST on a node that does not own the conversation${needs('DATABASE_URL', 'REDIS_URL')}`,
   () => {
-    const schema = `cl_rest_${randomUUID().slice(0, 8)}`;
+    const cluster = useInProcessCluster({
+      redisDb: REDIS_DB,
+      env: { RATE_LIMIT_CONVERSATION: 'off' },
+      nodes: [{}, {}],
+    });
+    const { schema } = cluster;
     let sql: postgres.Sql;
     let a: TestServer;
     let b: TestServer;
     const onA = restApi(() => a);
     const onB = restApi(() => b);
-    beforeAll(async () => {
-      sql = postgres(DATABASE_URL!, { onnotice: () => {}, max: 2 });
-      await sql.unsafe(`CREATE SCHEMA ${schema}`);
-      const { connectRedis } = await import('../../server/cluster/redis.js');
-      const redis = await connectRedis(redisUrlOn(REDIS_DB));
-      await redis.flushDb();
-      await redis.close();
-      const env = (node: number) => ({
-        DATABASE_URL: DATABASE_URL!,
-        DATABASE_SCHEMA: schema,
-        REDIS_URL: redisUrlOn(REDIS_DB),
-        NODE_ID: String(node),
-        RATE_LIMIT_CONVERSATION: 'off',
-      });
-      a = await startTestServer({ env: env(1) });
-      b = await startTestServer({ env: env(2) });
-    }, 60_000);
-    afterAll(async () => {
-      await a?.close();
-      await b?.close();
-      await sql?.unsafe(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
-      await sql?.end();
+    beforeAll(() => {
+      // After the cluster's own beforeAll (hooks run in the order they were registered).
+      ({ sql } = cluster);
+      [a, b] = cluster.nodes as [TestServer, TestServer];
     });
 
     /** The log rows of `key` and the node slot that wrote each. */
