@@ -6,14 +6,17 @@
  * client with its own Y.Doc, 120-byte messages on an open-loop schedule) against
  *   1. one node on LevelDB with its snapshot tables in the Postgres of DATABASE_URL, then
  *   2. `--nodes` (default 3) nodes in cluster mode (that Postgres for the log and the tables,
- *      the Redis of REDIS_URL), each member of a room on another node than the one before, so
- *      most sockets are relayed to the room's owner.
+ *      the Redis of REDIS_URL), twice: `spread`, each member of a room on another node than the
+ *      one before, so most sockets are relayed to the room's owner (the worst case), and
+ *      `routed`, every member on the room's owner, as behind a load balancer that hashes the
+ *      conversation in the URL (see `Placement`).
  * CPU per delivered-to-the-server message = the node process trees + the Postgres server's
  * processes + (cluster) the Redis server, read from /proc over the run and until quiet again.
  * Postgres and Redis are the machine's services: anything else using them meanwhile counts
  * too, so run it on a quiet machine. Needs DATABASE_URL and REDIS_URL (defaults: 127.0.0.1).
  *
  *   npm run bench:cluster-cost -- [--nodes=3] [--rate=200] [--seconds=8] [--rooms=30] [--members=3]
+ *     [--placement=spread,routed] [--cpu-prof=DIR]   (a profile of each cluster node, in DIR/node<i>)
  */
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -32,6 +35,10 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '8' },
     rooms: { type: 'string', default: '30' },
     members: { type: 'string', default: '3' },
+    /** A directory: each cluster node writes a `node --cpu-prof` profile there. */
+    'cpu-prof': { type: 'string' },
+    /** spread (sockets on other nodes than the owner), routed (on the owner), or both. */
+    placement: { type: 'string', default: 'spread,routed' },
   },
 });
 const nodeCount = Number(args.nodes);
@@ -41,6 +48,7 @@ const roomCount = Number(args.rooms);
 const memberCount = Number(args.members);
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const placements = args.placement.split(',') as Placement[];
 const REDIS_DB = 15; // no test uses it (each test file flushes its own)
 
 /**
@@ -78,16 +86,28 @@ function cpuNow(servers: Server[]): Parts {
   };
 }
 
-async function run(label: string, servers: Server[]): Promise<void> {
-  // Rooms made through the first node; member m of room r connects to node (r + m) % n.
+/**
+ * Where sockets go. `spread`: every room is made through the first node (which so owns them
+ * all) and member m of room r connects to node (r + m) % n, so most sockets are relayed (the
+ * worst case). `routed`: room r is made through node r % n, which owns it, and all its members
+ * connect there, as a load balancer that hashes the conversation in the URL would send them
+ * (nothing is relayed; what is left is the fenced log, leases and presence).
+ */
+type Placement = 'spread' | 'routed';
+
+async function run(label: string, servers: Server[], placement: Placement): Promise<void> {
   const specs: RoomSpec[] = [];
   for (let r = 0; r < roomCount; r++) {
     const ids = Array.from({ length: memberCount }, (_, m) => `c${r}m${m}`);
-    const room = await productRoom(servers[0]!, ids);
+    const home = placement === 'routed' ? servers[r % servers.length]! : servers[0]!;
+    const room = await productRoom(home, ids);
     specs.push({
       name: room.name,
       members: room.members.map(
-        (member, m): Member => ({ ...member, url: servers[(r + m) % servers.length]!.ws }),
+        (member, m): Member => ({
+          ...member,
+          url: placement === 'routed' ? home.ws : servers[(r + m) % servers.length]!.ws,
+        }),
       ),
     });
   }
@@ -148,7 +168,7 @@ try {
   await sql.unsafe(`CREATE SCHEMA ${single}`);
   const one = await startProduct({ env: { DATABASE_URL, DATABASE_SCHEMA: single } });
   try {
-    await run('one node (LevelDB + PG)', [one]);
+    await run('one node (LevelDB + PG)', [one], 'spread');
   } finally {
     await one.stop();
   }
@@ -164,6 +184,9 @@ try {
     for (let i = 0; i < nodeCount; i++)
       nodes.push(
         await startProduct({
+          ...(args['cpu-prof']
+            ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}/node${i + 1}`] }
+            : {}),
           env: {
             DATABASE_URL,
             DATABASE_SCHEMA: shared,
@@ -172,7 +195,9 @@ try {
           },
         }),
       );
-    await run(`${nodeCount} nodes (cluster)`, nodes);
+    for (const placement of placements) {
+      await run(`${nodeCount} nodes, ${placement}`, nodes, placement);
+    }
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));
   }

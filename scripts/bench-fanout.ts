@@ -13,6 +13,7 @@
  *   npm run bench:fanout -- --quick          # 300 and 1000 msg/s, 3 s each, smaller scenarios
  *   npm run bench:fanout -- --rates=300,1000 --seconds=5 --rooms=50 --members=4 --gens=2
  *   npm run bench:fanout -- --only=convosync --rates=300 --cpu-prof=/tmp/prof
+ *   npm run bench:fanout -- --only=convosync --rates=300 --node-flags="--trace-gc"
  *   options: --no-scenarios, --big-rate=N (500-member group), --burst=N, --open=N,
  *            --env=SNAPSHOTS=off,... (extra environment for convosync)
  */
@@ -36,6 +37,8 @@ const { values: args } = parseArgs({
     burst: { type: 'string', default: '1000' },
     open: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    /** Extra node flags for convosync, space-separated, e.g. --node-flags="--trace-gc". */
+    'node-flags': { type: 'string' },
     'p99-limit': { type: 'string', default: '50' },
     /** Extra environment for convosync, e.g. --env=SNAPSHOTS=off,PROJECTOR_MAX_DELAY_MS=5000 */
     env: { type: 'string' },
@@ -248,9 +251,10 @@ async function main(): Promise<void> {
   if (which.includes('convosync'))
     servers.push(
       await startProduct({
-        ...(args['cpu-prof']
-          ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] }
-          : {}),
+        nodeArgs: [
+          ...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : []),
+          ...(args['node-flags']?.split(' ').filter(Boolean) ?? []),
+        ],
         env: Object.fromEntries(
           (args.env ?? '')
             .split(',')
