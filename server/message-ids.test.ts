@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createIdGenerator } from './message-ids.js';
+import { createIdGenerator, issuedAt } from './message-ids.js';
 import { memoryStore } from './store/memory.js';
 
 describe('message ids', () => {
@@ -21,5 +21,14 @@ describe('message ids', () => {
     const second = await createIdGenerator(store, 0, () => clock);
     const after = BigInt(second.next());
     expect(before.every((v) => after > v)).toBe(true);
+  });
+
+  it('tell when they were issued, by the issuing clock', async () => {
+    const at = 1_800_000_123_456;
+    const ids = await createIdGenerator(memoryStore(), 7, () => at);
+    expect(issuedAt(ids.next())).toBe(at);
+    expect(issuedAt(ids.next())).toBe(at); // the sequence bits are not time
+    expect(issuedAt('1')).toBeUndefined(); // before the epoch: no id of this layout
+    expect(issuedAt('12a')).toBeUndefined();
   });
 });

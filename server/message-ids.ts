@@ -30,6 +30,16 @@ export interface IdGenerator {
   next(): MessageId;
 }
 
+/**
+ * When the id was issued (ms since 1970, by the issuing node's clock), or undefined for a
+ * number that is no id of this layout (before the epoch).
+ */
+export function issuedAt(id: string): number | undefined {
+  if (!/^\d{1,19}$/.test(id)) return undefined;
+  const ms = Number(BigInt(id) >> 22n);
+  return ms > 0 ? EPOCH + ms : undefined;
+}
+
 export async function createIdGenerator(
   store: IdReservations,
   nodeId: number,

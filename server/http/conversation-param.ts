@@ -46,6 +46,7 @@ export async function conversationKeyOf(
           { conversation_key: string }[]
         >`SELECT conversation_key FROM t_conversation WHERE conversation_id = ${param}`
       )[0],
+    param,
   );
   if (!row) throw new ConvosyncError('CONVERSATION_NOT_FOUND');
   return parseKey(row.conversation_key).key;

@@ -13,7 +13,7 @@ import * as Y from 'yjs';
 import { tryParseKey } from '../../shared/keys.js';
 import type { Sql } from '../db/connect.js';
 import type { Logger } from '../log.js';
-import type { IdGenerator } from '../message-ids.js';
+import { type IdGenerator, issuedAt } from '../message-ids.js';
 import { expiredMessageIds, retentionCutoff } from '../retention/expire.js';
 import { dueAt } from '../schedule.js';
 import { rootsOf } from '../sync/resolve.js';
@@ -231,14 +231,16 @@ export class Projector {
   /**
    * Reads the tables with every change this node knows of projected first (read your writes);
    * in cluster mode a miss is asked again until other nodes' projectors had their maximum delay
-   * (a message just written through another node is in the tables within it).
+   * (a message just written through another node is in the tables within it). `id`, the BIGINT
+   * looked up, says when it was issued: a miss on an id issued longer ago than that is final
+   * at once (lookupDeadline), so a 404 does not cost every caller the whole wait.
    */
-  async lookup<T>(query: () => Promise<T | undefined>): Promise<T | undefined> {
+  async lookup<T>(query: () => Promise<T | undefined>, id?: string): Promise<T | undefined> {
     await this.flush().catch(() => undefined);
     const found = await query();
     const wait = this.deps.elsewhereMaxDelayMs;
     if (found !== undefined || !wait) return found;
-    const deadline = Date.now() + wait;
+    const deadline = lookupDeadline(Date.now(), wait, id);
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       const later = await query();
@@ -718,6 +720,24 @@ function chunks<T>(rows: readonly T[], size = 500): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
   return out;
+}
+
+/**
+ * How much the nodes' clocks may disagree: an id's issue time is the issuing node's clock, and
+ * the wait it sets is measured on this one's.
+ */
+export const CLOCK_SKEW_MS = 2_000;
+
+/**
+ * Until when a lookup that missed asks again: `waitMs` after now, but never past `waitMs` (plus
+ * the clocks' skew) after the id was issued, since by then the node that issued it has
+ * projected it (or it does not exist). An id from the future (a clock stepped back, the id
+ * generator's reservation) or of no known layout waits the whole `waitMs`.
+ */
+export function lookupDeadline(now: number, waitMs: number, id?: string): number {
+  const issued = id === undefined ? undefined : issuedAt(id);
+  if (issued === undefined || issued > now) return now + waitMs;
+  return Math.min(now + waitMs, issued + waitMs + CLOCK_SKEW_MS);
 }
 
 /** A projection that takes longer than this counts as failed (a query hung on a dead link). */

@@ -7,6 +7,8 @@
  */
 import type postgres from 'postgres';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createIdGenerator } from '../../server/message-ids.js';
+import { memoryStore } from '../../server/store/memory.js';
 import { MessageFormat, PlatformRole } from '../../shared/enums.js';
 import { parseKey, privateKey, systemKey } from '../../shared/keys.js';
 import { cardKey, conversationRoots } from '../../shared/schema.js';
@@ -97,6 +99,16 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       const byId = await onB.call('GET', `/messages/${third.messageId}`, 'bob');
       expect(byId.status).toBe(200);
       expect(byId.body.data).toMatchObject({ content: 'via B again' });
+      // An id issued an hour ago that no message has: 404 (without waiting for projectors that
+      // had that hour to project it: lookupDeadline).
+      const old = await (
+        await createIdGenerator(memoryStore(), 1, () => Date.now() - 3_600_000)
+      ).next();
+      const missing = await onB.call('GET', `/messages/${old}`, 'bob');
+      expect({ status: missing.status, code: missing.body.code }).toEqual({
+        status: 404,
+        code: 'NOT_FOUND',
+      });
       // Every row of the log was written by A (node slot 1), none by B.
       expect((await rows(key)).every((r) => r.node === 1)).toBe(true);
       expect(b.server.rooms.peek(key)).toBeUndefined();

@@ -282,6 +282,7 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
       SELECT c.conversation_key, b.client_message_key, b.conversation_seq FROM t_msg_body b
       JOIN t_conversation c ON c.conversation_id = b.conversation_id::BIGINT WHERE b.message_id = ${messageId}`
         )[0],
+      messageId,
     );
     if (!row) throw new ConvosyncError('NOT_FOUND', `no message ${messageId}`);
     return {
