@@ -31,6 +31,7 @@ import {
   tryParseKey,
 } from '../../shared/keys.js';
 import { type InboxEntry, inboxRoots } from '../../shared/schema.js';
+import { inBatches } from '../in-batches.js';
 import type { Logger } from '../log.js';
 import { liveSummary } from '../log-summary.js';
 import { Debounce } from '../schedule.js';
@@ -88,6 +89,8 @@ export interface InboxesDeps {
 /** Conversations whose entries an opening inbox computes at once. */
 const OPEN_CONCURRENCY = 16;
 const OPEN_TIMEOUT_MS = 10_000;
+/** Inbox lists read, then conversations passed, at a time in a resync (`resync`). */
+const RESYNC_CONCURRENCY = 16;
 
 /** An entry computed at a point of the conversation's history (`version`: later is greater). */
 interface Computed {
@@ -119,6 +122,9 @@ export class Inboxes {
   /** Increases with every read of a conversation: orders entries computed concurrently. */
   private version = 0;
   private closed = false;
+  /** The resync running now (cluster mode), and whether another was asked for meanwhile. */
+  private resyncing: Promise<void> | undefined;
+  private resyncAgain = false;
 
   constructor(private readonly deps: InboxesDeps) {
     // Real time, not the injected clock: a frozen test clock would re-arm the timer forever.
@@ -226,26 +232,18 @@ export class Inboxes {
       timer = setTimeout(() => resolve('timeout'), this.deps.openTimeoutMs ?? OPEN_TIMEOUT_MS);
     });
     try {
-      for (let i = 0; i < keys.length; i += OPEN_CONCURRENCY) {
-        await Promise.all(
-          keys.slice(i, i + OPEN_CONCURRENCY).map(async (key) => {
-            const parsed = tryParseKey(key);
-            if (!parsed) return;
-            try {
-              const result = await Promise.race([this.entryFor(parsed.key, owner), deadline]);
-              if (result === 'timeout') failed.push(parsed.key);
-              else computed.set(parsed.key, result);
-            } catch (error) {
-              failed.push(parsed.key);
-              this.deps.log.warn('inbox entry failed', {
-                inbox: room.key,
-                conversation: key,
-                error,
-              });
-            }
-          }),
-        );
-      }
+      await inBatches(keys, OPEN_CONCURRENCY, async (key) => {
+        const parsed = tryParseKey(key);
+        if (!parsed) return;
+        try {
+          const result = await Promise.race([this.entryFor(parsed.key, owner), deadline]);
+          if (result === 'timeout') failed.push(parsed.key);
+          else computed.set(parsed.key, result);
+        } catch (error) {
+          failed.push(parsed.key);
+          this.deps.log.warn('inbox entry failed', { inbox: room.key, conversation: key, error });
+        }
+      });
     } finally {
       clearTimeout(timer);
     }
@@ -425,23 +423,46 @@ export class Inboxes {
    * Cluster mode: notices may have been missed (this node's subscription was down). Every inbox
    * open here reads its list anew and every conversation it lists, or listed, gets a pass.
    */
+  /**
+   * Every inbox open here reads its list anew, and every conversation they list gets a pass
+   * (notices may have been missed). Bounded: RESYNC_CONCURRENCY lists and then passes at a
+   * time, each conversation once however many inboxes list it. When Redis comes back every
+   * node resyncs at once, and thousands of open inboxes started together would queue thousands
+   * of list reads and log reads on the database pool and hold their results in memory at once.
+   * A resync asked for while one runs is run once more after it (not once per ask).
+   */
   private resync(): void {
     if (this.closed) return;
-    for (const room of this.inboxRooms.values()) {
-      if (room.parsed.type !== 'inbox') continue;
-      const owner = room.parsed.owner;
-      void this.lists
-        .forget(owner)
-        .then(() => this.lists.get(owner))
-        .then((listed) => {
-          for (const key of listed) {
-            const parsed = tryParseKey(key);
-            if (parsed) this.watchers.add(parsed.key, owner);
-          }
-          for (const key of this.watchers.keysOf(owner)) void this.run(key);
-        })
-        .catch((error) => this.deps.log.warn('inbox resync failed', { inbox: room.key, error }));
+    if (this.resyncing) {
+      this.resyncAgain = true;
+      return;
     }
+    const run = async () => {
+      do {
+        this.resyncAgain = false;
+        const owners = [...this.inboxRooms.values()].flatMap((room) =>
+          room.parsed.type === 'inbox' ? [room.parsed.owner] : [],
+        );
+        await inBatches(owners, RESYNC_CONCURRENCY, async (owner) => {
+          try {
+            await this.lists.forget(owner);
+            for (const key of await this.lists.get(owner)) {
+              const parsed = tryParseKey(key);
+              if (parsed) this.watchers.add(parsed.key, owner);
+            }
+          } catch (error) {
+            this.deps.log.warn('inbox resync failed', { identity: owner, error });
+          }
+        });
+        const keys = new Set(owners.flatMap((owner) => [...this.watchers.keysOf(owner)]));
+        await inBatches(keys, RESYNC_CONCURRENCY, (key) =>
+          this.closed ? Promise.resolve() : this.run(key),
+        );
+      } while (this.resyncAgain && !this.closed);
+    };
+    this.resyncing = run().finally(() => {
+      this.resyncing = undefined;
+    });
   }
 
   /** Writes `computed` into an inbox document unless it shows a later or the same entry. */

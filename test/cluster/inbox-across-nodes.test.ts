@@ -157,5 +157,49 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       await (await again.open(key)).whenSynced();
       await waitFor(() => nameOnB() === 'after', 10_000, 'B’s inbox repaired');
     }, 60_000);
+
+    it('a node whose notices broke off brings every inbox open on it up to date (resync)', async () => {
+      const { a, b } = nodes();
+      // Many inboxes open on B, all listing one group A owns (the resync goes 16 at a time).
+      const readers = Array.from({ length: 20 }, (_, i) => `reader${i}`);
+      const inboxes = await Promise.all(
+        readers.map(async (who) => {
+          const inbox = await (await client(b, who)).inbox();
+          await inbox.whenSynced();
+          return inbox;
+        }),
+      );
+      const gina = await client(a, 'gina');
+      const group = await gina.createGroup({
+        name: 'resync before',
+        members: readers.map((identity) => ({ identity, identityType: 1 })),
+      });
+      await group.whenSynced();
+      const key = group.key;
+      const names = () => inboxes.map((inbox) => inbox.list().find((e) => e.key === key)?.name);
+      await waitFor(() => names().every((n) => n === 'resync before'), 10_000, 'listed on B');
+      await gina.close();
+      await a.server.inboxes.flush();
+      // A change B is never told of (its notice "lost"): written to the log with no pass after.
+      a.server.rooms.evict(key, new ConvosyncError('FENCED'));
+      const store = a.server.cluster!.store;
+      const { updates, head } = await store.loadLog(key);
+      const doc = new Y.Doc();
+      for (const update of updates) Y.applyUpdate(doc, update);
+      const before = Y.encodeStateVector(doc);
+      doc.getMap('meta').set('name', 'resync after');
+      await store.appendAt(key, Y.encodeStateAsUpdate(doc, before), head + 1);
+      // B's subscription breaks; subscribed again, B resyncs every inbox open on it.
+      const name = `cs-inbox-${b.server.cluster!.lease.id}`;
+      const subscriber = (await cluster.redis.clientList()).find((c) => c.name === name);
+      expect(subscriber, `a Redis client named ${name}`).toBeDefined();
+      await cluster.redis.clientKill({ filter: 'ID', id: Number(subscriber!.id) });
+      await waitFor(
+        () => names().every((n) => n === 'resync after'),
+        15_000,
+        'every inbox on B up to date',
+      );
+      expect(b.server.rooms.peek(key)).toBeUndefined();
+    }, 60_000);
   },
 );
