@@ -58,6 +58,29 @@ import { alreadySent, applyWrites, judgeSubmitted } from './submit.js';
 // Callers (socket.ts, cluster/relay.ts) name a joined socket as the room's.
 export type { Peer } from './peer.js';
 
+/**
+ * Peer updates written as one append at most (applyInbound), and their bytes: an update past
+ * that is written alone, as before. Groups are for the many small updates of a busy chat; a
+ * group of large ones would also put several large frames at once on every socket (the
+ * outbound budget counts them until the kernel takes them).
+ */
+const MAX_STEPS_PER_APPEND = 64;
+const MAX_APPEND_BYTES = 64 * 1024;
+
+/** A peer's update applied in memory, waiting for its group's append (applyInbound). */
+interface AppliedStep {
+  readonly peer: Peer;
+  /** The step's update events, and the update persisted and sent for them. */
+  readonly outbox: StepUpdate[];
+  readonly update: Uint8Array;
+  readonly record: StepRecord;
+  readonly effects: CommitEffects;
+  readonly removedHearIt: boolean;
+  /** It changed membership: sockets that may no longer read close after its broadcast. */
+  readonly membership: boolean;
+  readonly ack: Uint8Array | undefined;
+}
+
 export interface RoomDeps {
   store: DocStore;
   ids: IdGenerator;
@@ -97,6 +120,9 @@ export class Room {
   /** An inbox's in-memory view (every room has one; only an inbox's is ever given a clientID). */
   private readonly view: InboxView;
   private queue: Promise<void> = Promise.resolve();
+  /** Peer updates received while a step of theirs is queued: that step takes them all. */
+  private inbound: Array<{ peer: Peer; update: Uint8Array }> = [];
+  private inboundQueued = false;
   private outbox: StepUpdate[] = [];
   private record: StepRecord = NOTHING_ACCEPTED;
   private readonly compaction: CompactionPolicy;
@@ -229,7 +255,10 @@ export class Room {
         });
       case 'sync-step2':
       case 'update':
-        return this.enqueue(() => this.applyFrom(peer, message.update));
+        this.inbound.push({ peer, update: message.update });
+        if (this.inboundQueued) return Promise.resolve();
+        this.inboundQueued = true;
+        return this.enqueue(() => this.applyInbound());
       case 'awareness':
         this.presence.receive(peer, message.update);
         return Promise.resolve();
@@ -369,14 +398,74 @@ export class Room {
     this.destroy(error);
   }
 
-  private async applyFrom(peer: Peer, received: Uint8Array): Promise<void> {
-    if (!this.peers.has(peer)) return;
-    // A device sends back what earlier views of its inbox wrote: dropped, never persisted.
-    const update = this.parsed.type === 'inbox' ? this.view.withoutEarlier(received) : received;
-    const now = this.deps.now();
-    const { lastSeq } = this.stamper;
-    const verdict = await judgeUpdate(this.judging, peer.identity, update, now, lastSeq);
-    if (!verdict.ok) return this.reject(peer, verdict);
+  /**
+   * One queue step for the peer updates that arrived while it waited (at most
+   * MAX_STEPS_PER_APPEND; the rest queue another). Each is judged and applied in turn exactly as
+   * alone (the next is judged against the document the previous one left, its stamps follow
+   * theirs), and then the group is persisted as ONE append, and published and broadcast step by
+   * step, in order. So under load a room pays one write (one LevelDB batch, or one Postgres
+   * INSERT and commit in cluster mode) per group of updates instead of one per update, and one
+   * room's rate is no longer one update per write latency. Nothing is acknowledged, broadcast
+   * or published before the group is durable. A refused update, or one that changes membership
+   * (whose sockets close around its broadcast), first has the group before it written and
+   * broadcast, so every peer hears what it heard before; a membership change is then written
+   * on its own.
+   */
+  private async applyInbound(): Promise<void> {
+    this.inboundQueued = false;
+    const arrived = this.inbound.splice(0, MAX_STEPS_PER_APPEND);
+    if (this.inbound.length > 0) {
+      this.inboundQueued = true;
+      // A broken room has closed every peer already (fail): nothing is left to tell.
+      this.enqueue(() => this.applyInbound()).catch(() => undefined);
+    }
+    let group: AppliedStep[] = [];
+    let bytes = 0;
+    const persist = async () => {
+      const steps = group;
+      group = [];
+      bytes = 0;
+      await this.persistSteps(steps);
+      return !this.broken;
+    };
+    for (const { peer, update: received } of arrived) {
+      if (this.broken) return;
+      if (!this.peers.has(peer)) continue;
+      // A device sends back what earlier views of its inbox wrote: dropped, never persisted.
+      const update = this.parsed.type === 'inbox' ? this.view.withoutEarlier(received) : received;
+      const now = this.deps.now();
+      const verdict = await judgeUpdate(
+        this.judging,
+        peer.identity,
+        update,
+        now,
+        this.stamper.lastSeq,
+      );
+      const membership = verdict.ok && verdict.writes.has('members');
+      if ((!verdict.ok || membership) && !(await persist())) return;
+      if (!verdict.ok) {
+        this.reject(peer, verdict);
+        continue;
+      }
+      const step = this.applyJudged(peer, update, verdict, now);
+      if (!step) return; // the room failed
+      group.push(step);
+      bytes += step.update.byteLength;
+      if ((membership || bytes >= MAX_APPEND_BYTES) && !(await persist())) return;
+    }
+    await persist();
+  }
+
+  /**
+   * Applies an accepted update and the server's writes that follow it (stamps, bindings) in one
+   * transaction, in memory: the step to persist. Undefined when the room failed.
+   */
+  private applyJudged(
+    peer: Peer,
+    update: Uint8Array,
+    verdict: Extract<Verdict, { ok: true }>,
+    now: number,
+  ): AppliedStep | undefined {
     const before = peer.acks ? clientStates(this.doc) : undefined;
     // The update and the server's writes that follow it (stamps, bindings) in one transaction:
     // one update event, so the step is one update to persist and send, never two to merge.
@@ -411,15 +500,85 @@ export class Room {
     }, origin);
     if (failure || !committed) {
       this.fail(failure ?? new ConvosyncError('INTERNAL', 'an accepted update was not committed'));
-      return;
+      return undefined;
     }
-    await this.carryOut(committed.effects, removedHearIt(verdict), peer);
-    // The writer hears its ack and stamps before its socket closes, even when it just left.
-    if (before) {
-      const frame = acceptedSince(this.doc, before);
-      if (frame) peer.send(frame);
+    const { effects } = committed;
+    const hearIt = removedHearIt(verdict);
+    if (effects.closeUnreadable && !hearIt) this.closeUnreadable(peer);
+    const outbox = this.outbox;
+    this.outbox = [];
+    const record = this.record;
+    this.record = NOTHING_ACCEPTED;
+    // What is persisted and sent is fixed now, before the next update of the group changes the
+    // document: a censoring step sends the document's view of its updates, to its writer too.
+    const persisted =
+      outbox.length === 0
+        ? new Uint8Array(0)
+        : effects.censored
+          ? redactedUpdate(
+              this.doc,
+              outbox.map((b) => b.update),
+            )
+          : oneUpdate(outbox);
+    return {
+      peer,
+      outbox,
+      record,
+      update: persisted,
+      effects,
+      removedHearIt: hearIt,
+      membership: verdict.writes.has('members'),
+      // The writer's ack names what this step accepted (sent once it is durable).
+      ack: before ? acceptedSince(this.doc, before) : undefined,
+    };
+  }
+
+  /**
+   * Writes `steps` as one append, then publishes and broadcasts each in order, then what each
+   * step does after its broadcast (closes, a recall's compaction, the writer's ack).
+   */
+  private async persistSteps(steps: readonly AppliedStep[]): Promise<void> {
+    if (steps.length === 0) return;
+    const written = steps.filter((s) => s.outbox.length > 0);
+    if (written.length > 0) {
+      const merged =
+        written.length === 1 ? written[0]!.update : Y.mergeUpdates(written.map((s) => s.update));
+      const persisting = process.hrtime.bigint();
+      try {
+        await this.deps.store.append(this.key, merged);
+        this.deps.metrics?.persistSeconds.observe(
+          Number(process.hrtime.bigint() - persisting) / 1e9,
+        );
+      } catch (cause) {
+        this.fail(
+          cause instanceof ConvosyncError && cause.code === 'FENCED'
+            ? cause
+            : new ConvosyncError('STORAGE_UNAVAILABLE', undefined, { cause }),
+        );
+        return;
+      }
+      for (const s of written) {
+        this.deps.feed.publish(changeOf(this.key, s.update, s.outbox, s.record, this.deps.now));
+        broadcast(this.peers, s.update, s.outbox, s.effects.censored);
+      }
+      if (this.compaction.appended(merged.byteLength)) {
+        void this.compact().catch((error) =>
+          this.deps.log.warn('compaction failed', { room: this.key, error }),
+        );
+      }
     }
-    if (verdict.writes.has('members')) this.closeUnreadable();
+    for (const s of steps) {
+      // Nothing later reaches them: the next step waits behind this one.
+      if (s.effects.closeUnreadable && s.removedHearIt) this.closeUnreadable(s.peer);
+      if (s.effects.compact) {
+        void this.compact().catch((error) =>
+          this.deps.log.warn('compaction after recall failed', { room: this.key, error }),
+        );
+      }
+      // The writer hears its ack and stamps before its socket closes, even when it just left.
+      if (s.ack) s.peer.send(s.ack);
+      if (s.membership) this.closeUnreadable();
+    }
   }
 
   /** The commit's server transaction (commit.ts), and the step's record for the feed. */

@@ -68,10 +68,11 @@ it('keeps every acknowledged message of many rooms writing at once across kill -
   );
   await Promise.all(sending);
 
-  // The rooms' appends shared batches: more writes than batches.
+  // The rooms' appends shared batches: more writes than batches. (A room's updates that queue
+  // up behind its write go as one append, so there are fewer writes than messages.)
   const writes = during.sum - before.sum;
   const batches = during.count - before.count;
-  expect(writes).toBeGreaterThanOrEqual((ROOMS * PER_ROOM) / 3);
+  expect(writes).toBeGreaterThanOrEqual(ROOMS);
   expect(writes).toBeGreaterThan(batches);
   expect(ackedAtKill.filter((m) => m.size > 0).length).toBeGreaterThan(ROOMS / 2);
 

@@ -1,0 +1,80 @@
+/**
+ * A room's updates that arrive while its previous write is on its way are judged and applied
+ * one by one, as alone, then written as one append (Room.applyInbound): seq, stamps, the feed
+ * and what every peer hears are as if each had been written alone; only the writes are fewer.
+ */
+import { afterEach, expect, it } from 'vitest';
+import type { Change } from '../../server/feed/types.js';
+import { MessageFormat } from '../../shared/enums.js';
+import { newMessageKey } from '../../shared/ids.js';
+import { privateKey } from '../../shared/keys.js';
+import { conversationRoots } from '../../shared/schema.js';
+import { id, startTestServer, syncPeer, type TestServer, waitFor } from '../helpers.js';
+
+let ts: TestServer | undefined;
+afterEach(async () => {
+  await ts?.close();
+  ts = undefined;
+});
+
+/** Store write requests so far (the convosync_store_batch_writes histogram's sum). */
+async function storeWrites(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^convosync_store_batch_writes_sum (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+}
+
+it('updates that queue behind a write go as one append, each stamped, published and heard as alone', async () => {
+  ts = await startTestServer({
+    env: { RATE_LIMIT_IDENTITY: 'off', RATE_LIMIT_CONVERSATION: 'off', SNAPSHOTS: 'off' },
+  });
+  const key = privateKey(id('alice'), id('bob'));
+  const alice = await syncPeer(ts, key, 'alice');
+  const bob = await syncPeer(ts, key, 'bob');
+  const changes: Change[] = [];
+  ts.server.feed.subscribe((change) => {
+    if (change.doc === key && change.messages.length > 0) changes.push(change);
+  });
+  const before = await storeWrites(ts.httpUrl);
+
+  // 60 updates of one message each, sent in one go: most arrive while a write is under way.
+  const keys: string[] = [];
+  for (let i = 0; i < 60; i++) {
+    alice.change((doc) => {
+      const messageKey = newMessageKey();
+      keys.push(messageKey);
+      conversationRoots(doc).messages.set(messageKey, {
+        key: messageKey,
+        sender: id('alice'),
+        senderType: 1,
+        format: MessageFormat.Text,
+        content: `m${i}`,
+        sentAt: Date.now(),
+      });
+    });
+  }
+  const stamps = conversationRoots(bob.doc).stamps;
+  await waitFor(() => keys.every((k) => stamps.has(k)), 10_000, 'bob has every stamp');
+
+  // Seq in the order they were sent, from the first after the chat's creation, no gap.
+  const first = stamps.get(keys[0]!)!.seq;
+  expect(keys.map((k) => stamps.get(k)!.seq)).toEqual(keys.map((_, i) => first + i));
+  expect(new Set(keys.map((k) => stamps.get(k)!.id)).size).toBe(60);
+  // Alice's own document has them too (her echo), and both agree with the room's.
+  const room = ts.server.rooms.peek(key)!;
+  await waitFor(
+    () => keys.every((k) => conversationRoots(alice.doc).stamps.get(k)?.seq !== undefined),
+    10_000,
+    'alice has every stamp',
+  );
+  for (const k of keys)
+    expect(conversationRoots(room.doc).stamps.get(k)).toEqual(
+      conversationRoots(alice.doc).stamps.get(k),
+    );
+  // The feed: one change per update, in seq order, each naming its own message.
+  expect(changes.map((c) => c.messages.map((m) => m.key))).toEqual(keys.map((k) => [k]));
+  // Fewer writes than updates: the ones that queued up shared an append.
+  await room.drain();
+  const writes = (await storeWrites(ts.httpUrl)) - before;
+  expect(writes).toBeGreaterThan(0);
+  expect(writes).toBeLessThan(60);
+});
