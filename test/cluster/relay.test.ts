@@ -120,7 +120,12 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
           .sort((x, y) => x - y);
         return `p50 ${percentile(ms, 50)} ms, p99 ${percentile(ms, 99)} ms`;
       };
-      console.log(`relay, a burst of ${N} from B: to the reader on C ${delays(sentAt, arrived)}`);
+      const firstSent = Math.min(...sentAt.values());
+      const lastArrived = Math.max(...[...sentAt.keys()].map((k) => arrived.get(k) ?? 0));
+      console.log(
+        `relay, a burst of ${N} from B: to the reader on C ${delays(sentAt, arrived)}; ` +
+          `${Math.round((N * 1000) / (lastArrived - firstSent))} messages/s through the conversation`,
+      );
 
       // At a steady pace (the burst measures queueing behind the owner, not the hops).
       const paced = new Map<string, number>();
