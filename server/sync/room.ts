@@ -1,6 +1,7 @@
 /**
  * @module One conversation document on the server, a small core: a queue of steps, the peers,
- * and apply → commit → persist → publish, one incoming message at a time.
+ * and apply → commit → persist → publish. Incoming updates are applied one at a time; those that
+ * queued up behind a write are then persisted together as one append (`applyInbound`).
  *
  * Every change to the document happens inside the room's queue, and the queue only moves on once
  * the change is durable. So the document never holds state that is not on disk, and nothing is
