@@ -418,7 +418,9 @@ export class Room {
     if (this.inbound.length > 0) {
       this.inboundQueued = true;
       // A broken room has closed every peer already (fail): nothing is left to tell.
-      this.enqueue(() => this.applyInbound()).catch(() => undefined);
+      this.enqueue(() => this.applyInbound()).catch((error: unknown) => {
+        if (!this.broken) this.deps.log.error('queued updates failed', { room: this.key, error });
+      });
     }
     let group: AppliedStep[] = [];
     let bytes = 0;
@@ -429,32 +431,59 @@ export class Room {
       await this.persistSteps(steps);
       return !this.broken;
     };
-    for (const { peer, update: received } of arrived) {
-      if (this.broken) return;
-      if (!this.peers.has(peer)) continue;
-      // A device sends back what earlier views of its inbox wrote: dropped, never persisted.
-      const update = this.parsed.type === 'inbox' ? this.view.withoutEarlier(received) : received;
-      const now = this.deps.now();
-      const verdict = await judgeUpdate(
-        this.judging,
-        peer.identity,
-        update,
-        now,
-        this.stamper.lastSeq,
-      );
-      const membership = verdict.ok && verdict.writes.has('members');
-      if ((!verdict.ok || membership) && !(await persist())) return;
-      if (!verdict.ok) {
-        this.reject(peer, verdict);
-        continue;
+    try {
+      for (const { peer, update: received } of arrived) {
+        if (this.broken) return;
+        if (!this.peers.has(peer)) continue;
+        const now = this.deps.now();
+        let update: Uint8Array;
+        let verdict: Verdict;
+        try {
+          // A device sends back what earlier views of its inbox wrote: dropped, never persisted.
+          update = this.parsed.type === 'inbox' ? this.view.withoutEarlier(received) : received;
+          verdict = await judgeUpdate(
+            this.judging,
+            peer.identity,
+            update,
+            now,
+            this.stamper.lastSeq,
+          );
+        } catch (error) {
+          // Judging needed something that failed (a forward's source could not be loaded, Redis
+          // away in cluster mode): this update's socket closes, as when it stood alone, after
+          // the group before it is written; the updates after it go on.
+          if (!(await persist())) return;
+          this.deps.log.warn('update could not be judged', { room: this.key, error });
+          this.leave(peer);
+          peer.close(
+            error instanceof ConvosyncError
+              ? error
+              : new ConvosyncError('INTERNAL', undefined, { cause: error }),
+          );
+          continue;
+        }
+        const membership = verdict.ok && verdict.writes.has('members');
+        if ((!verdict.ok || membership) && !(await persist())) return;
+        if (!verdict.ok) {
+          this.reject(peer, verdict);
+          continue;
+        }
+        const step = this.applyJudged(peer, update, verdict, now);
+        if (!step) return; // the room failed
+        group.push(step);
+        bytes += step.update.byteLength;
+        if ((membership || bytes >= MAX_APPEND_BYTES) && !(await persist())) return;
       }
-      const step = this.applyJudged(peer, update, verdict, now);
-      if (!step) return; // the room failed
-      group.push(step);
-      bytes += step.update.byteLength;
-      if ((membership || bytes >= MAX_APPEND_BYTES) && !(await persist())) return;
+      await persist();
+    } catch (error) {
+      // Steps applied in memory that will not be written must not stay in the document (the
+      // next update would be written after them, with a gap below it on disk).
+      if (group.length > 0)
+        this.fail(
+          new ConvosyncError('INTERNAL', 'a group of steps was not written', { cause: error }),
+        );
+      throw error;
     }
-    await persist();
   }
 
   /**

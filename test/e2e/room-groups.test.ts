@@ -4,11 +4,12 @@
  * and what every peer hears are as if each had been written alone; only the writes are fewer.
  */
 import { afterEach, expect, it } from 'vitest';
+import * as Y from 'yjs';
 import type { Change } from '../../server/feed/types.js';
 import { MessageFormat } from '../../shared/enums.js';
 import { newMessageKey } from '../../shared/ids.js';
-import { privateKey } from '../../shared/keys.js';
-import { conversationRoots } from '../../shared/schema.js';
+import { groupKey, privateKey } from '../../shared/keys.js';
+import { conversationRoots, type Message } from '../../shared/schema.js';
 import { id, startTestServer, syncPeer, type TestServer, waitFor } from '../helpers.js';
 
 let ts: TestServer | undefined;
@@ -77,4 +78,69 @@ it('updates that queue behind a write go as one append, each stamped, published 
   const writes = (await storeWrites(ts.httpUrl)) - before;
   expect(writes).toBeGreaterThan(0);
   expect(writes).toBeLessThan(60);
+  // What is on disk is what everyone heard: every message with the stamp bob has.
+  const stored = new Y.Doc();
+  for (const update of await ts.server.store.load(key)) Y.applyUpdate(stored, update);
+  expect(stored.store.pendingStructs).toBeNull();
+  for (const k of keys) {
+    expect(conversationRoots(stored).stamps.get(k)).toEqual(stamps.get(k));
+    expect(conversationRoots(stored).messages.get(k)?.content).toBe(
+      conversationRoots(bob.doc).messages.get(k)?.content,
+    );
+  }
+});
+
+it('an update that cannot be judged closes its socket; what was applied before it is written and heard first', async () => {
+  ts = await startTestServer({
+    env: { RATE_LIMIT_IDENTITY: 'off', RATE_LIMIT_CONVERSATION: 'off', SNAPSHOTS: 'off' },
+  });
+  // A conversation whose stored document cannot load (an update whose dependency is missing):
+  // judging a forward from it fails with an error, not a refusal.
+  const broken = groupKey();
+  const source = new Y.Doc();
+  source.getMap('meta').set('name', 'one');
+  const first = Y.encodeStateVector(source);
+  source.getMap('meta').set('name', 'two');
+  await ts.server.store.append(broken, Y.encodeStateAsUpdate(source, first));
+
+  const key = privateKey(id('alice'), id('bob'));
+  const alice = await syncPeer(ts, key, 'alice');
+  const bob = await syncPeer(ts, key, 'bob');
+  const message = (content: string, extra: Partial<Message> = {}): Message => ({
+    key: newMessageKey(),
+    sender: id('alice'),
+    senderType: 1,
+    format: MessageFormat.Text,
+    content,
+    sentAt: Date.now(),
+    ...extra,
+  });
+  // Two messages, then a forward from the broken conversation, all sent at once.
+  const sent = [message('one'), message('two')];
+  for (const m of sent) alice.change((doc) => conversationRoots(doc).messages.set(m.key, m));
+  alice.change((doc) => {
+    const forward = message('fwd', {
+      forwardedFrom: { conversation: broken, key: newMessageKey() },
+    });
+    conversationRoots(doc).messages.set(forward.key, forward);
+  });
+  const outcome = await alice.outcome();
+  expect(outcome.code).toBe(4500);
+  // Bob heard the two messages before it, stamped, and they are on disk as he has them.
+  const stamps = conversationRoots(bob.doc).stamps;
+  await waitFor(() => sent.every((m) => stamps.has(m.key)), 10_000, 'bob has both stamps');
+  const room = ts.server.rooms.peek(key)!;
+  await room.drain();
+  const stored = new Y.Doc();
+  for (const update of await ts.server.store.load(key)) Y.applyUpdate(stored, update);
+  expect(stored.store.pendingStructs).toBeNull();
+  for (const m of sent)
+    expect(conversationRoots(stored).stamps.get(m.key)).toEqual(stamps.get(m.key));
+  // The room goes on: bob writes, and it lands after them.
+  const later = message('later', { sender: id('bob') });
+  bob.change((doc) => conversationRoots(doc).messages.set(later.key, later));
+  await waitFor(() => conversationRoots(room.doc).stamps.has(later.key), 10_000, 'bob writes on');
+  expect(conversationRoots(room.doc).stamps.get(later.key)!.seq).toBe(
+    stamps.get(sent[1]!.key)!.seq + 1,
+  );
 });
