@@ -49,6 +49,8 @@ export interface Config {
   projectorMaxDelayMs: number;
   /** Cluster mode: how often a node looks for documents whose dead owner left them unprojected. */
   orphanSweepMs: number;
+  /** The embedded PGlite (no DATABASE_URL): VACUUM every this many ms; 0: never. */
+  pgliteVacuumMs: number;
   /** Sensitive words and rate limits (SENSITIVE_WORDS*, MODERATION_MODE, RATE_LIMIT_*). */
   moderation: ModerationConfig;
   /** At most one awareness (presence, typing) broadcast per room per this many ms. */
@@ -111,6 +113,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     projectorDebounceMs: int(env, 'PROJECTOR_DEBOUNCE_MS', 250, 0, 60_000),
     projectorMaxDelayMs: int(env, 'PROJECTOR_MAX_DELAY_MS', 500, 0, 600_000),
     orphanSweepMs: int(env, 'ORPHAN_SWEEP_MS', 60_000, 1000, 86_400_000),
+    pgliteVacuumMs: int(env, 'PGLITE_VACUUM_MS', 300_000, 0, 86_400_000),
     moderation: parseModerationConfig(env),
     awarenessFanoutMs: int(env, 'AWARENESS_FANOUT_MS', 200, 0, 10_000),
     awarenessFloorMs: int(env, 'AWARENESS_FLOOR_MS', 250, 0, 10_000),

@@ -17,6 +17,7 @@ import { OrphanSweep } from './cluster/orphans.js';
 import { ownerOf } from './cluster/placement.js';
 import type { Config } from './config.js';
 import { type Database, openConfiguredDatabase } from './db/connect.js';
+import { startVacuum, type Vacuum } from './db/vacuum.js';
 import { localFeed } from './feed/local.js';
 import type { Feed } from './feed/types.js';
 import { roomAccess } from './files/access.js';
@@ -120,6 +121,7 @@ export async function startServer(
   let retention: Retention | undefined;
   let orphans: OrphanSweep | undefined;
   let people: PeopleDirectory | undefined;
+  let vacuum: Vacuum | undefined;
   if (config.snapshots || db) {
     const opened = db ?? (await openConfiguredDatabase(config, log));
     db = opened;
@@ -128,6 +130,9 @@ export async function startServer(
       database: opened.where,
       migrationsApplied: opened.applied,
     });
+    // PGlite has no autovacuum (vacuum.ts); a real Postgres has its own.
+    if (opened.kind === 'pglite' && config.pgliteVacuumMs > 0)
+      vacuum = startVacuum(opened.sql, { everyMs: config.pgliteVacuumMs, log });
   }
   const moderation = await createModeration(config.moderation, {
     now,
@@ -344,6 +349,7 @@ export async function startServer(
         // Releases every room lease: other nodes take them at their next client.
         await cluster?.close();
         await people?.flush();
+        await vacuum?.stop();
         await db?.close();
         for (const socket of wss.clients)
           socket.close(1001, 'SHUTTING_DOWN: server is shutting down');
