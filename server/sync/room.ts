@@ -428,7 +428,13 @@ export class Room {
       const steps = group;
       group = [];
       bytes = 0;
-      await this.persistSteps(steps);
+      try {
+        await this.persistSteps(steps);
+      } catch (cause) {
+        // Not a storage error (persistSteps fails the room on those itself): a bug. Whether or
+        // not the steps reached the disk, the document must be read again from it.
+        this.fail(new ConvosyncError('INTERNAL', 'a group of steps was not written', { cause }));
+      }
       return !this.broken;
     };
     try {
