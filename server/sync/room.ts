@@ -68,13 +68,17 @@ export type { Peer } from './peer.js';
 const MAX_STEPS_PER_APPEND = 64;
 const MAX_APPEND_BYTES = 64 * 1024;
 
-/** A peer's update applied in memory, waiting for its group's append (applyInbound). */
-interface AppliedStep {
-  readonly peer: Peer;
-  /** The step's update events, and the update persisted and sent for them. */
+/** A step's update events, and the update persisted, published and sent for them (`write`). */
+interface StepWrite {
   readonly outbox: StepUpdate[];
   readonly update: Uint8Array;
   readonly record: StepRecord;
+  readonly censored: boolean;
+}
+
+/** A peer's update applied in memory, waiting for its group's append (applyInbound). */
+interface AppliedStep extends StepWrite {
+  readonly peer: Peer;
   readonly effects: CommitEffects;
   readonly removedHearIt: boolean;
   /** It changed membership: sockets that may no longer read close after its broadcast. */
@@ -541,26 +545,9 @@ export class Room {
     const { effects } = committed;
     const hearIt = removedHearIt(verdict);
     if (effects.closeUnreadable && !hearIt) this.closeUnreadable(peer);
-    const outbox = this.outbox;
-    this.outbox = [];
-    const record = this.record;
-    this.record = NOTHING_ACCEPTED;
-    // What is persisted and sent is fixed now, before the next update of the group changes the
-    // document: a censoring step sends the document's view of its updates, to its writer too.
-    const persisted =
-      outbox.length === 0
-        ? new Uint8Array(0)
-        : effects.censored
-          ? redactedUpdate(
-              this.doc,
-              outbox.map((b) => b.update),
-            )
-          : oneUpdate(outbox);
     return {
+      ...this.takeStep(effects.censored),
       peer,
-      outbox,
-      record,
-      update: persisted,
       effects,
       removedHearIt: hearIt,
       membership: verdict.writes.has('members'),
@@ -574,35 +561,7 @@ export class Room {
    * step does after its broadcast (closes, a recall's compaction, the writer's ack).
    */
   private async persistSteps(steps: readonly AppliedStep[]): Promise<void> {
-    if (steps.length === 0) return;
-    const written = steps.filter((s) => s.outbox.length > 0);
-    if (written.length > 0) {
-      const merged =
-        written.length === 1 ? written[0]!.update : Y.mergeUpdates(written.map((s) => s.update));
-      const persisting = process.hrtime.bigint();
-      try {
-        await this.deps.store.append(this.key, merged);
-        this.deps.metrics?.persistSeconds.observe(
-          Number(process.hrtime.bigint() - persisting) / 1e9,
-        );
-      } catch (cause) {
-        this.fail(
-          cause instanceof ConvosyncError && cause.code === 'FENCED'
-            ? cause
-            : new ConvosyncError('STORAGE_UNAVAILABLE', undefined, { cause }),
-        );
-        return;
-      }
-      for (const s of written) {
-        this.deps.feed.publish(changeOf(this.key, s.update, s.outbox, s.record, this.deps.now));
-        broadcast(this.peers, s.update, s.outbox, s.effects.censored);
-      }
-      if (this.compaction.appended(merged.byteLength)) {
-        void this.compact().catch((error) =>
-          this.deps.log.warn('compaction failed', { room: this.key, error }),
-        );
-      }
-    }
+    if (steps.length === 0 || !(await this.write(steps))) return;
     for (const s of steps) {
       // Nothing later reaches them: the next step waits behind this one.
       if (s.effects.closeUnreadable && s.removedHearIt) this.closeUnreadable(s.peer);
@@ -654,42 +613,67 @@ export class Room {
 
   /** Persists what the last step changed as one record, then publishes and broadcasts it. */
   private async flush(): Promise<void> {
-    const batch = this.outbox;
+    const step = this.takeStep(this.censored);
+    this.censored = false;
+    await this.write([step]);
+  }
+
+  /**
+   * The current step's update events and record, taken for writing, with the update that is
+   * persisted and sent for them, fixed now (before a later step changes the document): a
+   * censoring step's own update holds the words, so the document's view of it goes instead, to
+   * its writer too (its view becomes the censored one).
+   */
+  private takeStep(censored: boolean): StepWrite {
+    const outbox = this.outbox;
     this.outbox = [];
     const record = this.record;
     this.record = NOTHING_ACCEPTED;
-    if (batch.length === 0) return;
-    // A censoring step: the client's own update holds the words, so what the document holds now
-    // is persisted and sent instead, to the sender too (its view becomes the censored one).
-    const censored = this.censored;
-    this.censored = false;
-    const merged = censored
-      ? redactedUpdate(
-          this.doc,
-          batch.map((b) => b.update),
-        )
-      : oneUpdate(batch);
+    const update =
+      outbox.length === 0
+        ? new Uint8Array(0)
+        : censored
+          ? redactedUpdate(
+              this.doc,
+              outbox.map((b) => b.update),
+            )
+          : oneUpdate(outbox);
+    return { outbox, update, record, censored };
+  }
+
+  /**
+   * Persists the steps that changed anything as one append, then publishes and broadcasts each,
+   * in order. False when the write failed: the room is dropped (a fenced append, in cluster mode
+   * another node owning the log now, says so; both are 4503).
+   */
+  private async write(steps: readonly StepWrite[]): Promise<boolean> {
+    const written = steps.filter((s) => s.outbox.length > 0);
+    if (written.length === 0) return true;
+    const merged =
+      written.length === 1 ? written[0]!.update : Y.mergeUpdates(written.map((s) => s.update));
     const persisting = process.hrtime.bigint();
     try {
       await this.deps.store.append(this.key, merged);
       this.deps.metrics?.persistSeconds.observe(Number(process.hrtime.bigint() - persisting) / 1e9);
     } catch (cause) {
-      // A fenced append (cluster mode: another node owns the log now) says so; both are 4503.
       this.fail(
         cause instanceof ConvosyncError && cause.code === 'FENCED'
           ? cause
           : new ConvosyncError('STORAGE_UNAVAILABLE', undefined, { cause }),
       );
-      return;
+      return false;
     }
-    this.deps.feed.publish(changeOf(this.key, merged, batch, record, this.deps.now));
-    broadcast(this.peers, merged, batch, censored);
+    for (const s of written) {
+      this.deps.feed.publish(changeOf(this.key, s.update, s.outbox, s.record, this.deps.now));
+      broadcast(this.peers, s.update, s.outbox, s.censored);
+    }
     if (this.compaction.appended(merged.byteLength)) {
       // Queued behind the current step; a failure is logged, the log is merely longer.
       void this.compact().catch((error) =>
         this.deps.log.warn('compaction failed', { room: this.key, error }),
       );
     }
+    return true;
   }
 
   private reject(peer: Peer, rejection: Rejection): void {
