@@ -13,8 +13,10 @@ import { type PlatformRole, signToken } from '../server/auth/identity.js';
 import { type Config, parseConfig } from '../server/config.js';
 import { createLogger } from '../server/log.js';
 import { type RunningServer, type ServerOverrides, startServer } from '../server/server.js';
-import { asIdentityId, type IdentityId } from '../shared/ids.js';
+import { asIdentityId, type IdentityId, newMessageKey } from '../shared/ids.js';
+import { composeMessage, type Draft } from '../shared/message.js';
 import * as wire from '../shared/protocol/sync.js';
+import { conversationRoots, type Message } from '../shared/schema.js';
 
 export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256!';
 
@@ -234,4 +236,22 @@ export function serverWithClients(env: Record<string, string> = {}): {
       return c;
     },
   };
+}
+
+/** Writes a message as `sender` through a raw sync peer, composed as the SDK composes one. */
+export function postMessage(peer: SyncPeer, sender: string, draft: Draft): Message {
+  const message = composeMessage(
+    draft,
+    { identity: id(sender), identityType: 1 },
+    newMessageKey(),
+    Date.now(),
+  );
+  peer.change((doc) => conversationRoots(doc).messages.set(message.key, message));
+  return message;
+}
+
+/** One value of the server's `/metrics`: a counter, or a histogram's `_sum` or `_count`. */
+export async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
 }

@@ -3,11 +3,15 @@
  * tuples nothing reclaims unless the server vacuums (vacuum.ts).
  */
 import { expect, it } from 'vitest';
-import { MessageFormat } from '../../shared/enums.js';
-import { newMessageKey } from '../../shared/ids.js';
 import { privateKey } from '../../shared/keys.js';
-import { conversationRoots } from '../../shared/schema.js';
-import { id, startTestServer, syncPeer, tempDir, waitFor } from '../../test/helpers.js';
+import {
+  id,
+  postMessage,
+  startTestServer,
+  syncPeer,
+  tempDir,
+  waitFor,
+} from '../../test/helpers.js';
 import { createLogger } from '../log.js';
 import { openDatabase } from './connect.js';
 import { migrate } from './migrate.js';
@@ -58,17 +62,7 @@ it('the server vacuums its embedded PGlite every PGLITE_VACUUM_MS', async () => 
     const alice = await syncPeer(ts, key, 'alice');
     // Several projection passes, each rewriting the conversation's row and the cursor.
     for (let i = 0; i < 5; i++) {
-      alice.change((doc) => {
-        const messageKey = newMessageKey();
-        conversationRoots(doc).messages.set(messageKey, {
-          key: messageKey,
-          sender: id('alice'),
-          senderType: 1,
-          format: MessageFormat.Text,
-          content: `m${i}`,
-          sentAt: Date.now(),
-        });
-      });
+      postMessage(alice, 'alice', { content: `m${i}` });
       await ts.server.projector!.flush();
     }
     alice.close();

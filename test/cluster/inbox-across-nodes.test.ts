@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { Client } from '../../client/index.js';
 import { ConvosyncError } from '../../shared/errors.js';
+import type { DocName } from '../../shared/keys.js';
 import { hasEnv, needs } from '../cluster-env.js';
 import { id, sdkClient, type TestServer, waitFor } from '../helpers.js';
 import { useInProcessCluster } from './in-process.js';
@@ -37,6 +38,21 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
     });
 
     const nodes = () => ({ a: cluster.nodes[0]!, b: cluster.nodes[1]! });
+
+    /**
+     * The owner `on` drops its room of `key` and a rename lands in the log with no inbox pass
+     * after it: a change no other node is told of (the owner died, or its notice was lost).
+     */
+    const renameUntold = async (on: TestServer, key: DocName, name: string) => {
+      on.server.rooms.evict(key, new ConvosyncError('FENCED'));
+      const store = on.server.cluster!.store;
+      const { updates, head } = await store.loadLog(key);
+      const doc = new Y.Doc();
+      for (const update of updates) Y.applyUpdate(doc, update);
+      const before = Y.encodeStateVector(doc);
+      doc.getMap('meta').set('name', name);
+      await store.appendAt(key, Y.encodeStateAsUpdate(doc, before), head + 1);
+    };
 
     it('bob’s inbox on B follows a group A owns: joined, previews and unread, removed', async () => {
       const { a, b } = nodes();
@@ -143,14 +159,7 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       await frank.close();
       await a.server.inboxes.flush();
       // The owner "dies": its room is dropped, and an update lands in the log with no pass after.
-      a.server.rooms.evict(key, new ConvosyncError('FENCED'));
-      const store = a.server.cluster!.store;
-      const { updates, head } = await store.loadLog(key);
-      const doc = new Y.Doc();
-      for (const update of updates) Y.applyUpdate(doc, update);
-      const before = Y.encodeStateVector(doc);
-      doc.getMap('meta').set('name', 'after');
-      await store.appendAt(key, Y.encodeStateAsUpdate(doc, before), head + 1);
+      await renameUntold(a, key, 'after');
       // The room loads again (a member comes back, here on A; or A's projector retrying it first):
       // B's inbox follows the log.
       const again = await client(a, 'frank');
@@ -181,14 +190,7 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       await gina.close();
       await a.server.inboxes.flush();
       // A change B is never told of (its notice "lost"): written to the log with no pass after.
-      a.server.rooms.evict(key, new ConvosyncError('FENCED'));
-      const store = a.server.cluster!.store;
-      const { updates, head } = await store.loadLog(key);
-      const doc = new Y.Doc();
-      for (const update of updates) Y.applyUpdate(doc, update);
-      const before = Y.encodeStateVector(doc);
-      doc.getMap('meta').set('name', 'resync after');
-      await store.appendAt(key, Y.encodeStateAsUpdate(doc, before), head + 1);
+      await renameUntold(a, key, 'resync after');
       // B's subscription breaks; subscribed again, B resyncs every inbox open on it.
       const name = `cs-inbox-${b.server.cluster!.lease.id}`;
       const subscriber = (await cluster.redis.clientList()).find((c) => c.name === name);

@@ -10,7 +10,7 @@ import { afterAll, expect, it } from 'vitest';
 import type { Client, Conversation } from '../../client/index.js';
 import type { MessageView } from '../../shared/conversation.js';
 import { freePort, killed, startChild } from '../child-server.js';
-import { sdkClient, tempDir, waitFor } from '../helpers.js';
+import { metric, sdkClient, tempDir, waitFor } from '../helpers.js';
 
 const children: ChildProcess[] = [];
 const clients: Client[] = [];
@@ -25,12 +25,9 @@ const acked = (list: readonly MessageView[]) => list.filter((m) => !m.pending);
 
 /** Sum and count of the convosync_store_batch_writes histogram. */
 async function batchWrites(url: string): Promise<{ sum: number; count: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const value = (name: string) =>
-    Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
   return {
-    sum: value('convosync_store_batch_writes_sum'),
-    count: value('convosync_store_batch_writes_count'),
+    sum: await metric(url, 'convosync_store_batch_writes_sum'),
+    count: await metric(url, 'convosync_store_batch_writes_count'),
   };
 }
 

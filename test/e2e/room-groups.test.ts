@@ -6,11 +6,18 @@
 import { afterEach, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { Change } from '../../server/feed/types.js';
-import { MessageFormat } from '../../shared/enums.js';
 import { newMessageKey } from '../../shared/ids.js';
 import { groupKey, privateKey } from '../../shared/keys.js';
-import { conversationRoots, type Message } from '../../shared/schema.js';
-import { id, startTestServer, syncPeer, type TestServer, waitFor } from '../helpers.js';
+import { conversationRoots } from '../../shared/schema.js';
+import {
+  id,
+  metric,
+  postMessage,
+  startTestServer,
+  syncPeer,
+  type TestServer,
+  waitFor,
+} from '../helpers.js';
 
 let ts: TestServer | undefined;
 afterEach(async () => {
@@ -19,9 +26,13 @@ afterEach(async () => {
 });
 
 /** Store write requests so far (the convosync_store_batch_writes histogram's sum). */
-async function storeWrites(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(/^convosync_store_batch_writes_sum (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+const storeWrites = (url: string) => metric(url, 'convosync_store_batch_writes_sum');
+
+/** The document as stored: what a restart would load. */
+async function storedDoc(key: string): Promise<Y.Doc> {
+  const stored = new Y.Doc();
+  for (const update of await ts!.server.store.load(key)) Y.applyUpdate(stored, update);
+  return stored;
 }
 
 it('updates that queue behind a write go as one append, each stamped, published and heard as alone', async () => {
@@ -38,21 +49,10 @@ it('updates that queue behind a write go as one append, each stamped, published 
   const before = await storeWrites(ts.httpUrl);
 
   // 60 updates of one message each, sent in one go: most arrive while a write is under way.
-  const keys: string[] = [];
-  for (let i = 0; i < 60; i++) {
-    alice.change((doc) => {
-      const messageKey = newMessageKey();
-      keys.push(messageKey);
-      conversationRoots(doc).messages.set(messageKey, {
-        key: messageKey,
-        sender: id('alice'),
-        senderType: 1,
-        format: MessageFormat.Text,
-        content: `m${i}`,
-        sentAt: Date.now(),
-      });
-    });
-  }
+  const keys = Array.from(
+    { length: 60 },
+    (_, i) => postMessage(alice, 'alice', { content: `m${i}` }).key as string,
+  );
   const stamps = conversationRoots(bob.doc).stamps;
   await waitFor(() => keys.every((k) => stamps.has(k)), 10_000, 'bob has every stamp');
 
@@ -79,8 +79,7 @@ it('updates that queue behind a write go as one append, each stamped, published 
   expect(writes).toBeGreaterThan(0);
   expect(writes).toBeLessThan(60);
   // What is on disk is what everyone heard: every message with the stamp bob has.
-  const stored = new Y.Doc();
-  for (const update of await ts.server.store.load(key)) Y.applyUpdate(stored, update);
+  const stored = await storedDoc(key);
   expect(stored.store.pendingStructs).toBeNull();
   for (const k of keys) {
     expect(conversationRoots(stored).stamps.get(k)).toEqual(stamps.get(k));
@@ -106,23 +105,14 @@ it('an update that cannot be judged closes its socket; what was applied before i
   const key = privateKey(id('alice'), id('bob'));
   const alice = await syncPeer(ts, key, 'alice');
   const bob = await syncPeer(ts, key, 'bob');
-  const message = (content: string, extra: Partial<Message> = {}): Message => ({
-    key: newMessageKey(),
-    sender: id('alice'),
-    senderType: 1,
-    format: MessageFormat.Text,
-    content,
-    sentAt: Date.now(),
-    ...extra,
-  });
   // Two messages, then a forward from the broken conversation, all sent at once.
-  const sent = [message('one'), message('two')];
-  for (const m of sent) alice.change((doc) => conversationRoots(doc).messages.set(m.key, m));
-  alice.change((doc) => {
-    const forward = message('fwd', {
-      forwardedFrom: { conversation: broken, key: newMessageKey() },
-    });
-    conversationRoots(doc).messages.set(forward.key, forward);
+  const sent = [
+    postMessage(alice, 'alice', { content: 'one' }),
+    postMessage(alice, 'alice', { content: 'two' }),
+  ];
+  postMessage(alice, 'alice', {
+    content: 'fwd',
+    forwardedFrom: { conversation: broken, key: newMessageKey() },
   });
   const outcome = await alice.outcome();
   expect(outcome.code).toBe(4500);
@@ -131,14 +121,12 @@ it('an update that cannot be judged closes its socket; what was applied before i
   await waitFor(() => sent.every((m) => stamps.has(m.key)), 10_000, 'bob has both stamps');
   const room = ts.server.rooms.peek(key)!;
   await room.drain();
-  const stored = new Y.Doc();
-  for (const update of await ts.server.store.load(key)) Y.applyUpdate(stored, update);
+  const stored = await storedDoc(key);
   expect(stored.store.pendingStructs).toBeNull();
   for (const m of sent)
     expect(conversationRoots(stored).stamps.get(m.key)).toEqual(stamps.get(m.key));
   // The room goes on: bob writes, and it lands after them.
-  const later = message('later', { sender: id('bob') });
-  bob.change((doc) => conversationRoots(doc).messages.set(later.key, later));
+  const later = postMessage(bob, 'bob', { content: 'later' });
   await waitFor(() => conversationRoots(room.doc).stamps.has(later.key), 10_000, 'bob writes on');
   expect(conversationRoots(room.doc).stamps.get(later.key)!.seq).toBe(
     stamps.get(sent[1]!.key)!.seq + 1,
