@@ -306,6 +306,11 @@ describe('the web app as a product', () => {
     await page.keyboard.type('replying');
     await page.keyboard.press('Enter');
     await expectText(page.locator('.msg.mine .quote').first(), /hi kim/, 'kim: the reply quotes');
+    // Recall is offered only for a message the server accepted: wait for the reply's ack (on a
+    // loaded machine it can come after the quote renders, and the menu would end on "Copy").
+    await expectMessages(page, 'kim: the reply sent', (m) => {
+      expect(m.find((x) => x.content === 'replying')?.status).not.toBe('pending');
+    });
     // Recall the reply: to the list, the last message, its menu, "Recall", confirm.
     await page.keyboard.press('Shift+Tab');
     await page.keyboard.press('Shift+Tab');
