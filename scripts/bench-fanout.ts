@@ -14,6 +14,7 @@
  *   npm run bench:fanout -- --rates=300,1000 --seconds=5 --rooms=50 --members=4 --gens=2
  *   npm run bench:fanout -- --only=convosync --rates=300 --cpu-prof=/tmp/prof
  *   npm run bench:fanout -- --only=convosync --rates=300 --node-flags="--trace-gc"
+ *   npm run bench:fanout -- --rates=none --scenarios=big --big-rate=200   # one scenario only
  *   options: --no-scenarios, --big-rate=N (500-member group), --burst=N, --open=N,
  *            --env=SNAPSHOTS=off,... (extra environment for convosync)
  */
@@ -33,6 +34,8 @@ const { values: args } = parseArgs({
     gens: { type: 'string', default: '2' },
     only: { type: 'string' },
     'no-scenarios': { type: 'boolean', default: false },
+    /** Which scenarios run: big (500-member group), burst, open; default all three. */
+    scenarios: { type: 'string', default: 'big,burst,open' },
     'big-rate': { type: 'string' },
     burst: { type: 'string', default: '1000' },
     open: { type: 'string' },
@@ -45,14 +48,17 @@ const { values: args } = parseArgs({
   },
 });
 const quick = args.quick;
+// --rates=none runs only the scenarios.
 const rates = (args.rates ?? (quick ? '300,1000' : '200,300,500,1000,2000,3000'))
   .split(',')
+  .filter((r) => r !== 'none')
   .map(Number);
+const scenarioNames = new Set(args.scenarios.split(','));
 const seconds = Number(args.seconds ?? (quick ? 3 : 10));
 const roomCount = Number(args.rooms);
 const memberCount = Number(args.members);
 const gens = Number(args.gens);
-const bigRate = Number(args['big-rate'] ?? rates[0]);
+const bigRate = Number(args['big-rate'] ?? rates[0] ?? 200);
 const burstCount = Number(args.burst);
 const openCount = Number(args.open ?? (quick ? 2000 : 10_000));
 const p99Limit = Number(args['p99-limit']);
@@ -190,6 +196,8 @@ async function measure(t: Target, parts: Part[], rate: number, secs: number): Pr
       ),
   );
   const runs = result.map((r) => (r as { result: RunResult }).result);
+  for (const line of runs.flatMap((r) => r.missing ?? []).slice(0, 20))
+    console.log(`    missing: ${line}`);
   const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
   const sent = runs.reduce((s, r) => s + r.sent, 0);
   // What the run left to do (inbox passes, projections) counts for it too.
@@ -326,75 +334,85 @@ async function scenarios(t: Target): Promise<void> {
   const group = Array.from({ length: gens }, () => new Gen());
   const gen = group[0]!;
   try {
-    // A 500-member group with 50 members online, spread over the load processes; the first
-    // one sends, every online member receives.
-    const ids = Array.from({ length: 500 }, (_, m) => `big${m}`);
-    const big = await t.room('big-group', ids);
-    const online = big.members.slice(0, 50);
-    const mine = group.map((_, i) => online.filter((_, m) => m % gens === i));
-    await Promise.all(
-      group.map((g, i) =>
-        g.ask({ type: 'setup', url: t.server.ws, rooms: [{ name: big.name, members: mine[i]! }] }),
-      ),
-    );
-    const total = Math.round(bigRate * seconds);
-    const parts = group.map((g, i) => ({
-      gen: g,
-      rate: i === 0 ? bigRate : 0,
-      expect: total * (mine[i]!.length - (i === 0 ? 1 : 0)),
-    }));
-    const row = await measure(t, parts, bigRate, seconds);
-    console.log(
-      `${name}: 500-member group, 50 online, ${bigRate} msg/s: CPU ${pct(row.cpu)}, ` +
-        `${row.cpuPerMessageMs.toFixed(2)} ms CPU/message, p50 ${ms(row.p50)}, p99 ${ms(row.p99)}, ` +
-        `lost ${row.lost} (load generator ${pct(row.genCpu)})${storeText(row)}`,
-    );
-    for (const g of group) await g.ask({ type: 'close' });
-    await quiet(t.server.pid);
+    if (scenarioNames.has('big')) {
+      // A 500-member group with 50 members online, spread over the load processes; the first
+      // one sends, every online member receives.
+      const ids = Array.from({ length: 500 }, (_, m) => `big${m}`);
+      const big = await t.room('big-group', ids);
+      const online = big.members.slice(0, 50);
+      const mine = group.map((_, i) => online.filter((_, m) => m % gens === i));
+      await Promise.all(
+        group.map((g, i) =>
+          g.ask({
+            type: 'setup',
+            url: t.server.ws,
+            rooms: [{ name: big.name, members: mine[i]! }],
+          }),
+        ),
+      );
+      const total = Math.round(bigRate * seconds);
+      const parts = group.map((g, i) => ({
+        gen: g,
+        rate: i === 0 ? bigRate : 0,
+        expect: total * (mine[i]!.length - (i === 0 ? 1 : 0)),
+      }));
+      const row = await measure(t, parts, bigRate, seconds);
+      console.log(
+        `${name}: 500-member group, 50 online, ${bigRate} msg/s: CPU ${pct(row.cpu)}, ` +
+          `${row.cpuPerMessageMs.toFixed(2)} ms CPU/message, p50 ${ms(row.p50)}, p99 ${ms(row.p99)}, ` +
+          `lost ${row.lost} (load generator ${pct(row.genCpu)})${storeText(row)}`,
+      );
+      for (const g of group) await g.ask({ type: 'close' });
+      await quiet(t.server.pid);
+    }
 
-    // 1,000 messages written offline, then one connection: until the peer has them all.
-    const pair = await t.room('burst', ['burst-writer', 'burst-reader']);
-    const burst = await gen.ask({
-      type: 'burst',
-      room: pair.name,
-      writer: pair.members[0]!,
-      reader: pair.members[1]!,
-      count: burstCount,
-    });
-    console.log(`${name}: ${burstCount} offline messages reach the peer in ${timed(burst)}`);
+    if (scenarioNames.has('burst')) {
+      // 1,000 messages written offline, then one connection: until the peer has them all.
+      const pair = await t.room('burst', ['burst-writer', 'burst-reader']);
+      const burst = await gen.ask({
+        type: 'burst',
+        room: pair.name,
+        writer: pair.members[0]!,
+        reader: pair.members[1]!,
+        count: burstCount,
+      });
+      console.log(`${name}: ${burstCount} offline messages reach the peer in ${timed(burst)}`);
+    }
 
-    // A fresh client opens a conversation of openCount messages.
-    await quiet(t.server.pid);
-    const conv = await t.room('open', ['open-writer', 'open-reader']);
-    const fill = await gen.ask({
-      type: 'fill',
-      room: conv.name,
-      writer: conv.members[0]!,
-      count: openCount,
-    });
-    if (fill.type !== 'timed' || !fill.ok) throw new Error('filling the conversation failed');
-    await quiet(t.server.pid);
-    const warm = await gen.ask({
-      type: 'open',
-      room: conv.name,
-      member: conv.members[1]!,
-      count: openCount,
-    });
-    console.log(
-      `${name}: a fresh client opens ${openCount} messages (room loaded) in ${timed(warm)}`,
-    );
-    if (name === 'convosync') {
-      await gen.ask({ type: 'unfill' });
-      await new Promise((r) => setTimeout(r, 4000)); // ROOM_IDLE_MS=1000: the room unloads
-      const cold = await gen.ask({
+    if (scenarioNames.has('open')) {
+      // A fresh client opens a conversation of openCount messages.
+      await quiet(t.server.pid);
+      const conv = await t.room('open', ['open-writer', 'open-reader']);
+      const fill = await gen.ask({
+        type: 'fill',
+        room: conv.name,
+        writer: conv.members[0]!,
+        count: openCount,
+      });
+      if (fill.type !== 'timed' || !fill.ok) throw new Error('filling the conversation failed');
+      await quiet(t.server.pid);
+      const warm = await gen.ask({
         type: 'open',
         room: conv.name,
         member: conv.members[1]!,
         count: openCount,
       });
       console.log(
-        `${name}: a fresh client opens ${openCount} messages (from disk) in ${timed(cold)}`,
+        `${name}: a fresh client opens ${openCount} messages (room loaded) in ${timed(warm)}`,
       );
+      if (name === 'convosync') {
+        await gen.ask({ type: 'unfill' });
+        await new Promise((r) => setTimeout(r, 4000)); // ROOM_IDLE_MS=1000: the room unloads
+        const cold = await gen.ask({
+          type: 'open',
+          room: conv.name,
+          member: conv.members[1]!,
+          count: openCount,
+        });
+        console.log(
+          `${name}: a fresh client opens ${openCount} messages (from disk) in ${timed(cold)}`,
+        );
+      }
     }
   } finally {
     for (const g of group) await g.close();

@@ -16,6 +16,8 @@ interface Client {
   member: Member;
   doc: Y.Doc;
   provider: WebsocketProvider;
+  /** Close codes this client's socket saw (the provider reconnects after each). */
+  closes: number[];
 }
 
 interface Room {
@@ -45,7 +47,36 @@ function connect(room: string, member: Member, doc = new Y.Doc(), connect = true
     params: member.token ? { token: member.token } : {},
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
   });
-  return { member, doc, provider };
+  const client: Client = { member, doc, provider, closes: [] };
+  provider.on('connection-close', (event: { code: number } | null) => {
+    client.closes.push(event?.code ?? 0);
+  });
+  return client;
+}
+
+/**
+ * Why deliveries are missing, when they are: per client that holds fewer messages than the
+ * fullest client of its room, whether it is connected, what closed its socket, and whether Yjs
+ * holds updates it cannot integrate yet (a gap in some sender's clock before them).
+ */
+function diagnose(): string[] {
+  const lines: string[] = [];
+  for (const room of rooms) {
+    const sizes = room.clients.map((c) => conversationRoots(c.doc).messages.size);
+    const most = Math.max(...sizes);
+    room.clients.forEach((c, i) => {
+      const pending = c.doc.store.pendingStructs;
+      if (sizes[i] === most && !pending && c.closes.length === 0) return;
+      lines.push(
+        `${room.name.slice(0, 8)} ${c.member.id}: ${sizes[i]}/${most} messages, ` +
+          `${c.provider.wsconnected ? 'connected' : 'disconnected'}, ` +
+          `${c.provider.synced ? 'synced' : 'not synced'}, closes [${c.closes.join(',')}]` +
+          (pending ? `, pending structs from ${[...pending.missing.keys()].length} clients` : '') +
+          (c.doc.store.pendingDs ? ', pending deletes' : ''),
+      );
+    });
+  }
+  return lines;
 }
 
 /** Counts every message that reaches `doc` from elsewhere. */
@@ -131,7 +162,14 @@ async function run(
   }
   const sendSeconds = (now() - start) / 1000;
   await until(() => received >= expect, drainMs);
-  return { sent, expected: expect, received, sendSeconds, latencies };
+  return {
+    sent,
+    expected: expect,
+    received,
+    sendSeconds,
+    latencies,
+    ...(received < expect ? { missing: diagnose() } : {}),
+  };
 }
 
 /** One member writes `count` messages while offline, then connects: time until a peer has all. */

@@ -23,6 +23,8 @@ export interface RunResult {
   sendSeconds: number;
   /** Delivery times (ms) at the receiving clients. */
   latencies: number[];
+  /** When deliveries are missing after the drain: what the lagging clients look like. */
+  missing?: string[];
 }
 
 export type Command =
