@@ -294,8 +294,11 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 500));
     }
     report(rows);
-    if (!args['no-scenarios']) for (const t of targets) await scenarios(t);
-    for (const t of targets) for (const g of t.gens) await g.close();
+    try {
+      if (!args['no-scenarios']) for (const t of targets) await scenarios(t);
+    } finally {
+      for (const t of targets) for (const g of t.gens) await g.close();
+    }
   } finally {
     for (const s of servers) await s.stop();
   }
@@ -334,6 +337,9 @@ async function scenarios(t: Target): Promise<void> {
   const group = Array.from({ length: gens }, () => new Gen());
   const gen = group[0]!;
   try {
+    // The burst and the open connect to the url a setup gives (the big group's, or none).
+    if (!scenarioNames.has('big'))
+      await Promise.all(group.map((g) => g.ask({ type: 'setup', url: t.server.ws, rooms: [] })));
     if (scenarioNames.has('big')) {
       // A 500-member group with 50 members online, spread over the load processes; the first
       // one sends, every online member receives.
