@@ -15,7 +15,7 @@
  *   npm run bench:fanout -- --only=convosync --rates=300 --cpu-prof=/tmp/prof
  *   npm run bench:fanout -- --only=convosync --rates=300 --node-flags="--trace-gc"
  *   npm run bench:fanout -- --rates=none --scenarios=big --big-rate=200   # one scenario only
- *   options: --no-scenarios, --big-rate=N (500-member group), --burst=N, --open=N,
+ *   options: --warmup=S (seconds of uncounted load per server first, default 2), --no-scenarios, --big-rate=N (500-member group), --burst=N, --open=N,
  *            --env=SNAPSHOTS=off,... (extra environment for convosync)
  */
 import { parseArgs } from 'node:util';
@@ -43,6 +43,8 @@ const { values: args } = parseArgs({
     /** Extra node flags for convosync, space-separated, e.g. --node-flags="--trace-gc". */
     'node-flags': { type: 'string' },
     'p99-limit': { type: 'string', default: '50' },
+    /** Seconds each server runs at the first rate before anything is measured (0: none). */
+    warmup: { type: 'string', default: '2' },
     /** Extra environment for convosync, e.g. --env=SNAPSHOTS=off,PROJECTOR_MAX_DELAY_MS=5000 */
     env: { type: 'string' },
   },
@@ -276,6 +278,12 @@ async function main(): Promise<void> {
     const targets = await Promise.all(servers.map(target));
     const rows = new Map<Server['name'], Row[]>(servers.map((s) => [s.name, []]));
     const failed = new Set<Server['name']>();
+    // Both servers first run a short load that is not counted: the first seconds after start
+    // measured 2-3× the steady cost per message (V8 compiling the message path, the heap
+    // growing), which a server pays once, not per message.
+    const warmup = Number(args.warmup);
+    if (warmup > 0 && rates.length > 0)
+      for (const t of targets) await measure(t, steady(t, rates[0]!, warmup), rates[0]!, warmup);
     for (const rate of rates) {
       for (const t of targets) {
         if (failed.has(t.server.name)) continue;
