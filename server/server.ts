@@ -200,7 +200,11 @@ export async function startServer(
         ? async (key) => (owner.owned().has(key) ? rooms.borrow(key) : undefined)
         : (key) => rooms.borrow(key),
       ...(cluster
-        ? { guardCursors: true, elsewhereMaxDelayMs: config.projectorMaxDelayMs + 1000 }
+        ? {
+            guardCursors: true,
+            elsewhereMaxDelayMs: config.projectorMaxDelayMs + 1000,
+            channel: projectedChannel(config.databaseSchema),
+          }
         : {}),
       debounceMs: config.projectorDebounceMs,
       maxDelayMs: config.projectorMaxDelayMs,
@@ -210,6 +214,8 @@ export async function startServer(
     });
     const projecting = projector;
     if (cluster) {
+      // Every node's committed pass wakes the lookups waiting here for it (Projector.lookup).
+      await db.sql.listen(projectedChannel(config.databaseSchema), () => projecting.projected());
       orphans = new OrphanSweep({
         sql: db.sql,
         lease: cluster.lease,
@@ -367,4 +373,12 @@ export async function startServer(
       return closing;
     },
   };
+}
+
+/**
+ * The Postgres channel projectors notify on each committed pass: one per schema, so clusters
+ * that share a database in separate schemas (the tests) do not wake each other.
+ */
+function projectedChannel(schema: string | undefined): string {
+  return schema ? `convosync_projected_${schema}` : 'convosync_projected';
 }

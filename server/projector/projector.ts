@@ -45,6 +45,12 @@ export interface ProjectorDeps {
    * (their max delay and a pass): a lookup that misses waits that long for them (`lookup`).
    */
   elsewhereMaxDelayMs?: number;
+  /**
+   * Cluster mode: the Postgres channel every node's projector notifies when a pass commits, and
+   * that this node listens on (`projected`), so a lookup waiting for another node's pass asks
+   * again when one committed instead of polling every 100 ms.
+   */
+  channel?: string;
   debounceMs: number;
   maxDelayMs: number;
   /** Called after each successful projection (metrics). */
@@ -94,6 +100,8 @@ export class Projector {
   private readonly readTimes = new Map<string, Map<string, number>>();
   /** The member rows' derived columns as last written, per document (derived.ts). */
   private readonly derived = new DerivedCache();
+  /** Lookups waiting for the next committed pass, here or on another node. */
+  private readonly waiting = new Set<() => void>();
 
   constructor(private readonly deps: ProjectorDeps) {}
 
@@ -244,11 +252,33 @@ export class Projector {
     if (found !== undefined || !wait) return found;
     const deadline = lookupDeadline(Date.now(), wait, id);
     while (Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Woken by any node's committed pass (then it asks again), else at the deadline: a
+      // notification lost while the listening connection reconnects costs only that wait.
+      // Without a channel it asks every 100 ms.
+      await this.nextPass(this.deps.channel ? deadline - Date.now() : 100);
       const later = await query();
       if (later !== undefined) return later;
     }
     return undefined;
+  }
+
+  /** A projector's pass committed (this node's, or another's notification on `channel`). */
+  projected(): void {
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    for (const wake of waiting) wake();
+  }
+
+  private nextPass(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.waiting.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.max(0, timeoutMs));
+      this.waiting.add(wake);
+    });
   }
 
   async close(): Promise<void> {
@@ -667,6 +697,8 @@ export class Projector {
         SELECT doc_name, state_vector, projected_at
         FROM json_populate_recordset(NULL::t_projection_cursor, ${jsonRows(cursorRows)}::text::json)
         ON CONFLICT (doc_name) DO UPDATE SET state_vector = EXCLUDED.state_vector, projected_at = EXCLUDED.projected_at`;
+        // Delivered at commit, to every node listening (this one too).
+        if (this.deps.channel) await tx`SELECT pg_notify(${this.deps.channel}, '')`;
         return plans;
       })
       .catch((error: unknown) => {
