@@ -47,6 +47,9 @@ export interface Config {
   projectorDebounceMs: number;
   /** ...but never longer than this after the first unprojected change. */
   projectorMaxDelayMs: number;
+  /** The inbox pass waits this long after a conversation's change, at most `inboxMaxDelayMs`. */
+  inboxDebounceMs: number;
+  inboxMaxDelayMs: number;
   /** Cluster mode: how often a node looks for documents whose dead owner left them unprojected. */
   orphanSweepMs: number;
   /** The embedded PGlite (no DATABASE_URL): VACUUM every this many ms; 0: never. */
@@ -112,6 +115,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     cluster: Boolean(env.DATABASE_URL && env.REDIS_URL),
     projectorDebounceMs: int(env, 'PROJECTOR_DEBOUNCE_MS', 250, 0, 60_000),
     projectorMaxDelayMs: int(env, 'PROJECTOR_MAX_DELAY_MS', 500, 0, 600_000),
+    inboxDebounceMs: int(env, 'INBOX_DEBOUNCE_MS', 50, 0, 60_000),
+    inboxMaxDelayMs: int(env, 'INBOX_MAX_DELAY_MS', 500, 0, 600_000),
     orphanSweepMs: int(env, 'ORPHAN_SWEEP_MS', 60_000, 1000, 86_400_000),
     pgliteVacuumMs: int(env, 'PGLITE_VACUUM_MS', 300_000, 0, 86_400_000),
     moderation: parseModerationConfig(env),

@@ -176,8 +176,8 @@ export async function startServer(
     store,
     log,
     now,
-    debounceMs: 50,
-    maxDelayMs: 500,
+    debounceMs: config.inboxDebounceMs,
+    maxDelayMs: config.inboxMaxDelayMs,
     ...(cluster ? { cluster: cluster.inbox } : {}),
   });
   feed.subscribe((change) => inboxes.notify(change.doc));

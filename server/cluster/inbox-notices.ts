@@ -14,6 +14,8 @@
  * - a node whose subscription dropped (its connection to Redis broke, or Redis restarted) may
  *   have missed notices: when it is subscribed again (`ready`) every inbox open on it reads its
  *   list anew and every conversation listed gets a pass (resync);
+ * - an owner that died between an append and its pass sent nothing: when any node's heartbeat
+ *   goes (node-deaths.ts), every inbox open on the others resyncs the same way;
  * - an inbox that opens reads its list from Postgres and every entry from the logs.
  *
  * Pub/sub channels are not scoped by Redis's logical database, so the channel is named after it:
@@ -24,6 +26,7 @@ import { type ConversationKey, tryParseKey } from '../../shared/keys.js';
 import type { InboxCluster, InboxNotice } from '../inbox/inboxes.js';
 import type { Logger } from '../log.js';
 import type { NodeLease } from './lease.js';
+import { watchNodeDeaths } from './node-deaths.js';
 import type { Redis } from './redis.js';
 import type { Replicas } from './replicas.js';
 
@@ -119,6 +122,14 @@ export async function startInboxNotices(options: InboxNoticesOptions): Promise<I
   await subscriber.connect();
   await subscriber.subscribe(channel, received);
   subscribed = true;
+  const deaths = watchNodeDeaths({
+    redis,
+    self: lease.id,
+    log,
+    onGone: () => {
+      for (const listener of listeners) listener.resync();
+    },
+  });
 
   return {
     owns: (key) => lease.owned().has(key),
@@ -135,6 +146,7 @@ export async function startInboxNotices(options: InboxNoticesOptions): Promise<I
     async close() {
       // Notices still unsent are dropped: other nodes' inboxes resync or reopen (module comment).
       closed = true;
+      deaths.close();
       if (retry) clearTimeout(retry);
       await subscriber.unsubscribe(channel).catch(() => undefined);
       subscriber.destroy();
