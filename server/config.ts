@@ -47,6 +47,8 @@ export interface Config {
   projectorDebounceMs: number;
   /** ...but never longer than this after the first unprojected change. */
   projectorMaxDelayMs: number;
+  /** Cluster mode: a lookup waiting for another node's projection asks again this often anyway. */
+  lookupPollMs: number;
   /** The inbox pass waits this long after a conversation's change, at most `inboxMaxDelayMs`. */
   inboxDebounceMs: number;
   inboxMaxDelayMs: number;
@@ -115,6 +117,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     cluster: Boolean(env.DATABASE_URL && env.REDIS_URL),
     projectorDebounceMs: int(env, 'PROJECTOR_DEBOUNCE_MS', 250, 0, 60_000),
     projectorMaxDelayMs: int(env, 'PROJECTOR_MAX_DELAY_MS', 500, 0, 600_000),
+    lookupPollMs: int(env, 'LOOKUP_POLL_MS', 1000, 10, 600_000),
     inboxDebounceMs: int(env, 'INBOX_DEBOUNCE_MS', 50, 0, 60_000),
     inboxMaxDelayMs: int(env, 'INBOX_MAX_DELAY_MS', 500, 0, 600_000),
     orphanSweepMs: int(env, 'ORPHAN_SWEEP_MS', 60_000, 1000, 86_400_000),

@@ -34,7 +34,7 @@ import { createMetrics } from './metrics.js';
 import { createModeration } from './moderation/moderation.js';
 import { type PeopleDirectory, sqlPeopleDirectory } from './people/directory.js';
 import { memoryPresence, type PresenceRegistry } from './presence.js';
-import { Projector } from './projector/projector.js';
+import { Projector, projectedChannel } from './projector/projector.js';
 import { Retention } from './retention/retention.js';
 import { watchStore } from './store/health.js';
 import { openLeveldbStore } from './store/leveldb.js';
@@ -204,6 +204,7 @@ export async function startServer(
             guardCursors: true,
             elsewhereMaxDelayMs: config.projectorMaxDelayMs + 1000,
             channel: projectedChannel(config.databaseSchema),
+            lookupPollMs: config.lookupPollMs,
           }
         : {}),
       debounceMs: config.projectorDebounceMs,
@@ -373,12 +374,4 @@ export async function startServer(
       return closing;
     },
   };
-}
-
-/**
- * The Postgres channel projectors notify on each committed pass: one per schema, so clusters
- * that share a database in separate schemas (the tests) do not wake each other.
- */
-function projectedChannel(schema: string | undefined): string {
-  return schema ? `convosync_projected_${schema}` : 'convosync_projected';
 }

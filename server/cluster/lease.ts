@@ -23,6 +23,8 @@ import { type Redis, script } from './redis.js';
 
 export const heartbeatKey = (node: string) => `cs:node:${node}`;
 export const ownerKey = (room: string) => `cs:owner:${room}`;
+/** Set for a minute by a node that drained: its heartbeat went on purpose (node-deaths.ts). */
+export const drainedKey = (node: string) => `cs:drained:${node}`;
 
 /** Returns the holder after the attempt (ARGV[1] if it won); nil if the claimer has no heartbeat. */
 const CLAIM = script(`
@@ -173,6 +175,8 @@ export async function startNodeLease(options: NodeLeaseOptions): Promise<NodeLea
       const rooms = [...owned];
       owned.clear();
       for (const room of rooms) await RELEASE.run(redis, [ownerKey(room)], [id]);
+      // Before the heartbeat goes: the other nodes do not take the drain for a death.
+      await redis.set(drainedKey(id), '1', { expiration: { type: 'PX', value: 60_000 } });
       await redis.del(heartbeatKey(id));
     },
     stop() {

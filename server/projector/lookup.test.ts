@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createIdGenerator } from '../message-ids.js';
 import { memoryStore } from '../store/memory.js';
-import { CLOCK_SKEW_MS, lookupDeadline } from './projector.js';
+import { CLOCK_SKEW_MS, lookupDeadline, projectedChannel } from './projector.js';
 
 const NOW = 1_800_000_000_000;
 const WAIT = 1_500;
@@ -37,5 +37,14 @@ describe('lookupDeadline', () => {
     expect(lookupDeadline(NOW, WAIT, await idIssuedAt(NOW + 30_000))).toBe(NOW + WAIT);
     expect(lookupDeadline(NOW, WAIT, '42')).toBe(NOW + WAIT);
     expect(lookupDeadline(NOW, WAIT)).toBe(NOW + WAIT);
+  });
+});
+
+describe('projectedChannel', () => {
+  it('names one channel per schema, never past the 63 bytes pg_notify accepts', () => {
+    const long = 's'.repeat(63); // the longest schema name Postgres has
+    expect(Buffer.byteLength(projectedChannel(long))).toBeLessThanOrEqual(63);
+    expect(projectedChannel('a')).not.toBe(projectedChannel('b'));
+    expect(projectedChannel(undefined)).toBe('convosync_projected');
   });
 });

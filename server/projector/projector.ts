@@ -9,6 +9,7 @@
  * committed projection put it, so the next run (or the start-up catch-up) re-projects exactly
  * what is missing; upserts and event keys make that idempotent. Projections run one at a time.
  */
+import { createHash } from 'node:crypto';
 import * as Y from 'yjs';
 import { tryParseKey } from '../../shared/keys.js';
 import type { Sql } from '../db/connect.js';
@@ -51,6 +52,11 @@ export interface ProjectorDeps {
    * again when one committed instead of polling every 100 ms.
    */
   channel?: string;
+  /**
+   * With `channel`: how often a waiting lookup asks again anyway (default 1 s), should the
+   * listening connection be broken; the notifications are the way it learns.
+   */
+  lookupPollMs?: number;
   debounceMs: number;
   maxDelayMs: number;
   /** Called after each successful projection (metrics). */
@@ -102,6 +108,8 @@ export class Projector {
   private readonly derived = new DerivedCache();
   /** Lookups waiting for the next committed pass, here or on another node. */
   private readonly waiting = new Set<() => void>();
+  /** Passes committed (notifications heard) so far: a lookup compares it across its query. */
+  private passes = 0;
 
   constructor(private readonly deps: ProjectorDeps) {}
 
@@ -252,10 +260,14 @@ export class Projector {
     if (found !== undefined || !wait) return found;
     const deadline = lookupDeadline(Date.now(), wait, id);
     while (Date.now() < deadline) {
-      // Woken by any node's committed pass (then it asks again), else at the deadline: a
-      // notification lost while the listening connection reconnects costs only that wait.
-      // Without a channel it asks every 100 ms.
-      await this.nextPass(this.deps.channel ? deadline - Date.now() : 100);
+      // Woken by any node's committed pass (then it asks again), else every lookupPollMs (a
+      // listening connection that broke) and at the deadline. `seen` is read before the query
+      // it follows: a pass that committed while that query ran wakes it at once.
+      const seen = this.passes;
+      await this.nextPass(
+        seen,
+        Math.min(deadline - Date.now(), this.deps.channel ? (this.deps.lookupPollMs ?? 1000) : 100),
+      );
       const later = await query();
       if (later !== undefined) return later;
     }
@@ -264,12 +276,15 @@ export class Projector {
 
   /** A projector's pass committed (this node's, or another's notification on `channel`). */
   projected(): void {
+    this.passes += 1;
     const waiting = [...this.waiting];
     this.waiting.clear();
     for (const wake of waiting) wake();
   }
 
-  private nextPass(timeoutMs: number): Promise<void> {
+  /** Resolves at the next committed pass after `seen` (at once if one came), or at `timeoutMs`. */
+  private nextPass(seen: number, timeoutMs: number): Promise<void> {
+    if (this.passes !== seen || this.closed) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer);
@@ -277,6 +292,7 @@ export class Projector {
         resolve();
       };
       const timer = setTimeout(wake, Math.max(0, timeoutMs));
+      timer.unref();
       this.waiting.add(wake);
     });
   }
@@ -292,6 +308,7 @@ export class Projector {
     }
     this.closed = true;
     clearInterval(this.timer);
+    this.projected(); // lookups still waiting ask once more now
     await this.running;
   }
 
@@ -697,8 +714,6 @@ export class Projector {
         SELECT doc_name, state_vector, projected_at
         FROM json_populate_recordset(NULL::t_projection_cursor, ${jsonRows(cursorRows)}::text::json)
         ON CONFLICT (doc_name) DO UPDATE SET state_vector = EXCLUDED.state_vector, projected_at = EXCLUDED.projected_at`;
-        // Delivered at commit, to every node listening (this one too).
-        if (this.deps.channel) await tx`SELECT pg_notify(${this.deps.channel}, '')`;
         return plans;
       })
       .catch((error: unknown) => {
@@ -707,6 +722,13 @@ export class Projector {
         throw error;
       });
     for (const plan of written) this.derived.wrote(plan.key, plan.derivedMembers);
+    // After the commit, to every node listening (this one too), and best effort: a notification
+    // that cannot be sent costs the waiting lookups their next poll, never this projection.
+    const { channel } = this.deps;
+    if (channel && written.length > 0)
+      void sql`SELECT pg_notify(${channel}, '')`.catch((error: unknown) =>
+        this.deps.log.warn('projection notification not sent', { channel, error }),
+      );
   }
 
   private keepTimes(plan: { key: string; times?: Map<string, number> | undefined }): void {
@@ -822,3 +844,13 @@ export function databaseDown(error: unknown): boolean {
 }
 
 class ProjectionTimeout extends Error {}
+
+/**
+ * The Postgres channel projectors notify on each committed pass: one per schema, so clusters
+ * that share a database in separate schemas (the tests) do not wake each other. A channel name
+ * is at most 63 bytes (pg_notify refuses a longer one), as is a schema's: the schema is hashed.
+ */
+export function projectedChannel(schema: string | undefined): string {
+  if (!schema) return 'convosync_projected';
+  return `convosync_projected_${createHash('sha1').update(schema).digest('hex').slice(0, 16)}`;
+}

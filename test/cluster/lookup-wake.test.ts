@@ -2,8 +2,8 @@
  * A lookup on a node that does not own the conversation waits for the owner's projection: it is
  * woken by the owner's committed pass (Postgres NOTIFY on the projectors' channel), not by
  * polling. The owner projects 50 ms after the message (its debounce) while the lookup's
- * deadline is 31 s away (PROJECTOR_MAX_DELAY_MS + 1 s): only the notification can answer it
- * within the test's time; polling the deadline out would not.
+ * deadline is 31 s away (PROJECTOR_MAX_DELAY_MS + 1 s) and its fallback poll 60 s: only the
+ * notification can answer it within the test's time.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseKey } from '../../shared/keys.js';
@@ -23,6 +23,8 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
         RATE_LIMIT_CONVERSATION: 'off',
         PROJECTOR_DEBOUNCE_MS: '50',
         PROJECTOR_MAX_DELAY_MS: '30000',
+        // The fallback poll (for a broken listening connection) out of the way too.
+        LOOKUP_POLL_MS: '60000',
       },
       nodes: [{}, {}],
     });
