@@ -7,13 +7,12 @@
  * resyncs its open inboxes from the log: bob's entry shows the message within seconds. Before,
  * it kept the old preview until the group loaded somewhere or his inbox reopened.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '../../client/index.js';
+import { describe, expect, it } from 'vitest';
 import { conversationRoots } from '../../shared/schema.js';
 import { killed } from '../child-server.js';
 import { hasEnv, needs } from '../cluster-env.js';
-import { sdkClient, waitFor } from '../helpers.js';
-import { type TestCluster, testCluster } from './nodes.js';
+import { waitFor } from '../helpers.js';
+import { useTestCluster } from './nodes.js';
 
 // A logical database no other test file uses: each flushes its own before it starts.
 const REDIS_DB = 15;
@@ -21,28 +20,15 @@ const REDIS_DB = 15;
 describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
   `inbox repair after an owner's death${needs('DATABASE_URL', 'REDIS_URL')}`,
   () => {
-    let cluster: TestCluster;
-    const clients: Client[] = [];
-    beforeAll(async () => {
-      cluster = await testCluster(REDIS_DB, {
-        INBOX_DEBOUNCE_MS: '3000',
-        INBOX_MAX_DELAY_MS: '6000',
-      });
-    }, 60_000);
-    afterAll(async () => {
-      if (process.env.CLUSTER_DEBUG)
-        for (const n of cluster?.nodes ?? []) console.log(n.name, n.output.join('').slice(-6000));
-      for (const c of clients) await c.close().catch(() => undefined);
-      await cluster?.close();
-    });
-    const client = async (url: string, who: string) => {
-      const c = await sdkClient(url, who, { maxBackoffMs: 250 });
-      clients.push(c);
-      return c;
-    };
+    const t = useTestCluster(
+      REDIS_DB,
+      { maxBackoffMs: 250 },
+      { INBOX_DEBOUNCE_MS: '3000', INBOX_MAX_DELAY_MS: '6000' },
+    );
+    const client = t.client;
 
     it('bob’s inbox on B shows the message A took in before it was killed', async () => {
-      const [a, b] = await Promise.all([cluster.start('A', 1), cluster.start('B', 2)]);
+      const [a, b] = await Promise.all([t.cluster.start('A', 1), t.cluster.start('B', 2)]);
       const bob = await client(b.url, 'bob');
       const inbox = await bob.inbox();
       await inbox.whenSynced();

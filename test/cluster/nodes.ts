@@ -82,14 +82,19 @@ export async function testCluster(redisDb: number, env: Record<string, string> =
 }
 
 /**
- * A cluster for one describe block: started before its tests, closed after them with every SDK
- * client it made (with CLUSTER_DEBUG, each node's last output is printed first).
+ * A cluster for one describe block (its nodes get `env` too): started before its tests, closed
+ * after them with every SDK client it made (with CLUSTER_DEBUG, each node's last output is
+ * printed first).
  */
-export function useTestCluster(redisDb: number, clientOptions: Partial<ClientOptions> = {}) {
+export function useTestCluster(
+  redisDb: number,
+  clientOptions: Partial<ClientOptions> = {},
+  env: Record<string, string> = {},
+) {
   let cluster: TestCluster | undefined;
   const clients: Client[] = [];
   beforeAll(async () => {
-    cluster = await testCluster(redisDb);
+    cluster = await testCluster(redisDb, env);
   }, 60_000);
   afterAll(async () => {
     if (process.env.CLUSTER_DEBUG)
