@@ -563,13 +563,7 @@ export class Room {
   private async persistSteps(steps: readonly AppliedStep[]): Promise<void> {
     if (steps.length === 0 || !(await this.write(steps))) return;
     for (const s of steps) {
-      // Nothing later reaches them: the next step waits behind this one.
-      if (s.effects.closeUnreadable && s.removedHearIt) this.closeUnreadable(s.peer);
-      if (s.effects.compact) {
-        void this.compact().catch((error) =>
-          this.deps.log.warn('compaction after recall failed', { room: this.key, error }),
-        );
-      }
+      this.afterBroadcast(s.effects, s.removedHearIt, s.peer);
       // The writer hears its ack and stamps before its socket closes, even when it just left.
       if (s.ack) s.peer.send(s.ack);
       if (s.membership) this.closeUnreadable();
@@ -602,7 +596,15 @@ export class Room {
     if (effects.censored) this.censored = true;
     if (effects.closeUnreadable && !removedHearIt) this.closeUnreadable(writer);
     await this.flush();
-    // Nothing later reaches them: the next step waits behind this one.
+    this.afterBroadcast(effects, removedHearIt, writer);
+  }
+
+  /**
+   * What a durable, broadcast step does after: the sockets its removal closes once they heard
+   * it (nothing later reaches them: the next step waits behind this one), and the log's
+   * compaction after a recall.
+   */
+  private afterBroadcast(effects: CommitEffects, removedHearIt: boolean, writer?: Peer): void {
     if (effects.closeUnreadable && removedHearIt) this.closeUnreadable(writer);
     if (effects.compact) {
       void this.compact().catch((error) =>
