@@ -15,6 +15,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { signToken } from '../server/auth/identity.js';
+import { SERVER_ARGV } from '../server/command.js';
 import { genesisWrites } from '../shared/actions.js';
 import { MessageFormat } from '../shared/enums.js';
 import { asIdentityId, newMessageKey } from '../shared/ids.js';
@@ -40,7 +41,7 @@ async function freePort(): Promise<number> {
 async function start(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-slow-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(process.execPath, [...SERVER_ARGV], {
     env: {
       ...process.env,
       DATA_DIR: dataDir,

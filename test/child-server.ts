@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
+import { SERVER_ARGV } from '../server/command.js';
 import { TEST_SECRET } from './helpers.js';
 
 export async function freePort(): Promise<number> {
@@ -23,7 +24,7 @@ export function startChild(
   port: number,
   env: Record<string, string> = {},
 ): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(process.execPath, [...SERVER_ARGV], {
     env: {
       ...process.env,
       DATA_DIR: dataDir,

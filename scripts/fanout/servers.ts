@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVER_ARGV } from '../../server/command.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BENCH_SECRET = 'bench-fanout-secret-that-is-long-enough-for-hs256';
@@ -67,27 +68,23 @@ export async function startProduct(
 ): Promise<Server & { dataDir: string }> {
   const port = await freePort();
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-fanout-'));
-  const child = spawn(
-    process.execPath,
-    [...(options.nodeArgs ?? []), '--import', 'tsx', 'server/main.ts'],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: {
-        ...process.env,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        DATA_DIR: dataDir,
-        JWT_SECRET: BENCH_SECRET,
-        LOG_LEVEL: 'warn',
-        RATE_LIMIT_IDENTITY: 'off',
-        RATE_LIMIT_CONVERSATION: 'off',
-        // Rooms without peers unload soon, so the cold-open case can read from disk.
-        ROOM_IDLE_MS: '1000',
-        ...options.env,
-      },
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...SERVER_ARGV], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      JWT_SECRET: BENCH_SECRET,
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_IDENTITY: 'off',
+      RATE_LIMIT_CONVERSATION: 'off',
+      // Rooms without peers unload soon, so the cold-open case can read from disk.
+      ROOM_IDLE_MS: '1000',
+      ...options.env,
     },
-  );
+  });
   const http = `http://127.0.0.1:${port}`;
   await ready(`${http}/ready`, child);
   return {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
+import { SERVER_ARGV } from '../../server/command.js';
 import { openLeveldbStore } from '../../server/store/leveldb.js';
 import { privateKey } from '../../shared/keys.js';
 import { conversationRoots } from '../../shared/schema.js';
@@ -54,7 +55,7 @@ it('drops a socket that stops answering pings, and keeps a live one', async () =
 
 it('shuts down gracefully on SIGTERM: exit 0, accepted messages on disk', async () => {
   const dataDir = await tempDir();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(process.execPath, [...SERVER_ARGV], {
     env: {
       ...process.env,
       DATA_DIR: dataDir,

@@ -11,6 +11,7 @@ import postgres from 'postgres';
 import { afterAll, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { Client } from '../../client/index.js';
+import { SERVER_ARGV } from '../../server/command.js';
 import type { Sql } from '../../server/db/connect.js';
 import { openPglite } from '../../server/db/pglite.js';
 import { checkSnapshot } from '../../server/projector/check.js';
@@ -179,7 +180,7 @@ it('catches up exactly after a kill -9 in the middle of projecting', async () =>
     ...(DATABASE_URL ? { DATABASE_URL, DATABASE_SCHEMA: schema! } : {}),
   };
   const start = async (): Promise<{ child: ChildProcess; url: string; log: () => string }> => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    const child = spawn(process.execPath, [...SERVER_ARGV], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
