@@ -70,6 +70,8 @@ export interface ClusterNode {
     rooms: Rooms,
     options: { genesisWindowMs: number },
   ): Promise<{ sockets: SyncRooms; server: ServerRooms }>;
+  /** The relay between the nodes, once `attach` ran (tests reach into it). */
+  readonly relay: Relay | undefined;
   /** Refuses new sockets (the first step of a drain). */
   stopAccepting(): void;
   /** The rest of the drain, after the rooms closed their peers. */
@@ -129,6 +131,9 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     rateLimit,
     placement: leasedPlacement(lease, store, replicas),
     inbox: { ...notices, swapMeta: (key, expected, value) => store.swapMeta(key, expected, value) },
+    get relay() {
+      return relay;
+    },
     async attach(rooms, { genesisWindowMs }) {
       evict = (room) => rooms.evict(room as DocName, new ConvosyncError('FENCED'));
       rooms.onUnload((key) => {

@@ -30,6 +30,7 @@ it('round-trips every relay message, and carries a frame sent to several sockets
       { t: 'send', peer: 5, frame: broadcast },
       { t: 'send', peer: 6, frame: broadcast },
       { t: 'close', peer: 6, code: 'NOT_MEMBER', message: 'bob is not an active member' },
+      { t: 'moved', peer: 9, owner: '3-edd70fbd' },
       {
         t: 'call',
         peer: 7,

@@ -7,7 +7,8 @@
  * write, `Room.submit` of REST and notices, by a node that does not own the room) and `apply`
  * (a named server transaction, ../sync/server-writes.ts).
  * Owner → edge: `send` (a frame for a relayed socket) and `close` (its close code's error);
- * `reply` (a call's stamps, or its error's code and message).
+ * `moved` (the node asked no longer owns the room: join `owner` instead); `reply` (a call's
+ * stamps, or its error's code and message).
  * A frame sent to several sockets of one node in one tick (a broadcast) is carried once: the
  * entry starts with a table of frames that `send` messages point into.
  */
@@ -25,6 +26,8 @@ export type RelayMessage =
   | { t: 'leave'; peer: number }
   | { t: 'send'; peer: number; frame: Uint8Array }
   | { t: 'close'; peer: number; code: ErrorCode; message: string }
+  /** The join reached a node that had let the room go; `owner` holds it now (relay.ts). */
+  | { t: 'moved'; peer: number; owner: string }
   /**
    * `peer`: the call's id at its sender. `writes` go to `Room.submit` as they are (none: only
    * open the room, e.g. a private chat's genesis). The owner starts no call older than
@@ -61,6 +64,7 @@ const KIND = {
   call: 6,
   reply: 7,
   apply: 8,
+  moved: 9,
 } as const;
 
 export interface RelayEntry {
@@ -130,6 +134,9 @@ export function encodeEntry(entry: RelayEntry): Uint8Array {
         encoding.writeVarString(e, m.code);
         encoding.writeVarString(e, m.message);
         break;
+      case 'moved':
+        encoding.writeVarString(e, m.owner);
+        break;
       case 'leave':
         break;
     }
@@ -188,6 +195,9 @@ export function decodeEntry(bytes: Uint8Array): RelayEntry {
         break;
       case KIND.leave:
         messages.push({ t: 'leave', peer });
+        break;
+      case KIND.moved:
+        messages.push({ t: 'moved', peer, owner: decoding.readVarString(d) });
         break;
       case KIND.send: {
         const frame = frames[decoding.readVarUint(d)];

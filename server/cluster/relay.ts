@@ -85,10 +85,18 @@ interface Call {
 /** A socket on this node relayed to an owner. */
 interface Local {
   readonly peer: Peer;
-  readonly owner: string;
+  /** Where its frames go; changes only when a join lands on a node that let the room go. */
+  owner: string;
+  readonly room: DocName;
   answered: boolean;
+  /** Frames forwarded before the owner's first answer: sent again if the join is `moved`. */
+  early: Uint8Array[];
+  moves: number;
   timer?: NodeJS.Timeout;
 }
+
+/** Times one relayed join follows `moved` before its socket is closed (4503) to retry. */
+const MAX_MOVES = 3;
 
 /** A socket on another node, joined to a room this node owns. */
 interface Remote {
@@ -251,7 +259,7 @@ export class Relay implements SyncRooms {
   /** Edge side: a socket of this node joins `key` on `owner`. */
   attach(owner: string, key: DocName, peer: Peer): number {
     const id = ++this.nextPeer;
-    const local: Local = { peer, owner, answered: false };
+    const local: Local = { peer, owner, room: key, answered: false, early: [], moves: 0 };
     local.timer = setTimeout(() => {
       if (!local.answered && this.locals.get(id) === local)
         peer.close(
@@ -267,7 +275,40 @@ export class Relay implements SyncRooms {
   /** Edge side: a frame of a relayed socket. */
   forward(id: number, frame: Uint8Array): void {
     const local = this.locals.get(id);
-    if (local) this.post(local.owner, { t: 'frame', peer: id, frame });
+    if (!local) return;
+    if (!local.answered) local.early.push(frame);
+    this.post(local.owner, { t: 'frame', peer: id, frame });
+  }
+
+  /**
+   * Edge side: the join of socket `id` reached a node that no longer owned the room (it let the
+   * room go after this node looked the owner up, and `owner` claimed it). The socket joins there
+   * with the frames it sent so far (the node asked handled none of them: it never joined the
+   * peer), instead of being closed to reconnect; its entry at the node asked is dropped by a
+   * `leave`, which follows every frame sent there.
+   */
+  private moved(id: number, owner: string): void {
+    const local = this.locals.get(id);
+    if (!local || local.answered) return;
+    this.post(local.owner, { t: 'leave', peer: id });
+    local.moves += 1;
+    if (owner === this.lease.id || local.moves > MAX_MOVES) {
+      // Owned here now: the socket reconnects and joins the Room on this node directly.
+      this.locals.delete(id);
+      clearTimeout(local.timer);
+      local.peer.close(new ConvosyncError('FENCED', `${local.room} moved to node ${owner}, retry`));
+      return;
+    }
+    local.owner = owner;
+    const { peer } = local;
+    this.post(owner, {
+      t: 'join',
+      peer: id,
+      room: local.room,
+      identity: peer.identity,
+      acks: peer.acks,
+    });
+    for (const frame of local.early) this.post(owner, { t: 'frame', peer: id, frame });
   }
 
   /** Edge side: a relayed socket left (closed). */
@@ -356,11 +397,15 @@ export class Relay implements SyncRooms {
           else call.reject(new ConvosyncError(m.code, m.message));
           break;
         }
+        case 'moved':
+          this.moved(m.peer, m.owner);
+          break;
         case 'send':
         case 'close': {
           const local = this.locals.get(m.peer);
           if (!local) break;
           local.answered = true;
+          local.early = [];
           if (m.t === 'send') local.peer.send(m.frame);
           else local.peer.close(new ConvosyncError(m.code, m.message));
           break;
@@ -397,7 +442,14 @@ export class Relay implements SyncRooms {
     peers.set(id, remote);
     const rooms = this.rooms;
     remote.ready = (async () => {
-      const room = await rooms.open(parseDocKey(key).key, identity);
+      const room = await this.openOwned(parseDocKey(key).key, identity);
+      if (typeof room === 'string') {
+        // Kept (closed) until the edge's `leave`, so the frames it sent here meanwhile are
+        // dropped quietly instead of answered with a close.
+        remote.closed = true;
+        this.post(edge, { t: 'moved', peer: id, owner: room });
+        return undefined;
+      }
       if (remote.closed) {
         rooms.released(room);
         return undefined;
@@ -465,6 +517,21 @@ export class Relay implements SyncRooms {
     } catch (error) {
       const e = asConvosyncError(error);
       this.post(edge, { t: 'reply', peer: m.peer, code: e.code, message: e.message });
+    }
+  }
+
+  /**
+   * Owner side: the room a relayed join asked for, or the node that owns it now. The edge looked
+   * the owner up a moment ago; meanwhile this node may have let the room go (idle, drained) and
+   * another claimed it (FENCED), or it may be free again (claimed here now).
+   */
+  private async openOwned(key: DocName, identity: Identity): Promise<Room | string> {
+    try {
+      return await this.rooms.open(key, identity);
+    } catch (error) {
+      if (!(error instanceof ConvosyncError && error.code === 'FENCED')) throw error;
+      const owner = await ownerOf(this.lease, key);
+      return owner === this.lease.id ? this.rooms.open(key, identity) : owner;
     }
   }
 

@@ -7,8 +7,11 @@
 import type postgres from 'postgres';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as awarenessProtocol from 'y-protocols/awareness';
+import * as Y from 'yjs';
 import { ownerKey } from '../../server/cluster/lease.js';
 import type { Redis } from '../../server/cluster/redis.js';
+import type { Peer } from '../../server/sync/peer.js';
+import type { ConvosyncError } from '../../shared/errors.js';
 import { newMessageKey } from '../../shared/ids.js';
 import { privateKey } from '../../shared/keys.js';
 import * as wire from '../../shared/protocol/sync.js';
@@ -27,17 +30,18 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       redisDb: REDIS_DB,
       // Small enough for the limit test to cross; the other tests write a message or two.
       env: { RATE_LIMIT_IDENTITY: '4/60s' },
-      nodes: [{}, {}],
+      nodes: [{}, {}, {}],
     });
     const { schema } = cluster;
     let sql: postgres.Sql;
     let redis: Redis;
     let a: TestServer;
     let b: TestServer;
+    let c: TestServer;
     beforeAll(() => {
       // After the cluster's own beforeAll (hooks run in the order they were registered).
       ({ sql, redis } = cluster);
-      [a, b] = cluster.nodes as [TestServer, TestServer];
+      [a, b, c] = cluster.nodes as [TestServer, TestServer, TestServer];
     });
 
     const forge = (doc: import('yjs').Doc) => {
@@ -217,6 +221,71 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
 
       kate.close();
       await until(async () => !(await online(b, 'kate')), 'kate offline, asked on B');
+    });
+
+    it('a relayed join that reaches a node which let the room go follows it to the owner now', async () => {
+      const key = privateKey(id('eve'), id('frank'));
+      const eve = await syncPeer(c, key, 'eve'); // C owns the chat
+      expect(c.server.cluster!.lease.owned().has(key)).toBe(true);
+      // B looked the owner up while A still held the room (A let it go idle since, and C
+      // claimed it): its join and first frame reach A, which never loads the room. Before, A
+      // closed the socket with 4503 FENCED; now the join and the frame go on to C.
+      const frames: Uint8Array[] = [];
+      const closes: ConvosyncError[] = [];
+      const frank: Peer = {
+        identity: { id: id('frank'), type: 1 },
+        acks: false,
+        send: (frame) => frames.push(frame),
+        close: (error) => closes.push(error),
+      };
+      const relay = b.server.cluster!.relay!;
+      const peer = relay.attach(a.server.cluster!.id, key, frank);
+      relay.forward(peer, wire.writeSyncStep1(Y.encodeStateVector(new Y.Doc())));
+      const doc = new Y.Doc();
+      const heard = () => {
+        for (const frame of frames.splice(0)) {
+          const m = wire.readMessage(frame);
+          if (m.type === 'sync-step2' || m.type === 'update') Y.applyUpdate(doc, m.update);
+        }
+        return conversationRoots(doc).members.has(id('frank'));
+      };
+      await waitFor(() => heard() || closes.length > 0, 10_000, 'frank synced or closed');
+      expect(closes.map((e) => e.code)).toEqual([]);
+      expect(a.server.rooms.peek(key)).toBeUndefined();
+      // The socket is C's peer now: what it writes is stamped there and eve hears it.
+      const before = Y.encodeStateVector(doc);
+      const k = newMessageKey();
+      conversationRoots(doc).messages.set(k, {
+        key: k,
+        sender: id('frank'),
+        senderType: 1,
+        format: 0,
+        content: 'through B, to C',
+        sentAt: Date.now(),
+      });
+      relay.forward(peer, wire.writeUpdate(Y.encodeStateAsUpdate(doc, before)));
+      await waitFor(
+        () => conversationRoots(eve.doc).stamps.has(k),
+        10_000,
+        'eve hears it, stamped',
+      );
+      relay.detach(peer);
+
+      // A join sent on to the node that looked it up (the room moved to B itself) closes with
+      // 4503 instead: the socket reconnects and joins B's own Room.
+      const other = privateKey(id('eve'), id('gus'));
+      await syncPeer(b, other, 'gus');
+      expect(b.server.cluster!.lease.owned().has(other)).toBe(true);
+      const gusCloses: ConvosyncError[] = [];
+      relay.attach(a.server.cluster!.id, other, {
+        identity: { id: id('gus'), type: 1 },
+        acks: false,
+        send: () => {},
+        close: (error) => gusCloses.push(error),
+      });
+      await waitFor(() => gusCloses.length > 0, 10_000, 'gus closed');
+      expect(gusCloses[0]!.code).toBe('FENCED');
+      expect(gusCloses[0]!.message).toMatch(/moved to node/);
     });
 
     it('a drained owner releases its rooms: relayed sockets get 4503, the next socket elsewhere owns the room at once', async () => {
