@@ -417,6 +417,9 @@ async function scenarios(t: Target): Promise<void> {
         );
       };
       await open('room loaded');
+      // Another client with nothing (a web page reloaded, a new device): convosync serves it
+      // the encoding it kept from the first (server/sync/full-state.ts).
+      await open('room loaded, the next fresh client');
       if (name === 'convosync') {
         await gen.ask({ type: 'unfill' });
         await new Promise((r) => setTimeout(r, 4000)); // ROOM_IDLE_MS=1000: the room unloads

@@ -25,6 +25,8 @@ export interface Config {
   heartbeatMs: number;
   /** How long an empty room stays loaded before it is compacted and unloaded. */
   roomIdleMs: number;
+  /** Bytes of whole-document encodings kept for clients that arrive empty (sync/full-state.ts). */
+  fullStateCacheBytes: number;
   /** 0..1023, part of every message id, so ids stay unique across nodes. */
   nodeId: number;
   logLevel: LogLevelName;
@@ -105,6 +107,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     maxFrameBytes: int(env, 'MAX_FRAME_BYTES', 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     heartbeatMs: int(env, 'HEARTBEAT_MS', 30_000, 100, 3_600_000),
     roomIdleMs: int(env, 'ROOM_IDLE_MS', 30_000, 0, 86_400_000),
+    fullStateCacheBytes: int(env, 'FULL_STATE_CACHE_MB', 64, 0, 65_536) * 1024 * 1024,
     nodeId: int(env, 'NODE_ID', 0, 0, 1023),
     logLevel,
     snapshots: (env.SNAPSHOTS ?? 'on') !== 'off',

@@ -40,6 +40,7 @@ import { watchStore } from './store/health.js';
 import { openLeveldbStore } from './store/leveldb.js';
 import type { DocStore } from './store/types.js';
 import { createFilter } from './sync/filter.js';
+import { FullStates } from './sync/full-state.js';
 import { LogBudget } from './sync/log-budget.js';
 import { Outbound } from './sync/outbound.js';
 import { Rooms, type ServerRooms } from './sync/rooms.js';
@@ -163,6 +164,9 @@ export async function startServer(
       awarenessFloorMs: config.awarenessFloorMs,
       metrics,
       feed,
+      ...(config.fullStateCacheBytes > 0
+        ? { fullStates: new FullStates(config.fullStateCacheBytes) }
+        : {}),
     },
     config.roomIdleMs,
     cluster && {

@@ -48,6 +48,7 @@ import {
 } from './commit.js';
 import type { FilterInput, Rejection, Verdict } from './filter.js';
 import type { ForwardSource } from './forward.js';
+import { deletesMessageContent, FullStates } from './full-state.js';
 import { ensureGenesis, learnIdentityType } from './genesis.js';
 import { InboxView } from './inbox-view.js';
 import { type JudgeContext, judgeUpdate } from './judge.js';
@@ -109,6 +110,8 @@ export interface RoomDeps {
   moderation?: Moderation;
   /** Most structs one update may hold (the filter's limit; an inbox counts view structs too). */
   maxStructs?: number;
+  /** Whole-document encodings kept for clients that arrive with nothing (full-state.ts). */
+  fullStates?: FullStates;
 }
 
 export class Room {
@@ -166,6 +169,13 @@ export class Room {
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       this.outbox.push({ update, origin: origin as Origin });
     });
+    const states = deps.fullStates;
+    if (states && parsed.type !== 'inbox') {
+      const { messages } = conversationRoots(doc);
+      doc.on('afterTransaction', (transaction: Y.Transaction) => {
+        if (deletesMessageContent(transaction, messages)) states.drop(this.key);
+      });
+    }
   }
 
   static async load(parsed: ParsedDoc, deps: RoomDeps): Promise<Room> {
@@ -256,7 +266,10 @@ export class Room {
       case 'sync-step1':
         return this.enqueue(async () => {
           if (!this.peers.has(peer)) return;
-          peer.send(wire.writeSyncStep2(Y.encodeStateAsUpdate(this.doc, message.stateVector)));
+          const states = this.deps.fullStates;
+          if (states && this.parsed.type !== 'inbox' && FullStates.isEmpty(message.stateVector))
+            for (const frame of states.framesFor(this.key, this.doc)) peer.send(frame);
+          else peer.send(wire.writeSyncStep2(Y.encodeStateAsUpdate(this.doc, message.stateVector)));
         });
       case 'sync-step2':
       case 'update':
@@ -391,6 +404,7 @@ export class Room {
       if (error) peer.close(error);
     }
     this.presence.destroy();
+    this.deps.fullStates?.drop(this.key);
     this.doc.destroy();
   }
 

@@ -1,0 +1,130 @@
+/**
+ * Clients that arrive with nothing (a web page without storage, a new device) are served the
+ * whole document from an encoding the room keeps (server/sync/full-state.ts): stock y-websocket
+ * providers opening one after another each end `synced` with the whole current state, messages
+ * written between two opens included, and a recalled message's text never reaches a client that
+ * opens after the recall, although the kept encoding held it.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+import { MessageFormat } from '../../shared/enums.js';
+import { newMessageKey } from '../../shared/ids.js';
+import { privateKey } from '../../shared/keys.js';
+import * as wire from '../../shared/protocol/sync.js';
+import { tombstone } from '../../shared/rules/message.js';
+import { conversationRoots, type Message } from '../../shared/schema.js';
+import {
+  id,
+  rawSocket,
+  startTestServer,
+  syncPeer,
+  type TestServer,
+  token,
+  waitFor,
+} from '../helpers.js';
+
+let ts: TestServer;
+const chat = privateKey(id('alice'), id('bob'));
+
+beforeAll(async () => {
+  ts = await startTestServer({ env: { RATE_LIMIT_IDENTITY: 'off' } });
+});
+afterAll(async () => {
+  await ts.close();
+});
+
+function message(content: string): Message {
+  return {
+    key: newMessageKey(),
+    sender: id('alice'),
+    senderType: 1,
+    format: MessageFormat.Text,
+    content,
+    sentAt: Date.now(),
+  };
+}
+
+/** A stock provider for bob with an empty document; resolves with what it held when synced. */
+async function openFresh(): Promise<{ messages: number; texts: Set<string> }> {
+  const doc = new Y.Doc();
+  const provider = new WebsocketProvider(ts.syncUrl, chat, doc, {
+    params: { token: await token('bob') },
+    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    disableBc: true,
+  });
+  const atSync = await new Promise<{ messages: number; texts: Set<string> }>((resolve) =>
+    provider.once('sync', () => {
+      const { messages, stamps } = conversationRoots(doc);
+      const texts = new Set([...messages.values()].map((m) => String(m.content)));
+      resolve({ messages: [...messages.keys()].filter((k) => stamps.has(k)).length, texts });
+    }),
+  );
+  provider.destroy();
+  return atSync;
+}
+
+it('serves fresh clients the whole current state, and never a recalled text', async () => {
+  const alice = await syncPeer(ts, chat, 'alice');
+  const first = Array.from({ length: 600 }, (_, i) => message(`m${i} ${'x'.repeat(100)}`));
+  const secret = message('the text alice recalls');
+  alice.change((doc) => {
+    for (const m of [...first, secret]) conversationRoots(doc).messages.set(m.key, m);
+  });
+  await waitFor(() => conversationRoots(alice.doc).stamps.size === 601, 10_000, 'all stamped');
+  expect((await openFresh()).messages).toBe(601);
+
+  // Written after the first open: served as the diff after the kept state.
+  const later = message('after the first open');
+  alice.change((doc) => conversationRoots(doc).messages.set(later.key, later));
+  await waitFor(() => conversationRoots(alice.doc).stamps.has(later.key), 5000, 'stamped');
+  const second = await openFresh();
+  expect(second.messages).toBe(602);
+  expect(second.texts.has('after the first open')).toBe(true);
+
+  // Those were served from the kept encoding: it, as an update, then the diff as sync step 2.
+  const before = await rawOpen();
+  expect(before.kinds).toEqual(['update', 'sync-step2']);
+  expect(before.text.includes('the text alice recalls')).toBe(true);
+
+  // The recall: the kept encoding held the text, so it is dropped, and no frame to a client
+  // that opens now carries it.
+  alice.change((doc) =>
+    conversationRoots(doc).messages.set(secret.key, tombstone(secret, id('alice'))),
+  );
+  await waitFor(
+    () => conversationRoots(alice.doc).stamps.get(secret.key)?.recalledAt !== undefined,
+    5000,
+    'recall stamped',
+  );
+  const after = await rawOpen();
+  expect(after.kinds).toEqual(['sync-step2']);
+  expect(after.text.includes('the text alice recalls')).toBe(false);
+  expect(conversationRoots(after.doc).messages.size).toBe(602);
+  expect(conversationRoots(after.doc).messages.get(secret.key)?.recalled).toBeDefined();
+  alice.close();
+});
+
+/** A raw socket for bob holding nothing: the document frames it got until synced, and their bytes. */
+async function rawOpen(): Promise<{ kinds: string[]; text: Buffer; doc: Y.Doc }> {
+  const raw = await rawSocket(`${ts.syncUrl}/${chat}?token=${await token('bob')}`);
+  raw.send(wire.writeSyncStep1(Y.encodeStateVector(new Y.Doc())));
+  const doc = new Y.Doc();
+  let synced = false;
+  const kinds: string[] = [];
+  const seen: Buffer[] = [];
+  const take = (frame: Uint8Array) => {
+    seen.push(Buffer.from(frame));
+    const m = wire.readMessage(frame);
+    if (m.type !== 'sync-step2' && m.type !== 'update') return;
+    kinds.push(m.type);
+    Y.applyUpdate(doc, m.update);
+    if (m.type === 'sync-step2') synced = true;
+  };
+  raw.received.forEach(take);
+  raw.on('message', (data: ArrayBuffer) => take(new Uint8Array(data)));
+  await waitFor(() => synced, 5000, 'raw client synced');
+  raw.close();
+  return { kinds, text: Buffer.concat(seen), doc };
+}
