@@ -44,7 +44,7 @@ import { FullStates } from './sync/full-state.js';
 import { LogBudget } from './sync/log-budget.js';
 import { Outbound } from './sync/outbound.js';
 import { Rooms, type ServerRooms } from './sync/rooms.js';
-import type { SyncRooms } from './sync/socket.js';
+import { MAX_PENDING_FRAMES, type SyncRooms } from './sync/socket.js';
 import { SocketQuota } from './sync/socket-quota.js';
 
 export interface RunningServer {
@@ -165,7 +165,7 @@ export async function startServer(
       metrics,
       feed,
       ...(config.fullStateCacheBytes > 0
-        ? { fullStates: new FullStates(config.fullStateCacheBytes) }
+        ? { fullStates: new FullStates(config.fullStateCacheBytes, config.maxSocketBufferBytes) }
         : {}),
     },
     config.roomIdleMs,
@@ -299,7 +299,7 @@ export async function startServer(
       rooms: socketRooms,
       log,
       heartbeatMs: config.heartbeatMs,
-      maxPendingFrames: 256,
+      maxPendingFrames: MAX_PENDING_FRAMES,
       outbound: new Outbound({
         perSocket: config.maxSocketBufferBytes,
         total: config.maxOutboundBytes,

@@ -44,7 +44,7 @@ import {
   type ServerWriteArgs,
   type ServerWriteName,
 } from '../sync/server-writes.js';
-import type { SyncRoom, SyncRooms } from '../sync/socket.js';
+import { MAX_PENDING_FRAMES, type SyncRoom, type SyncRooms } from '../sync/socket.js';
 import { heartbeatKey, type NodeLease } from './lease.js';
 import { ownerOf } from './placement.js';
 import type { Redis } from './redis.js';
@@ -263,7 +263,7 @@ export class Relay implements SyncRooms {
     local.timer = setTimeout(() => {
       if (!local.answered && this.locals.get(id) === local)
         peer.close(
-          new ConvosyncError('STORAGE_UNAVAILABLE', `node ${owner} did not answer, retry`),
+          new ConvosyncError('STORAGE_UNAVAILABLE', `node ${local.owner} did not answer, retry`),
         );
     }, this.options.answerMs ?? 10_000);
     local.timer.unref();
@@ -276,7 +276,16 @@ export class Relay implements SyncRooms {
   forward(id: number, frame: Uint8Array): void {
     const local = this.locals.get(id);
     if (!local) return;
-    if (!local.answered) local.early.push(frame);
+    if (!local.answered) {
+      // Kept for a move until the owner answers; bounded as a local socket's frames are while
+      // its room loads (socket.ts).
+      if (local.early.length >= MAX_PENDING_FRAMES) {
+        this.detach(id);
+        local.peer.close(new ConvosyncError('TOO_MANY_PENDING'));
+        return;
+      }
+      local.early.push(frame);
+    }
     this.post(local.owner, { t: 'frame', peer: id, frame });
   }
 
@@ -398,12 +407,13 @@ export class Relay implements SyncRooms {
           break;
         }
         case 'moved':
-          this.moved(m.peer, m.owner);
+          if (this.locals.get(m.peer)?.owner === entry.from) this.moved(m.peer, m.owner);
           break;
         case 'send':
         case 'close': {
           const local = this.locals.get(m.peer);
-          if (!local) break;
+          // Only its owner speaks for a relayed socket: not a node it was moved away from.
+          if (!local || local.owner !== entry.from) break;
           local.answered = true;
           local.early = [];
           if (m.t === 'send') local.peer.send(m.frame);

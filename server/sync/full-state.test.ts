@@ -4,7 +4,7 @@ import { newMessageKey } from '../../shared/ids.js';
 import { readMessage } from '../../shared/protocol/sync.js';
 import { tombstone } from '../../shared/rules/message.js';
 import { conversationRoots, type Message } from '../../shared/schema.js';
-import { deletesMessageContent, FullStates } from './full-state.js';
+import { deletesKeptContent, FullStates } from './full-state.js';
 
 function say(doc: Y.Doc, content: string): Message {
   const message: Message = {
@@ -32,6 +32,10 @@ function freshClient(frames: Uint8Array[]): { doc: Y.Doc; syncedEarly: boolean }
   return { doc, syncedEarly };
 }
 
+const MiB = 1024 * 1024;
+const roomA = { name: 'room A' };
+const roomB = { name: 'room B' };
+
 const text = (doc: Y.Doc) =>
   [...conversationRoots(doc).messages.values()].map((m) => m.content).sort();
 
@@ -44,13 +48,13 @@ describe('FullStates', () => {
 
   it('keeps a large document’s encoding and brings later clients up to date with a diff', () => {
     const doc = big();
-    const states = new FullStates(64 * 1024 * 1024);
-    const first = states.framesFor('group_a', doc);
+    const states = new FullStates(64 * MiB, 4 * MiB);
+    const first = states.framesFor(roomA, doc);
     expect(first.map((f) => readMessage(f).type)).toEqual(['sync-step2']);
     expect(states.size).toBeGreaterThan(64 * 1024);
 
     say(doc, 'after the first open');
-    const second = states.framesFor('group_a', doc);
+    const second = states.framesFor(roomA, doc);
     // The kept state as an update, then the diff as sync step 2: `synced` only when complete.
     expect(second.map((f) => readMessage(f).type)).toEqual(['update', 'sync-step2']);
     const client = freshClient(second);
@@ -62,40 +66,81 @@ describe('FullStates', () => {
   it('does not keep small documents, and respects its budget', () => {
     const small = new Y.Doc();
     say(small, 'hi');
-    const states = new FullStates(64 * 1024 * 1024);
-    states.framesFor('private_a_b', small);
+    const states = new FullStates(64 * MiB, 4 * MiB);
+    states.framesFor(roomA, small);
     expect(states.size).toBe(0);
 
-    const tight = new FullStates(100 * 1024);
-    tight.framesFor('group_a', big());
+    const tight = new FullStates(100 * 1024, 4 * MiB);
+    tight.framesFor(roomA, big());
     const one = tight.size;
-    tight.framesFor('group_b', big());
+    tight.framesFor(roomB, big());
     expect(tight.size).toBe(one); // the least recently used went
   });
 
   it('drops the kept state when a step deletes a message’s content (a recall)', () => {
     const doc = big();
     const secret = say(doc, 'a secret to recall');
-    const states = new FullStates(64 * 1024 * 1024);
-    const { messages } = conversationRoots(doc);
+    const states = new FullStates(64 * MiB, 4 * MiB);
+    const { messages, reads, delivered } = conversationRoots(doc);
+    const positions = new Set<object>([reads, delivered]);
     let dropped = 0;
     doc.on('afterTransaction', (transaction: Y.Transaction) => {
-      if (deletesMessageContent(transaction, messages)) {
+      if (deletesKeptContent(transaction, positions)) {
         dropped += 1;
-        states.drop('group_a');
+        states.drop(roomA);
       }
     });
-    states.framesFor('group_a', doc);
+    states.framesFor(roomA, doc);
     say(doc, 'a new message deletes nothing');
-    doc.getMap('reads').set('alice', 3);
-    doc.getMap('reads').set('alice', 4); // an overwrite outside messages
+    reads.set('alice', 3);
+    reads.set('alice', 4); // a read position moves on: the old one is deleted, harmlessly
     expect(dropped).toBe(0);
     messages.set(secret.key, tombstone(secret, secret.sender));
     expect(dropped).toBe(1);
     expect(states.size).toBe(0);
-    const frames = states.framesFor('group_a', doc);
+    const frames = states.framesFor(roomA, doc);
     const bytes = Buffer.concat(frames.map((f) => Buffer.from(f)));
     expect(bytes.includes('a secret to recall')).toBe(false);
     expect(text(freshClient(frames).doc)).toEqual(text(doc));
+  });
+
+  it('drops it on any other deletion too: an old group name must not reach a new client', () => {
+    const doc = big();
+    const { meta, reads, delivered } = conversationRoots(doc);
+    meta.set('name', 'the old name');
+    const states = new FullStates(64 * MiB, 4 * MiB);
+    const positions = new Set<object>([reads, delivered]);
+    doc.on('afterTransaction', (transaction: Y.Transaction) => {
+      if (deletesKeptContent(transaction, positions)) states.drop(roomA);
+    });
+    states.framesFor(roomA, doc);
+    expect(states.size).toBeGreaterThan(0);
+    meta.set('name', 'the new name');
+    expect(states.size).toBe(0);
+    const bytes = Buffer.concat(states.framesFor(roomA, doc).map((f) => Buffer.from(f)));
+    expect(bytes.includes('the old name')).toBe(false);
+  });
+
+  it('never sends a pair a socket could not hold: one fresh encoding instead', () => {
+    // A socket may hold 256 KB unwritten (outbound.ts lets one frame alone be larger, not two);
+    // the document starts at about 155 KB and grows by about 6 KB between opens.
+    const doc = big();
+    const pairBytes = 256 * 1024;
+    const states = new FullStates(64 * MiB, pairBytes);
+    const seen = new Set<string>();
+    for (let open = 0; open < 12; open++) {
+      const frames = states.framesFor(roomA, doc);
+      seen.add(frames.map((f) => readMessage(f).type).join(','));
+      if (frames.length === 2)
+        expect(frames[0]!.byteLength + frames[1]!.byteLength).toBeLessThanOrEqual(pairBytes);
+      expect(text(freshClient(frames).doc)).toEqual(text(doc));
+      for (let i = 0; i < 20; i++) say(doc, `open ${open} more ${i} ${'y'.repeat(200)}`);
+    }
+    // Both ways were taken: pairs, and fresh encodings once the diff grew.
+    expect(seen).toEqual(new Set(['sync-step2', 'update,sync-step2']));
+    // A document too large to pair with a diff is not kept at all.
+    const tiny = new FullStates(64 * MiB, 160 * 1024);
+    tiny.framesFor(roomA, doc);
+    expect(tiny.size).toBe(0);
   });
 });

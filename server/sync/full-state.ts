@@ -5,16 +5,22 @@
  * 10,000 messages on the benchmark machine), every time, on the thread that serves the sockets.
  * Here the frame is kept and sent again; what the document gained since goes after it as a diff.
  *
- * The kept encoding is dropped as soon as a step deletes a message's content (a recall, a
- * censoring, a deletion by retention): such content must never reach a client again, not even
- * for the moment before the diff deletes it. Other overwrites (a read position, a member's
- * record, a card's state) only replace values every member could read when they were written,
- * and the diff carries their deletion.
+ * The kept encoding is dropped as soon as a step deletes anything but a read or delivery
+ * position: a recalled or censored message, one retention removed, an old group name or
+ * announcement, a profile, a card's state. Such content must never reach a client again, not
+ * even for the moment before the diff deletes it (an SDK app would show it for that moment).
+ * Read and delivery positions are overwritten with every read, and only ever move forward: a
+ * client briefly holding an older one is harmless, and dropping on them would keep nothing in a
+ * busy conversation.
  *
  * The client hears the kept state as an `update` and the diff as sync step 2, in that order, so
- * a stock y-websocket provider turns `synced` only once it holds the whole current state.
- * Documents below `minBytes` are cheap to encode and not kept; all rooms share `budgetBytes`
- * (least recently sent go first).
+ * a stock y-websocket provider turns `synced` only once it holds the whole current state. The
+ * two are sent in one turn, and a socket may hold at most `pairBytes` unwritten (one frame
+ * alone may be larger, outbound.ts): a pair that would not fit is replaced by one fresh
+ * encoding, and a document too large to pair is never kept. Documents below `minBytes` are
+ * cheap to encode and not kept; all rooms share `budgetBytes` (least recently sent go first).
+ * Entries belong to one Room object, not its name: a room unloaded and loaded again (here or,
+ * in cluster mode, after another node owned it meanwhile) starts without one.
  */
 import * as Y from 'yjs';
 import * as wire from '../../shared/protocol/sync.js';
@@ -27,11 +33,12 @@ interface Kept {
 }
 
 export class FullStates {
-  private readonly kept = new Map<string, Kept>();
+  private readonly kept = new Map<object, Kept>();
   private bytes = 0;
 
   constructor(
     private readonly budgetBytes: number,
+    private readonly pairBytes: number,
     private readonly minBytes = 64 * 1024,
   ) {}
 
@@ -40,22 +47,25 @@ export class FullStates {
     return stateVector.byteLength === 1 && stateVector[0] === 0;
   }
 
-  /** The frames that bring a client holding nothing to the state of `doc` (room `key`). */
-  framesFor(key: string, doc: Y.Doc): Uint8Array[] {
-    const kept = this.kept.get(key);
+  /** The frames that bring a client holding nothing to the state of `doc` (of `room`). */
+  framesFor(room: object, doc: Y.Doc): Uint8Array[] {
+    const kept = this.kept.get(room);
     if (kept) {
       // The structs since, and the whole delete set (deletions change no state vector).
-      const diff = Y.encodeStateAsUpdate(doc, kept.stateVector);
-      if (diff.byteLength * 4 <= kept.bytes) {
-        this.kept.delete(key);
-        this.kept.set(key, kept); // most recently used last
-        return [kept.frame, wire.writeSyncStep2(diff)];
+      const diff = wire.writeSyncStep2(Y.encodeStateAsUpdate(doc, kept.stateVector));
+      const small = diff.byteLength * 4 <= kept.bytes;
+      if (small && kept.frame.byteLength + diff.byteLength <= this.pairBytes) {
+        this.kept.delete(room);
+        this.kept.set(room, kept); // most recently used last
+        return [kept.frame, diff];
       }
-      this.drop(key); // the diff has grown: encode anew
+      this.drop(room); // the diff has grown: encode anew
     }
     const update = Y.encodeStateAsUpdate(doc);
-    if (update.byteLength >= this.minBytes && update.byteLength <= this.budgetBytes) {
-      this.keep(key, {
+    // Room for a diff of up to a quarter of it beside it (see `pairBytes`).
+    const pairs = update.byteLength * 4 <= this.pairBytes * 3;
+    if (update.byteLength >= this.minBytes && update.byteLength <= this.budgetBytes && pairs) {
+      this.keep(room, {
         frame: wire.writeUpdate(update),
         stateVector: Y.encodeStateVector(doc),
         bytes: update.byteLength,
@@ -64,11 +74,11 @@ export class FullStates {
     return [wire.writeSyncStep2(update)];
   }
 
-  /** Forgets the state kept for `key` (its content changed in a way a diff must not follow). */
-  drop(key: string): void {
-    const kept = this.kept.get(key);
+  /** Forgets the state kept for `room` (its content changed in a way a diff must not follow). */
+  drop(room: object): void {
+    const kept = this.kept.get(room);
     if (!kept) return;
-    this.kept.delete(key);
+    this.kept.delete(room);
     this.bytes -= kept.bytes;
   }
 
@@ -77,8 +87,8 @@ export class FullStates {
     return this.bytes;
   }
 
-  private keep(key: string, kept: Kept): void {
-    this.kept.set(key, kept);
+  private keep(room: object, kept: Kept): void {
+    this.kept.set(room, kept);
     this.bytes += kept.bytes;
     for (const [oldest, entry] of this.kept) {
       if (this.bytes <= this.budgetBytes) break;
@@ -88,15 +98,19 @@ export class FullStates {
   }
 }
 
-/** Whether `transaction` deleted the content of a message (`messages`: the document's root map). */
-export function deletesMessageContent(
+/**
+ * Whether `transaction` deleted anything a kept encoding must not carry on: anything but an
+ * item of `positions` (the read and delivery position maps).
+ */
+export function deletesKeptContent(
   transaction: Y.Transaction,
-  messages: object,
+  positions: ReadonlySet<object>,
 ): boolean {
   if (transaction.deleteSet.clients.size === 0) return false;
   let found = false;
   Y.iterateDeletedStructs(transaction, transaction.deleteSet, (struct) => {
-    if (!found && struct instanceof Y.Item && struct.parent === messages) found = true;
+    if (!found && !(struct instanceof Y.Item && positions.has(struct.parent as object)))
+      found = true;
   });
   return found;
 }

@@ -62,3 +62,18 @@ it('drops the socket most behind when the total is over budget, and counts writt
   fastHandle.release();
   expect(outbound.bytes).toBe(0);
 });
+
+it('lets a socket that holds only a few small frames take one frame larger than its cap', () => {
+  // A join's sync step 1 and awareness are still unwritten when the client's own step 1 is
+  // answered in the same turn with a big document: that must not drop the socket.
+  const outbound = new Outbound({ perSocket: 64 * 1024, total: 1024 * 1024 });
+  const a = socket();
+  const handle = outbound.open(a);
+  handle.send(frame(40));
+  handle.send(frame(200));
+  handle.send(frame(155 * 1024));
+  expect(a.drops).toEqual([]);
+  // Now it is behind: the next frame passes the cap and drops it.
+  handle.send(frame(10));
+  expect(a.drops).toEqual(['socket']);
+});

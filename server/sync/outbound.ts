@@ -30,6 +30,9 @@ export interface OutboundHandle {
   release(): void;
 }
 
+/** Unwritten bytes a socket may hold and still take one frame larger than its cap. */
+const NOT_BEHIND_BYTES = 64 * 1024;
+
 export class Outbound {
   private total = 0;
   private readonly queued = new Map<OutboundSocket, number>();
@@ -53,9 +56,13 @@ export class Outbound {
     const held = this.queued.get(socket);
     if (held === undefined) return;
     const size = frame.byteLength;
-    // A socket that holds nothing may always take one frame, however large: a resync of a big
-    // document (sync step 2) must be possible whatever the cap.
-    if (held > 0 && held + size > this.limits.perSocket) {
+    // A socket that is not behind may always take one frame, however large: a resync of a big
+    // document (sync step 2) must be possible whatever the cap. Not behind: it holds at most a
+    // few frames, such as the sync step 1 and awareness its join sent in the very turn its
+    // client's own step 1 is answered (before, a big document's client could be dropped at
+    // each reconnect, depending on that timing).
+    const behind = held > Math.min(NOT_BEHIND_BYTES, this.limits.perSocket / 4);
+    if (behind && held + size > this.limits.perSocket) {
       this.forget(socket);
       socket.drop('socket', held);
       return;

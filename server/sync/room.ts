@@ -48,7 +48,7 @@ import {
 } from './commit.js';
 import type { FilterInput, Rejection, Verdict } from './filter.js';
 import type { ForwardSource } from './forward.js';
-import { deletesMessageContent, FullStates } from './full-state.js';
+import { deletesKeptContent, FullStates } from './full-state.js';
 import { ensureGenesis, learnIdentityType } from './genesis.js';
 import { InboxView } from './inbox-view.js';
 import { type JudgeContext, judgeUpdate } from './judge.js';
@@ -171,9 +171,10 @@ export class Room {
     });
     const states = deps.fullStates;
     if (states && parsed.type !== 'inbox') {
-      const { messages } = conversationRoots(doc);
+      const { reads, delivered } = conversationRoots(doc);
+      const positions = new Set<object>([reads, delivered]);
       doc.on('afterTransaction', (transaction: Y.Transaction) => {
-        if (deletesMessageContent(transaction, messages)) states.drop(this.key);
+        if (deletesKeptContent(transaction, positions)) states.drop(this);
       });
     }
   }
@@ -268,7 +269,7 @@ export class Room {
           if (!this.peers.has(peer)) return;
           const states = this.deps.fullStates;
           if (states && this.parsed.type !== 'inbox' && FullStates.isEmpty(message.stateVector))
-            for (const frame of states.framesFor(this.key, this.doc)) peer.send(frame);
+            for (const frame of states.framesFor(this, this.doc)) peer.send(frame);
           else peer.send(wire.writeSyncStep2(Y.encodeStateAsUpdate(this.doc, message.stateVector)));
         });
       case 'sync-step2':
@@ -404,7 +405,7 @@ export class Room {
       if (error) peer.close(error);
     }
     this.presence.destroy();
-    this.deps.fullStates?.drop(this.key);
+    this.deps.fullStates?.drop(this);
     this.doc.destroy();
   }
 

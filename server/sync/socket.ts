@@ -41,6 +41,9 @@ export interface SyncRooms {
   released(room: SyncRoom): void;
 }
 
+/** Frames a socket may send before its room is ready; more closes it with 4429 TOO_MANY_PENDING. */
+export const MAX_PENDING_FRAMES = 256;
+
 export interface SocketDeps {
   rooms: SyncRooms;
   log: Logger;

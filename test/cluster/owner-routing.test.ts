@@ -288,6 +288,22 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       expect(gusCloses[0]!.message).toMatch(/moved to node/);
     });
 
+    it('a relayed socket that sends too much before its owner answers is closed, as a local one', async () => {
+      const key = privateKey(id('eve'), id('hal'));
+      const relay = b.server.cluster!.relay!;
+      const closes: ConvosyncError[] = [];
+      const peer = relay.attach(a.server.cluster!.id, key, {
+        identity: { id: id('hal'), type: 1 },
+        acks: false,
+        send: () => {},
+        close: (error) => closes.push(error),
+      });
+      // All in one turn: no answer can have come back through Redis yet.
+      const frame = wire.writeSyncStep1(Y.encodeStateVector(new Y.Doc()));
+      for (let i = 0; i < 300; i++) relay.forward(peer, frame);
+      expect(closes.map((e) => e.code)).toEqual(['TOO_MANY_PENDING']);
+    });
+
     it('a drained owner releases its rooms: relayed sockets get 4503, the next socket elsewhere owns the room at once', async () => {
       const key = privateKey(id('hana'), id('ivan'));
       await syncPeer(a, key, 'hana');

@@ -107,8 +107,10 @@ it('serves fresh clients the whole current state, and never a recalled text', as
 });
 
 /** A raw socket for bob holding nothing: the document frames it got until synced, and their bytes. */
-async function rawOpen(): Promise<{ kinds: string[]; text: Buffer; doc: Y.Doc }> {
-  const raw = await rawSocket(`${ts.syncUrl}/${chat}?token=${await token('bob')}`);
+async function rawOpen(
+  server: TestServer = ts,
+): Promise<{ kinds: string[]; text: Buffer; doc: Y.Doc }> {
+  const raw = await rawSocket(`${server.syncUrl}/${chat}?token=${await token('bob')}`);
   raw.send(wire.writeSyncStep1(Y.encodeStateVector(new Y.Doc())));
   const doc = new Y.Doc();
   let synced = false;
@@ -128,3 +130,30 @@ async function rawOpen(): Promise<{ kinds: string[]; text: Buffer; doc: Y.Doc }>
   raw.close();
   return { kinds, text: Buffer.concat(seen), doc };
 }
+
+it('serves a document larger than a socket may hold to one fresh client after another', async () => {
+  // A socket may hold 64 KB unwritten; one frame alone may be larger (outbound.ts), two in a
+  // row may not: the kept state and its diff would have had the socket dropped, every time.
+  const small = await startTestServer({
+    env: { RATE_LIMIT_IDENTITY: 'off', MAX_SOCKET_BUFFER_BYTES: '65536' },
+  });
+  try {
+    const alice = await syncPeer(small, chat, 'alice');
+    const many = Array.from({ length: 600 }, (_, i) => message(`m${i} ${'x'.repeat(100)}`));
+    alice.change((doc) => {
+      for (const m of many) conversationRoots(doc).messages.set(m.key, m);
+    });
+    await waitFor(() => conversationRoots(alice.doc).stamps.size === 600, 10_000, 'stamped');
+    for (let open = 0; open < 3; open++) {
+      const later = message(`written before open ${open}`);
+      alice.change((doc) => conversationRoots(doc).messages.set(later.key, later));
+      await waitFor(() => conversationRoots(alice.doc).stamps.has(later.key), 5000, 'stamped');
+      const seen = await rawOpen(small);
+      expect(seen.kinds).toEqual(['sync-step2']);
+      expect(conversationRoots(seen.doc).messages.size).toBe(601 + open);
+    }
+    alice.close();
+  } finally {
+    await small.close();
+  }
+});
