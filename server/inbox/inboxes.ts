@@ -147,9 +147,13 @@ export class Inboxes {
     });
     deps.rooms.onLoad((room) => {
       if (room.parsed.type === 'inbox') return this.open(room);
-      // Cluster mode: a previous owner may have died between an append and its pass (whose
-      // notice then never went); other nodes' open inboxes read the log again now.
-      deps.cluster?.publish({ key: room.parsed.key, changed: [] });
+      // A pass for every conversation that loads: the process that appended its last change
+      // may have died (kill -9; in cluster mode, its previous owner) before that change's pass
+      // wrote the members' lists, and a member it added would never see the conversation in
+      // his inbox until the next change. The pass writes only lists that lack it (nothing, as
+      // a rule), and in cluster mode tells the other nodes, whose open inboxes read the log
+      // again (the owner's notice may never have gone out either).
+      this.pending.touch(room.parsed.key);
       return undefined;
     });
     deps.cluster?.listen({
