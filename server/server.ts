@@ -165,7 +165,7 @@ export async function startServer(
       metrics,
       feed,
       ...(config.fullStateCacheBytes > 0
-        ? { fullStates: new FullStates(config.fullStateCacheBytes, config.maxSocketBufferBytes) }
+        ? { fullStates: new FullStates(config.fullStateCacheBytes) }
         : {}),
     },
     config.roomIdleMs,

@@ -152,8 +152,10 @@ export class Inboxes {
       // wrote the members' lists, and a member it added would never see the conversation in
       // his inbox until the next change. The pass writes only lists that lack it (nothing, as
       // a rule), and in cluster mode tells the other nodes, whose open inboxes read the log
-      // again (the owner's notice may never have gone out either).
-      this.pending.touch(room.parsed.key);
+      // again (the owner's notice may never have gone out either). Not when a pass of that
+      // conversation loaded it (its borrow): that pass is the one, and another after it could
+      // load it again after an idle unload, and so on.
+      if (!this.closed && !this.running.has(room.parsed.key)) this.pending.touch(room.parsed.key);
       return undefined;
     });
     deps.cluster?.listen({

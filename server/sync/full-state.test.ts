@@ -48,7 +48,7 @@ describe('FullStates', () => {
 
   it('keeps a large document’s encoding and brings later clients up to date with a diff', () => {
     const doc = big();
-    const states = new FullStates(64 * MiB, 4 * MiB);
+    const states = new FullStates(64 * MiB);
     const first = states.framesFor(roomA, doc);
     expect(first.map((f) => readMessage(f).type)).toEqual(['sync-step2']);
     expect(states.size).toBeGreaterThan(64 * 1024);
@@ -66,11 +66,11 @@ describe('FullStates', () => {
   it('does not keep small documents, and respects its budget', () => {
     const small = new Y.Doc();
     say(small, 'hi');
-    const states = new FullStates(64 * MiB, 4 * MiB);
+    const states = new FullStates(64 * MiB);
     states.framesFor(roomA, small);
     expect(states.size).toBe(0);
 
-    const tight = new FullStates(100 * 1024, 4 * MiB);
+    const tight = new FullStates(100 * 1024);
     tight.framesFor(roomA, big());
     const one = tight.size;
     tight.framesFor(roomB, big());
@@ -80,7 +80,7 @@ describe('FullStates', () => {
   it('drops the kept state when a step deletes a message’s content (a recall)', () => {
     const doc = big();
     const secret = say(doc, 'a secret to recall');
-    const states = new FullStates(64 * MiB, 4 * MiB);
+    const states = new FullStates(64 * MiB);
     const { messages, reads, delivered } = conversationRoots(doc);
     const positions = new Set<object>([reads, delivered]);
     let dropped = 0;
@@ -108,7 +108,7 @@ describe('FullStates', () => {
     const doc = big();
     const { meta, reads, delivered } = conversationRoots(doc);
     meta.set('name', 'the old name');
-    const states = new FullStates(64 * MiB, 4 * MiB);
+    const states = new FullStates(64 * MiB);
     const positions = new Set<object>([reads, delivered]);
     doc.on('afterTransaction', (transaction: Y.Transaction) => {
       if (deletesKeptContent(transaction, positions)) states.drop(roomA);
@@ -121,26 +121,16 @@ describe('FullStates', () => {
     expect(bytes.includes('the old name')).toBe(false);
   });
 
-  it('never sends a pair a socket could not hold: one fresh encoding instead', () => {
-    // A socket may hold 256 KB unwritten (outbound.ts lets one frame alone be larger, not two);
-    // the document starts at about 155 KB and grows by about 6 KB between opens.
+  it('encodes anew once the diff has grown past a quarter of the kept state', () => {
     const doc = big();
-    const pairBytes = 256 * 1024;
-    const states = new FullStates(64 * MiB, pairBytes);
+    const states = new FullStates(64 * MiB);
     const seen = new Set<string>();
     for (let open = 0; open < 12; open++) {
       const frames = states.framesFor(roomA, doc);
       seen.add(frames.map((f) => readMessage(f).type).join(','));
-      if (frames.length === 2)
-        expect(frames[0]!.byteLength + frames[1]!.byteLength).toBeLessThanOrEqual(pairBytes);
       expect(text(freshClient(frames).doc)).toEqual(text(doc));
       for (let i = 0; i < 20; i++) say(doc, `open ${open} more ${i} ${'y'.repeat(200)}`);
     }
-    // Both ways were taken: pairs, and fresh encodings once the diff grew.
     expect(seen).toEqual(new Set(['sync-step2', 'update,sync-step2']));
-    // A document too large to pair with a diff is not kept at all.
-    const tiny = new FullStates(64 * MiB, 160 * 1024);
-    tiny.framesFor(roomA, doc);
-    expect(tiny.size).toBe(0);
   });
 });

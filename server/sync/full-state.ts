@@ -15,10 +15,10 @@
  *
  * The client hears the kept state as an `update` and the diff as sync step 2, in that order, so
  * a stock y-websocket provider turns `synced` only once it holds the whole current state. The
- * two are sent in one turn, and a socket may hold at most `pairBytes` unwritten (one frame
- * alone may be larger, outbound.ts): a pair that would not fit is replaced by one fresh
- * encoding, and a document too large to pair is never kept. Documents below `minBytes` are
- * cheap to encode and not kept; all rooms share `budgetBytes` (least recently sent go first).
+ * two are sent in one turn, which the outbound limit takes as one answer (outbound.ts: a
+ * socket that is not behind may take a frame past its cap, and what follows it in that turn).
+ * Documents below `minBytes` are cheap to encode and not kept; all rooms share `budgetBytes`
+ * (least recently sent go first).
  * Entries belong to one Room object, not its name: a room unloaded and loaded again (here or,
  * in cluster mode, after another node owned it meanwhile) starts without one.
  */
@@ -38,7 +38,6 @@ export class FullStates {
 
   constructor(
     private readonly budgetBytes: number,
-    private readonly pairBytes: number,
     private readonly minBytes = 64 * 1024,
   ) {}
 
@@ -53,8 +52,7 @@ export class FullStates {
     if (kept) {
       // The structs since, and the whole delete set (deletions change no state vector).
       const diff = wire.writeSyncStep2(Y.encodeStateAsUpdate(doc, kept.stateVector));
-      const small = diff.byteLength * 4 <= kept.bytes;
-      if (small && kept.frame.byteLength + diff.byteLength <= this.pairBytes) {
+      if (diff.byteLength * 4 <= kept.bytes) {
         this.kept.delete(room);
         this.kept.set(room, kept); // most recently used last
         return [kept.frame, diff];
@@ -62,9 +60,7 @@ export class FullStates {
       this.drop(room); // the diff has grown: encode anew
     }
     const update = Y.encodeStateAsUpdate(doc);
-    // Room for a diff of up to a quarter of it beside it (see `pairBytes`).
-    const pairs = update.byteLength * 4 <= this.pairBytes * 3;
-    if (update.byteLength >= this.minBytes && update.byteLength <= this.budgetBytes && pairs) {
+    if (update.byteLength >= this.minBytes && update.byteLength <= this.budgetBytes) {
       this.keep(room, {
         frame: wire.writeUpdate(update),
         stateVector: Y.encodeStateVector(doc),

@@ -24,13 +24,16 @@ function socket() {
 
 const frame = (n: number) => new Uint8Array(n);
 
-it('drops a socket over its own cap, but lets a caught-up socket take one large frame', () => {
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+it('drops a socket over its own cap, but lets a caught-up socket take one large frame', async () => {
   const outbound = new Outbound({ perSocket: 100, total: 10_000 });
   const a = socket();
   const handle = outbound.open(a);
   handle.send(frame(500)); // holds nothing yet: a resync may be larger than the cap
   expect(a.drops).toEqual([]);
   a.flush();
+  await nextTurn();
   handle.send(frame(60));
   handle.send(frame(30));
   expect(outbound.bytes).toBe(90);
@@ -63,7 +66,7 @@ it('drops the socket most behind when the total is over budget, and counts writt
   expect(outbound.bytes).toBe(0);
 });
 
-it('lets a socket that holds only a few small frames take one frame larger than its cap', () => {
+it('lets a socket that holds only a few small frames take one frame larger than its cap', async () => {
   // A join's sync step 1 and awareness are still unwritten when the client's own step 1 is
   // answered in the same turn with a big document: that must not drop the socket.
   const outbound = new Outbound({ perSocket: 64 * 1024, total: 1024 * 1024 });
@@ -73,7 +76,20 @@ it('lets a socket that holds only a few small frames take one frame larger than 
   handle.send(frame(200));
   handle.send(frame(155 * 1024));
   expect(a.drops).toEqual([]);
-  // Now it is behind: the next frame passes the cap and drops it.
+  // Now it is behind: a frame in a later turn passes the cap and drops it.
+  await nextTurn();
   handle.send(frame(10));
+  expect(a.drops).toEqual(['socket']);
+});
+
+it('takes what follows a frame past the cap in the same turn as one answer, then counts again', async () => {
+  const outbound = new Outbound({ perSocket: 64 * 1024, total: 1024 * 1024 });
+  const a = socket();
+  const handle = outbound.open(a);
+  handle.send(frame(100 * 1024)); // a kept document state...
+  handle.send(frame(20 * 1024)); // ...and its diff, in the same turn
+  expect(a.drops).toEqual([]);
+  await nextTurn();
+  handle.send(frame(10)); // a later turn: 120 KB held is behind
   expect(a.drops).toEqual(['socket']);
 });

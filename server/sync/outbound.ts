@@ -36,6 +36,9 @@ const NOT_BEHIND_BYTES = 64 * 1024;
 export class Outbound {
   private total = 0;
   private readonly queued = new Map<OutboundSocket, number>();
+  /** Sockets that took a frame past their cap in this turn (see `send`). */
+  private readonly bursting = new Set<OutboundSocket>();
+  private clearing: NodeJS.Immediate | undefined;
 
   constructor(private readonly limits: OutboundLimits) {}
 
@@ -61,8 +64,12 @@ export class Outbound {
     // few frames, such as the sync step 1 and awareness its join sent in the very turn its
     // client's own step 1 is answered (before, a big document's client could be dropped at
     // each reconnect, depending on that timing).
-    const behind = held > Math.min(NOT_BEHIND_BYTES, this.limits.perSocket / 4);
-    if (behind && held + size > this.limits.perSocket) {
+    // Frames that follow it in the same turn belong to the same answer (a kept document state
+    // and its diff, full-state.ts) and count as it does.
+    const behind =
+      held > Math.min(NOT_BEHIND_BYTES, this.limits.perSocket / 4) && !this.bursting.has(socket);
+    const over = held + size > this.limits.perSocket;
+    if (behind && over) {
       this.forget(socket);
       socket.drop('socket', held);
       return;
@@ -80,6 +87,7 @@ export class Outbound {
         return;
       }
     }
+    if (over) this.burst(socket);
     this.queued.set(socket, held + size);
     this.total += size;
     socket.send(frame, () => {
@@ -88,6 +96,15 @@ export class Outbound {
       if (now === undefined) return;
       this.queued.set(socket, now - size);
       this.total -= size;
+    });
+  }
+
+  /** Until the end of this turn, `socket` may take more past its cap (see `send`). */
+  private burst(socket: OutboundSocket): void {
+    this.bursting.add(socket);
+    this.clearing ??= setImmediate(() => {
+      this.bursting.clear();
+      this.clearing = undefined;
     });
   }
 
@@ -106,6 +123,7 @@ export class Outbound {
   private forget(socket: OutboundSocket): void {
     const held = this.queued.get(socket);
     if (held === undefined) return;
+    this.bursting.delete(socket);
     this.queued.delete(socket);
     this.total -= held;
   }
