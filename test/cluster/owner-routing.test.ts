@@ -14,6 +14,7 @@ import type { Peer } from '../../server/sync/peer.js';
 import type { ConvosyncError } from '../../shared/errors.js';
 import { newMessageKey } from '../../shared/ids.js';
 import { privateKey } from '../../shared/keys.js';
+import { composeMessage } from '../../shared/message.js';
 import * as wire from '../../shared/protocol/sync.js';
 import { conversationRoots } from '../../shared/schema.js';
 import { hasEnv, needs } from '../cluster-env.js';
@@ -254,18 +255,16 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       expect(a.server.rooms.peek(key)).toBeUndefined();
       // The socket is C's peer now: what it writes is stamped there and eve hears it.
       const before = Y.encodeStateVector(doc);
-      const k = newMessageKey();
-      conversationRoots(doc).messages.set(k, {
-        key: k,
-        sender: id('frank'),
-        senderType: 1,
-        format: 0,
-        content: 'through B, to C',
-        sentAt: Date.now(),
-      });
+      const sent = composeMessage(
+        { content: 'through B, to C' },
+        { identity: id('frank'), identityType: 1 },
+        newMessageKey(),
+        Date.now(),
+      );
+      conversationRoots(doc).messages.set(sent.key, sent);
       relay.forward(peer, wire.writeUpdate(Y.encodeStateAsUpdate(doc, before)));
       await waitFor(
-        () => conversationRoots(eve.doc).stamps.has(k),
+        () => conversationRoots(eve.doc).stamps.has(sent.key),
         10_000,
         'eve hears it, stamped',
       );

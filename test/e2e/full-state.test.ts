@@ -9,9 +9,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { MessageFormat } from '../../shared/enums.js';
 import { newMessageKey } from '../../shared/ids.js';
 import { privateKey } from '../../shared/keys.js';
+import { composeMessage } from '../../shared/message.js';
 import * as wire from '../../shared/protocol/sync.js';
 import { tombstone } from '../../shared/rules/message.js';
 import { conversationRoots, type Message } from '../../shared/schema.js';
@@ -35,16 +35,14 @@ afterAll(async () => {
   await ts.close();
 });
 
-function message(content: string): Message {
-  return {
-    key: newMessageKey(),
-    sender: id('alice'),
-    senderType: 1,
-    format: MessageFormat.Text,
-    content,
-    sentAt: Date.now(),
-  };
-}
+/** A text message from alice, composed as the SDK composes one. */
+const message = (content: string): Message =>
+  composeMessage(
+    { content },
+    { identity: id('alice'), identityType: 1 },
+    newMessageKey(),
+    Date.now(),
+  );
 
 /** A stock provider for bob with an empty document; resolves with what it held when synced. */
 async function openFresh(): Promise<{ messages: number; texts: Set<string> }> {
