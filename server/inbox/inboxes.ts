@@ -88,6 +88,8 @@ export interface InboxesDeps {
 
 /** Conversations whose entries an opening inbox computes at once. */
 const OPEN_CONCURRENCY = 16;
+/** Identities' lists a pass checks at once. */
+const LIST_CONCURRENCY = 16;
 const OPEN_TIMEOUT_MS = 10_000;
 /** Inbox lists read, then conversations passed, at a time in a resync (`resync`). */
 const RESYNC_CONCURRENCY = 16;
@@ -361,13 +363,32 @@ export class Inboxes {
     } finally {
       conversation.release();
     }
-    // The lists: durable, written only when membership changed.
+    // The lists: durable, written only when membership changed. Without `known` (the room just
+    // loaded) every member's list is checked: a few at a time, not one after another, since
+    // each check may be a read (a 500-member group after a restart).
     const known = this.known.get(key);
     const changed: IdentityId[] = [];
-    for (const id of read.active)
-      if (!known?.has(id) && (await this.lists.add(id, key))) changed.push(id);
-    for (const id of read.exited)
-      if ((!known || known.has(id)) && (await this.lists.remove(id, key))) changed.push(id);
+    let failed: { error: unknown } | undefined;
+    const change = (id: IdentityId, write: Promise<boolean>) =>
+      write.then(
+        (wrote) => {
+          if (wrote) changed.push(id);
+        },
+        (error: unknown) => {
+          failed ??= { error };
+        },
+      );
+    await inBatches(
+      read.active.filter((id) => !known?.has(id)),
+      LIST_CONCURRENCY,
+      (id) => change(id, this.lists.add(id, key)),
+    );
+    await inBatches(
+      read.exited.filter((id) => !known || known.has(id)),
+      LIST_CONCURRENCY,
+      (id) => change(id, this.lists.remove(id, key)),
+    );
+    if (failed) throw failed.error;
     if (rooms.peek(key)) this.known.set(key, new Set(read.active));
     else this.known.delete(key);
     // The lists are durable: other nodes may read them and their open inboxes follow.
