@@ -10,6 +10,8 @@ import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { ownerKey } from '../../server/cluster/lease.js';
 import type { Redis } from '../../server/cluster/redis.js';
+import { inboxStream } from '../../server/cluster/relay.js';
+import { encodeEntry } from '../../server/cluster/relay-codec.js';
 import type { Peer } from '../../server/sync/peer.js';
 import type { ConvosyncError } from '../../shared/errors.js';
 import { newMessageKey } from '../../shared/ids.js';
@@ -285,6 +287,38 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       await waitFor(() => gusCloses.length > 0, 10_000, 'gus closed');
       expect(gusCloses[0]!.code).toBe('FENCED');
       expect(gusCloses[0]!.message).toMatch(/moved to node/);
+    });
+
+    it('a relayed socket hears only its owner: a close from another node is ignored', async () => {
+      const key = privateKey(id('eve'), id('ida'));
+      await syncPeer(c, key, 'eve'); // C owns the chat
+      const relay = b.server.cluster!.relay!;
+      const frames: Uint8Array[] = [];
+      const closes: ConvosyncError[] = [];
+      const peer = relay.attach(c.server.cluster!.id, key, {
+        identity: { id: id('ida'), type: 1 },
+        acks: false,
+        send: (frame) => frames.push(frame),
+        close: (error) => closes.push(error),
+      });
+      await waitFor(() => frames.length > 0, 10_000, 'C answered');
+      // A node the socket was moved away from (A here) closes it late: B must not listen.
+      const stray = encodeEntry({
+        from: a.server.cluster!.id,
+        seq: 0,
+        messages: [{ t: 'close', peer, code: 'STORAGE_UNAVAILABLE', message: 'relay interrupted' }],
+      });
+      await redis.xAdd(inboxStream(b.server.cluster!.id), '*', { m: Buffer.from(stray) });
+      // The same from C, its owner, is heard (and shows the stray one had time to arrive).
+      const heard = encodeEntry({
+        from: c.server.cluster!.id,
+        seq: 0,
+        messages: [{ t: 'close', peer, code: 'NOT_MEMBER', message: 'from the owner' }],
+      });
+      await redis.xAdd(inboxStream(b.server.cluster!.id), '*', { m: Buffer.from(heard) });
+      await waitFor(() => closes.length > 0, 10_000, 'the owner’s close');
+      expect(closes.map((e) => e.code)).toEqual(['NOT_MEMBER']);
+      relay.detach(peer);
     });
 
     it('a relayed socket that sends too much before its owner answers is closed, as a local one', async () => {
