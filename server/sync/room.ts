@@ -135,6 +135,8 @@ export class Room {
   private record: StepRecord = NOTHING_ACCEPTED;
   private readonly compaction: CompactionPolicy;
   private lastCompaction: Promise<void> = Promise.resolve();
+  /** Whole-document encodings for clients that arrive with nothing (conversations only). */
+  private readonly fullStates: FullStates | undefined;
   /** The current step overwrote new messages with their censored copies (see `flush`). */
   private censored = false;
   private broken = false;
@@ -169,8 +171,10 @@ export class Room {
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       this.outbox.push({ update, origin: origin as Origin });
     });
-    const states = deps.fullStates;
-    if (states && parsed.type !== 'inbox') {
+    // Conversations only: an inbox's sync step 2 depends on the view of the device asking.
+    const states = parsed.type === 'inbox' ? undefined : deps.fullStates;
+    this.fullStates = states;
+    if (states) {
       const { reads, delivered } = conversationRoots(doc);
       const positions = new Set<object>([reads, delivered]);
       doc.on('afterTransaction', (transaction: Y.Transaction) => {
@@ -267,8 +271,8 @@ export class Room {
       case 'sync-step1':
         return this.enqueue(async () => {
           if (!this.peers.has(peer)) return;
-          const states = this.deps.fullStates;
-          if (states && this.parsed.type !== 'inbox' && FullStates.isEmpty(message.stateVector))
+          const states = this.fullStates;
+          if (states && FullStates.isEmpty(message.stateVector))
             for (const frame of states.framesFor(this, this.doc)) peer.send(frame);
           else peer.send(wire.writeSyncStep2(Y.encodeStateAsUpdate(this.doc, message.stateVector)));
         });
@@ -405,7 +409,7 @@ export class Room {
       if (error) peer.close(error);
     }
     this.presence.destroy();
-    this.deps.fullStates?.drop(this);
+    this.fullStates?.drop(this);
     this.doc.destroy();
   }
 
