@@ -20,14 +20,15 @@ const put = (k: string, v = k): WriteOp => ({
   key: Buffer.from(k),
   value: Buffer.from(v),
 });
+const batch = async (writes: WriteOp[][]) => {
+  await db.batch(writes.flat() as never);
+  return undefined;
+};
 const read = async (k: string) => Buffer.from(await db.get(Buffer.from(k))).toString();
 
 it('writes what is asked in one turn as one batch, and resolves each write after it', async () => {
   const batches: number[] = [];
-  const writer = new GroupCommit(
-    (ops) => db.batch(ops as never),
-    ({ writes }) => batches.push(writes),
-  );
+  const writer = new GroupCommit(batch, ({ writes }) => batches.push(writes));
   const resolved: string[] = [];
   const writes = Array.from({ length: 50 }, (_, i) =>
     writer.write([put(`k${i}`)]).then(async () => resolved.push(await read(`k${i}`))),
@@ -43,12 +44,12 @@ it('collects what arrives while a batch is in flight into the next one', async (
   const held = new Promise<void>((r) => (release = r));
   let first = true;
   const writer = new GroupCommit(
-    async (ops) => {
+    async (writes: WriteOp[][]) => {
       if (first) {
         first = false;
         await held;
       }
-      await db.batch(ops as never);
+      return batch(writes);
     },
     ({ writes }) => batches.push(writes),
   );
@@ -65,9 +66,9 @@ it('collects what arrives while a batch is in flight into the next one', async (
 
 it('rejects every write of a failed batch, and the next batch still works', async () => {
   let fail = true;
-  const writer = new GroupCommit(async (ops) => {
+  const writer = new GroupCommit(async (writes: WriteOp[][]) => {
     if (fail) throw new Error('disk on fire');
-    await db.batch(ops as never);
+    return batch(writes);
   });
   const failed = await Promise.allSettled([writer.write([put('x')]), writer.write([put('y')])]);
   expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
@@ -75,4 +76,24 @@ it('rejects every write of a failed batch, and the next batch still works', asyn
   fail = false;
   await writer.write([put('z')]);
   expect(await read('z')).toBe('z');
+});
+
+it('refuses the writes a batch refuses alone, and resolves the others', async () => {
+  const writer = new GroupCommit(async (writes: string[]) =>
+    writes.map((w) => (w.startsWith('taken') ? new Error(`${w} is taken`) : undefined)),
+  );
+  const results = await Promise.allSettled(['a', 'taken-b', 'c'].map((w) => writer.write(w)));
+  expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+  expect((results[1] as PromiseRejectedResult).reason.message).toBe('taken-b is taken');
+});
+
+it('fails the batch of a commit that throws at once, and goes on', async () => {
+  let fail = true;
+  const writer = new GroupCommit((writes: string[]) => {
+    if (fail) throw new Error('bad batch');
+    return Promise.resolve(writes.map(() => undefined));
+  });
+  await expect(writer.write('x')).rejects.toThrow('bad batch');
+  fail = false;
+  await expect(writer.write('y')).resolves.toBeUndefined();
 });

@@ -1,10 +1,15 @@
 /**
  * @module Group commit: every write asked for within one event-loop turn, from any room, goes to
- * LevelDB as one batch. A write's promise resolves only once its batch is on disk, so callers
- * keep "persist, then acknowledge and broadcast". At most one batch is in flight; what arrives
- * meanwhile waits for it and forms the next batch. A failed batch rejects every write in it.
+ * the store as one batch (one LevelDB batch, or one Postgres statement and commit). A write's
+ * promise resolves only once its batch is durable, so callers keep "persist, then acknowledge
+ * and broadcast". At most one batch is in flight; what arrives meanwhile waits for it and forms
+ * the next batch, so the batch grows with the load instead of the number of commits.
+ *
+ * A failed batch rejects every write in it. A batch may also refuse some writes alone (the
+ * fenced log: a position another writer took) and accept the rest.
  */
 
+/** One LevelDB operation (the LevelDB store's writes are arrays of them). */
 export type WriteOp =
   | { type: 'put'; key: Uint8Array; value: Uint8Array }
   | { type: 'del'; key: Uint8Array };
@@ -17,25 +22,30 @@ interface Waiter {
 export interface BatchStats {
   /** Write requests (appends, compactions, meta writes) in the batch. */
   writes: number;
-  ops: number;
   seconds: number;
 }
 
-export class GroupCommit {
-  private ops: WriteOp[] = [];
+/**
+ * Writes a batch: resolves once it is durable, with nothing (every write accepted) or one entry
+ * per write, an error for each write refused alone. Throws when the batch as a whole failed.
+ */
+export type CommitBatch<W> = (writes: W[]) => Promise<readonly (Error | undefined)[] | undefined>;
+
+export class GroupCommit<W> {
+  private writes: W[] = [];
   private waiters: Waiter[] = [];
   private scheduled = false;
   private inFlight: Promise<void> | undefined;
 
   constructor(
-    private readonly commit: (ops: WriteOp[]) => Promise<void>,
+    private readonly commit: CommitBatch<W>,
     private readonly onBatch: (stats: BatchStats) => void = () => {},
   ) {}
 
-  /** Queues `ops` to be written atomically with the rest of this turn's batch. */
-  write(ops: WriteOp[]): Promise<void> {
+  /** Queues `write`, to be written with the rest of this turn's batch. */
+  write(write: W): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      for (const op of ops) this.ops.push(op);
+      this.writes.push(write);
       this.waiters.push({ resolve, reject });
       this.schedule();
     });
@@ -60,21 +70,30 @@ export class GroupCommit {
   }
 
   private flush(): void {
-    const ops = this.ops;
+    const writes = this.writes;
     const waiters = this.waiters;
-    this.ops = [];
+    this.writes = [];
     this.waiters = [];
     if (waiters.length === 0) return;
     const start = process.hrtime.bigint();
-    this.inFlight = this.commit(ops).then(
-      () => {
+    let committed: ReturnType<CommitBatch<W>>;
+    try {
+      committed = this.commit(writes);
+    } catch (error) {
+      committed = Promise.reject(error); // a commit that throws fails its batch like one that rejects
+    }
+    this.inFlight = committed.then(
+      (refused) => {
         this.inFlight = undefined;
         this.onBatch({
           writes: waiters.length,
-          ops: ops.length,
           seconds: Number(process.hrtime.bigint() - start) / 1e9,
         });
-        for (const w of waiters) w.resolve();
+        waiters.forEach((w, i) => {
+          const error = refused?.[i];
+          if (error) w.reject(error);
+          else w.resolve();
+        });
         if (this.waiters.length > 0) this.schedule();
       },
       (error: unknown) => {

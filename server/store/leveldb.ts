@@ -45,7 +45,12 @@ export async function openLeveldbStore(
     valueEncoding: 'view',
   });
   await db.open(); // a lock or I/O error surfaces here, not on first use
-  const writer = new GroupCommit((ops) => db.batch(ops as never), options.onBatch);
+  const writer = new GroupCommit<WriteOp[]>(async (writes) => {
+    const ops: WriteOp[] = [];
+    for (const write of writes) for (const op of write) ops.push(op);
+    await db.batch(ops as never);
+    return undefined;
+  }, options.onBatch);
   /**
    * The last stored clock of each document this process has touched (-1: none). A promise while
    * the first lookup runs, so appends that arrive meanwhile take the clocks after it, in order.

@@ -169,6 +169,31 @@ describe.skipIf(!hasEnv('DATABASE_URL'))(`DocStore: postgres fence${needs('DATAB
     expect(await db.sql`SELECT pos FROM doc_log WHERE doc = 'racing'`).toHaveLength(0);
   });
 
+  it('commits the appends of one turn, of every document, together; a fenced one fails alone', async () => {
+    const a = openPostgresStore(db.sql, { node: 1 });
+    const b = openPostgresStore(other.sql, { node: 2 });
+    await b.appendAt('batch-3', update('b1'), 1); // another writer took batch-3's position 1
+    const docs = Array.from({ length: 10 }, (_, i) => `batch-${i}`);
+    const first = await Promise.allSettled(docs.map((d) => a.appendAt(d, update(`${d}/1`), 1)));
+    expect(first.map((r) => r.status)).toEqual(
+      docs.map((d) => (d === 'batch-3' ? 'rejected' : 'fulfilled')),
+    );
+    expect(isFenced((first[3] as PromiseRejectedResult).reason)).toBe(true);
+    // Then every document at position 2, batch-3 too (its log is at 1): one turn again.
+    await Promise.all(docs.map((d) => a.appendAt(d, update(`${d}/2`), 2)));
+    // Rows written by one transaction share its id (xmin): one commit per turn, not per row.
+    const rows = await db.sql<{ doc: string; pos: string; node: number; tx: string }[]>`
+      SELECT doc, pos, node, xmin::text AS tx FROM doc_log WHERE doc LIKE 'batch-%' ORDER BY doc, pos`;
+    const byNode1 = rows.filter((r) => r.node === 1);
+    expect(byNode1).toHaveLength(19);
+    expect(new Set(byNode1.filter((r) => r.pos === '1').map((r) => r.tx)).size).toBe(1);
+    expect(new Set(byNode1.filter((r) => r.pos === '2').map((r) => r.tx)).size).toBe(1);
+    expect(rows.find((r) => r.doc === 'batch-3' && r.pos === '1')?.node).toBe(2);
+    const copy = new Y.Doc();
+    for (const u of (await b.loadLog('batch-3')).updates) Y.applyUpdate(copy, u);
+    expect(Object.keys(copy.getMap('messages').toJSON()).sort()).toEqual(['b1', 'batch-3/2']);
+  });
+
   it('append() continues the stored head, and after a fence reads it again', async () => {
     const a = openPostgresStore(db.sql, { node: 1 });
     const b = openPostgresStore(other.sql, { node: 2 });

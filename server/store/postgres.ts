@@ -3,8 +3,9 @@
  * shares (tables in db/migrations/005_cluster.sql). LevelDB stays the single-node default.
  *
  * - `appendAt` inserts at the caller's position under PRIMARY KEY (doc, pos), and only while the
- *   document's snapshot row lies below it: a taken position (23505) and a position a compaction
- *   already covers both answer FENCED. Without the second check a stale writer could insert a
+ *   document's snapshot row lies below it: a taken position and a position a compaction already
+ *   covers both answer FENCED. The appends of one event-loop turn, of every document, are one
+ *   statement and one commit (group commit). Without the second check a stale writer could insert a
  *   row that a compaction had just deleted, below the snapshot, where nobody would ever read it,
  *   and acknowledge it. The row is read FOR SHARE: an append racing a compaction waits for it
  *   and is checked against the snapshot it committed (a plain read would see the old one).
@@ -17,6 +18,7 @@ import * as Y from 'yjs';
 import { ConvosyncError } from '../../shared/errors.js';
 import type { Sql } from '../db/connect.js';
 import type { FencedDocStore, LoadedLog, LogPosition } from './fenced.js';
+import { GroupCommit } from './group-commit.js';
 
 export interface PostgresStoreOptions {
   /** The writer's node slot, recorded in every row it appends. */
@@ -25,9 +27,51 @@ export interface PostgresStoreOptions {
   onClose?: () => Promise<void>;
 }
 
-const UNIQUE_VIOLATION = '23505';
-
 const bytes = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+interface Append {
+  name: string;
+  update: Uint8Array;
+  pos: LogPosition;
+}
+
+const fenced = (name: string, pos: LogPosition) =>
+  new ConvosyncError('FENCED', `${name}: position ${pos} is taken or compacted`);
+
+/**
+ * Inserts `batch` in one transaction; FENCED for each append whose position is taken or lies at
+ * or below its document's compaction. The snapshot rows are read FOR SHARE: an append racing a
+ * compaction waits for it and is checked against the snapshot it committed.
+ */
+async function appendBatch(
+  sql: Sql,
+  node: number,
+  batch: readonly Append[],
+): Promise<(Error | undefined)[]> {
+  const insert = (q: Sql) => q<{ doc: string; pos: string }[]>`
+    INSERT INTO doc_log (doc, pos, node, upd)
+    SELECT s.doc, a.pos, ${node}::int, a.upd
+    FROM unnest(${sql.array(batch.map((a) => a.name))}::text[],
+                ${sql.array(batch.map((a) => a.pos))}::bigint[],
+                ${sql.array(batch.map((a) => bytes(a.update)))}::bytea[]) AS a(doc, pos, upd)
+    JOIN doc_snapshot s ON s.doc = a.doc AND s.pos < a.pos
+    FOR SHARE OF s
+    ON CONFLICT (doc, pos) DO NOTHING
+    RETURNING doc, pos`;
+  const first = batch.filter((a) => a.pos === 1).map((a) => a.name);
+  const rows =
+    first.length > 0
+      ? await sql.begin(async (tx) => {
+          // A document's first append creates its snapshot row (position 0, no state).
+          await tx`INSERT INTO doc_snapshot (doc, pos, upd, updated_at)
+                   SELECT doc, 0, NULL, ${Date.now()} FROM unnest(${sql.array(first)}::text[]) AS f(doc)
+                   ON CONFLICT DO NOTHING`;
+          return insert(tx as unknown as Sql);
+        })
+      : await insert(sql);
+  const written = new Set(rows.map((r) => `${r.pos} ${r.doc}`));
+  return batch.map((a) => (written.has(`${a.pos} ${a.name}`) ? undefined : fenced(a.name, a.pos)));
+}
 
 export function openPostgresStore(sql: Sql, options: PostgresStoreOptions): FencedDocStore {
   let open = true;
@@ -51,32 +95,19 @@ export function openPostgresStore(sql: Sql, options: PostgresStoreOptions): Fenc
     return next;
   };
 
-  const fenced = (name: string, pos: LogPosition, cause?: unknown) =>
-    new ConvosyncError('FENCED', `${name}: position ${pos} is taken or compacted`, { cause });
+  /**
+   * Appends of every document in one event-loop turn go to Postgres as one statement and one
+   * commit (group-commit.ts): one WAL flush for all of them instead of one each. Each row is
+   * inserted only while its document's snapshot row lies below it, and a taken position is
+   * skipped (ON CONFLICT DO NOTHING) rather than failing the statement, so a fenced append
+   * fails alone and the others in its batch commit.
+   */
+  const appends = new GroupCommit<Append>((batch) => appendBatch(sql, options.node, batch));
 
   const appendAt = async (name: string, update: Uint8Array, pos: LogPosition): Promise<void> => {
     check();
     if (!Number.isSafeInteger(pos) || pos < 1) throw new Error(`bad log position ${pos}`);
-    const insert = (q: Sql) => q`
-      INSERT INTO doc_log (doc, pos, node, upd)
-      SELECT doc, ${pos}::bigint, ${options.node}::int, ${bytes(update)}::bytea
-      FROM doc_snapshot WHERE doc = ${name} AND pos < ${pos}::bigint
-      FOR SHARE`;
-    try {
-      const result =
-        pos === 1
-          ? await sql.begin(async (tx) => {
-              // A document's first append creates its snapshot row (position 0, no state).
-              await tx`INSERT INTO doc_snapshot (doc, pos, upd, updated_at)
-                       VALUES (${name}, 0, NULL, ${Date.now()}) ON CONFLICT DO NOTHING`;
-              return insert(tx as unknown as Sql);
-            })
-          : await insert(sql);
-      if (result.count !== 1) throw fenced(name, pos);
-    } catch (error) {
-      if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw fenced(name, pos, error);
-      throw error;
-    }
+    await appends.write({ name, update, pos });
   };
 
   const loadLog = async (name: string, after: LogPosition = 0): Promise<LoadedLog> => {
@@ -211,6 +242,7 @@ export function openPostgresStore(sql: Sql, options: PostgresStoreOptions): Fenc
       if (!open) return;
       open = false;
       await Promise.all([...queues.values()]);
+      await appends.settled();
       await options.onClose?.();
     },
   };
