@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { inBatches } from './in-batches.js';
+import { inBatches, Slots } from './in-batches.js';
 
 it('runs every item, never more than the limit at once, and goes on past failures', async () => {
   let running = 0;
@@ -20,4 +20,29 @@ it('runs every item, never more than the limit at once, and goes on past failure
   expect(most).toBe(16);
   expect(done.length).toBe(50 - 8); // 0, 7, ..., 49 failed
   expect(running).toBe(0);
+});
+
+it('Slots: never more than the limit at once, in arrival order, and a failure frees its slot', async () => {
+  const slots = new Slots(3);
+  let running = 0;
+  let most = 0;
+  const started: number[] = [];
+  const results = await Promise.allSettled(
+    Array.from({ length: 20 }, (_, i) =>
+      slots.run(async () => {
+        started.push(i);
+        running += 1;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, 1 + (i % 3)));
+        running -= 1;
+        if (i % 5 === 0) throw new Error(`work ${i} fails`);
+        return i;
+      }),
+    ),
+  );
+  expect(most).toBe(3);
+  expect(started).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  expect(results.filter((r) => r.status === 'rejected')).toHaveLength(4);
+  expect(slots.load).toEqual({ running: 0, waiting: 0 });
+  await expect(slots.run(async () => 'after')).resolves.toBe('after');
 });

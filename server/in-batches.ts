@@ -17,3 +17,32 @@ export async function inBatches<T>(
   for (let i = 0; i < list.length; i += limit)
     await Promise.allSettled(list.slice(i, i + limit).map((item) => work(item)));
 }
+
+/**
+ * At most `limit` pieces of work running at once, across callers that do not know each other
+ * (every conversation's inbox pass); the others wait, first come first served.
+ */
+export class Slots {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  /** Work running now and waiting for a slot (metrics, tests). */
+  get load(): { running: number; waiting: number } {
+    return { running: this.running, waiting: this.waiting.length };
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
+    else this.running += 1;
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next waiter: `running` stays, nobody can jump the queue.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running -= 1;
+    }
+  }
+}

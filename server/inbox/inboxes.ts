@@ -31,7 +31,7 @@ import {
   tryParseKey,
 } from '../../shared/keys.js';
 import { type InboxEntry, inboxRoots } from '../../shared/schema.js';
-import { inBatches } from '../in-batches.js';
+import { inBatches, Slots } from '../in-batches.js';
 import type { Logger } from '../log.js';
 import { liveSummary } from '../log-summary.js';
 import { Debounce } from '../schedule.js';
@@ -90,6 +90,12 @@ export interface InboxesDeps {
 const OPEN_CONCURRENCY = 16;
 /** Identities' lists a pass checks at once. */
 const LIST_CONCURRENCY = 16;
+/**
+ * Passes running at once, over all conversations: a restart's catch-up loads thousands of
+ * conversations, each of which gets a pass that reads every member's list (cold cache); the
+ * others wait their turn instead of all reading at once.
+ */
+export const PASS_CONCURRENCY = 16;
 const OPEN_TIMEOUT_MS = 10_000;
 /** Inbox lists read, then conversations passed, at a time in a resync (`resync`). */
 const RESYNC_CONCURRENCY = 16;
@@ -103,6 +109,7 @@ interface Computed {
 export class Inboxes {
   private readonly pending: Debounce<ConversationKey>;
   private readonly running = new Map<ConversationKey, Promise<void>>();
+  private readonly slots = new Slots(PASS_CONCURRENCY);
   /** Conversations whose next pass is chained but not started (a request then joins it). */
   private readonly queued = new Set<ConversationKey>();
   /** Cluster mode: the conversations the inboxes open here list. */
@@ -314,18 +321,21 @@ export class Inboxes {
   }
 
   /**
-   * One pass at a time per conversation; a change during a pass schedules another (one: a
-   * request while the next pass has not started yet is served by that pass).
+   * One pass at a time per conversation, and at most PASS_CONCURRENCY over all of them; a
+   * change during a pass schedules another (one: a request while the next pass has not started
+   * yet is served by that pass).
    */
   private run(key: ConversationKey): Promise<void> {
     const previous = this.running.get(key);
     if (previous && this.queued.has(key)) return previous;
     this.queued.add(key);
     const next = (previous ?? Promise.resolve())
-      .then(() => {
-        this.queued.delete(key);
-        return this.pass(key);
-      })
+      .then(() =>
+        this.slots.run(() => {
+          this.queued.delete(key);
+          return this.pass(key);
+        }),
+      )
       .catch((error) => this.deps.log.warn('inbox update failed', { conversation: key, error }))
       .finally(() => {
         if (this.running.get(key) === next) this.running.delete(key);
