@@ -12,6 +12,11 @@ export interface Peer {
   /** Whether the peer asked for `accepted` messages (the SDK does; stock clients do not). */
   readonly acks: boolean;
   send(frame: Uint8Array): void;
+  /**
+   * Writes now what was sent to this peer in this tick (frames are corked until its end): a
+   * large step's readers get it before the writer's echo is cut down (broadcast.ts).
+   */
+  flush?(): void;
   close(error: ConvosyncError): void;
 }
 

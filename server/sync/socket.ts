@@ -120,6 +120,9 @@ export function syncSocket(
       if (closed || !raw || raw.readyState !== raw.OPEN) return;
       outbound?.send(frame);
     },
+    flush() {
+      uncorkNow((ws?.raw as unknown as { _socket?: Socket } | undefined)?._socket);
+    },
     close,
   };
 
