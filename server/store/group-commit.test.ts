@@ -97,3 +97,24 @@ it('fails the batch of a commit that throws at once, and goes on', async () => {
   fail = false;
   await expect(writer.write('y')).resolves.toBeUndefined();
 });
+
+it('sends the next batch beside one that is held, up to maxInFlight', async () => {
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const writer = new GroupCommit(
+    async (writes: string[]) => {
+      if (writes.includes('held')) await held;
+      return undefined;
+    },
+    undefined,
+    2,
+  );
+  let heldDone = false;
+  const first = writer.write('held').then(() => (heldDone = true));
+  await new Promise((r) => setImmediate(r)); // the first batch is in flight, held
+  await writer.write('next'); // a second batch, beside it
+  expect(heldDone).toBe(false);
+  release();
+  await first;
+  await writer.settled();
+});

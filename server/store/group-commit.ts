@@ -2,8 +2,10 @@
  * @module Group commit: every write asked for within one event-loop turn, from any room, goes to
  * the store as one batch (one LevelDB batch, or one Postgres statement and commit). A write's
  * promise resolves only once its batch is durable, so callers keep "persist, then acknowledge
- * and broadcast". At most one batch is in flight; what arrives meanwhile waits for it and forms
- * the next batch, so the batch grows with the load instead of the number of commits.
+ * and broadcast". At most `maxInFlight` batches are in flight (LevelDB: one); what arrives
+ * meanwhile waits and forms the next batch, so the batch grows with the load instead of the
+ * number of commits. Batches in flight together may commit in any order: a caller that needs
+ * its writes in order (a room's appends) waits for each before the next.
  *
  * A failed batch rejects every write in it. A batch may also refuse some writes alone (the
  * fenced log: a position another writer took) and accept the rest.
@@ -35,11 +37,12 @@ export class GroupCommit<W> {
   private writes: W[] = [];
   private waiters: Waiter[] = [];
   private scheduled = false;
-  private inFlight: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly commit: CommitBatch<W>,
     private readonly onBatch: (stats: BatchStats) => void = () => {},
+    private readonly maxInFlight = 1,
   ) {}
 
   /** Queues `write`, to be written with the rest of this turn's batch. */
@@ -53,14 +56,14 @@ export class GroupCommit<W> {
 
   /** Resolves once everything queued so far is written (or failed). */
   async settled(): Promise<void> {
-    while (this.inFlight || this.waiters.length > 0) {
-      if (this.inFlight) await this.inFlight;
+    while (this.inFlight.size > 0 || this.waiters.length > 0) {
+      if (this.inFlight.size > 0) await Promise.all(this.inFlight);
       else await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
   private schedule(): void {
-    if (this.scheduled || this.inFlight) return;
+    if (this.scheduled || this.inFlight.size >= this.maxInFlight) return;
     this.scheduled = true;
     // setImmediate runs after the poll phase: every socket read in this turn has been handled.
     setImmediate(() => {
@@ -82,9 +85,9 @@ export class GroupCommit<W> {
     } catch (error) {
       committed = Promise.reject(error); // a commit that throws fails its batch like one that rejects
     }
-    this.inFlight = committed.then(
+    const flight: Promise<void> = committed.then(
       (refused) => {
-        this.inFlight = undefined;
+        this.inFlight.delete(flight);
         this.onBatch({
           writes: waiters.length,
           seconds: Number(process.hrtime.bigint() - start) / 1e9,
@@ -97,10 +100,11 @@ export class GroupCommit<W> {
         if (this.waiters.length > 0) this.schedule();
       },
       (error: unknown) => {
-        this.inFlight = undefined;
+        this.inFlight.delete(flight);
         for (const w of waiters) w.reject(error);
         if (this.waiters.length > 0) this.schedule();
       },
     );
+    this.inFlight.add(flight);
   }
 }

@@ -194,6 +194,55 @@ describe.skipIf(!hasEnv('DATABASE_URL'))(`DocStore: postgres fence${needs('DATAB
     expect(Object.keys(copy.getMap('messages').toJSON()).sort()).toEqual(['b1', 'batch-3/2']);
   });
 
+  it('refuses a second append at a position its own batch holds; takes 1 and 2 of a new document together', async () => {
+    const a = openPostgresStore(db.sql, { node: 1 });
+    // Two loads of one room in one process (an evicted one still writing) both append at 3.
+    await a.appendAt('twice', update('t1'), 1);
+    await a.appendAt('twice', update('t2'), 2);
+    const results = await Promise.allSettled([
+      a.appendAt('twice', update('first'), 3),
+      a.appendAt('twice', update('second'), 3),
+      a.appendAt('fresh', update('f1'), 1),
+      a.appendAt('fresh', update('f2'), 2),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    expect(isFenced((results[1] as PromiseRejectedResult).reason)).toBe(true);
+    const doc = new Y.Doc();
+    for (const u of (await a.loadLog('twice')).updates) Y.applyUpdate(doc, u);
+    expect(Object.keys(doc.getMap('messages').toJSON()).sort()).toEqual(['first', 't1', 't2']);
+    expect((await a.loadLog('fresh')).head).toBe(2);
+  });
+
+  it('does not hold other documents’ appends behind one waiting on a compaction', async () => {
+    const a = openPostgresStore(db.sql, { node: 1 });
+    await a.appendAt('locked', update('l1'), 1);
+    await a.appendAt('free', update('f1'), 1);
+    const tx = await other.sql.reserve();
+    try {
+      await tx`BEGIN`;
+      await tx`SELECT pos FROM doc_snapshot WHERE doc = 'locked' FOR UPDATE`; // a compaction
+      let waiting = true;
+      const held = a.appendAt('locked', update('l2'), 2).finally(() => {
+        waiting = false;
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      // The next turn's batch goes out beside the held one and commits.
+      await a.appendAt('free', update('f2'), 2);
+      expect(waiting).toBe(true);
+      await tx`COMMIT`;
+      await held;
+    } finally {
+      tx.release();
+    }
+    expect((await a.loadLog('locked')).head).toBe(2);
+    expect((await a.loadLog('free')).head).toBe(2);
+  });
+
   it('append() continues the stored head, and after a fence reads it again', async () => {
     const a = openPostgresStore(db.sql, { node: 1 });
     const b = openPostgresStore(other.sql, { node: 2 });

@@ -38,39 +38,68 @@ interface Append {
 const fenced = (name: string, pos: LogPosition) =>
   new ConvosyncError('FENCED', `${name}: position ${pos} is taken or compacted`);
 
+/** Postgres chose this transaction to break a deadlock: nothing of it was written. */
+const DEADLOCK_DETECTED = '40P01';
+/** Append batches in flight at once (each takes a connection of the pool while it runs). */
+const APPENDS_IN_FLIGHT = 4;
+const DEADLOCK_RETRIES = 3;
+
 /**
  * Inserts `batch` in one transaction; FENCED for each append whose position is taken or lies at
- * or below its document's compaction. The snapshot rows are read FOR SHARE: an append racing a
- * compaction waits for it and is checked against the snapshot it committed.
+ * or below its document's compaction, and for a second append at a position the same batch
+ * already holds (one process, two loads of one room). The snapshot rows are read FOR SHARE: an
+ * append racing a compaction waits for it and is checked against the snapshot it committed.
+ * Rows go in (doc, pos) order, so two nodes' batches that meet on the same documents (a
+ * conversation changing hands) take their locks in one order; a deadlock Postgres breaks anyway
+ * wrote nothing, and the batch is sent again.
  */
 async function appendBatch(
   sql: Sql,
   node: number,
   batch: readonly Append[],
 ): Promise<(Error | undefined)[]> {
+  const at = (a: Append) => `${a.pos} ${a.name}`;
+  const unique = new Map<string, Append>();
+  for (const a of batch) if (!unique.has(at(a))) unique.set(at(a), a);
+  const rows = [...unique.values()].sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : a.pos - b.pos,
+  );
   const insert = (q: Sql) => q<{ doc: string; pos: string }[]>`
     INSERT INTO doc_log (doc, pos, node, upd)
     SELECT s.doc, a.pos, ${node}::int, a.upd
-    FROM unnest(${sql.array(batch.map((a) => a.name))}::text[],
-                ${sql.array(batch.map((a) => a.pos))}::bigint[],
-                ${sql.array(batch.map((a) => bytes(a.update)))}::bytea[]) AS a(doc, pos, upd)
+    FROM unnest(${sql.array(rows.map((a) => a.name))}::text[],
+                ${sql.array(rows.map((a) => a.pos))}::bigint[],
+                ${sql.array(rows.map((a) => bytes(a.update)))}::bytea[])
+         WITH ORDINALITY AS a(doc, pos, upd, n)
     JOIN doc_snapshot s ON s.doc = a.doc AND s.pos < a.pos
+    ORDER BY a.n
     FOR SHARE OF s
     ON CONFLICT (doc, pos) DO NOTHING
     RETURNING doc, pos`;
-  const first = batch.filter((a) => a.pos === 1).map((a) => a.name);
-  const rows =
+  const first = [...new Set(rows.filter((a) => a.pos === 1).map((a) => a.name))];
+  const attempt = () =>
     first.length > 0
-      ? await sql.begin(async (tx) => {
+      ? sql.begin(async (tx) => {
           // A document's first append creates its snapshot row (position 0, no state).
           await tx`INSERT INTO doc_snapshot (doc, pos, upd, updated_at)
                    SELECT doc, 0, NULL, ${Date.now()} FROM unnest(${sql.array(first)}::text[]) AS f(doc)
                    ON CONFLICT DO NOTHING`;
           return insert(tx as unknown as Sql);
         })
-      : await insert(sql);
-  const written = new Set(rows.map((r) => `${r.pos} ${r.doc}`));
-  return batch.map((a) => (written.has(`${a.pos} ${a.name}`) ? undefined : fenced(a.name, a.pos)));
+      : insert(sql);
+  let written: { doc: string; pos: string }[] | undefined;
+  for (let tries = 1; !written; tries++) {
+    try {
+      written = await attempt();
+    } catch (error) {
+      if ((error as { code?: string }).code !== DEADLOCK_DETECTED || tries >= DEADLOCK_RETRIES)
+        throw error;
+    }
+  }
+  const inserted = new Set(written.map((r) => `${r.pos} ${r.doc}`));
+  return batch.map((a) =>
+    unique.get(at(a)) === a && inserted.has(at(a)) ? undefined : fenced(a.name, a.pos),
+  );
 }
 
 export function openPostgresStore(sql: Sql, options: PostgresStoreOptions): FencedDocStore {
@@ -102,7 +131,13 @@ export function openPostgresStore(sql: Sql, options: PostgresStoreOptions): Fenc
    * skipped (ON CONFLICT DO NOTHING) rather than failing the statement, so a fenced append
    * fails alone and the others in its batch commit.
    */
-  const appends = new GroupCommit<Append>((batch) => appendBatch(sql, options.node, batch));
+  const appends = new GroupCommit<Append>(
+    (batch) => appendBatch(sql, options.node, batch),
+    undefined,
+    // A batch waiting on one document's compaction (its snapshot row locked) must not hold up
+    // every other document's appends: a few batches may be in flight at once.
+    APPENDS_IN_FLIGHT,
+  );
 
   const appendAt = async (name: string, update: Uint8Array, pos: LogPosition): Promise<void> => {
     check();
