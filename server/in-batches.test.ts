@@ -46,3 +46,19 @@ it('Slots: never more than the limit at once, in arrival order, and a failure fr
   expect(slots.load).toEqual({ running: 0, waiting: 0 });
   await expect(slots.run(async () => 'after')).resolves.toBe('after');
 });
+
+it('Slots: urgent work waiting goes before background work waiting', async () => {
+  const slots = new Slots(1);
+  const order: string[] = [];
+  let release!: () => void;
+  const first = slots.run(() => new Promise<void>((r) => (release = r)));
+  const all = [
+    slots.run(async () => void order.push('catch-up 1'), false),
+    slots.run(async () => void order.push('catch-up 2'), false),
+    slots.run(async () => void order.push('live 1')),
+    slots.run(async () => void order.push('live 2'), true),
+  ];
+  release();
+  await Promise.all([first, ...all]);
+  expect(order).toEqual(['live 1', 'live 2', 'catch-up 1', 'catch-up 2']);
+});

@@ -20,27 +20,30 @@ export async function inBatches<T>(
 
 /**
  * At most `limit` pieces of work running at once, across callers that do not know each other
- * (every conversation's inbox pass); the others wait, first come first served.
+ * (every conversation's inbox pass); the others wait, first come first served, except that
+ * urgent work (a live change) goes before background work (a restart's catch-up).
  */
 export class Slots {
   private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly urgent: (() => void)[] = [];
+  private readonly background: (() => void)[] = [];
 
   constructor(private readonly limit: number) {}
 
   /** Work running now and waiting for a slot (metrics, tests). */
   get load(): { running: number; waiting: number } {
-    return { running: this.running, waiting: this.waiting.length };
+    return { running: this.running, waiting: this.urgent.length + this.background.length };
   }
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.running >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
+  async run<T>(work: () => Promise<T>, urgent = true): Promise<T> {
+    if (this.running >= this.limit)
+      await new Promise<void>((r) => (urgent ? this.urgent : this.background).push(r));
     else this.running += 1;
     try {
       return await work();
     } finally {
       // The slot passes straight to the next waiter: `running` stays, nobody can jump the queue.
-      const next = this.waiting.shift();
+      const next = this.urgent.shift() ?? this.background.shift();
       if (next) next();
       else this.running -= 1;
     }

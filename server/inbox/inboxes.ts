@@ -110,6 +110,11 @@ export class Inboxes {
   private readonly pending: Debounce<ConversationKey>;
   private readonly running = new Map<ConversationKey, Promise<void>>();
   private readonly slots = new Slots(PASS_CONCURRENCY);
+  /**
+   * Conversations whose next pass follows a change (someone waits to see it in his list); the
+   * others' passes (a load's, a resync's) are repairs, and give way to these.
+   */
+  private readonly changed = new Set<ConversationKey>();
   /** Conversations whose next pass is chained but not started (a request then joins it). */
   private readonly queued = new Set<ConversationKey>();
   /** Cluster mode: the conversations the inboxes open here list. */
@@ -187,6 +192,7 @@ export class Inboxes {
   notify(name: string): void {
     const parsed = tryParseKey(name);
     if (!parsed || this.closed) return;
+    this.changed.add(parsed.key);
     this.pending.touch(parsed.key);
   }
 
@@ -333,8 +339,9 @@ export class Inboxes {
       .then(() =>
         this.slots.run(() => {
           this.queued.delete(key);
+          this.changed.delete(key);
           return this.pass(key);
-        }),
+        }, this.changed.has(key)),
       )
       .catch((error) => this.deps.log.warn('inbox update failed', { conversation: key, error }))
       .finally(() => {
@@ -453,20 +460,19 @@ export class Inboxes {
       // A join (or a leave) of an identity whose inbox is open here: the view pass decides.
       if (this.deps.rooms.peek(inboxKey(id))) this.watchers.add(key, id);
     }
-    if (this.watchers.watches(key)) void this.run(key);
+    if (!this.watchers.watches(key)) return;
+    this.changed.add(key); // a change on its owner: as live as one here
+    void this.run(key);
   }
 
   /**
-   * Cluster mode: notices may have been missed (this node's subscription was down). Every inbox
-   * open here reads its list anew and every conversation it lists, or listed, gets a pass.
-   */
-  /**
-   * Every inbox open here reads its list anew, and every conversation they list gets a pass
-   * (notices may have been missed). Bounded: RESYNC_CONCURRENCY lists and then passes at a
-   * time, each conversation once however many inboxes list it. When Redis comes back every
-   * node resyncs at once, and thousands of open inboxes started together would queue thousands
-   * of list reads and log reads on the database pool and hold their results in memory at once.
-   * A resync asked for while one runs is run once more after it (not once per ask).
+   * Cluster mode, notices may have been missed (this node's subscription was down): every inbox
+   * open here reads its list anew, and every conversation they list gets a pass. Bounded:
+   * RESYNC_CONCURRENCY lists and then passes at a time, each conversation once however many
+   * inboxes list it. When Redis comes back every node resyncs at once, and thousands of open
+   * inboxes started together would queue thousands of list reads and log reads on the database
+   * pool and hold their results in memory at once. A resync asked for while one runs is run once
+   * more after it (not once per ask).
    */
   private resync(): void {
     if (this.closed) return;
