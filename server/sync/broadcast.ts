@@ -43,14 +43,14 @@ export function broadcast(
       );
   const frame = wire.writeUpdate(merged);
   const large = merged.byteLength > ECHO_MAX_BYTES;
-  let echoes: [Peer, Map<number, number>][] | undefined;
+  const echoes: [Peer, Map<number, number>][] = [];
   for (const peer of peers) {
     if (!writers.includes(peer)) {
       const own = large ? receivedFrom(batch, peer) : undefined;
       // A large step is not echoed to its writer: it hears its stamps alone (one more parse
       // of the step, below), so a writer of big updates is not charged twice their bytes, nor
       // taken for a slow reader while it sends.
-      if (own) (echoes ??= []).push([peer, own]);
+      if (own) echoes.push([peer, own]);
       else peer.send(frame);
       continue;
     }
@@ -58,7 +58,7 @@ export function broadcast(
     if (rest.length === 0) continue;
     peer.send(wire.writeUpdate(oneUpdate(rest)));
   }
-  if (!echoes) return;
+  if (echoes.length === 0) return;
   // Cutting a large step down takes a while (8 ms for 1,000 offline messages): its readers'
   // frames go out first instead of waiting corked until the end of the tick.
   for (const peer of peers) peer.flush?.();
