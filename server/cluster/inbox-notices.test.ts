@@ -78,6 +78,36 @@ describe.skipIf(!hasEnv('REDIS_URL'))(`inbox notices between nodes${needs('REDIS
     expect(b.heard).toHaveLength(1);
   });
 
+  it('sends the notices of one window as one message, and still reads one-notice messages', async () => {
+    const a = await node('a4');
+    const b = await node('b4');
+    const listener = admin.duplicate();
+    await listener.connect();
+    const messages: string[] = [];
+    await listener.subscribe(inboxChannel(url), (m) => messages.push(m));
+    const keys = [groupKey(), groupKey(), groupKey()];
+    for (const key of keys) a.notices.publish({ key, changed: [] });
+    a.notices.publish({ key: keys[0]!, changed: [asIdentityId('dan')] }); // merged with the first
+    await until(() => keys.every((k) => b.heard.some((n) => n.key === k)));
+    expect(messages.filter((m) => m.includes('"a4"'))).toHaveLength(1);
+    const heard = b.heard.filter((n) => keys.includes(n.key));
+    expect(heard).toHaveLength(3);
+    expect(heard).toEqual(
+      expect.arrayContaining([
+        { key: keys[0], changed: ['dan'] },
+        { key: keys[1], changed: [] },
+        { key: keys[2], changed: [] },
+      ]),
+    );
+    // A node of the version before batching sends one notice per message.
+    const old = groupKey();
+    await admin.publish(inboxChannel(url), JSON.stringify({ n: 'old', k: old, c: ['erin'] }));
+    await until(() => b.heard.some((n) => n.key === old));
+    expect(b.heard.find((n) => n.key === old)?.changed).toEqual(['erin']);
+    await listener.unsubscribe();
+    await listener.close();
+  });
+
   it('the channel is per logical database (pub/sub is not)', () => {
     expect(inboxChannel('redis://127.0.0.1:6379/11')).toBe('cs:inbox:11');
     expect(inboxChannel('redis://127.0.0.1:6379')).toBe('cs:inbox:0');

@@ -2,7 +2,7 @@
  * @module The inbox across nodes (the InboxCluster of ../inbox/inboxes.ts). A conversation's
  * owner runs its inbox pass (its members' lists are written there and nowhere else), then
  * publishes a notice on one Redis pub/sub channel: the conversation's key and the identities
- * whose list changed. Every other node drops those identities' cached lists and, for the inboxes
+ * whose list changed. The notices of a short window (20 ms) go out as one message. Every other node drops those identities' cached lists and, for the inboxes
  * open on it that list the key (or whose list changed), reads the conversation from its copy of
  * the fenced log (replicas.ts) and writes their entries. A notice is a hint: it carries no
  * entry, so a duplicate, late or reordered one only costs a read, and whatever a node reads is
@@ -32,6 +32,8 @@ import type { Replicas } from './replicas.js';
 
 /** Conversations whose notice waits for Redis; more: the oldest is dropped (and logged). */
 const MAX_UNSENT = 10_000;
+/** Conversations per message on the channel, at most. */
+const BATCH_KEYS = 256;
 
 export interface InboxNoticesOptions {
   redis: Redis;
@@ -41,13 +43,26 @@ export interface InboxNoticesOptions {
   replicas: Replicas;
   log: Logger;
   retryMs?: number;
+  /**
+   * Notices asked for within this window go out as one message (default 20 ms): an owner's
+   * passes follow its messages, and one PUBLISH per pass was about one per message, each a
+   * system call on the owner and a wake-up on every other node.
+   */
+  batchMs?: number;
 }
 
 export interface InboxNotices extends Omit<InboxCluster, 'swapMeta'> {
   close(): Promise<void>;
 }
 
+/** What one message on the channel holds: the sending node and its notices, [key, changed]. */
 interface Wire {
+  n: string;
+  b: [string, string[]][];
+}
+
+/** One notice per message, as nodes before batching sent them (still read, for rolling upgrades). */
+interface OldWire {
   n: string;
   k: string;
   c: string[];
@@ -63,14 +78,13 @@ export async function startInboxNotices(options: InboxNoticesOptions): Promise<I
   const channel = inboxChannel(options.redisUrl);
   const retryMs = options.retryMs ?? 1000;
   const listeners: Array<Parameters<InboxCluster['listen']>[0]> = [];
+  const batchMs = options.batchMs ?? 20;
+  /** Notices not sent yet, merged per conversation, in the order they were last asked for. */
   const unsent = new Map<ConversationKey, Set<string>>();
-  let retry: NodeJS.Timeout | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  /** Whether the timer waits out a failed send (retryMs) rather than a batch window. */
+  let retrying = false;
   let closed = false;
-
-  const send = (key: ConversationKey, changed: Iterable<string>): Promise<void> => {
-    const wire: Wire = { n: lease.id, k: key, c: [...changed] };
-    return redis.publish(channel, JSON.stringify(wire)).then(() => undefined);
-  };
 
   const keep = (key: ConversationKey, changed: Iterable<string>) => {
     const merged = unsent.get(key) ?? new Set<string>();
@@ -82,31 +96,51 @@ export async function startInboxNotices(options: InboxNoticesOptions): Promise<I
       unsent.delete(oldest);
       log.warn('inbox notice dropped (Redis away too long)', { conversation: oldest });
     }
-    retry ??= setTimeout(resend, retryMs);
-    retry.unref();
   };
 
-  const resend = () => {
-    retry = undefined;
-    if (closed) return;
+  const arm = (ms: number) => {
+    if (timer || closed) return;
+    timer = setTimeout(flush, ms);
+    timer.unref();
+  };
+
+  /** Sends every waiting notice, up to BATCH_KEYS conversations per message. */
+  const flush = () => {
+    timer = undefined;
+    retrying = false;
+    if (closed || unsent.size === 0) return;
     const batch = [...unsent];
     unsent.clear();
-    for (const [key, changed] of batch) send(key, changed).catch(() => keep(key, changed));
+    for (let i = 0; i < batch.length; i += BATCH_KEYS) {
+      const part = batch.slice(i, i + BATCH_KEYS);
+      const wire: Wire = { n: lease.id, b: part.map(([k, c]) => [k, [...c]]) };
+      redis.publish(channel, JSON.stringify(wire)).catch(() => {
+        for (const [key, changed] of part) keep(key, changed);
+        retrying = true;
+        arm(retryMs);
+      });
+    }
   };
 
   const received = (message: string) => {
-    let wire: Wire;
+    let wire: Partial<Wire & OldWire>;
     try {
-      wire = JSON.parse(message) as Wire;
+      wire = JSON.parse(message) as Partial<Wire & OldWire>;
     } catch {
       return;
     }
     // Its own notices: the owner's pass has served the inboxes open on this node.
-    if (wire.n === lease.id) return;
-    const parsed = typeof wire.k === 'string' ? tryParseKey(wire.k) : undefined;
-    if (!parsed || !Array.isArray(wire.c) || !wire.c.every(isIdentityId)) return;
-    const notice: InboxNotice = { key: parsed.key, changed: wire.c };
-    for (const listener of listeners) listener.notice(notice);
+    if (!wire || wire.n === lease.id) return;
+    // One notice per message from a node of an earlier version (a rolling upgrade), else a batch.
+    const entries = Array.isArray(wire.b) ? wire.b : [[wire.k, wire.c]];
+    for (const entry of entries) {
+      if (!Array.isArray(entry)) continue;
+      const [k, c] = entry as [unknown, unknown];
+      const parsed = typeof k === 'string' ? tryParseKey(k) : undefined;
+      if (!parsed || !Array.isArray(c) || !c.every(isIdentityId)) continue;
+      const notice: InboxNotice = { key: parsed.key, changed: c };
+      for (const listener of listeners) listener.notice(notice);
+    }
   };
 
   // Named, so an operator (and the tests) can tell it in CLIENT LIST.
@@ -136,9 +170,10 @@ export async function startInboxNotices(options: InboxNoticesOptions): Promise<I
     readCopy: (key, f) => replicas.read(key, f),
     publish({ key, changed }) {
       if (closed) return;
-      // A notice waiting already: this one goes after it (merged), keeping their order.
-      if (unsent.has(key)) keep(key, changed);
-      else send(key, changed).catch(() => keep(key, changed));
+      // Merged with a notice of the same conversation waiting already; sent with the others of
+      // the window (or after the retry delay while Redis refuses).
+      keep(key, changed);
+      arm(retrying ? retryMs : batchMs);
     },
     listen(listener) {
       listeners.push(listener);
@@ -147,7 +182,7 @@ export async function startInboxNotices(options: InboxNoticesOptions): Promise<I
       // Notices still unsent are dropped: other nodes' inboxes resync or reopen (module comment).
       closed = true;
       deaths.close();
-      if (retry) clearTimeout(retry);
+      if (timer) clearTimeout(timer);
       await subscriber.unsubscribe(channel).catch(() => undefined);
       subscriber.destroy();
     },
