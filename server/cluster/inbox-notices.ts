@@ -2,9 +2,10 @@
  * @module The inbox across nodes (the InboxCluster of ../inbox/inboxes.ts). A conversation's
  * owner runs its inbox pass (its members' lists are written there and nowhere else), then
  * publishes a notice on one Redis pub/sub channel: the conversation's key and the identities
- * whose list changed. The notices of a short window (20 ms) go out as one message. Every other node drops those identities' cached lists and, for the inboxes
- * open on it that list the key (or whose list changed), reads the conversation from its copy of
- * the fenced log (replicas.ts) and writes their entries. A notice is a hint: it carries no
+ * whose list changed (the notices of a 50 ms window go out as one message). Every other node
+ * drops those identities' cached lists and, for the inboxes open on it that list the key (or
+ * whose list changed), reads the conversation from its copy of the fenced log (replicas.ts) and
+ * writes their entries. A notice is a hint: it carries no
  * entry, so a duplicate, late or reordered one only costs a read, and whatever a node reads is
  * the durable log caught up at that moment.
  *
@@ -44,9 +45,9 @@ export interface InboxNoticesOptions {
   log: Logger;
   retryMs?: number;
   /**
-   * Notices asked for within this window go out as one message (default 20 ms): an owner's
-   * passes follow its messages, and one PUBLISH per pass was about one per message, each a
-   * system call on the owner and a wake-up on every other node.
+   * Notices asked for within this window go out as one message (default 50 ms, as long as the
+   * inbox's own debounce): an owner's passes follow its messages, and one PUBLISH per pass was
+   * about one per message, each a system call on the owner and a wake-up on every other node.
    */
   batchMs?: number;
 }
@@ -78,7 +79,7 @@ export async function startInboxNotices(options: InboxNoticesOptions): Promise<I
   const channel = inboxChannel(options.redisUrl);
   const retryMs = options.retryMs ?? 1000;
   const listeners: Array<Parameters<InboxCluster['listen']>[0]> = [];
-  const batchMs = options.batchMs ?? 20;
+  const batchMs = options.batchMs ?? 50;
   /** Notices not sent yet, merged per conversation, in the order they were last asked for. */
   const unsent = new Map<ConversationKey, Set<string>>();
   let timer: NodeJS.Timeout | undefined;
