@@ -14,7 +14,10 @@ export interface Metrics {
   moderation: Counter<'action'>;
   filterSeconds: Histogram;
   persistSeconds: Histogram;
-  /** Writes (appends of any room, compactions) that went to LevelDB in one group-commit batch. */
+  /**
+   * Writes in one group-commit batch: appends of any room and compactions to LevelDB, or (cluster
+   * mode) appends to the Postgres log in one statement and commit.
+   */
   storeBatchWrites: Histogram;
   projectionLagSeconds: Histogram;
   /** Failed projections: `document` (its rows were refused) or `database` (unreachable). */
@@ -107,7 +110,7 @@ export function createMetrics(gauges: {
     }),
     storeBatchWrites: new Histogram({
       name: 'convosync_store_batch_writes',
-      help: 'Writes group-committed to LevelDB in one batch',
+      help: 'Writes group-committed in one batch (LevelDB; in cluster mode, Postgres log appends)',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
       registers: [registry],
     }),

@@ -106,6 +106,7 @@ export async function startServer(
       log,
       now,
       rateLimits: config.moderation.rates,
+      onBatch: ({ writes }) => metrics.storeBatchWrites.observe(writes),
     });
     store = cluster.store;
   }

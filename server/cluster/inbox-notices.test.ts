@@ -34,7 +34,7 @@ describe.skipIf(!hasEnv('REDIS_URL'))(`inbox notices between nodes${needs('REDIS
   const log = createLogger('error');
   let admin: Redis;
   const opened: Array<{ redis: Redis; notices: InboxNotices }> = [];
-  const node = async (id: string) => {
+  const node = async (id: string, batchMs = 5) => {
     const redis = await connectRedis(url);
     await redis.clientSetName(`main-${id}`);
     const lease = { id, owned: () => new Set<string>() } as unknown as NodeLease;
@@ -45,6 +45,8 @@ describe.skipIf(!hasEnv('REDIS_URL'))(`inbox notices between nodes${needs('REDIS
       replicas: {} as Replicas,
       log,
       retryMs: 100,
+      // Short, so a notice is sent before a killed connection is back (the retry is tested).
+      batchMs,
     });
     const heard: InboxNotice[] = [];
     let resyncs = 0;
@@ -89,6 +91,8 @@ describe.skipIf(!hasEnv('REDIS_URL'))(`inbox notices between nodes${needs('REDIS
     for (const key of keys) a.notices.publish({ key, changed: [] });
     a.notices.publish({ key: keys[0]!, changed: [asIdentityId('dan')] }); // merged with the first
     await until(() => keys.every((k) => b.heard.some((n) => n.key === k)));
+    await until(() => messages.some((m) => m.includes('"a4"')));
+    await new Promise((r) => setTimeout(r, 100)); // a second message would have come by now
     expect(messages.filter((m) => m.includes('"a4"'))).toHaveLength(1);
     const heard = b.heard.filter((n) => keys.includes(n.key));
     expect(heard).toHaveLength(3);
@@ -106,6 +110,18 @@ describe.skipIf(!hasEnv('REDIS_URL'))(`inbox notices between nodes${needs('REDIS
     expect(b.heard.find((n) => n.key === old)?.changed).toEqual(['erin']);
     await listener.unsubscribe();
     await listener.close();
+  });
+
+  it('sends what waits in the window when it closes (a drain) or is flushed', async () => {
+    const a = await node('a5', 60_000);
+    const b = await node('b5');
+    const [flushed, closing] = [groupKey(), groupKey()];
+    a.notices.publish({ key: flushed, changed: [] });
+    await a.notices.flush();
+    await until(() => b.heard.some((n) => n.key === flushed));
+    a.notices.publish({ key: closing, changed: [asIdentityId('fay')] });
+    await a.notices.close();
+    await until(() => b.heard.some((n) => n.key === closing));
   });
 
   it('the channel is per logical database (pub/sub is not)', () => {

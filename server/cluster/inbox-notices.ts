@@ -62,7 +62,11 @@ interface Wire {
   b: [string, string[]][];
 }
 
-/** One notice per message, as nodes before batching sent them (still read, for rolling upgrades). */
+/**
+ * One notice per message, as nodes before batching sent them. Still read; but those nodes do not
+ * read batches, so a cluster's nodes are upgraded past this change together (cluster mode's
+ * messages carry no version yet).
+ */
 interface OldWire {
   n: string;
   k: string;
@@ -105,8 +109,12 @@ export async function startInboxNotices(options: InboxNoticesOptions): Promise<I
     timer.unref();
   };
 
+  /** PUBLISHes not answered yet (flushNow waits for them). */
+  const sending = new Set<Promise<void>>();
+
   /** Sends every waiting notice, up to BATCH_KEYS conversations per message. */
   const flush = () => {
+    if (timer) clearTimeout(timer);
     timer = undefined;
     retrying = false;
     if (closed || unsent.size === 0) return;
@@ -115,12 +123,25 @@ export async function startInboxNotices(options: InboxNoticesOptions): Promise<I
     for (let i = 0; i < batch.length; i += BATCH_KEYS) {
       const part = batch.slice(i, i + BATCH_KEYS);
       const wire: Wire = { n: lease.id, b: part.map(([k, c]) => [k, [...c]]) };
-      redis.publish(channel, JSON.stringify(wire)).catch(() => {
-        for (const [key, changed] of part) keep(key, changed);
-        retrying = true;
-        arm(retryMs);
-      });
+      const sent: Promise<void> = redis
+        .publish(channel, JSON.stringify(wire))
+        .then(
+          () => undefined,
+          () => {
+            for (const [key, changed] of part) keep(key, changed);
+            retrying = true;
+            arm(retryMs);
+          },
+        )
+        .finally(() => sending.delete(sent));
+      sending.add(sent);
     }
+  };
+
+  /** Sends what waits now (not after the window) and resolves once Redis answered. */
+  const flushNow = async () => {
+    if (!retrying) flush();
+    await Promise.allSettled([...sending]);
   };
 
   const received = (message: string) => {
@@ -132,7 +153,7 @@ export async function startInboxNotices(options: InboxNoticesOptions): Promise<I
     }
     // Its own notices: the owner's pass has served the inboxes open on this node.
     if (!wire || wire.n === lease.id) return;
-    // One notice per message from a node of an earlier version (a rolling upgrade), else a batch.
+    // A batch, or one notice per message from a node of the version before batching.
     const entries = Array.isArray(wire.b) ? wire.b : [[wire.k, wire.c]];
     for (const entry of entries) {
       if (!Array.isArray(entry)) continue;
@@ -174,13 +195,19 @@ export async function startInboxNotices(options: InboxNoticesOptions): Promise<I
       // Merged with a notice of the same conversation waiting already; sent with the others of
       // the window (or after the retry delay while Redis refuses).
       keep(key, changed);
-      arm(retrying ? retryMs : batchMs);
+      // A full message's worth goes at once; MAX_UNSENT then only bounds what Redis refused.
+      if (!retrying && unsent.size >= BATCH_KEYS) flush();
+      else arm(retrying ? retryMs : batchMs);
     },
+    flush: flushNow,
     listen(listener) {
       listeners.push(listener);
     },
     async close() {
-      // Notices still unsent are dropped: other nodes' inboxes resync or reopen (module comment).
+      // What the last passes (a drain's) published goes out first: a drained node's death makes
+      // no other node resync. What Redis refuses now is dropped: those nodes' inboxes resync
+      // when their subscription comes back, or reopen (module comment).
+      await flushNow();
       closed = true;
       deaths.close();
       if (timer) clearTimeout(timer);

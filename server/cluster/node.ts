@@ -26,6 +26,7 @@ import type { RateLimits } from '../moderation/rate-limit.js';
 import type { RateLimit } from '../moderation/rate-limit-seam.js';
 import type { PresenceRegistry } from '../presence.js';
 import type { FencedDocStore } from '../store/fenced.js';
+import type { BatchStats } from '../store/group-commit.js';
 import { openPostgresStore } from '../store/postgres.js';
 import type { RoomPlacement, Rooms, ServerRooms } from '../sync/rooms.js';
 import type { SyncRooms } from '../sync/socket.js';
@@ -48,6 +49,8 @@ export interface ClusterNodeOptions {
   log: Logger;
   now: () => number;
   rateLimits: RateLimits;
+  /** Told about every batch of log appends written (metrics). */
+  onBatch?: (stats: BatchStats) => void;
 }
 
 export interface ClusterNode {
@@ -89,7 +92,10 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     onLost: () => log.error('this node lost its message-id slot; no ids until restarted'),
   });
   const ids = await leasedIdGenerator(slot, options.now);
-  const store = openPostgresStore(options.sql, { node: slot.slot });
+  const store = openPostgresStore(options.sql, {
+    node: slot.slot,
+    ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+  });
   const id = `${slot.slot}-${randomUUID().slice(0, 8)}`;
   let evict: (room: string) => void = () => {};
   const lease = await startNodeLease({

@@ -62,8 +62,13 @@ export interface InboxCluster {
    * are written by each conversation's owner, so by several nodes (lists.ts).
    */
   swapMeta: MetaSwap;
-  /** Sends `notice` to every other node (and again later if Redis does not take it now). */
+  /**
+   * Sends `notice` to every other node, with the others of a short window (and again later if
+   * Redis does not take it now).
+   */
   publish(notice: InboxNotice): void;
+  /** Sends the notices waiting in the window now; resolves once Redis answered. */
+  flush(): Promise<void>;
   /**
    * Notices from other nodes go to `notice`; `resync` is called when some may have been missed
    * (this node's subscription was down).
@@ -201,6 +206,8 @@ export class Inboxes {
     for (const key of this.pending.takeAll()) void this.run(key);
     await Promise.allSettled([...this.running.values(), ...this.opening]);
     await Promise.allSettled([...this.saving]);
+    // The passes' notices too: the other nodes hear of them now, not after the batch window.
+    await this.deps.cluster?.flush();
   }
 
   async close(): Promise<void> {

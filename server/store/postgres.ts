@@ -18,13 +18,15 @@ import * as Y from 'yjs';
 import { ConvosyncError } from '../../shared/errors.js';
 import type { Sql } from '../db/connect.js';
 import type { FencedDocStore, LoadedLog, LogPosition } from './fenced.js';
-import { GroupCommit } from './group-commit.js';
+import { type BatchStats, GroupCommit } from './group-commit.js';
 
 export interface PostgresStoreOptions {
   /** The writer's node slot, recorded in every row it appends. */
   node: number;
   /** Called by `close()` after the store stopped (e.g. to end a pool the store was given). */
   onClose?: () => Promise<void>;
+  /** Told about every batch of appends written (metrics). */
+  onBatch?: (stats: BatchStats) => void;
 }
 
 const bytes = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -133,7 +135,7 @@ export function openPostgresStore(sql: Sql, options: PostgresStoreOptions): Fenc
    */
   const appends = new GroupCommit<Append>(
     (batch) => appendBatch(sql, options.node, batch),
-    undefined,
+    options.onBatch,
     // A batch waiting on one document's compaction (its snapshot row locked) must not hold up
     // every other document's appends: a few batches may be in flight at once.
     APPENDS_IN_FLIGHT,
