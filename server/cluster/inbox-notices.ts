@@ -33,6 +33,8 @@ import type { Replicas } from './replicas.js';
 
 /** Conversations whose notice waits for Redis; more: the oldest is dropped (and logged). */
 const MAX_UNSENT = 10_000;
+/** Longest `close` waits for the last notices to be sent. */
+const CLOSE_WAIT_MS = 2000;
 /** Conversations per message on the channel, at most. */
 const BATCH_KEYS = 256;
 
@@ -204,10 +206,19 @@ export async function startInboxNotices(options: InboxNoticesOptions): Promise<I
       listeners.push(listener);
     },
     async close() {
+      if (closed) return;
       // What the last passes (a drain's) published goes out first: a drained node's death makes
       // no other node resync. What Redis refuses now is dropped: those nodes' inboxes resync
-      // when their subscription comes back, or reopen (module comment).
-      await flushNow();
+      // when their subscription comes back, or reopen (module comment). A Redis that does not
+      // answer does not hold the shutdown up for more than CLOSE_WAIT_MS.
+      let wait: NodeJS.Timeout | undefined;
+      await Promise.race([
+        flushNow(),
+        new Promise<void>((r) => {
+          wait = setTimeout(r, CLOSE_WAIT_MS);
+        }),
+      ]);
+      clearTimeout(wait);
       closed = true;
       deaths.close();
       if (timer) clearTimeout(timer);
