@@ -33,7 +33,7 @@ import type { Replicas } from './replicas.js';
 
 /** Conversations whose notice waits for Redis; more: the oldest is dropped (and logged). */
 const MAX_UNSENT = 10_000;
-/** Longest `close` waits for the last notices to be sent. */
+/** Longest a flush (a shutdown's) waits for the last notices to be sent. */
 const CLOSE_WAIT_MS = 2000;
 /** Conversations per message on the channel, at most. */
 const BATCH_KEYS = 256;
@@ -141,9 +141,20 @@ export async function startInboxNotices(options: InboxNoticesOptions): Promise<I
   };
 
   /** Sends what waits now (not after the window) and resolves once Redis answered. */
+  /**
+   * Sends what waits now (not after the window) and resolves once Redis answered, or after
+   * CLOSE_WAIT_MS: a Redis that does not answer holds no caller (a shutdown) up for longer.
+   */
   const flushNow = async () => {
     if (!retrying) flush();
-    await Promise.allSettled([...sending]);
+    let wait: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...sending]),
+      new Promise<void>((r) => {
+        wait = setTimeout(r, CLOSE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(wait);
   };
 
   const received = (message: string) => {
@@ -209,16 +220,8 @@ export async function startInboxNotices(options: InboxNoticesOptions): Promise<I
       if (closed) return;
       // What the last passes (a drain's) published goes out first: a drained node's death makes
       // no other node resync. What Redis refuses now is dropped: those nodes' inboxes resync
-      // when their subscription comes back, or reopen (module comment). A Redis that does not
-      // answer does not hold the shutdown up for more than CLOSE_WAIT_MS.
-      let wait: NodeJS.Timeout | undefined;
-      await Promise.race([
-        flushNow(),
-        new Promise<void>((r) => {
-          wait = setTimeout(r, CLOSE_WAIT_MS);
-        }),
-      ]);
-      clearTimeout(wait);
+      // when their subscription comes back, or reopen (module comment).
+      await flushNow();
       closed = true;
       deaths.close();
       if (timer) clearTimeout(timer);

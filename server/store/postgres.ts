@@ -60,9 +60,11 @@ async function appendBatch(
   node: number,
   batch: readonly Append[],
 ): Promise<(Error | undefined)[]> {
-  const at = (a: Append) => `${a.pos} ${a.name}`;
+  const keys = batch.map((a) => `${a.pos} ${a.name}`);
   const unique = new Map<string, Append>();
-  for (const a of batch) if (!unique.has(at(a))) unique.set(at(a), a);
+  batch.forEach((a, i) => {
+    if (!unique.has(keys[i]!)) unique.set(keys[i]!, a);
+  });
   const rows = [...unique.values()].sort((a, b) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : a.pos - b.pos,
   );
@@ -78,7 +80,7 @@ async function appendBatch(
     FOR SHARE OF s
     ON CONFLICT (doc, pos) DO NOTHING
     RETURNING doc, pos`;
-  const first = [...new Set(rows.filter((a) => a.pos === 1).map((a) => a.name))];
+  const first = rows.filter((a) => a.pos === 1).map((a) => a.name); // unique: one (doc, 1) each
   const attempt = () =>
     first.length > 0
       ? sql.begin(async (tx) => {
@@ -99,8 +101,8 @@ async function appendBatch(
     }
   }
   const inserted = new Set(written.map((r) => `${r.pos} ${r.doc}`));
-  return batch.map((a) =>
-    unique.get(at(a)) === a && inserted.has(at(a)) ? undefined : fenced(a.name, a.pos),
+  return batch.map((a, i) =>
+    unique.get(keys[i]!) === a && inserted.has(keys[i]!) ? undefined : fenced(a.name, a.pos),
   );
 }
 

@@ -51,11 +51,11 @@ export class FullStates {
     const kept = this.kept.get(room);
     if (kept) {
       // The structs since, and the whole delete set (deletions change no state vector).
-      const diff = wire.writeSyncStep2(Y.encodeStateAsUpdate(doc, kept.stateVector));
+      const diff = Y.encodeStateAsUpdate(doc, kept.stateVector);
       if (diff.byteLength * 4 <= kept.bytes) {
         this.kept.delete(room);
         this.kept.set(room, kept); // most recently used last
-        return [kept.frame, diff];
+        return [kept.frame, wire.writeSyncStep2(diff)];
       }
       this.drop(room); // the diff has grown: encode anew
     }

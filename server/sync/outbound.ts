@@ -40,7 +40,12 @@ export class Outbound {
   private readonly bursting = new Set<OutboundSocket>();
   private clearing: NodeJS.Immediate | undefined;
 
-  constructor(private readonly limits: OutboundLimits) {}
+  /** Bytes a socket may hold and still count as not behind (see `send`). */
+  private readonly notBehind: number;
+
+  constructor(private readonly limits: OutboundLimits) {
+    this.notBehind = Math.min(NOT_BEHIND_BYTES, limits.perSocket / 4);
+  }
 
   /** Unwritten bytes held for all sockets (health, tests). */
   get bytes(): number {
@@ -66,10 +71,8 @@ export class Outbound {
     // each reconnect, depending on that timing).
     // Frames that follow it in the same turn belong to the same answer (a kept document state
     // and its diff, full-state.ts) and count as it does.
-    const behind =
-      held > Math.min(NOT_BEHIND_BYTES, this.limits.perSocket / 4) && !this.bursting.has(socket);
     const over = held + size > this.limits.perSocket;
-    if (behind && over) {
+    if (over && held > this.notBehind && !this.bursting.has(socket)) {
       this.forget(socket);
       socket.drop('socket', held);
       return;

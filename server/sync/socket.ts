@@ -85,6 +85,9 @@ export function syncSocket(
   let outbound: OutboundHandle | undefined;
   let counted = false;
 
+  /** The TCP socket under the WebSocket (frames to it are corked per tick, cork.ts). */
+  const tcp = () => (ws?.raw as unknown as { _socket?: Socket } | undefined)?._socket;
+
   const close = (error: ConvosyncError) => {
     if (closed) return;
     closed = true;
@@ -100,7 +103,7 @@ export function syncSocket(
       else log.info('closing socket', fields);
     }
     // The frames corked this tick go first, and the close frame is not held back behind them.
-    uncorkNow((ws?.raw as unknown as { _socket?: Socket } | undefined)?._socket);
+    uncorkNow(tcp());
     ws?.close(error.closeCode, closeReason(error));
   };
 
@@ -121,7 +124,7 @@ export function syncSocket(
       outbound?.send(frame);
     },
     flush() {
-      uncorkNow((ws?.raw as unknown as { _socket?: Socket } | undefined)?._socket);
+      uncorkNow(tcp());
     },
     close,
   };

@@ -12,7 +12,8 @@ import { PASS_CONCURRENCY } from '../../server/inbox/inboxes.js';
 import { openLeveldbStore } from '../../server/store/leveldb.js';
 import type { DocStore } from '../../server/store/types.js';
 import type { IdentityId } from '../../shared/ids.js';
-import { startTestServer, type TestServer, tempDir, token } from '../helpers.js';
+import { startTestServer, type TestServer, tempDir } from '../helpers.js';
+import { restApi } from '../rest.js';
 
 const GROUPS = 40;
 const MEMBERS = 5; // the owner and four others, nobody in two groups
@@ -22,20 +23,6 @@ afterAll(async () => {
   for (const s of servers) await s.close().catch(() => {});
 });
 
-async function createGroup(httpUrl: string, owner: string, members: string[]): Promise<string> {
-  const res = await fetch(`${httpUrl}/api/v1/conversations/group`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${await token(owner)}` },
-    body: JSON.stringify({
-      name: `group of ${owner}`,
-      members: members.map((identityId) => ({ identityId, identityType: 1 })),
-    }),
-  });
-  const body = (await res.json()) as { data: { conversationKey: string } };
-  expect(res.status, JSON.stringify(body)).toBe(200);
-  return body.data.conversationKey;
-}
-
 it('bounds the inbox passes of conversations that load together, and every list stays right', async () => {
   const env = { INBOX_DEBOUNCE_MS: '5', INBOX_MAX_DELAY_MS: '20' };
   const first = await startTestServer({ env });
@@ -43,7 +30,11 @@ it('bounds the inbox passes of conversations that load together, and every list 
   const groups = new Map<string, string[]>();
   for (let g = 0; g < GROUPS; g++) {
     const members = Array.from({ length: MEMBERS }, (_, m) => `g${g}m${m}`);
-    groups.set(await createGroup(first.httpUrl, members[0]!, members.slice(1)), members);
+    const created = await restApi(() => first).data('POST', '/conversations/group', members[0]!, {
+      name: `group of ${members[0]}`,
+      members: members.slice(1).map((identityId) => ({ identityId, identityType: 1 })),
+    });
+    groups.set(created.conversationKey, members);
   }
   await first.server.inboxes.flush();
   await first.close();
