@@ -62,3 +62,22 @@ it('Slots: urgent work waiting goes before background work waiting', async () =>
   await Promise.all([first, ...all]);
   expect(order).toEqual(['live 1', 'live 2', 'catch-up 1', 'catch-up 2']);
 });
+
+it('Slots: background work that is promoted while it waits goes before the other background work', async () => {
+  const slots = new Slots(1);
+  const order: string[] = [];
+  let release!: () => void;
+  const first = slots.run(() => new Promise<void>((r) => (release = r)));
+  const all = [
+    slots.run(async () => void order.push('catch-up a'), false, 'a'),
+    slots.run(async () => void order.push('catch-up b'), false, 'b'),
+    slots.run(async () => void order.push('catch-up c'), false, 'c'),
+    slots.run(async () => void order.push('live'), true, 'live'),
+  ];
+  expect(slots.promote('c')).toBe(true);
+  expect(slots.promote('c')).toBe(false); // no longer in the background
+  expect(slots.promote('nobody')).toBe(false);
+  release();
+  await Promise.all([first, ...all]);
+  expect(order).toEqual(['live', 'catch-up c', 'catch-up a', 'catch-up b']);
+});

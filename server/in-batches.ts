@@ -25,8 +25,8 @@ export async function inBatches<T>(
  */
 export class Slots {
   private running = 0;
-  private readonly urgent: (() => void)[] = [];
-  private readonly background: (() => void)[] = [];
+  private readonly urgent: Waiter[] = [];
+  private readonly background: Waiter[] = [];
 
   constructor(private readonly limit: number) {}
 
@@ -35,17 +35,37 @@ export class Slots {
     return { running: this.running, waiting: this.urgent.length + this.background.length };
   }
 
-  async run<T>(work: () => Promise<T>, urgent = true): Promise<T> {
+  /** `tag` names the work, so that `promote` can find it while it waits. */
+  async run<T>(work: () => Promise<T>, urgent = true, tag?: unknown): Promise<T> {
     if (this.running >= this.limit)
-      await new Promise<void>((r) => (urgent ? this.urgent : this.background).push(r));
+      await new Promise<void>((start) =>
+        (urgent ? this.urgent : this.background).push({ start, tag }),
+      );
     else this.running += 1;
     try {
       return await work();
     } finally {
       // The slot passes straight to the next waiter: `running` stays, nobody can jump the queue.
       const next = this.urgent.shift() ?? this.background.shift();
-      if (next) next();
+      if (next) next.start();
       else this.running -= 1;
     }
   }
+
+  /**
+   * Background work named `tag` that is still waiting becomes urgent (behind the urgent work
+   * already waiting): a catch-up pass that a live change now also needs must not wait behind
+   * the rest of the catch-up. False when no such work waits in the background.
+   */
+  promote(tag: unknown): boolean {
+    const at = this.background.findIndex((w) => w.tag === tag);
+    if (at < 0) return false;
+    this.urgent.push(...this.background.splice(at, 1));
+    return true;
+  }
+}
+
+interface Waiter {
+  start: () => void;
+  tag: unknown;
 }

@@ -340,15 +340,23 @@ export class Inboxes {
    */
   private run(key: ConversationKey): Promise<void> {
     const previous = this.running.get(key);
-    if (previous && this.queued.has(key)) return previous;
+    if (previous && this.queued.has(key)) {
+      // Queued as a load's catch-up and waiting for a slot: a change now makes it live.
+      if (this.changed.has(key)) this.slots.promote(key);
+      return previous;
+    }
     this.queued.add(key);
     const next = (previous ?? Promise.resolve())
       .then(() =>
-        this.slots.run(() => {
-          this.queued.delete(key);
-          this.changed.delete(key);
-          return this.pass(key);
-        }, this.changed.has(key)),
+        this.slots.run(
+          () => {
+            this.queued.delete(key);
+            this.changed.delete(key);
+            return this.pass(key);
+          },
+          this.changed.has(key),
+          key,
+        ),
       )
       .catch((error) => this.deps.log.warn('inbox update failed', { conversation: key, error }))
       .finally(() => {

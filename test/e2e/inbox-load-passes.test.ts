@@ -4,7 +4,8 @@
  * (PASS_CONCURRENCY), not all read the lists at the same moment. Here 40 groups of 5 members
  * load together after a restart, with list reads slowed a little: the reads in flight stay
  * within PASS_CONCURRENCY × 5 (before, all 200 were in flight at once), and every list is still
- * right afterwards.
+ * right afterwards. A message into a group whose catch-up pass still waits for a slot makes that
+ * pass live: it runs before the catch-up passes waiting with it (before, it waited its turn).
  */
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -12,7 +13,7 @@ import { PASS_CONCURRENCY } from '../../server/inbox/inboxes.js';
 import { openLeveldbStore } from '../../server/store/leveldb.js';
 import type { DocStore } from '../../server/store/types.js';
 import type { IdentityId } from '../../shared/ids.js';
-import { startTestServer, type TestServer, tempDir } from '../helpers.js';
+import { startTestServer, type TestServer, tempDir, waitFor } from '../helpers.js';
 import { restApi } from '../rest.js';
 
 const GROUPS = 40;
@@ -23,7 +24,11 @@ afterAll(async () => {
   for (const s of servers) await s.close().catch(() => {});
 });
 
-it('bounds the inbox passes of conversations that load together, and every list stays right', async () => {
+/**
+ * 40 groups written by a first server, then a second server on the same documents whose list
+ * reads take `readMs` (and wait while `seen.hold` is set) and are counted and recorded in order.
+ */
+async function restarted(readMs: number) {
   const env = { INBOX_DEBOUNCE_MS: '5', INBOX_MAX_DELAY_MS: '20' };
   const first = await startTestServer({ env });
   servers.push(first);
@@ -41,9 +46,13 @@ it('bounds the inbox passes of conversations that load together, and every list 
 
   // The same data directory, with list reads that take a moment and are counted.
   const inner = await openLeveldbStore(path.join(first.dataDir, 'docs'));
-  let inFlight = 0;
-  let most = 0;
-  let reads = 0;
+  const seen = {
+    inFlight: 0,
+    most: 0,
+    reads: 0,
+    order: [] as string[],
+    hold: undefined as Promise<void> | undefined,
+  };
   const store: DocStore = {
     ...inner,
     get isOpen() {
@@ -51,14 +60,16 @@ it('bounds the inbox passes of conversations that load together, and every list 
     },
     getMeta: async (key) => {
       if (!key.startsWith('inbox-list:')) return inner.getMeta(key);
-      reads += 1;
-      inFlight += 1;
-      most = Math.max(most, inFlight);
+      seen.reads += 1;
+      seen.order.push(key.slice('inbox-list:'.length));
+      seen.inFlight += 1;
+      seen.most = Math.max(seen.most, seen.inFlight);
       try {
-        await new Promise((r) => setTimeout(r, 2));
+        await new Promise((r) => setTimeout(r, readMs));
+        await seen.hold;
         return await inner.getMeta(key);
       } finally {
-        inFlight -= 1;
+        seen.inFlight -= 1;
       }
     },
   };
@@ -68,15 +79,54 @@ it('bounds the inbox passes of conversations that load together, and every list 
     overrides: { store },
   });
   servers.push(second);
-  // A catch-up: every group loads at once.
-  const borrowed = await Promise.all([...groups.keys()].map((k) => second.server.rooms.borrow(k)));
-  for (const room of borrowed) room.release();
+  /** A catch-up: every group loads at once. */
+  const loadAll = async () => {
+    const keys = [...groups.keys()];
+    const borrowed = await Promise.all(keys.map((k) => second.server.rooms.borrow(k)));
+    for (const room of borrowed) room.release();
+    return keys;
+  };
+  return { groups, seen, second, loadAll };
+}
+
+it('bounds the inbox passes of conversations that load together, and every list stays right', async () => {
+  const { groups, seen, second, loadAll } = await restarted(2);
+  await loadAll();
   await new Promise((r) => setTimeout(r, 50)); // the passes fall due
   await second.server.inboxes.flush();
 
-  expect(reads).toBeGreaterThanOrEqual(GROUPS * MEMBERS);
-  expect(most).toBeLessThanOrEqual(PASS_CONCURRENCY * MEMBERS);
+  expect(seen.reads).toBeGreaterThanOrEqual(GROUPS * MEMBERS);
+  expect(seen.most).toBeLessThanOrEqual(PASS_CONCURRENCY * MEMBERS);
   for (const [key, members] of groups)
     for (const member of members)
       expect((await second.server.inboxes.lists.get(member as IdentityId)).has(key)).toBe(true);
+}, 60_000);
+
+it('runs the waiting catch-up pass of a group that gets a message before the other catch-up passes', async () => {
+  const { groups, seen, second, loadAll } = await restarted(1);
+  // The list reads wait until released: the first PASS_CONCURRENCY passes hold every slot.
+  let release!: () => void;
+  seen.hold = new Promise((r) => (release = r));
+  const keys = await loadAll();
+  await waitFor(() => (seen.inFlight === PASS_CONCURRENCY * MEMBERS ? true : undefined));
+  // The group loaded last waits for a slot, behind every other catch-up pass; it gets a message.
+  const last = keys.at(-1)!;
+  const members = groups.get(last)!;
+  await restApi(() => second).data('POST', '/messages/group', members[1]!, {
+    conversationKey: last,
+    content: 'hello while the server catches up',
+  });
+  await new Promise((r) => setTimeout(r, 100)); // the change's pass falls due (debounce 5–20 ms)
+  release();
+  seen.hold = undefined;
+  await second.server.inboxes.flush();
+
+  // Groups in the order their pass first read a member's list.
+  const groupOf = new Map([...groups].flatMap(([key, ids]) => ids.map((id) => [id, key])));
+  const passOrder = [...new Set(seen.order.map((id) => groupOf.get(id)))];
+  expect(passOrder).toHaveLength(GROUPS);
+  // Only the passes that held the slots went before it (it used to run last).
+  expect(passOrder.indexOf(last)).toBe(PASS_CONCURRENCY);
+  for (const member of members)
+    expect((await second.server.inboxes.lists.get(member as IdentityId)).has(last)).toBe(true);
 }, 60_000);
