@@ -13,6 +13,7 @@ import { type PlatformRole, signToken } from '../server/auth/identity.js';
 import { type Config, parseConfig } from '../server/config.js';
 import { createLogger } from '../server/log.js';
 import { type RunningServer, type ServerOverrides, startServer } from '../server/server.js';
+import type { DocStore } from '../server/store/types.js';
 import { asIdentityId, type IdentityId, newMessageKey } from '../shared/ids.js';
 import { composeMessage, type Draft } from '../shared/message.js';
 import * as wire from '../shared/protocol/sync.js';
@@ -254,4 +255,15 @@ export function postMessage(peer: SyncPeer, sender: string, draft: Draft): Messa
 export async function metric(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+}
+
+/**
+ * `store` with some of its methods replaced (a disk that fails or stalls, reads that are slow or
+ * counted); the others are the store's own, and `isOpen` keeps following it (a spread would copy
+ * the getter's value once).
+ */
+export function wrapStore(store: DocStore, replaced: Partial<Omit<DocStore, 'isOpen'>>): DocStore {
+  const wrapped = { ...store, ...replaced };
+  Object.defineProperty(wrapped, 'isOpen', { get: () => store.isOpen, enumerable: true });
+  return wrapped;
 }

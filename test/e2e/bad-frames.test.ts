@@ -9,7 +9,6 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { Logger } from '../../server/log.js';
 import { openLeveldbStore } from '../../server/store/leveldb.js';
-import type { DocStore } from '../../server/store/types.js';
 import { privateKey } from '../../shared/keys.js';
 import * as wire from '../../shared/protocol/sync.js';
 import {
@@ -22,6 +21,7 @@ import {
   type TestServer,
   tempDir,
   token,
+  wrapStore,
 } from '../helpers.js';
 
 let ts: TestServer;
@@ -145,16 +145,12 @@ it('closes a socket that floods frames before the room is ready with 4429', asyn
   // A server whose (real, LevelDB) store is slow to load, so the room stays not-ready.
   const dataDir = await tempDir();
   const level = await openLeveldbStore(path.join(dataDir, 'docs'));
-  const slow: DocStore = {
-    ...level,
-    get isOpen() {
-      return level.isOpen;
-    },
+  const slow = wrapStore(level, {
     load: async (name) => {
       await new Promise((r) => setTimeout(r, 500));
       return level.load(name);
     },
-  };
+  });
   const other = await startTestServer({ dataDir, overrides: { store: slow } });
   try {
     const ws = await rawSocket(`${other.syncUrl}/${key}?token=${await token('alice')}`);

@@ -11,9 +11,8 @@ import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { PASS_CONCURRENCY } from '../../server/inbox/inboxes.js';
 import { openLeveldbStore } from '../../server/store/leveldb.js';
-import type { DocStore } from '../../server/store/types.js';
 import type { IdentityId } from '../../shared/ids.js';
-import { startTestServer, type TestServer, tempDir, waitFor } from '../helpers.js';
+import { startTestServer, type TestServer, tempDir, waitFor, wrapStore } from '../helpers.js';
 import { restApi } from '../rest.js';
 
 const GROUPS = 40;
@@ -53,11 +52,7 @@ async function restarted(readMs: number) {
     order: [] as string[],
     hold: undefined as Promise<void> | undefined,
   };
-  const store: DocStore = {
-    ...inner,
-    get isOpen() {
-      return inner.isOpen;
-    },
+  const store = wrapStore(inner, {
     getMeta: async (key) => {
       if (!key.startsWith('inbox-list:')) return inner.getMeta(key);
       seen.reads += 1;
@@ -72,7 +67,7 @@ async function restarted(readMs: number) {
         seen.inFlight -= 1;
       }
     },
-  };
+  });
   const second = await startTestServer({
     dataDir: await tempDir(), // unused: the store is given
     env,

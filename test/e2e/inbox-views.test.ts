@@ -9,7 +9,6 @@ import { afterEach, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { Client } from '../../client/index.js';
 import { openLeveldbStore } from '../../server/store/leveldb.js';
-import type { DocStore } from '../../server/store/types.js';
 import { isViewClient } from '../../server/sync/inbox-view.js';
 import { inboxKey, privateKey } from '../../shared/keys.js';
 import * as wire from '../../shared/protocol/sync.js';
@@ -24,6 +23,7 @@ import {
   tempDir,
   token,
   waitFor,
+  wrapStore,
 } from '../helpers.js';
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -35,18 +35,14 @@ afterEach(async () => {
 async function gatedServer(dataDir: string, env: Record<string, string> = {}) {
   const level = await openLeveldbStore(path.join(dataDir, 'docs'));
   const gate = { key: '', mode: 'ok' as 'ok' | 'hold' | 'fail', release: () => {} };
-  const store: DocStore = {
-    ...level,
-    get isOpen() {
-      return level.isOpen;
-    },
+  const store = wrapStore(level, {
     load: async (name) => {
       if (name === gate.key && gate.mode === 'fail') throw new Error('unreadable');
       if (name === gate.key && gate.mode === 'hold')
         await new Promise<void>((resolve) => (gate.release = resolve));
       return level.load(name);
     },
-  };
+  });
   const ts = await startTestServer({ dataDir, env, overrides: { store } });
   cleanup.push(() => ts.close());
   return { ts, gate };

@@ -6,7 +6,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Client } from '../../client/index.js';
 import { openLeveldbStore } from '../../server/store/leveldb.js';
-import type { DocStore } from '../../server/store/types.js';
 import type { MessageView } from '../../shared/conversation.js';
 import { privateKey } from '../../shared/keys.js';
 import {
@@ -19,6 +18,7 @@ import {
   tempDir,
   token,
   waitFor,
+  wrapStore,
 } from '../helpers.js';
 
 let ts: TestServer;
@@ -33,11 +33,7 @@ const release = () => {
 beforeAll(async () => {
   const dataDir = await tempDir();
   const level = await openLeveldbStore(path.join(dataDir, 'docs'));
-  const switched: DocStore = {
-    ...level,
-    get isOpen() {
-      return level.isOpen;
-    },
+  const switched = wrapStore(level, {
     append: async (name, update) => {
       if (mode === 'fail') throw new Error('disk on fire');
       if (mode === 'hold') await new Promise<void>((resolve) => held.push(resolve));
@@ -48,7 +44,7 @@ beforeAll(async () => {
       if (mode === 'fail') throw new Error('ENOSPC: no space left on device');
       return level.setMeta(key, value);
     },
-  };
+  });
   ts = await startTestServer({
     dataDir,
     env: { STORAGE_PROBE_MS: '50' },
