@@ -239,14 +239,19 @@ export function serverWithClients(env: Record<string, string> = {}): {
   };
 }
 
-/** Writes a message as `sender` through a raw sync peer, composed as the SDK composes one. */
-export function postMessage(peer: SyncPeer, sender: string, draft: Draft): Message {
-  const message = composeMessage(
+/** A message from `sender` (a user), composed as the SDK composes one, not yet written. */
+export function composeAs(sender: string, draft: Draft): Message {
+  return composeMessage(
     draft,
     { identity: id(sender), identityType: 1 },
     newMessageKey(),
     Date.now(),
   );
+}
+
+/** Writes a message as `sender` through a raw sync peer, composed as the SDK composes one. */
+export function postMessage(peer: SyncPeer, sender: string, draft: Draft): Message {
+  const message = composeAs(sender, draft);
   peer.change((doc) => conversationRoots(doc).messages.set(message.key, message));
   return message;
 }

@@ -16,11 +16,19 @@ import type { Peer } from '../../server/sync/peer.js';
 import type { ConvosyncError } from '../../shared/errors.js';
 import { newMessageKey } from '../../shared/ids.js';
 import { privateKey } from '../../shared/keys.js';
-import { composeMessage } from '../../shared/message.js';
 import * as wire from '../../shared/protocol/sync.js';
 import { conversationRoots } from '../../shared/schema.js';
 import { hasEnv, needs } from '../cluster-env.js';
-import { closed, id, rawSocket, syncPeer, type TestServer, token, waitFor } from '../helpers.js';
+import {
+  closed,
+  composeAs,
+  id,
+  rawSocket,
+  syncPeer,
+  type TestServer,
+  token,
+  waitFor,
+} from '../helpers.js';
 import { restApi } from '../rest.js';
 import { useInProcessCluster } from './in-process.js';
 
@@ -257,12 +265,7 @@ describe.skipIf(!hasEnv('DATABASE_URL', 'REDIS_URL'))(
       expect(a.server.rooms.peek(key)).toBeUndefined();
       // The socket is C's peer now: what it writes is stamped there and eve hears it.
       const before = Y.encodeStateVector(doc);
-      const sent = composeMessage(
-        { content: 'through B, to C' },
-        { identity: id('frank'), identityType: 1 },
-        newMessageKey(),
-        Date.now(),
-      );
+      const sent = composeAs('frank', { content: 'through B, to C' });
       conversationRoots(doc).messages.set(sent.key, sent);
       relay.forward(peer, wire.writeUpdate(Y.encodeStateAsUpdate(doc, before)));
       await waitFor(

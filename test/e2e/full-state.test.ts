@@ -9,13 +9,12 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { newMessageKey } from '../../shared/ids.js';
 import { privateKey } from '../../shared/keys.js';
-import { composeMessage } from '../../shared/message.js';
 import * as wire from '../../shared/protocol/sync.js';
 import { tombstone } from '../../shared/rules/message.js';
 import { conversationRoots, type Message } from '../../shared/schema.js';
 import {
+  composeAs,
   id,
   rawSocket,
   startTestServer,
@@ -36,13 +35,7 @@ afterAll(async () => {
 });
 
 /** A text message from alice, composed as the SDK composes one. */
-const message = (content: string): Message =>
-  composeMessage(
-    { content },
-    { identity: id('alice'), identityType: 1 },
-    newMessageKey(),
-    Date.now(),
-  );
+const message = (content: string): Message => composeAs('alice', { content });
 
 /** A stock provider for bob with an empty document; resolves with what it held when synced. */
 async function openFresh(): Promise<{ messages: number; texts: Set<string> }> {

@@ -15,11 +15,10 @@ import type { MessageView } from '../../shared/conversation.js';
 import { MessageFormat } from '../../shared/enums.js';
 import type { ConvosyncError } from '../../shared/errors.js';
 import { fileUrl } from '../../shared/file-url.js';
-import { newMessageKey } from '../../shared/ids.js';
 import { groupKey, privateKey } from '../../shared/keys.js';
-import { composeMessage } from '../../shared/message.js';
 import { type ConversationRoots, conversationRoots } from '../../shared/schema.js';
 import {
+  composeAs,
   id,
   type SyncPeer,
   sdkClient,
@@ -81,8 +80,7 @@ const delivered = (conversation: Conversation, contents: string[]) => () => {
     : undefined;
 };
 
-const text = (content: string, who: string) =>
-  composeMessage({ content }, { identity: id(who), identityType: 1 }, newMessageKey(), Date.now());
+const text = (content: string, who: string) => composeAs(who, { content });
 
 /** Whether `needle` occurs in any of `haystacks` as UTF-8 bytes. */
 const containsBytes = (haystacks: readonly Uint8Array[], needle: string) =>
