@@ -16,7 +16,9 @@ export type WriteOp =
   | { type: 'put'; key: Uint8Array; value: Uint8Array }
   | { type: 'del'; key: Uint8Array };
 
-interface Waiter {
+/** A write waiting for its batch, with the caller's promise. */
+interface Queued<W> {
+  write: W;
   resolve(): void;
   reject(error: unknown): void;
 }
@@ -34,8 +36,7 @@ export interface BatchStats {
 export type CommitBatch<W> = (writes: W[]) => Promise<readonly (Error | undefined)[] | undefined>;
 
 export class GroupCommit<W> {
-  private writes: W[] = [];
-  private waiters: Waiter[] = [];
+  private queued: Queued<W>[] = [];
   private scheduled = false;
   private readonly inFlight = new Set<Promise<void>>();
 
@@ -48,15 +49,14 @@ export class GroupCommit<W> {
   /** Queues `write`, to be written with the rest of this turn's batch. */
   write(write: W): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.writes.push(write);
-      this.waiters.push({ resolve, reject });
+      this.queued.push({ write, resolve, reject });
       this.schedule();
     });
   }
 
   /** Resolves once everything queued so far is written (or failed). */
   async settled(): Promise<void> {
-    while (this.inFlight.size > 0 || this.waiters.length > 0) {
+    while (this.inFlight.size > 0 || this.queued.length > 0) {
       if (this.inFlight.size > 0) await Promise.all(this.inFlight);
       else await new Promise<void>((resolve) => setImmediate(resolve));
     }
@@ -73,15 +73,13 @@ export class GroupCommit<W> {
   }
 
   private flush(): void {
-    const writes = this.writes;
-    const waiters = this.waiters;
-    this.writes = [];
-    this.waiters = [];
-    if (waiters.length === 0) return;
+    const batch = this.queued;
+    this.queued = [];
+    if (batch.length === 0) return;
     const start = process.hrtime.bigint();
     let committed: ReturnType<CommitBatch<W>>;
     try {
-      committed = this.commit(writes);
+      committed = this.commit(batch.map((q) => q.write));
     } catch (error) {
       committed = Promise.reject(error); // a commit that throws fails its batch like one that rejects
     }
@@ -89,20 +87,20 @@ export class GroupCommit<W> {
       (refused) => {
         this.inFlight.delete(flight);
         this.onBatch({
-          writes: waiters.length,
+          writes: batch.length,
           seconds: Number(process.hrtime.bigint() - start) / 1e9,
         });
-        waiters.forEach((w, i) => {
+        batch.forEach((q, i) => {
           const error = refused?.[i];
-          if (error) w.reject(error);
-          else w.resolve();
+          if (error) q.reject(error);
+          else q.resolve();
         });
-        if (this.waiters.length > 0) this.schedule();
+        if (this.queued.length > 0) this.schedule();
       },
       (error: unknown) => {
         this.inFlight.delete(flight);
-        for (const w of waiters) w.reject(error);
-        if (this.waiters.length > 0) this.schedule();
+        for (const q of batch) q.reject(error);
+        if (this.queued.length > 0) this.schedule();
       },
     );
     this.inFlight.add(flight);
