@@ -4,7 +4,7 @@ import { newMessageKey } from '../../shared/ids.js';
 import { readMessage } from '../../shared/protocol/sync.js';
 import { tombstone } from '../../shared/rules/message.js';
 import { conversationRoots, type Message } from '../../shared/schema.js';
-import { deletesKeptContent, FullStates } from './full-state.js';
+import { deletesKeptContent, FullStates, positionMaps } from './full-state.js';
 
 function say(doc: Y.Doc, content: string): Message {
   const message: Message = {
@@ -132,5 +132,35 @@ describe('FullStates', () => {
       for (let i = 0; i < 20; i++) say(doc, `open ${open} more ${i} ${'y'.repeat(200)}`);
     }
     expect(seen).toEqual(new Set(['sync-step2', 'update,sync-step2']));
+  });
+
+  it('loading an update that carries deleted content is a deletion of kept content; loading a compacted one is not', () => {
+    // Whether a load deleted content (`Room.load` keeps the update it loaded only when not).
+    const loadDeletes = (update: Uint8Array) => {
+      const doc = new Y.Doc();
+      let deleted = false;
+      doc.on('afterTransaction', (transaction: Y.Transaction) => {
+        deleted ||= deletesKeptContent(transaction, positionMaps(doc));
+      });
+      Y.applyUpdate(doc, update);
+      return deleted;
+    };
+    const raw = new Y.Doc({ gc: false }); // keeps deleted content, as an update log does
+    const secret = say(raw, 'a recalled text');
+    say(raw, 'kept');
+    conversationRoots(raw).reads.set('alice', 1);
+    conversationRoots(raw).reads.set('alice', 2);
+    conversationRoots(raw).messages.set(secret.key, tombstone(secret, secret.sender));
+    const update = Y.encodeStateAsUpdate(raw);
+    expect(Buffer.from(update).includes('a recalled text')).toBe(true);
+    expect(loadDeletes(update)).toBe(true);
+
+    // The same document compacted (merged in a garbage-collecting document, as the stores do):
+    // its deleted items arrive empty, and only a read position is deleted with content.
+    const compacted = new Y.Doc();
+    Y.applyUpdate(compacted, update);
+    const merged = Y.encodeStateAsUpdate(compacted);
+    expect(Buffer.from(merged).includes('a recalled text')).toBe(false);
+    expect(loadDeletes(merged)).toBe(false);
   });
 });

@@ -20,10 +20,14 @@
  * Documents below `minBytes` are cheap to encode and not kept; all rooms share `budgetBytes`
  * (least recently sent go first).
  * Entries belong to one Room object, not its name: a room unloaded and loaded again (here or,
- * in cluster mode, after another node owned it meanwhile) starts without one.
+ * in cluster mode, after another node owned it meanwhile) starts without one, unless its stored
+ * log was one update holding no deleted content (a compacted log, as an idle room leaves it):
+ * that update is the whole state already, and is kept as it is (`seed`), so the first client
+ * holding nothing after a load does not wait for an encoding of the whole document.
  */
 import * as Y from 'yjs';
 import * as wire from '../../shared/protocol/sync.js';
+import { conversationRoots } from '../../shared/schema.js';
 
 interface Kept {
   /** The whole state when kept, framed as an update message. */
@@ -70,6 +74,22 @@ export class FullStates {
     return [wire.writeSyncStep2(update)];
   }
 
+  /**
+   * Keeps `update`, the one update `doc` was loaded from, as the whole state of `room`: the
+   * caller has checked that it deleted no content while loading (`deletesKeptContent`), so the
+   * update carries nothing the document no longer holds. Within the same size bounds as an
+   * encoding made here.
+   */
+  seed(room: object, update: Uint8Array, doc: Y.Doc): void {
+    if (update.byteLength < this.minBytes || update.byteLength > this.budgetBytes) return;
+    this.drop(room);
+    this.keep(room, {
+      frame: wire.writeUpdate(update),
+      stateVector: Y.encodeStateVector(doc),
+      bytes: update.byteLength,
+    });
+  }
+
   /** Forgets the state kept for `room` (its content changed in a way a diff must not follow). */
   drop(room: object): void {
     const kept = this.kept.get(room);
@@ -94,9 +114,18 @@ export class FullStates {
   }
 }
 
+/** A conversation's read and delivery position maps: the deletions a kept encoding survives. */
+export function positionMaps(doc: Y.Doc): ReadonlySet<object> {
+  const { reads, delivered } = conversationRoots(doc);
+  return new Set<object>([reads, delivered]);
+}
+
 /**
  * Whether `transaction` deleted anything a kept encoding must not carry on: anything but an
- * item of `positions` (the read and delivery position maps).
+ * item of `positions` (the read and delivery position maps), or an item whose content was
+ * dropped already (a compacted log's deleted items, or a client's own garbage-collected ones,
+ * arrive as empty items: they never carried content here). Read before Yjs's garbage collection
+ * empties the deleted items, in `afterTransaction`.
  */
 export function deletesKeptContent(
   transaction: Y.Transaction,
@@ -105,8 +134,8 @@ export function deletesKeptContent(
   if (transaction.deleteSet.clients.size === 0) return false;
   let found = false;
   Y.iterateDeletedStructs(transaction, transaction.deleteSet, (struct) => {
-    if (!found && !(struct instanceof Y.Item && positions.has(struct.parent as object)))
-      found = true;
+    if (found || !(struct instanceof Y.Item) || struct.content instanceof Y.ContentDeleted) return;
+    if (!positions.has(struct.parent as object)) found = true;
   });
   return found;
 }

@@ -48,7 +48,7 @@ import {
 } from './commit.js';
 import type { FilterInput, Rejection, Verdict } from './filter.js';
 import type { ForwardSource } from './forward.js';
-import { deletesKeptContent, FullStates } from './full-state.js';
+import { deletesKeptContent, FullStates, positionMaps } from './full-state.js';
 import { ensureGenesis, learnIdentityType } from './genesis.js';
 import { InboxView } from './inbox-view.js';
 import { type JudgeContext, judgeUpdate } from './judge.js';
@@ -175,8 +175,7 @@ export class Room {
     const states = parsed.type === 'inbox' ? undefined : deps.fullStates;
     this.fullStates = states;
     if (states) {
-      const { reads, delivered } = conversationRoots(doc);
-      const positions = new Set<object>([reads, delivered]);
+      const positions = positionMaps(doc);
       doc.on('afterTransaction', (transaction: Y.Transaction) => {
         if (deletesKeptContent(transaction, positions)) states.drop(this);
       });
@@ -187,18 +186,30 @@ export class Room {
     const updates = await deps.store.load(parsed.key);
     const doc = new Y.Doc({ gc: true });
     // Define every root before any update can create one.
-    if (parsed.type === 'inbox') inboxRoots(doc);
+    const inbox = parsed.type === 'inbox';
+    if (inbox) inboxRoots(doc);
     else conversationRoots(doc);
+    // A log of one update that deleted no content as it loaded (a compacted log) is the whole
+    // state as it stands: it is kept as the encoding for clients holding nothing (full-state.ts).
+    const seed = !inbox && deps.fullStates && updates.length === 1 ? updates[0] : undefined;
+    let seedable = seed !== undefined;
+    const check = (transaction: Y.Transaction) => {
+      if (deletesKeptContent(transaction, positionMaps(doc))) seedable = false;
+    };
+    if (seed) doc.on('afterTransaction', check);
     doc.transact(() => {
       for (const update of updates) Y.applyUpdate(doc, update);
     });
+    if (seed) doc.off('afterTransaction', check);
     if (doc.store.pendingStructs || doc.store.pendingDs) {
       throw new ConvosyncError(
         'INTERNAL',
         `stored document ${parsed.key} has missing dependencies`,
       );
     }
-    return new Room(parsed, doc, deps, updates);
+    const room = new Room(parsed, doc, deps, updates);
+    if (seed && seedable) deps.fullStates!.seed(room, seed, doc);
+    return room;
   }
 
   /** The room's presence (y-protocols awareness). */

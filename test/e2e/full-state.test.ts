@@ -3,12 +3,16 @@
  * whole document from an encoding the room keeps (server/sync/full-state.ts): stock y-websocket
  * providers opening one after another each end `synced` with the whole current state, messages
  * written between two opens included, and a recalled message's text never reaches a client that
- * opens after the recall, although the kept encoding held it.
+ * opens after the recall, although the kept encoding held it. After a restart, a compacted log
+ * (one update) is served as it was read from disk, while a lone stored update that still
+ * carries a deleted text is encoded anew.
  */
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
+import { openLeveldbStore } from '../../server/store/leveldb.js';
 import { privateKey } from '../../shared/keys.js';
 import * as wire from '../../shared/protocol/sync.js';
 import { tombstone } from '../../shared/rules/message.js';
@@ -20,6 +24,7 @@ import {
   startTestServer,
   syncPeer,
   type TestServer,
+  tempDir,
   token,
   waitFor,
 } from '../helpers.js';
@@ -148,5 +153,72 @@ it('serves a document larger than a socket may hold to one fresh client after an
     alice.close();
   } finally {
     await small.close();
+  }
+});
+
+it('after a restart, serves a compacted log as it was read, and never a stored update holding deleted text', async () => {
+  // A conversation with a recalled message, compacted (as an idle room leaves its log).
+  const first = await startTestServer({ env: { RATE_LIMIT_IDENTITY: 'off' } });
+  const alice = await syncPeer(first, chat, 'alice');
+  const many = Array.from({ length: 600 }, (_, i) => message(`m${i} ${'x'.repeat(100)}`));
+  const secret = message('the text alice recalls');
+  alice.change((doc) => {
+    for (const m of [...many, secret]) conversationRoots(doc).messages.set(m.key, m);
+  });
+  await waitFor(() => conversationRoots(alice.doc).stamps.size === 601, 10_000, 'stamped');
+  alice.change((doc) =>
+    conversationRoots(doc).messages.set(secret.key, tombstone(secret, id('alice'))),
+  );
+  await waitFor(
+    () => conversationRoots(alice.doc).stamps.get(secret.key)?.recalledAt !== undefined,
+    5000,
+    'recall stamped',
+  );
+  alice.close();
+  // Bob has opened it before (the server learnt his identity type, a write that replaces his
+  // member entry and so drops a kept encoding).
+  await rawOpen(first);
+  await first.server.rooms.peek(chat)!.compact();
+  await first.close();
+
+  const second = await startTestServer({
+    dataDir: first.dataDir,
+    env: { RATE_LIMIT_IDENTITY: 'off' },
+  });
+  try {
+    expect(await second.server.store.load(chat)).toHaveLength(1);
+    // The first client holding nothing after the load gets the log as read (an update) and the
+    // diff after it: no encoding of the whole document was made for it.
+    const opened = await rawOpen(second);
+    expect(opened.kinds).toEqual(['update', 'sync-step2']);
+    expect(opened.text.includes('the text alice recalls')).toBe(false);
+    expect(conversationRoots(opened.doc).messages.size).toBe(601);
+    expect(conversationRoots(opened.doc).stamps.size).toBe(601);
+    expect(conversationRoots(opened.doc).messages.get(secret.key)?.recalled).toBeDefined();
+  } finally {
+    await second.close();
+  }
+
+  // One stored update that still holds a message's text next to its deletion (written by a
+  // document that kept deleted content): loading it deletes that text, so it is not kept.
+  const dataDir = await tempDir();
+  const kept = new Y.Doc({ gc: false });
+  const hidden = message('a text deleted in the same update');
+  kept.transact(() => {
+    for (const m of [...many, hidden]) conversationRoots(kept).messages.set(m.key, m);
+  });
+  conversationRoots(kept).messages.set(hidden.key, tombstone(hidden, id('alice')));
+  const store = await openLeveldbStore(path.join(dataDir, 'docs'));
+  await store.append(chat, Y.encodeStateAsUpdate(kept));
+  await store.close();
+  const third = await startTestServer({ dataDir, env: { RATE_LIMIT_IDENTITY: 'off' } });
+  try {
+    expect(await third.server.store.load(chat)).toHaveLength(1);
+    const opened = await rawOpen(third);
+    expect(opened.kinds).toEqual(['sync-step2']);
+    expect(opened.text.includes('a text deleted in the same update')).toBe(false);
+    expect(conversationRoots(opened.doc).messages.size).toBe(601);
+  } finally {
+    await third.close();
   }
 });
