@@ -34,17 +34,22 @@ describe.skipIf(!hasEnv('REDIS_URL'))(`inbox notices between nodes${needs('REDIS
   const log = createLogger('error');
   let admin: Redis;
   const opened: Array<{ redis: Redis; notices: InboxNotices }> = [];
-  const node = async (id: string, batchMs = 5) => {
+  const node = async (
+    id: string,
+    batchMs = 5,
+    retryMs = 100,
+    wrap: (redis: Redis) => Redis = (redis) => redis,
+  ) => {
     const redis = await connectRedis(url);
     await redis.clientSetName(`main-${id}`);
     const lease = { id, owned: () => new Set<string>() } as unknown as NodeLease;
     const notices = await startInboxNotices({
-      redis,
+      redis: wrap(redis),
       redisUrl: url,
       lease,
       replicas: {} as Replicas,
       log,
-      retryMs: 100,
+      retryMs,
       // Short, so a notice is sent before a killed connection is back (the retry is tested).
       batchMs,
     });
@@ -147,5 +152,46 @@ describe.skipIf(!hasEnv('REDIS_URL'))(`inbox notices between nodes${needs('REDIS
     a.notices.publish({ key, changed: [asIdentityId('carol')] });
     await until(() => b.heard.some((n) => n.key === key));
     expect(b.heard.find((n) => n.key === key)?.changed).toEqual(['carol']);
+  });
+
+  it('a close sends what waits for a retry too: a shutdown does not wait the retry out', async () => {
+    // Redis refuses a's PUBLISHes while `down` (a fault injected in front of the real client).
+    let down = false;
+    const a = await node(
+      'a6',
+      5,
+      60_000,
+      (redis) =>
+        new Proxy(redis, {
+          get(target, name) {
+            if (name === 'publish' && down)
+              return async () => Promise.reject(new Error('Redis away'));
+            const value = Reflect.get(target, name);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        }),
+    );
+    const b = await node('b6');
+    const [refused, later] = [groupKey(), groupKey()];
+    down = true;
+    a.notices.publish({ key: refused, changed: [asIdentityId('gus')] });
+    await new Promise((r) => setTimeout(r, 50)); // refused: the retry is 60 s away
+    down = false;
+    a.notices.publish({ key: later, changed: [] }); // waits for that retry
+    await a.notices.close();
+    await until(
+      () => b.heard.some((n) => n.key === refused) && b.heard.some((n) => n.key === later),
+    );
+    expect(b.heard.find((n) => n.key === refused)?.changed).toEqual(['gus']);
+  });
+
+  it('closes once for callers that close at the same time', async () => {
+    const a = await node('a7', 60_000);
+    const b = await node('b7');
+    const key = groupKey();
+    a.notices.publish({ key, changed: [] });
+    await Promise.all([a.notices.close(), a.notices.close()]);
+    await until(() => b.heard.some((n) => n.key === key));
+    expect(b.heard.filter((n) => n.key === key)).toHaveLength(1);
   });
 });

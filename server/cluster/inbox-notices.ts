@@ -92,6 +92,7 @@ export async function startInboxNotices(options: InboxNoticesOptions): Promise<I
   /** Whether the timer waits out a failed send (retryMs) rather than a batch window. */
   let retrying = false;
   let closed = false;
+  let closing: Promise<void> | undefined;
 
   const keep = (key: ConversationKey, changed: Iterable<string>) => {
     const merged = unsent.get(key) ?? new Set<string>();
@@ -131,7 +132,12 @@ export async function startInboxNotices(options: InboxNoticesOptions): Promise<I
           () => undefined,
           () => {
             for (const [key, changed] of part) keep(key, changed);
-            retrying = true;
+            if (!retrying) {
+              // The retry delay replaces a window armed meanwhile: Redis just refused.
+              if (timer) clearTimeout(timer);
+              timer = undefined;
+              retrying = true;
+            }
             arm(retryMs);
           },
         )
@@ -140,13 +146,13 @@ export async function startInboxNotices(options: InboxNoticesOptions): Promise<I
     }
   };
 
-  /** Sends what waits now (not after the window) and resolves once Redis answered. */
   /**
-   * Sends what waits now (not after the window) and resolves once Redis answered, or after
-   * CLOSE_WAIT_MS: a Redis that does not answer holds no caller (a shutdown) up for longer.
+   * Sends what waits now (not after the window, nor after a retry delay: a shutdown does not
+   * wait it out) and resolves once Redis answered, or after CLOSE_WAIT_MS: a Redis that does not
+   * answer holds no caller (a shutdown) up for longer.
    */
   const flushNow = async () => {
-    if (!retrying) flush();
+    flush();
     let wait: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...sending]),
@@ -216,17 +222,20 @@ export async function startInboxNotices(options: InboxNoticesOptions): Promise<I
     listen(listener) {
       listeners.push(listener);
     },
-    async close() {
-      if (closed) return;
-      // What the last passes (a drain's) published goes out first: a drained node's death makes
-      // no other node resync. What Redis refuses now is dropped: those nodes' inboxes resync
-      // when their subscription comes back, or reopen (module comment).
-      await flushNow();
-      closed = true;
-      deaths.close();
-      if (timer) clearTimeout(timer);
-      await subscriber.unsubscribe(channel).catch(() => undefined);
-      subscriber.destroy();
+    close() {
+      // One close for every caller: a second one during the first's flush waits for it.
+      closing ??= (async () => {
+        // What the last passes (a drain's) published goes out first: a drained node's death
+        // makes no other node resync. What Redis refuses now is dropped: those nodes' inboxes
+        // resync when their subscription comes back, or reopen (module comment).
+        await flushNow();
+        closed = true;
+        deaths.close();
+        if (timer) clearTimeout(timer);
+        await subscriber.unsubscribe(channel).catch(() => undefined);
+        subscriber.destroy();
+      })();
+      return closing;
     },
   };
 }
