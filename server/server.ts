@@ -351,10 +351,11 @@ export async function startServer(
         log.info('shutting down');
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         cluster?.stopAccepting();
-        // Project what is pending while the rooms are still there; what changes after this is
-        // caught up at the next start.
         await retention?.stop();
         orphans?.stop();
+        // The sockets' input stops first: what they sent becomes durable and published, and the
+        // inbox passes and projections of all of it run while the rooms are still loaded.
+        await rooms.quiesce(new ConvosyncError('SHUTTING_DOWN'));
         await inboxes.close();
         await projector?.close();
         await rooms.close(new ConvosyncError('SHUTTING_DOWN'));

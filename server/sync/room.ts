@@ -413,12 +413,17 @@ export class Room {
     return done;
   }
 
-  /** Closes every peer with `error` and releases the document. */
-  destroy(error?: ConvosyncError): void {
+  /** Closes every peer with `error`; the room stays loaded (a shutdown's last passes read it). */
+  closePeers(error?: ConvosyncError): void {
     for (const peer of [...this.peers]) {
       this.leave(peer);
       if (error) peer.close(error);
     }
+  }
+
+  /** Closes every peer with `error` and releases the document. */
+  destroy(error?: ConvosyncError): void {
+    this.closePeers(error);
     this.presence.destroy();
     this.fullStates?.drop(this);
     this.doc.destroy();

@@ -75,6 +75,8 @@ export class Rooms {
   private readonly unloadListeners: Array<(key: DocName) => void> = [];
   private readonly loadListeners: Array<(room: Room) => Promise<void> | undefined> = [];
   private closing = false;
+  /** A shutdown stopped the rooms' input (quiesce): sockets may no longer open one. */
+  private quiesced = false;
 
   constructor(
     private readonly deps: Omit<RoomDeps, 'forwardSource'>,
@@ -92,6 +94,7 @@ export class Rooms {
    * when `identity` is one of its first members.
    */
   async open(key: DocName, identity: Identity): Promise<Room> {
+    if (this.quiesced) throw new ConvosyncError('SHUTTING_DOWN');
     const room = await this.load(key);
     await room.ensureGenesis(identity);
     return room;
@@ -198,7 +201,7 @@ export class Rooms {
    * at once: a socket that has just opened the room may not have joined it yet.)
    */
   released(room: Room): void {
-    if (room.size > 0 || this.closing || room.isBroken) return;
+    if (room.size > 0 || this.closing || this.quiesced || room.isBroken) return;
     this.cancelIdle(room);
     const unborn = room.parsed.type !== 'inbox' && !hasGenesis(room.doc);
     const idle = unborn ? Math.min(this.idleMs, UNBORN_IDLE_MS) : this.idleMs;
@@ -220,6 +223,31 @@ export class Rooms {
   }
 
   /** Stops loading rooms, waits until every queued change is durable, closes every peer. */
+  /**
+   * A shutdown's first half: what every room has queued becomes durable (and so published: the
+   * inbox passes and the projector hear it), then each room's peers are closed with `error`, so
+   * nothing changes any more. The rooms stay loaded, borrowable by the passes and projections
+   * that run next; `close` then compacts and releases them. Before, the inbox closed first and
+   * the steps that became durable while the rooms drained got no pass, and no notice to the
+   * other nodes, whose inboxes a drained node does not make resync.
+   */
+  async quiesce(error: ConvosyncError): Promise<void> {
+    this.quiesced = true;
+    for (const timer of this.idleTimers.values()) clearTimeout(timer);
+    this.idleTimers.clear();
+    const rooms = await Promise.allSettled(this.loading.values());
+    await Promise.all(
+      rooms.map(async (result) => {
+        if (result.status !== 'fulfilled') return;
+        const room = result.value;
+        await room.drain().catch(() => undefined);
+        room.closePeers(error);
+        // A frame that arrived meanwhile is dropped with its peer (its client sends it again).
+        await room.drain().catch(() => undefined);
+      }),
+    );
+  }
+
   async close(error: ConvosyncError): Promise<void> {
     this.closing = true;
     for (const timer of this.idleTimers.values()) clearTimeout(timer);
