@@ -102,6 +102,10 @@ const LIST_CONCURRENCY = 16;
  */
 export const PASS_CONCURRENCY = 16;
 const OPEN_TIMEOUT_MS = 10_000;
+/** A failed pass is tried again after 500 ms, then 1, 2, 4... s (at most 30 s), 8 times at most. */
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 30_000;
+const RETRIES = 8;
 /** Inbox lists read, then conversations passed, at a time in a resync (`resync`). */
 const RESYNC_CONCURRENCY = 16;
 
@@ -122,6 +126,11 @@ export class Inboxes {
   private readonly changed = new Set<ConversationKey>();
   /** Conversations whose next pass is chained but not started (a request then joins it). */
   private readonly queued = new Set<ConversationKey>();
+  /** Conversations whose last pass failed: how often, and the timer of the next attempt. */
+  private readonly retries = new Map<
+    ConversationKey,
+    { failures: number; timer?: NodeJS.Timeout | undefined }
+  >();
   /** Cluster mode: the conversations the inboxes open here list. */
   private readonly watchers = new InboxWatchers();
   private readonly opening = new Set<Promise<void>>();
@@ -216,6 +225,8 @@ export class Inboxes {
     await Promise.allSettled([...this.saving]);
     this.closed = true;
     this.pending.destroy();
+    for (const retry of this.retries.values()) clearTimeout(retry.timer);
+    this.retries.clear();
   }
 
   /**
@@ -358,12 +369,54 @@ export class Inboxes {
           key,
         ),
       )
-      .catch((error) => this.deps.log.warn('inbox update failed', { conversation: key, error }))
+      .then(
+        () => this.retried(key),
+        (error) => {
+          this.deps.log.warn('inbox update failed', { conversation: key, error });
+          this.retryLater(key);
+        },
+      )
       .finally(() => {
         if (this.running.get(key) === next) this.running.delete(key);
       });
     this.running.set(key, next);
     return next;
+  }
+
+  /**
+   * A pass that failed (a list write refused, the conversation unreadable for a moment) runs
+   * again after a backoff, as after a change: its members' lists and the other nodes' inboxes
+   * would otherwise wait for the conversation's next change. Given up after RETRIES attempts.
+   */
+  private retryLater(key: ConversationKey): void {
+    if (this.closed) return;
+    const retry = this.retries.get(key) ?? { failures: 0 };
+    if (retry.timer) return;
+    retry.failures += 1;
+    if (retry.failures > RETRIES) {
+      this.retries.delete(key);
+      this.deps.log.error('inbox update failed again and again; given up until its next change', {
+        conversation: key,
+      });
+      return;
+    }
+    retry.timer = setTimeout(
+      () => {
+        retry.timer = undefined;
+        this.notify(key);
+      },
+      Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (retry.failures - 1)),
+    );
+    retry.timer.unref();
+    this.retries.set(key, retry);
+  }
+
+  /** A pass of `key` succeeded: a retry waiting for it is not needed any more. */
+  private retried(key: ConversationKey): void {
+    const retry = this.retries.get(key);
+    if (!retry) return;
+    clearTimeout(retry.timer);
+    this.retries.delete(key);
   }
 
   private async pass(key: ConversationKey): Promise<void> {
@@ -420,8 +473,9 @@ export class Inboxes {
       LIST_CONCURRENCY,
       (id) => change(id, this.lists.remove(id, key)),
     );
-    if (failed) throw failed.error;
-    if (rooms.peek(key)) this.known.set(key, new Set(read.active));
+    // A list that could not be written is checked again by the retry (`known` stays unset); the
+    // notice and the open inboxes below need no list, so they are served now all the same.
+    if (!failed && rooms.peek(key)) this.known.set(key, new Set(read.active));
     else this.known.delete(key);
     // The lists are durable: other nodes may read them and their open inboxes follow.
     cluster?.publish({ key, changed });
@@ -437,6 +491,7 @@ export class Inboxes {
       if (!inbox) continue;
       await inbox.viewWrite((doc) => this.show(doc, inbox.key, key, computed)).catch(() => {});
     }
+    if (failed) throw failed.error;
   }
 
   /**

@@ -1,0 +1,48 @@
+/**
+ * An inbox pass whose list write fails (a full disk for a moment, in cluster mode a Postgres
+ * error) runs again after a backoff. Before, it was only logged: the member's list lacked the
+ * conversation until the conversation changed again.
+ */
+import path from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { openLeveldbStore } from '../../server/store/leveldb.js';
+import { id, startTestServer, type TestServer, tempDir, waitFor, wrapStore } from '../helpers.js';
+import { restApi } from '../rest.js';
+
+const servers: TestServer[] = [];
+afterAll(async () => {
+  for (const s of servers) await s.close().catch(() => {});
+});
+
+it('runs a pass again when a list write failed, and the list gets the conversation', async () => {
+  const dataDir = await tempDir();
+  const level = await openLeveldbStore(path.join(dataDir, 'docs'));
+  let refused = 0;
+  const store = wrapStore(level, {
+    // Carol's list cannot be written the first time.
+    setMeta: async (key, value) => {
+      if (key === 'inbox-list:carol' && refused++ === 0) throw new Error('disk full, for now');
+      return level.setMeta(key, value);
+    },
+  });
+  const ts = await startTestServer({ dataDir, overrides: { store } });
+  servers.push(ts);
+  const { conversationKey: key } = await restApi(() => ts).data(
+    'POST',
+    '/conversations/group',
+    'alice',
+    {
+      name: 'a group',
+      members: ['bob', 'carol'].map((identityId) => ({ identityId, identityType: 1 })),
+    },
+  );
+  await waitFor(() => refused > 0, 5000, 'the refused list write');
+  // Nothing changes in the group after: only the retry can write her list.
+  await waitFor(
+    async () => (await ts.server.inboxes.lists.get(id('carol'))).has(key),
+    5000,
+    "carol's list",
+  );
+  expect(refused).toBe(2);
+  expect((await ts.server.inboxes.lists.get(id('bob'))).has(key)).toBe(true);
+}, 30_000);
