@@ -118,3 +118,17 @@ it('sends the next batch beside one that is held, up to maxInFlight', async () =
   await first;
   await writer.settled();
 });
+
+it('settles every write of a batch even when the batch callback throws', async () => {
+  const writer = new GroupCommit<number>(
+    async () => undefined,
+    () => {
+      throw new Error('metrics broke');
+    },
+  );
+  await expect(Promise.all([writer.write(1), writer.write(2)])).resolves.toEqual([
+    undefined,
+    undefined,
+  ]);
+  await expect(writer.write(3)).resolves.toBeUndefined(); // and the next batch still goes
+});

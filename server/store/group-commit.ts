@@ -86,16 +86,19 @@ export class GroupCommit<W> {
     const flight: Promise<void> = committed.then(
       (refused) => {
         this.inFlight.delete(flight);
-        this.onBatch({
-          writes: batch.length,
-          seconds: Number(process.hrtime.bigint() - start) / 1e9,
-        });
         batch.forEach((q, i) => {
           const error = refused?.[i];
           if (error) q.reject(error);
           else q.resolve();
         });
         if (this.queued.length > 0) this.schedule();
+        // Last, and guarded: a failing metrics callback must not leave a write unsettled.
+        try {
+          this.onBatch({
+            writes: batch.length,
+            seconds: Number(process.hrtime.bigint() - start) / 1e9,
+          });
+        } catch {}
       },
       (error: unknown) => {
         this.inFlight.delete(flight);
