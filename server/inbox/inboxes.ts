@@ -221,6 +221,13 @@ export class Inboxes {
 
   async close(): Promise<void> {
     await this.flush();
+    // Passes that failed (that flush's too) get their retry now: its timer would not outlive us.
+    const retrying = [...this.retries.keys()];
+    for (const key of retrying) {
+      this.retried(key);
+      this.notify(key);
+    }
+    if (retrying.length > 0) await this.flush();
     for (const room of this.inboxRooms.values()) this.saveViews(room);
     await Promise.allSettled([...this.saving]);
     this.closed = true;

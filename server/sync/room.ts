@@ -140,6 +140,8 @@ export class Room {
   /** The current step overwrote new messages with their censored copies (see `flush`). */
   private censored = false;
   private broken = false;
+  /** Set by `stopInput` (a shutdown): joins and writes are refused with it. */
+  private stopped: ConvosyncError | undefined;
   /** Called when a device sent structs of an earlier view beyond what the room knew. */
   onEarlierViews: (views: ReadonlyMap<number, number>) => void = () => {};
   /** Set by the registry; called once when the room must be dropped (broken or idle). */
@@ -228,6 +230,7 @@ export class Room {
   /** Creates a deterministic conversation the first time `identity` may open it (genesis.ts). */
   ensureGenesis(identity: Identity): Promise<void> {
     return this.enqueue(async () => {
+      if (this.stopped) throw this.stopped;
       const members = ensureGenesis({ ...this.commits, now: this.deps.now }, identity);
       if (!members) return;
       this.record = { ...NOTHING_ACCEPTED, members: [...members] };
@@ -238,6 +241,7 @@ export class Room {
   /** Admits a peer that may read the conversation, and starts the sync handshake. */
   join(peer: Peer): Promise<void> {
     return this.enqueue(async () => {
+      if (this.stopped) throw this.stopped;
       if (!canRead(this.doc, this.parsed, peer.identity)) {
         if (
           this.parsed.type !== ConversationType.Group &&
@@ -262,6 +266,7 @@ export class Room {
         await this.flush();
         // Its write failed: the room is dropped and its peers closed; this one must not join it.
         if (this.broken) throw new ConvosyncError('STORAGE_UNAVAILABLE');
+        if (this.stopped) throw this.stopped; // stopped while that write was on its way
       }
       this.peers.add(peer);
       const states = this.presence.join(peer);
@@ -318,6 +323,7 @@ export class Room {
       // In the queue, so a retry racing its first send sees it done or does it itself.
       const again = alreadySent(this.doc, identity, writes);
       if (again) return again;
+      if (this.stopped) throw this.stopped;
       const now = this.deps.now();
       const plan = await judgeSubmitted(
         { ...this.commits, lastSeq: this.stamper.lastSeq },
@@ -349,6 +355,7 @@ export class Room {
    */
   serverWrite(reason: string, change: (doc: Y.Doc) => boolean): Promise<void> {
     return this.enqueue(async () => {
+      if (this.stopped) throw this.stopped;
       let changed = false;
       this.stamper.write(this.doc, { source: 'server', reason } satisfies Origin, () => {
         changed = change(this.doc);
@@ -413,8 +420,19 @@ export class Room {
     return done;
   }
 
-  /** Closes every peer with `error`; the room stays loaded (a shutdown's last passes read it). */
-  closePeers(error?: ConvosyncError): void {
+  /**
+   * A shutdown's first half for this room: its peers are closed with `error`, and from now on
+   * nobody joins and nothing is written (a socket that was still opening, a REST call, a write
+   * relayed from another node: each is refused with `error`, and its client tries again later or
+   * elsewhere). The room stays loaded for reads: the shutdown's last inbox passes, projections.
+   */
+  stopInput(error: ConvosyncError): void {
+    this.stopped = error;
+    this.closePeers(error);
+  }
+
+  /** Closes every peer with `error`. */
+  private closePeers(error?: ConvosyncError): void {
     for (const peer of [...this.peers]) {
       this.leave(peer);
       if (error) peer.close(error);

@@ -222,14 +222,14 @@ export class Rooms {
     this.idleTimers.set(room, timer);
   }
 
-  /** Stops loading rooms, waits until every queued change is durable, closes every peer. */
   /**
    * A shutdown's first half: what every room has queued becomes durable (and so published: the
-   * inbox passes and the projector hear it), then each room's peers are closed with `error`, so
-   * nothing changes any more. The rooms stay loaded, borrowable by the passes and projections
-   * that run next; `close` then compacts and releases them. Before, the inbox closed first and
-   * the steps that became durable while the rooms drained got no pass, and no notice to the
-   * other nodes, whose inboxes a drained node does not make resync.
+   * inbox passes and the projector hear it), then each room stops its input (Room.stopInput:
+   * peers closed with `error`, joins and writes refused), so nothing changes any more. The rooms
+   * stay loaded, readable by the passes and projections that run next; `close` then compacts and
+   * releases them. Before, the inbox closed first and the steps that became durable while the
+   * rooms drained got no pass, and no notice to the other nodes, whose inboxes a drained node
+   * does not make resync.
    */
   async quiesce(error: ConvosyncError): Promise<void> {
     this.quiesced = true;
@@ -241,13 +241,14 @@ export class Rooms {
         if (result.status !== 'fulfilled') return;
         const room = result.value;
         await room.drain().catch(() => undefined);
-        room.closePeers(error);
+        room.stopInput(error);
         // A frame that arrived meanwhile is dropped with its peer (its client sends it again).
         await room.drain().catch(() => undefined);
       }),
     );
   }
 
+  /** Stops loading rooms, waits until every queued change is durable, closes every peer. */
   async close(error: ConvosyncError): Promise<void> {
     this.closing = true;
     for (const timer of this.idleTimers.values()) clearTimeout(timer);

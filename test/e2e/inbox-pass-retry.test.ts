@@ -1,7 +1,7 @@
 /**
  * An inbox pass whose list write fails (a full disk for a moment, in cluster mode a Postgres
- * error) runs again after a backoff. Before, it was only logged: the member's list lacked the
- * conversation until the conversation changed again.
+ * error) runs again after a backoff, and at the latest when the server stops. Before, it was
+ * only logged: the member's list lacked the conversation until the conversation changed again.
  */
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -45,4 +45,33 @@ it('runs a pass again when a list write failed, and the list gets the conversati
   );
   expect(refused).toBe(2);
   expect((await ts.server.inboxes.lists.get(id('bob'))).has(key)).toBe(true);
+}, 30_000);
+
+it('a pass that failed just before a shutdown gets its retry during the shutdown', async () => {
+  const dataDir = await tempDir();
+  const level = await openLeveldbStore(path.join(dataDir, 'docs'));
+  let refused = 0;
+  const store = wrapStore(level, {
+    setMeta: async (key, value) => {
+      if (key === 'inbox-list:dora' && refused++ === 0) throw new Error('disk full, for now');
+      return level.setMeta(key, value);
+    },
+  });
+  const first = await startTestServer({ dataDir, overrides: { store } });
+  servers.push(first);
+  const { conversationKey: key } = await restApi(() => first).data(
+    'POST',
+    '/conversations/group',
+    'alice',
+    {
+      name: 'a group',
+      members: [{ identityId: 'dora', identityType: 1 }],
+    },
+  );
+  await first.close(); // within the retry's 500 ms
+  expect(refused).toBe(2);
+  const second = await startTestServer({ dataDir });
+  servers.push(second);
+  expect((await second.server.inboxes.lists.get(id('dora'))).has(key)).toBe(true);
+  expect(second.server.rooms.peek(key)).toBeUndefined(); // not repaired by a load here
 }, 30_000);

@@ -1,6 +1,8 @@
 /**
  * A shutdown stops the sockets' input and lets what they sent become durable before the inbox
- * closes: a change written while the server shuts down still gets its inbox pass. Here an
+ * closes (Rooms.quiesce): a change written while the server shuts down still gets its inbox
+ * pass, and once input stopped nothing else is written: no socket joins, no REST write, no
+ * write through a borrowed room (in cluster mode, one relayed from another node). Here an
  * invitation's append is held on a slow disk while the server is asked to stop; once it is
  * written, the invitee's inbox list (durable) names the group, read after a restart without
  * loading the conversation. Before, the inbox closed first and the pass of that change never
@@ -9,7 +11,18 @@
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { openLeveldbStore } from '../../server/store/leveldb.js';
-import { id, startTestServer, type TestServer, tempDir, waitFor, wrapStore } from '../helpers.js';
+import { ConvosyncError } from '../../shared/errors.js';
+import {
+  closed,
+  id,
+  rawSocket,
+  startTestServer,
+  type TestServer,
+  tempDir,
+  token,
+  waitFor,
+  wrapStore,
+} from '../helpers.js';
 import { restApi } from '../rest.js';
 
 const servers: TestServer[] = [];
@@ -60,3 +73,32 @@ it('gives a change that becomes durable during a shutdown its inbox pass', async
   // Written by the first server's last pass, not by a load of the conversation here.
   expect(second.server.rooms.peek(key)).toBeUndefined();
 }, 30_000);
+
+it('once input stopped, refuses joins and writes with SHUTTING_DOWN, and still serves reads', async () => {
+  const ts = await startTestServer();
+  servers.push(ts);
+  const api = restApi(() => ts);
+  const { conversationKey: key } = await api.data('POST', '/conversations/group', 'alice', {
+    name: 'a group',
+    members: [{ identityId: 'bob', identityType: 1 }],
+  });
+  const member = await rawSocket(`${ts.syncUrl}/${key}?token=${await token('bob')}`);
+  await waitFor(() => member.received.length > 0, 5000, 'bob joined');
+
+  await ts.server.rooms.quiesce(new ConvosyncError('SHUTTING_DOWN'));
+  expect((await closed(member)).code).toBe(4503);
+  const late = await rawSocket(`${ts.syncUrl}/${key}?token=${await token('alice')}`);
+  expect((await closed(late)).code).toBe(4503);
+  const posted = await api.call('POST', '/messages/group', 'alice', {
+    conversationKey: key,
+    content: 'after the shutdown began',
+  });
+  expect(posted.status).toBe(503);
+  const room = await ts.server.rooms.borrow(key);
+  try {
+    await expect(room.write('test', () => true)).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
+    expect(await room.read((doc) => doc.getMap('meta').get('name'))).toBe('a group');
+  } finally {
+    room.release();
+  }
+});
