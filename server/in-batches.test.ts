@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { inBatches, Slots } from './in-batches.js';
+import { inBatches, Slots, URGENT_IN_A_ROW } from './in-batches.js';
 
 it('runs every item, never more than the limit at once, and goes on past failures', async () => {
   let running = 0;
@@ -80,4 +80,19 @@ it('Slots: background work that is promoted while it waits goes before the other
   release();
   await Promise.all([first, ...all]);
   expect(order).toEqual(['live', 'catch-up c', 'catch-up a', 'catch-up b']);
+});
+
+it('Slots: a steady stream of urgent work slows background work down but never stops it', async () => {
+  const slots = new Slots(1);
+  const order: string[] = [];
+  let release!: () => void;
+  const first = slots.run(() => new Promise<void>((r) => (release = r)));
+  const all = [slots.run(async () => void order.push('catch-up'), false)];
+  // More urgent work keeps arriving while the catch-up waits.
+  for (let i = 0; i < 3 * URGENT_IN_A_ROW; i++)
+    all.push(slots.run(async () => void order.push(`live ${i}`)));
+  release();
+  await Promise.all([first, ...all]);
+  expect(order.indexOf('catch-up')).toBe(URGENT_IN_A_ROW);
+  expect(order.filter((o) => o.startsWith('live'))).toHaveLength(3 * URGENT_IN_A_ROW);
 });

@@ -21,12 +21,16 @@ export async function inBatches<T>(
 /**
  * At most `limit` pieces of work running at once, across callers that do not know each other
  * (every conversation's inbox pass); the others wait, first come first served, except that
- * urgent work (a live change) goes before background work (a restart's catch-up).
+ * urgent work (a live change) goes before background work (a restart's catch-up). Not always:
+ * a slot in every URGENT_IN_A_ROW + 1 goes to waiting background work, so a steady stream of
+ * live changes slows a catch-up down but never stops it.
  */
 export class Slots {
   private running = 0;
   private readonly urgent: Waiter[] = [];
   private readonly background: Waiter[] = [];
+  /** Slots handed to urgent work in a row while background work waited. */
+  private urgentInARow = 0;
 
   constructor(private readonly limit: number) {}
 
@@ -46,10 +50,23 @@ export class Slots {
       return await work();
     } finally {
       // The slot passes straight to the next waiter: `running` stays, nobody can jump the queue.
-      const next = this.urgent.shift() ?? this.background.shift();
+      const next = this.next();
       if (next) next.start();
       else this.running -= 1;
     }
+  }
+
+  private next(): Waiter | undefined {
+    if (this.background.length === 0 || this.urgent.length === 0) {
+      this.urgentInARow = 0;
+      return this.urgent.shift() ?? this.background.shift();
+    }
+    if (this.urgentInARow >= URGENT_IN_A_ROW) {
+      this.urgentInARow = 0;
+      return this.background.shift();
+    }
+    this.urgentInARow += 1;
+    return this.urgent.shift();
   }
 
   /**
@@ -64,6 +81,9 @@ export class Slots {
     return true;
   }
 }
+
+/** Urgent work handed a slot in a row before waiting background work gets one. */
+export const URGENT_IN_A_ROW = 4;
 
 interface Waiter {
   start: () => void;
