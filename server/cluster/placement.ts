@@ -44,6 +44,7 @@ export function leasedPlacement(
         );
     },
     storeFor: (key) => fencedRoomStore(store, key),
+    release: (key) => lease.release(key),
     async readElsewhere(key, f) {
       if ((await ownerOf(lease, key)) === lease.id) return undefined;
       return { value: await replicas.read(key, f) };

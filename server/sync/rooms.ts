@@ -28,6 +28,12 @@ export interface RoomPlacement {
    * sources); undefined when this node owns it or has just claimed it (then load the room).
    */
   readElsewhere<T>(key: DocName, f: (doc: Y.Doc) => T): Promise<{ value: T } | undefined>;
+  /**
+   * Gives `key` up: this node writes it no more (a shutdown whose input stopped), so another
+   * node may own it at once, while this one still compacts the log (which tolerates a new
+   * owner's appends: server/store/postgres.ts).
+   */
+  release(key: DocName): Promise<void>;
 }
 
 /**
@@ -248,12 +254,28 @@ export class Rooms {
     );
   }
 
-  /** Stops loading rooms, waits until every queued change is durable, closes every peer. */
+  /**
+   * Stops loading rooms, waits until every queued change is durable, compacts each room's log
+   * and closes every peer. In cluster mode a shutdown's rooms, whose input stopped (`quiesce`)
+   * and whose inbox passes and projections ran, are given up first: their clients, refused
+   * since, find another owner at once instead of after every room's compaction here.
+   */
   async close(error: ConvosyncError): Promise<void> {
     this.closing = true;
     for (const timer of this.idleTimers.values()) clearTimeout(timer);
     this.idleTimers.clear();
     const rooms = await Promise.allSettled(this.loading.values());
+    const { placement } = this;
+    if (placement && this.quiesced)
+      await Promise.all(
+        rooms.map((result) =>
+          result.status === 'fulfilled'
+            ? placement.release(result.value.key).catch((e: unknown) =>
+                this.deps.log.warn('room release failed', { room: result.value.key, error: e }),
+              )
+            : undefined,
+        ),
+      );
     for (const result of rooms) {
       if (result.status !== 'fulfilled') continue;
       const room = result.value;
