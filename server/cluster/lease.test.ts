@@ -46,6 +46,22 @@ describe.skipIf(!hasEnv('REDIS_URL'))(`node lease${needs('REDIS_URL')}`, () => {
     await loser.drain();
   });
 
+  it('a retired node claims nothing: a room it gave up stays free for the others', async () => {
+    const a = await startNodeLease({ redis, id: `a-${randomUUID()}`, ...FAST });
+    const b = await startNodeLease({ redis, id: `b-${randomUUID()}`, ...FAST });
+    const [mine, theirs] = [room(), room()];
+    expect(await a.claim(mine)).toBe(a.id);
+    expect(await b.claim(theirs)).toBe(b.id);
+    a.retire();
+    await a.release(mine);
+    expect(await a.claim(mine)).toBeUndefined(); // free, and a takes it no more
+    expect(a.owned().has(mine)).toBe(false);
+    expect(await a.claim(theirs)).toBe(b.id);
+    expect(await b.claim(mine)).toBe(b.id);
+    await a.drain();
+    await b.drain();
+  });
+
   it('hands the room of a holder that stopped renewing to another node once its heartbeat expires', async () => {
     const a = await startNodeLease({ redis, id: `a-${randomUUID()}`, ...FAST });
     const b = await startNodeLease({ redis, id: `b-${randomUUID()}`, ...FAST });

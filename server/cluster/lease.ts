@@ -84,6 +84,11 @@ export interface NodeLease {
   owned(): ReadonlySet<string>;
   /** Gives `room` up (graceful: the next claim needs no wait for a heartbeat to expire). */
   release(room: string): Promise<void>;
+  /**
+   * Claims nothing any more (a drain that gives its rooms up before it ends): `claim` answers
+   * the live holder only, so a late call on this node cannot take a released room back.
+   */
+  retire(): void;
   /** Releases every room and the heartbeat, and stops. */
   drain(): Promise<void>;
   /** Stops renewing without releasing anything (a crash, to the others). */
@@ -101,6 +106,7 @@ export async function startNodeLease(options: NodeLeaseOptions): Promise<NodeLea
   let lastRenewed = Number.NEGATIVE_INFINITY; // when the last successful renewal was *sent*
   let renewing = false;
   let stopped = false;
+  let retired = false;
 
   const alive = () => !stopped && performance.now() - lastRenewed <= fenceAfterMs;
 
@@ -152,6 +158,8 @@ export async function startNodeLease(options: NodeLeaseOptions): Promise<NodeLea
     id,
     alive,
     async claim(room) {
+      if (retired)
+        return ((await OWNER.run(redis, [ownerKey(room)], [])) as string | null) ?? undefined;
       if (!alive()) {
         selfFence();
         return undefined;
@@ -165,6 +173,9 @@ export async function startNodeLease(options: NodeLeaseOptions): Promise<NodeLea
       return ((await OWNER.run(redis, [ownerKey(room)], [])) as string | null) ?? undefined;
     },
     owned: () => owned,
+    retire() {
+      retired = true;
+    },
     async release(room) {
       owned.delete(room);
       await RELEASE.run(redis, [ownerKey(room)], [id]);

@@ -44,7 +44,10 @@ export function leasedPlacement(
         );
     },
     storeFor: (key) => fencedRoomStore(store, key),
-    release: (key) => lease.release(key),
+    async giveUp(keys) {
+      lease.retire();
+      await Promise.all(keys.map((key) => lease.release(key)));
+    },
     async readElsewhere(key, f) {
       if ((await ownerOf(lease, key)) === lease.id) return undefined;
       return { value: await replicas.read(key, f) };

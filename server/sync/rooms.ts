@@ -29,11 +29,12 @@ export interface RoomPlacement {
    */
   readElsewhere<T>(key: DocName, f: (doc: Y.Doc) => T): Promise<{ value: T } | undefined>;
   /**
-   * Gives `key` up: this node writes it no more (a shutdown whose input stopped), so another
-   * node may own it at once, while this one still compacts the log (which tolerates a new
-   * owner's appends: server/store/postgres.ts).
+   * Gives `keys` up and claims no room any more: this node writes them no more (a shutdown
+   * whose input stopped and whose rooms drained), so another node may own them at once, while
+   * this one still compacts their logs (which tolerate a new owner's appends:
+   * server/store/postgres.ts).
    */
-  release(key: DocName): Promise<void>;
+  giveUp(keys: readonly DocName[]): Promise<void>;
 }
 
 /**
@@ -81,8 +82,8 @@ export class Rooms {
   private readonly unloadListeners: Array<(key: DocName) => void> = [];
   private readonly loadListeners: Array<(room: Room) => Promise<void> | undefined> = [];
   private closing = false;
-  /** A shutdown stopped the rooms' input (quiesce): sockets may no longer open one. */
-  private quiesced = false;
+  /** A shutdown stopped the rooms' input (quiesce) with this error: no socket opens a room. */
+  private quiesced: ConvosyncError | undefined;
 
   constructor(
     private readonly deps: Omit<RoomDeps, 'forwardSource'>,
@@ -122,6 +123,8 @@ export class Rooms {
         : Room.load(parseDocKey(key), deps);
       pending = loaded.then(async (room) => {
         room.onDrop = (dropped) => this.forget(dropped);
+        // Loaded for a shutdown's last reads (an inbox pass, a projection): nothing is written.
+        if (this.quiesced) room.stopInput(this.quiesced);
         this.loaded.set(key, room);
         // Before anyone gets the room: what it must hold when it opens (an inbox's entries).
         for (const listener of this.loadListeners) await listener(room);
@@ -238,7 +241,7 @@ export class Rooms {
    * does not make resync.
    */
   async quiesce(error: ConvosyncError): Promise<void> {
-    this.quiesced = true;
+    this.quiesced = error;
     for (const timer of this.idleTimers.values()) clearTimeout(timer);
     this.idleTimers.clear();
     const rooms = await Promise.allSettled(this.loading.values());
@@ -266,16 +269,20 @@ export class Rooms {
     this.idleTimers.clear();
     const rooms = await Promise.allSettled(this.loading.values());
     const { placement } = this;
-    if (placement && this.quiesced)
+    if (placement && this.quiesced) {
+      const loaded = rooms.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      // Nothing may be on its way to the log when another node takes over: every room stops
+      // (one a pass loaded after quiesce too) and drains first.
       await Promise.all(
-        rooms.map((result) =>
-          result.status === 'fulfilled'
-            ? placement.release(result.value.key).catch((e: unknown) =>
-                this.deps.log.warn('room release failed', { room: result.value.key, error: e }),
-              )
-            : undefined,
-        ),
+        loaded.map(async (room) => {
+          room.stopInput(error);
+          await room.drain().catch(() => undefined);
+        }),
       );
+      await placement
+        .giveUp(loaded.map((room) => room.key))
+        .catch((e: unknown) => this.deps.log.warn('rooms not given up', { error: e }));
+    }
     for (const result of rooms) {
       if (result.status !== 'fulfilled') continue;
       const room = result.value;
