@@ -271,14 +271,9 @@ export class Rooms {
     const { placement } = this;
     if (placement && this.quiesced) {
       const loaded = rooms.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-      // Nothing may be on its way to the log when another node takes over: every room stops
-      // (one a pass loaded after quiesce too) and drains first.
-      await Promise.all(
-        loaded.map(async (room) => {
-          room.stopInput(error);
-          await room.drain().catch(() => undefined);
-        }),
-      );
+      // Nothing may be on its way to the log when another node takes over: every room (all of
+      // them stopped: by quiesce, or as they loaded after it) drains first.
+      await Promise.all(loaded.map((room) => room.drain().catch(() => undefined)));
       await placement
         .giveUp(loaded.map((room) => room.key))
         .catch((e: unknown) => this.deps.log.warn('rooms not given up', { error: e }));

@@ -21,6 +21,7 @@ import {
   composeAs,
   id,
   rawSocket,
+  type SyncPeer,
   startTestServer,
   syncPeer,
   type TestServer,
@@ -61,14 +62,32 @@ async function openFresh(): Promise<{ messages: number; texts: Set<string> }> {
   return atSync;
 }
 
-it('serves fresh clients the whole current state, and never a recalled text', async () => {
-  const alice = await syncPeer(ts, chat, 'alice');
-  const first = Array.from({ length: 600 }, (_, i) => message(`m${i} ${'x'.repeat(100)}`));
+/** Alice writes 600 messages and a secret in one change, and waits until all are stamped. */
+async function writeWithSecret(alice: SyncPeer): Promise<{ many: Message[]; secret: Message }> {
+  const many = Array.from({ length: 600 }, (_, i) => message(`m${i} ${'x'.repeat(100)}`));
   const secret = message('the text alice recalls');
   alice.change((doc) => {
-    for (const m of [...first, secret]) conversationRoots(doc).messages.set(m.key, m);
+    for (const m of [...many, secret]) conversationRoots(doc).messages.set(m.key, m);
   });
   await waitFor(() => conversationRoots(alice.doc).stamps.size === 601, 10_000, 'all stamped');
+  return { many, secret };
+}
+
+/** Alice recalls `secret` and waits until the server stamped the recall. */
+async function recall(alice: SyncPeer, secret: Message): Promise<void> {
+  alice.change((doc) =>
+    conversationRoots(doc).messages.set(secret.key, tombstone(secret, id('alice'))),
+  );
+  await waitFor(
+    () => conversationRoots(alice.doc).stamps.get(secret.key)?.recalledAt !== undefined,
+    5000,
+    'recall stamped',
+  );
+}
+
+it('serves fresh clients the whole current state, and never a recalled text', async () => {
+  const alice = await syncPeer(ts, chat, 'alice');
+  const { secret } = await writeWithSecret(alice);
   expect((await openFresh()).messages).toBe(601);
 
   // Written after the first open: served as the diff after the kept state.
@@ -86,14 +105,7 @@ it('serves fresh clients the whole current state, and never a recalled text', as
 
   // The recall: the kept encoding held the text, so it is dropped, and no frame to a client
   // that opens now carries it.
-  alice.change((doc) =>
-    conversationRoots(doc).messages.set(secret.key, tombstone(secret, id('alice'))),
-  );
-  await waitFor(
-    () => conversationRoots(alice.doc).stamps.get(secret.key)?.recalledAt !== undefined,
-    5000,
-    'recall stamped',
-  );
+  await recall(alice, secret);
   const after = await rawOpen();
   expect(after.kinds).toEqual(['sync-step2']);
   expect(after.text.includes('the text alice recalls')).toBe(false);
@@ -160,20 +172,8 @@ it('after a restart, serves a compacted log as it was read, and never a stored u
   // A conversation with a recalled message, compacted (as an idle room leaves its log).
   const first = await startTestServer({ env: { RATE_LIMIT_IDENTITY: 'off' } });
   const alice = await syncPeer(first, chat, 'alice');
-  const many = Array.from({ length: 600 }, (_, i) => message(`m${i} ${'x'.repeat(100)}`));
-  const secret = message('the text alice recalls');
-  alice.change((doc) => {
-    for (const m of [...many, secret]) conversationRoots(doc).messages.set(m.key, m);
-  });
-  await waitFor(() => conversationRoots(alice.doc).stamps.size === 601, 10_000, 'stamped');
-  alice.change((doc) =>
-    conversationRoots(doc).messages.set(secret.key, tombstone(secret, id('alice'))),
-  );
-  await waitFor(
-    () => conversationRoots(alice.doc).stamps.get(secret.key)?.recalledAt !== undefined,
-    5000,
-    'recall stamped',
-  );
+  const { many, secret } = await writeWithSecret(alice);
+  await recall(alice, secret);
   alice.close();
   // Bob has opened it before (the server learnt his identity type, a write that replaces his
   // member entry and so drops a kept encoding).
