@@ -118,6 +118,49 @@ describe.skipIf(!hasEnv('REDIS_URL'))(`node lease${needs('REDIS_URL')}`, () => {
     }
   });
 
+  it('gives a room up again when a VERIFY retried after NOSCRIPT ran after its release', async () => {
+    // The real Redis behind a gate: the first EVALSHA after arming waits for the test and then
+    // answers NOSCRIPT, as after a Redis restart, so the script's retry (EVAL) runs after a
+    // RELEASE sent meanwhile.
+    let armed = false;
+    let reached: () => void = () => {};
+    const atGate = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const gated = new Proxy(redis, {
+      get(target, key, receiver) {
+        if (key === 'evalSha')
+          return async (...args: Parameters<Redis['evalSha']>) => {
+            if (!armed) return target.evalSha(...args);
+            armed = false;
+            reached();
+            await gate;
+            throw new Error('NOSCRIPT No matching script. Please use EVAL.');
+          };
+        const value = Reflect.get(target, key, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const a = await startNodeLease({ redis: gated, id: `a-${randomUUID()}`, ...FAST });
+    const r = room();
+    expect(await a.claim(r)).toBe(a.id);
+    armed = true;
+    await atGate; // the next tick's VERIFY, with r among a's rooms
+    await a.release(r);
+    expect(await redis.get(ownerKey(r))).toBeNull();
+    open(); // VERIFY runs now, finds r free and sets it to a again
+    await until(async () => (await redis.get(ownerKey(r))) === null);
+    // And it stays free: a no longer counts it as its own.
+    await new Promise((resolve) => setTimeout(resolve, 3 * FAST.renewMs));
+    expect(await redis.get(ownerKey(r))).toBeNull();
+    expect(a.owned().has(r)).toBe(false);
+    await a.drain();
+  });
+
   it('claims its rooms again after Redis lost everything, and reports a room another node got first', async () => {
     const lost: string[] = [];
     const a = await startNodeLease({

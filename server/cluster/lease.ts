@@ -129,9 +129,15 @@ export async function startNodeLease(options: NodeLeaseOptions): Promise<NodeLea
     const rooms = [...owned];
     if (rooms.length === 0) return;
     const results = (await VERIFY.run(redis, rooms.map(ownerKey), [id])) as number[];
+    const releasedMeanwhile: string[] = [];
     rooms.forEach((room, i) => {
       if (results[i] === 0) lose(room, 'taken');
+      // Released while VERIFY was on its way, and VERIFY ran after the RELEASE (a NOSCRIPT
+      // retry is a second round trip) and took the room back: give it up again, or it would
+      // stay this node's in Redis, owned by nobody here, until the heartbeat goes.
+      else if (results[i] === 2 && !owned.has(room)) releasedMeanwhile.push(room);
     });
+    for (const room of releasedMeanwhile) await RELEASE.run(redis, [ownerKey(room)], [id]);
   };
 
   const tick = async () => {
