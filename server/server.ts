@@ -352,7 +352,7 @@ export async function startServer(
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         cluster?.stopAccepting();
         await retention?.stop();
-        orphans?.stop();
+        await orphans?.stop();
         // The sockets' input stops first: what they sent becomes durable and published, and the
         // inbox passes and projections of all of it run while the rooms are still loaded.
         await rooms.quiesce(new ConvosyncError('SHUTTING_DOWN'));

@@ -44,8 +44,13 @@ export class OrphanSweep {
     this.timer.unref();
   }
 
-  stop(): void {
+  /**
+   * Stops sweeping; resolves once a sweep under way has ended, so a shutdown closes the lease,
+   * the projector and the database after it, not under it.
+   */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
   }
 
   /** One sweep now; resolves with how many documents it took to project. One at a time. */
