@@ -117,7 +117,7 @@ export class Replicas {
 
 /** An empty document with the roots a room defines before any update (as Room.load does). */
 function emptyDoc(key: DocName): Y.Doc {
-  const doc = new Y.Doc({ gc: true });
+  const doc = new Y.Doc({ gc: true, guid: key });
   if (parseDocKey(key).type === 'inbox') inboxRoots(doc);
   else conversationRoots(doc);
   return doc;

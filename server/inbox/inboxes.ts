@@ -622,7 +622,7 @@ async function storedEntries(
   store: Pick<DocStore, 'load'>,
   identity: IdentityId,
 ): Promise<string[]> {
-  const doc = new Y.Doc();
+  const doc = new Y.Doc({ guid: inboxKey(identity) });
   try {
     const { entries } = inboxRoots(doc);
     for (const update of await store.load(inboxKey(identity))) Y.applyUpdate(doc, update);

@@ -111,7 +111,7 @@ export async function openLeveldbStore(
     const ops: WriteOp[] = [];
     if (last === -1) {
       // A document's first write also writes its state-vector key, which lists it (as y-leveldb).
-      const doc = new Y.Doc();
+      const doc = new Y.Doc({ guid: name }); // a guid of its own: no random uuid to draw
       Y.applyUpdate(doc, update);
       ops.push({
         type: 'put',
@@ -139,7 +139,7 @@ export async function openLeveldbStore(
     check();
     await writer.settled(); // what this document has queued is part of what gets merged
     const entries = await readUpdates(name);
-    const doc = new Y.Doc();
+    const doc = new Y.Doc({ guid: name });
     doc.transact(() => {
       for (const [, update] of entries) Y.applyUpdate(doc, update);
     });

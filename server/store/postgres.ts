@@ -201,7 +201,7 @@ export function openPostgresStore(sql: Sql, options: PostgresStoreOptions): Fenc
       const rows = await tx<{ pos: string; upd: Buffer }[]>`
         SELECT pos, upd FROM doc_log WHERE doc = ${name} AND pos > ${row.pos} ORDER BY pos`;
       if (rows.length + (row.upd ? 1 : 0) < 2) return;
-      const doc = new Y.Doc();
+      const doc = new Y.Doc({ guid: name });
       doc.transact(() => {
         if (row.upd) Y.applyUpdate(doc, row.upd);
         for (const r of rows) Y.applyUpdate(doc, r.upd);
@@ -244,7 +244,7 @@ export function openPostgresStore(sql: Sql, options: PostgresStoreOptions): Fenc
     },
     stateVector: async (name) => {
       const { updates } = await loadLog(name);
-      const doc = new Y.Doc();
+      const doc = new Y.Doc({ guid: name });
       doc.transact(() => {
         for (const u of updates) Y.applyUpdate(doc, u);
       });
