@@ -118,47 +118,136 @@ describe.skipIf(!hasEnv('REDIS_URL'))(`node lease${needs('REDIS_URL')}`, () => {
     }
   });
 
-  it('gives a room up again when a VERIFY retried after NOSCRIPT ran after its release', async () => {
-    // The real Redis behind a gate: the first EVALSHA after arming waits for the test and then
-    // answers NOSCRIPT, as after a Redis restart, so the script's retry (EVAL) runs after a
-    // RELEASE sent meanwhile.
-    let armed = false;
-    let reached: () => void = () => {};
-    const atGate = new Promise<void>((resolve) => {
-      reached = resolve;
-    });
+  /** A promise and the function that settles it. */
+  const latch = () => {
     let open: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
+    const opened = new Promise<void>((resolve) => {
       open = resolve;
     });
-    const gated = new Proxy(redis, {
+    return { open, opened };
+  };
+  /**
+   * The real Redis with its script calls (EVALSHA, EVAL) passed through `hook`, which may hold
+   * one back or answer NOSCRIPT as Redis does after a restart: the reorderings a script's
+   * retry (a second round trip) allows, made to happen on purpose.
+   */
+  type ScriptCall = (
+    name: 'evalSha' | 'eval',
+    keys: string[],
+    call: () => Promise<unknown>,
+  ) => Promise<unknown>;
+  const scripted = (hook: { current?: ScriptCall }) =>
+    new Proxy(redis, {
       get(target, key, receiver) {
-        if (key === 'evalSha')
-          return async (...args: Parameters<Redis['evalSha']>) => {
-            if (!armed) return target.evalSha(...args);
-            armed = false;
-            reached();
-            await gate;
-            throw new Error('NOSCRIPT No matching script. Please use EVAL.');
+        if (key === 'evalSha' || key === 'eval')
+          return (script: string, options: { keys: string[]; arguments: string[] }) => {
+            const call = () =>
+              key === 'evalSha' ? target.evalSha(script, options) : target.eval(script, options);
+            return hook.current ? hook.current(key, options.keys, call) : call();
           };
         const value = Reflect.get(target, key, receiver);
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const a = await startNodeLease({ redis: gated, id: `a-${randomUUID()}`, ...FAST });
+  const NOSCRIPT = () => new Error('NOSCRIPT No matching script. Please use EVAL.');
+  /** Resolves with the result of VERIFY's EVAL (the retry after NOSCRIPT) once it ran. */
+  const verifyHeldAtNoscript = (hook: { current?: ScriptCall }, r: string) => {
+    const reached = latch();
+    const gate = latch();
+    let ran: (result: unknown) => void = () => {};
+    const evaluated = new Promise<unknown>((resolve) => {
+      ran = resolve;
+    });
+    let held = false;
+    hook.current = async (name, keys, call) => {
+      // A tick's VERIFY names every owned room; r is the only one here.
+      if (name === 'evalSha' && !held && keys.length === 1 && keys[0] === ownerKey(r)) {
+        held = true;
+        reached.open();
+        await gate.opened;
+        throw NOSCRIPT();
+      }
+      const result = await call();
+      if (name === 'eval' && held) ran(result);
+      return result;
+    };
+    return { reached: reached.opened, open: gate.open, evaluated };
+  };
+
+  it('gives a room up again when a VERIFY retried after NOSCRIPT ran after its release', async () => {
+    const hook: { current?: ScriptCall } = {};
+    const a = await startNodeLease({ redis: scripted(hook), id: `a-${randomUUID()}`, ...FAST });
     const r = room();
     expect(await a.claim(r)).toBe(a.id);
-    armed = true;
-    await atGate; // the next tick's VERIFY, with r among a's rooms
-    await a.release(r);
-    expect(await redis.get(ownerKey(r))).toBeNull();
-    open(); // VERIFY runs now, finds r free and sets it to a again
-    await until(async () => (await redis.get(ownerKey(r))) === null);
-    // And it stays free: a no longer counts it as its own.
-    await new Promise((resolve) => setTimeout(resolve, 3 * FAST.renewMs));
-    expect(await redis.get(ownerKey(r))).toBeNull();
-    expect(a.owned().has(r)).toBe(false);
-    await a.drain();
+    const verify = verifyHeldAtNoscript(hook, r);
+    try {
+      await verify.reached; // the next tick's VERIFY, with r among a's rooms
+      await a.release(r);
+      expect(await redis.get(ownerKey(r))).toBeNull();
+      verify.open();
+      // VERIFY's EVAL ran after the RELEASE: it found r free and set it to a again (2)...
+      expect(await verify.evaluated).toEqual([2]);
+      // ...and a gives it up again, for good: it no longer counts it as its own.
+      await until(async () => (await redis.get(ownerKey(r))) === null);
+      await new Promise((resolve) => setTimeout(resolve, 3 * FAST.renewMs));
+      expect(await redis.get(ownerKey(r))).toBeNull();
+      expect(a.owned().has(r)).toBe(false);
+    } finally {
+      verify.open();
+      await a.drain();
+    }
+  });
+
+  it('keeps a room claimed again while such a VERIFY was on its way', async () => {
+    const hook: { current?: ScriptCall } = {};
+    const a = await startNodeLease({ redis: scripted(hook), id: `a-${randomUUID()}`, ...FAST });
+    const r = room();
+    expect(await a.claim(r)).toBe(a.id);
+    const verify = verifyHeldAtNoscript(hook, r);
+    const verifyGate = latch();
+    const claimSent = latch();
+    const claimGate = latch();
+    try {
+      await verify.reached;
+      await a.release(r);
+      // From here: VERIFY's EVAL runs (r free: set to a, answers 2) but its answer is held; a
+      // client reopens r meanwhile, so a claims it again: its CLAIM runs after the EVAL (r is
+      // a's: answers a) and its answer is held too. VERIFY's answer then comes first.
+      const verifyHook = hook.current!;
+      hook.current = async (name, keys, call) => {
+        if (name === 'eval') {
+          const result = await verifyHook(name, keys, call);
+          await verifyGate.opened;
+          return result;
+        }
+        if (name === 'evalSha' && keys[0] === ownerKey(r)) {
+          const result = await call();
+          claimSent.open();
+          await claimGate.opened;
+          return result;
+        }
+        return verifyHook(name, keys, call);
+      };
+      verify.open();
+      expect(await verify.evaluated).toEqual([2]);
+      const claimed = a.claim(r);
+      await claimSent.opened;
+      verifyGate.open(); // a reads VERIFY's 2 while its claim of r is still on its way
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      claimGate.open();
+      expect(await claimed).toBe(a.id);
+      // r stays a's, in Redis as in a's own set: the VERIFY did not release the new claim (a
+      // later tick would set a key a owns back, so the first look is the one that tells).
+      expect(await redis.get(ownerKey(r))).toBe(a.id);
+      await new Promise((resolve) => setTimeout(resolve, 3 * FAST.renewMs));
+      expect(await redis.get(ownerKey(r))).toBe(a.id);
+      expect(a.owned().has(r)).toBe(true);
+    } finally {
+      verify.open();
+      verifyGate.open();
+      claimGate.open();
+      await a.drain();
+    }
   });
 
   it('claims its rooms again after Redis lost everything, and reports a room another node got first', async () => {

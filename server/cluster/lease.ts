@@ -103,6 +103,8 @@ export async function startNodeLease(options: NodeLeaseOptions): Promise<NodeLea
   if (!(renewMs < fenceAfterMs && fenceAfterMs < ttlMs))
     throw new Error('lease timings need renewMs < fenceAfterMs < ttlMs');
   const owned = new Set<string>();
+  /** Claims on their way, per room: a verify must not release what one of them is taking. */
+  const claiming = new Map<string, number>();
   let lastRenewed = Number.NEGATIVE_INFINITY; // when the last successful renewal was *sent*
   let renewing = false;
   let stopped = false;
@@ -134,30 +136,38 @@ export async function startNodeLease(options: NodeLeaseOptions): Promise<NodeLea
       if (results[i] === 0) lose(room, 'taken');
       // Released while VERIFY was on its way, and VERIFY ran after the RELEASE (a NOSCRIPT
       // retry is a second round trip) and took the room back: give it up again, or it would
-      // stay this node's in Redis, owned by nobody here, until the heartbeat goes.
-      else if (results[i] === 2 && !owned.has(room)) releasedMeanwhile.push(room);
+      // stay this node's in Redis, owned by nobody here, until the heartbeat goes. Not when
+      // it is owned or being claimed again meanwhile (a client reopened it): that is ours.
+      else if (results[i] === 2 && !owned.has(room) && !claiming.has(room))
+        releasedMeanwhile.push(room);
     });
-    for (const room of releasedMeanwhile) await RELEASE.run(redis, [ownerKey(room)], [id]);
+    // Sent in this same step: a claim started after the check above queues its CLAIM behind
+    // these RELEASEs on the connection, so it finds the room free and takes it.
+    await Promise.all(releasedMeanwhile.map((room) => RELEASE.run(redis, [ownerKey(room)], [id])));
   };
 
-  const tick = async () => {
+  /** The renewal and verify under way, which `drain` waits for (a verify may still write). */
+  let ticking: Promise<void> = Promise.resolve();
+  const tick = () => {
     // Overdue: the heartbeat may have expired and another node taken over. Give up first,
     // renew after; rooms are claimed again from scratch.
     if (!alive()) selfFence();
     if (renewing || stopped) return;
     renewing = true;
-    try {
-      await renew();
-      await verify();
-    } catch {
-      // Redis away: alive() runs out after fenceAfterMs and the next tick self-fences.
-    } finally {
-      renewing = false;
-    }
+    ticking = (async () => {
+      try {
+        await renew();
+        await verify();
+      } catch {
+        // Redis away: alive() runs out after fenceAfterMs and the next tick self-fences.
+      } finally {
+        renewing = false;
+      }
+    })();
   };
 
   await renew();
-  const timer = setInterval(() => void tick(), renewMs);
+  const timer = setInterval(tick, renewMs);
   timer.unref();
 
   return {
@@ -170,7 +180,15 @@ export async function startNodeLease(options: NodeLeaseOptions): Promise<NodeLea
         selfFence();
         return undefined;
       }
-      const holder = (await CLAIM.run(redis, [ownerKey(room)], [id])) as string | null;
+      claiming.set(room, (claiming.get(room) ?? 0) + 1);
+      let holder: string | null;
+      try {
+        holder = (await CLAIM.run(redis, [ownerKey(room)], [id])) as string | null;
+      } finally {
+        const left = claiming.get(room)! - 1;
+        if (left === 0) claiming.delete(room);
+        else claiming.set(room, left);
+      }
       // Claimed, but the answer came too late to be sure nobody took it after our heartbeat.
       if (holder === id && alive()) owned.add(room);
       return holder ?? undefined;
@@ -189,6 +207,7 @@ export async function startNodeLease(options: NodeLeaseOptions): Promise<NodeLea
     async drain() {
       stopped = true;
       clearInterval(timer);
+      await ticking; // a verify under way may still release or re-claim
       const rooms = [...owned];
       owned.clear();
       for (const room of rooms) await RELEASE.run(redis, [ownerKey(room)], [id]);
