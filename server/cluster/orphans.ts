@@ -32,6 +32,7 @@ const BATCH = 500;
 export class OrphanSweep {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
+  private stopped = false;
 
   constructor(private readonly deps: OrphanSweepDeps) {}
 
@@ -49,12 +50,14 @@ export class OrphanSweep {
    * the projector and the database after it, not under it.
    */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     await this.running?.catch(() => undefined);
   }
 
   /** One sweep now; resolves with how many documents it took to project. One at a time. */
   sweep(settleMs = this.deps.settleMs): Promise<number> {
+    if (this.stopped) return Promise.resolve(0);
     this.running ??= this.pass(settleMs).finally(() => {
       this.running = undefined;
     });
@@ -78,6 +81,7 @@ export class OrphanSweep {
       LIMIT ${BATCH}`;
     let taken = 0;
     for (const { doc } of stale) {
+      if (this.stopped) break; // a shutdown claims nothing more
       const parsed = tryParseKey(doc); // conversations only (inboxes are not projected)
       if (!parsed) continue;
       const owner = await ownerOf(lease, parsed.key).catch(() => undefined);
