@@ -15,7 +15,7 @@
  *   npm run bench:fanout -- --only=convosync --rates=300 --cpu-prof=/tmp/prof
  *   npm run bench:fanout -- --only=convosync --rates=300 --node-flags="--trace-gc"
  *   npm run bench:fanout -- --rates=none --scenarios=big --big-rate=200   # one scenario only
- *   options: --warmup=S (seconds of uncounted load per server first, default 30), --no-scenarios, --big-rate=N (500-member group), --burst=N, --bursts=N (default 7), --open=N,
+ *   options: --warmup=S (seconds of uncounted load per server first, default 30; 2 with --quick), --no-scenarios, --big-rate=N (500-member group), --burst=N, --bursts=N (default 7), --open=N,
  *            --env=SNAPSHOTS=off,... (extra environment for convosync)
  */
 import { parseArgs } from 'node:util';
@@ -46,7 +46,7 @@ const { values: args } = parseArgs({
     'node-flags': { type: 'string' },
     'p99-limit': { type: 'string', default: '50' },
     /** Seconds each server runs at the first rate before anything is measured (0: none). */
-    warmup: { type: 'string', default: '30' },
+    warmup: { type: 'string' },
     /** Extra environment for convosync, e.g. --env=SNAPSHOTS=off,PROJECTOR_MAX_DELAY_MS=5000 */
     env: { type: 'string' },
   },
@@ -287,7 +287,7 @@ async function main(): Promise<void> {
     // path's own warm-up: in one convosync process at 300 msg/s, V8's helper threads took
     // 9.9 % of a core 15-25 s after the start and 2.6 % 60-70 s after it (the main thread and
     // PGlite's unchanged), so the default is 30 s rather than a few.
-    const warmup = Number(args.warmup);
+    const warmup = Number(args.warmup ?? (quick ? 2 : 30));
     if (warmup > 0 && rates.length > 0)
       for (const t of targets) await measure(t, steady(t, rates[0]!, warmup), rates[0]!, warmup);
     for (const rate of rates) {
