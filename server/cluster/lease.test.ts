@@ -174,12 +174,17 @@ describe.skipIf(!hasEnv('REDIS_URL'))(`node lease${needs('REDIS_URL')}`, () => {
     return { reached: reached.opened, open: gate.open, evaluated };
   };
 
-  it('gives a room up again when a VERIFY retried after NOSCRIPT ran after its release', async () => {
+  /** A node on the scripted Redis that owns a room, its next VERIFY to be held at NOSCRIPT. */
+  const ownsRoomWithVerifyHeld = async () => {
     const hook: { current?: ScriptCall } = {};
     const a = await startNodeLease({ redis: scripted(hook), id: `a-${randomUUID()}`, ...FAST });
     const r = room();
     expect(await a.claim(r)).toBe(a.id);
-    const verify = verifyHeldAtNoscript(hook, r);
+    return { hook, a, r, verify: verifyHeldAtNoscript(hook, r) };
+  };
+
+  it('gives a room up again when a VERIFY retried after NOSCRIPT ran after its release', async () => {
+    const { a, r, verify } = await ownsRoomWithVerifyHeld();
     try {
       await verify.reached; // the next tick's VERIFY, with r among a's rooms
       await a.release(r);
@@ -199,11 +204,7 @@ describe.skipIf(!hasEnv('REDIS_URL'))(`node lease${needs('REDIS_URL')}`, () => {
   });
 
   it('keeps a room claimed again while such a VERIFY was on its way', async () => {
-    const hook: { current?: ScriptCall } = {};
-    const a = await startNodeLease({ redis: scripted(hook), id: `a-${randomUUID()}`, ...FAST });
-    const r = room();
-    expect(await a.claim(r)).toBe(a.id);
-    const verify = verifyHeldAtNoscript(hook, r);
+    const { hook, a, r, verify } = await ownsRoomWithVerifyHeld();
     const verifyGate = latch();
     const claimSent = latch();
     const claimGate = latch();

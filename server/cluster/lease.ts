@@ -146,6 +146,10 @@ export async function startNodeLease(options: NodeLeaseOptions): Promise<NodeLea
     await Promise.all(releasedMeanwhile.map((room) => RELEASE.run(redis, [ownerKey(room)], [id])));
   };
 
+  /** The live holder of `room`, if any (claims nothing). */
+  const holderOf = async (room: string): Promise<string | undefined> =>
+    ((await OWNER.run(redis, [ownerKey(room)], [])) as string | null) ?? undefined;
+
   /** The renewal and verify under way, which `drain` waits for (a verify may still write). */
   let ticking: Promise<void> = Promise.resolve();
   const tick = () => {
@@ -174,8 +178,7 @@ export async function startNodeLease(options: NodeLeaseOptions): Promise<NodeLea
     id,
     alive,
     async claim(room) {
-      if (retired)
-        return ((await OWNER.run(redis, [ownerKey(room)], [])) as string | null) ?? undefined;
+      if (retired) return holderOf(room);
       if (!alive()) {
         selfFence();
         return undefined;
@@ -193,9 +196,7 @@ export async function startNodeLease(options: NodeLeaseOptions): Promise<NodeLea
       if (holder === id && alive()) owned.add(room);
       return holder ?? undefined;
     },
-    async owner(room) {
-      return ((await OWNER.run(redis, [ownerKey(room)], [])) as string | null) ?? undefined;
-    },
+    owner: holderOf,
     owned: () => owned,
     retire() {
       retired = true;
