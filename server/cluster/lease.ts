@@ -103,8 +103,6 @@ export async function startNodeLease(options: NodeLeaseOptions): Promise<NodeLea
   if (!(renewMs < fenceAfterMs && fenceAfterMs < ttlMs))
     throw new Error('lease timings need renewMs < fenceAfterMs < ttlMs');
   const owned = new Set<string>();
-  /** Claims on their way, per room: a verify must not release what one of them is taking. */
-  const claiming = new Map<string, number>();
   let lastRenewed = Number.NEGATIVE_INFINITY; // when the last successful renewal was *sent*
   let renewing = false;
   let stopped = false;
@@ -131,19 +129,11 @@ export async function startNodeLease(options: NodeLeaseOptions): Promise<NodeLea
     const rooms = [...owned];
     if (rooms.length === 0) return;
     const results = (await VERIFY.run(redis, rooms.map(ownerKey), [id])) as number[];
-    const releasedMeanwhile: string[] = [];
+    // A room released while VERIFY was on its way needs nothing: its RELEASE went after the
+    // VERIFY on the same connection, so it ran after it and left the room free (redis.ts).
     rooms.forEach((room, i) => {
       if (results[i] === 0) lose(room, 'taken');
-      // Released while VERIFY was on its way, and VERIFY ran after the RELEASE (a NOSCRIPT
-      // retry is a second round trip) and took the room back: give it up again, or it would
-      // stay this node's in Redis, owned by nobody here, until the heartbeat goes. Not when
-      // it is owned or being claimed again meanwhile (a client reopened it): that is ours.
-      else if (results[i] === 2 && !owned.has(room) && !claiming.has(room))
-        releasedMeanwhile.push(room);
     });
-    // Sent in this same step: a claim started after the check above queues its CLAIM behind
-    // these RELEASEs on the connection, so it finds the room free and takes it.
-    await Promise.all(releasedMeanwhile.map((room) => RELEASE.run(redis, [ownerKey(room)], [id])));
   };
 
   /** The live holder of `room`, if any (claims nothing). */
@@ -183,15 +173,7 @@ export async function startNodeLease(options: NodeLeaseOptions): Promise<NodeLea
         selfFence();
         return undefined;
       }
-      claiming.set(room, (claiming.get(room) ?? 0) + 1);
-      let holder: string | null;
-      try {
-        holder = (await CLAIM.run(redis, [ownerKey(room)], [id])) as string | null;
-      } finally {
-        const left = claiming.get(room)! - 1;
-        if (left === 0) claiming.delete(room);
-        else claiming.set(room, left);
-      }
+      const holder = (await CLAIM.run(redis, [ownerKey(room)], [id])) as string | null;
       // Claimed, but the answer came too late to be sure nobody took it after our heartbeat.
       if (holder === id && alive()) owned.add(room);
       return holder ?? undefined;
@@ -208,7 +190,7 @@ export async function startNodeLease(options: NodeLeaseOptions): Promise<NodeLea
     async drain() {
       stopped = true;
       clearInterval(timer);
-      await ticking; // a verify under way may still release or re-claim
+      await ticking; // a verify under way may still re-claim a room Redis lost
       const rooms = [...owned];
       owned.clear();
       for (const room of rooms) await RELEASE.run(redis, [ownerKey(room)], [id]);

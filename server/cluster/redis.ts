@@ -11,7 +11,6 @@
  * Binary payloads (relays, next step) need a `withTypeMapping({[RESP_TYPES.BLOB_STRING]: Buffer})`
  * view of the client, and a blocking XREAD a `duplicate()` connection of its own.
  */
-import { createHash } from 'node:crypto';
 import { createClient } from '@redis/client';
 import { ConvosyncError } from '../../shared/errors.js';
 import { redactUrl } from '../redact.js';
@@ -67,22 +66,20 @@ export async function connectRedis(url: string, options: RedisOptions = {}): Pro
   return client;
 }
 
-/** A Lua script, run by its SHA-1 and loaded again when Redis lost it (a restart). */
+/**
+ * A Lua script, sent whole with EVAL on every run. Not EVALSHA with an EVAL retry on NOSCRIPT
+ * (after a Redis restart): that retry is a second round trip, so a command sent after the
+ * script could run before it. A lease VERIFY retried after the RELEASE that followed it took the
+ * released room back, and a presence change could land after a later one. EVAL keeps the order
+ * commands were sent in; Redis caches the compiled script by its hash, so each run costs only
+ * the few hundred bytes of source on the wire.
+ */
 export interface Script {
   run(redis: Redis, keys: string[], args: Array<string | number>): Promise<unknown>;
 }
 
 export function script(source: string): Script {
-  const sha = createHash('sha1').update(source).digest('hex');
   return {
-    async run(redis, keys, args) {
-      const options = { keys, arguments: args.map(String) };
-      try {
-        return await redis.evalSha(sha, options);
-      } catch (error) {
-        if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
-        return redis.eval(source, options);
-      }
-    },
+    run: (redis, keys, args) => redis.eval(source, { keys, arguments: args.map(String) }),
   };
 }
