@@ -78,7 +78,11 @@ export function fencedRoomStore(store: FencedDocStore, key: DocName): DocStore {
       await store.appendAt(name, update, head + 1);
       head += 1;
     },
-    compact: (name) => store.compact(name),
+    // With the room's own state: it holds every append up to `head`, all this store appended.
+    compact: (name, current) =>
+      current && head !== undefined
+        ? store.compactTo(name, current.update, head)
+        : store.compact(name),
     list: () => store.list(),
     stateVector: (name) => store.stateVector(name),
     getMeta: (k) => store.getMeta(k),

@@ -24,7 +24,7 @@ import {
   updateKey,
   updateRange,
 } from './leveldb-layout.js';
-import type { DocStore } from './types.js';
+import type { DocState, DocStore } from './types.js';
 
 /** y-leveldb document name for server metadata; not a valid conversation key, so no clash. */
 const SERVER_DOC = '$server';
@@ -133,10 +133,12 @@ export async function openLeveldbStore(
 
   /**
    * Merges the stored updates into one, in one atomic batch: the merged update at the next
-   * clock, the state vector valid at that clock, and the merged keys deleted.
+   * clock, the state vector valid at that clock, and the merged keys deleted. With `current`
+   * (every append so far included) only the keys are read, and nothing is replayed.
    */
-  const compact = async (name: string): Promise<Uint8Array> => {
+  const compact = async (name: string, current?: DocState): Promise<Uint8Array> => {
     check();
+    if (current) return compactTo(name, current);
     await writer.settled(); // what this document has queued is part of what gets merged
     const entries = await readUpdates(name);
     const doc = new Y.Doc({ guid: name });
@@ -152,14 +154,43 @@ export async function openLeveldbStore(
     doc.destroy();
     const reserved = reserve(name, 1);
     const last = typeof reserved === 'number' ? reserved : await reserved;
-    const clock = last + 1;
-    await writer.write([
-      { type: 'put', key: updateKey(name, clock), value: merged },
-      { type: 'put', key: stateVectorKey(name), value: encodeStateVector(clock, sv) },
-      ...entries.map(([key]): WriteOp => ({ type: 'del', key })),
-    ]);
+    await writeMerged(
+      name,
+      last + 1,
+      { update: merged, stateVector: sv },
+      entries.map(([key]) => key),
+    );
     return sv;
   };
+
+  /**
+   * Merges into `current`, which holds every update appended so far. Its clock is reserved
+   * before the first await, so appends asked for after this call take later clocks: they are
+   * not among the keys it deletes (those at or below the reserved one), and a load applies them
+   * after it. So the caller need not wait for this write before it appends again.
+   */
+  const compactTo = async (name: string, current: DocState): Promise<Uint8Array> => {
+    const reserved = reserve(name, 1);
+    const last = typeof reserved === 'number' ? reserved : await reserved;
+    const keys: Uint8Array[] = await db
+      .keys({ gte: updateRange(name).gte, lte: updateKey(name, last) })
+      .all();
+    // One update or none: nothing to merge (the reserved clock stays unused, which is harmless).
+    if (keys.length >= 2) await writeMerged(name, last + 1, current, keys);
+    return current.stateVector;
+  };
+
+  /** The merged update at `clock`, the state vector valid at that clock, `merged` deleted. */
+  const writeMerged = (name: string, clock: number, state: DocState, merged: Uint8Array[]) =>
+    writer.write([
+      { type: 'put', key: updateKey(name, clock), value: state.update },
+      {
+        type: 'put',
+        key: stateVectorKey(name),
+        value: encodeStateVector(clock, state.stateVector),
+      },
+      ...merged.map((key): WriteOp => ({ type: 'del', key })),
+    ]);
 
   return {
     load: async (name) => {
@@ -171,8 +202,8 @@ export async function openLeveldbStore(
       return entries.map(([, value]) => value);
     },
     append,
-    compact: async (name) => {
-      await compact(name);
+    compact: async (name, current) => {
+      await compact(name, current);
     },
     list: async () => {
       check();

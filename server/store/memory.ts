@@ -23,10 +23,14 @@ export function memoryStore(): DocStore {
       list.push(update.slice());
       docs.set(name, list);
     },
-    compact: async (name) => {
+    compact: async (name, current) => {
       check();
       const list = docs.get(name);
       if (!list || list.length < 2) return;
+      if (current) {
+        docs.set(name, [current.update.slice()]);
+        return;
+      }
       const doc = new Y.Doc();
       for (const update of list) Y.applyUpdate(doc, update);
       docs.set(name, [Y.encodeStateAsUpdate(doc)]);

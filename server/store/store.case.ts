@@ -52,6 +52,34 @@ export function runStoreSuite(name: string, open: () => Promise<DocStore>): void
       await store.close();
     });
 
+    it("compacts to the owner's state when given it, and appends after it load after it", async () => {
+      const store = await open();
+      const doc = new Y.Doc();
+      doc.on('update', (u: Uint8Array) => void store.append('d', u));
+      const secret = 'recalled content that must leave the disk';
+      doc.getMap('messages').set('m', { content: secret });
+      doc.getMap('messages').set('m', { content: '' });
+      doc.getMap('messages').set('n', { content: 'kept' });
+      await new Promise((r) => setTimeout(r, 20));
+      const current = {
+        update: Y.encodeStateAsUpdate(doc),
+        stateVector: Y.encodeStateVector(doc),
+      };
+      await store.compact('d', current);
+      const loaded = await store.load('d');
+      expect(loaded).toHaveLength(1);
+      expect(Buffer.from(loaded[0]!).toString('utf8')).not.toContain(secret);
+      doc.getMap('messages').set('o', { content: 'later' });
+      await new Promise((r) => setTimeout(r, 20));
+      const copy = new Y.Doc();
+      for (const u of await store.load('d')) Y.applyUpdate(copy, u);
+      expect(copy.getMap('messages').toJSON()).toEqual(doc.getMap('messages').toJSON());
+      expect(Y.decodeStateVector(await store.stateVector('d'))).toEqual(
+        Y.decodeStateVector(Y.encodeStateVector(doc)),
+      );
+      await store.close();
+    });
+
     it('lists documents and tells their state vectors', async () => {
       const store = await open();
       const doc = new Y.Doc();

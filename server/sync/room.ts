@@ -35,7 +35,7 @@ import type { Metrics } from '../metrics.js';
 import type { Moderation } from '../moderation/moderation.js';
 import { redactedUpdate } from '../moderation/redact.js';
 import { CompactionPolicy } from '../store/compaction.js';
-import type { DocStore } from '../store/types.js';
+import type { DocState, DocStore } from '../store/types.js';
 import { acceptedOwnWrites, acceptedSince, clientStates } from './authorship.js';
 import { RoomAwareness } from './awareness.js';
 import { broadcast, oneUpdate, removedHearIt } from './broadcast.js';
@@ -408,17 +408,35 @@ export class Room {
 
   /** Merges the stored update log (drops deleted content, e.g. recalled text, from disk). */
   compact(): Promise<void> {
+    let written: Promise<void> = Promise.resolve();
     const done = this.enqueue(async () => {
-      try {
-        await this.deps.store.compact(this.key);
-      } catch (error) {
-        this.compaction.failed();
-        throw error;
-      }
-      this.compaction.compacted();
-    });
+      const current = this.storedState();
+      written = this.deps.store.compact(this.key, current);
+      // From the room's own state, the merge takes its place in the log at once: the next step
+      // may append while the merged document (megabytes) is still being written.
+      if (!current) await written;
+    })
+      .then(() => written)
+      .then(
+        () => this.compaction.compacted(),
+        (error: unknown) => {
+          this.compaction.failed();
+          throw error;
+        },
+      );
     this.lastCompaction = done.catch(() => undefined);
     return done;
+  }
+
+  /**
+   * The document as stored, from memory, for a compaction: a queue step runs after every
+   * earlier step's append is durable, and a conversation's document holds nothing else. Not an
+   * inbox's (its view is never stored) nor a broken room's (its last step may not be on disk):
+   * the store merges what it holds.
+   */
+  private storedState(): DocState | undefined {
+    if (this.parsed.type === 'inbox' || this.broken || this.outbox.length > 0) return undefined;
+    return { update: Y.encodeStateAsUpdate(this.doc), stateVector: Y.encodeStateVector(this.doc) };
   }
 
   /**
