@@ -47,11 +47,19 @@ export function liveSummary(doc: Y.Doc): LogSummary {
   const { messages, stamps } = conversationRoots(doc);
   // A new message arrives as its stamp (the server's, after the client's message); a recall
   // rewrites both; an expiry (messageRetentionDays) deletes the message and keeps the stamp.
-  stamps.observe((event) => {
-    for (const key of event.keysChanged) index.refresh(key);
-  });
-  messages.observe((event) => {
-    for (const key of event.keysChanged) index.refresh(key);
+  // One pass per transaction over the keys either map changed: a new message changes both in
+  // one step, and two observers refreshed it twice.
+  doc.on('afterTransaction', (transaction: Y.Transaction) => {
+    let stamped: Set<string | null> | undefined;
+    let written: Set<string | null> | undefined;
+    for (const [type, keys] of transaction.changed) {
+      const changed: unknown = type; // Y's typing of `changed` does not relate to YMap<T>
+      if (changed === stamps) stamped = keys;
+      else if (changed === messages) written = keys;
+    }
+    if (stamped) for (const key of stamped) if (key !== null) index.refresh(key);
+    if (written)
+      for (const key of written) if (key !== null && !stamped?.has(key)) index.refresh(key);
   });
   return index;
 }
