@@ -81,7 +81,7 @@ export function fencedRoomStore(store: FencedDocStore, key: DocName): DocStore {
     // With the room's own state: it holds every append up to `head`, all this store appended.
     compact: (name, current) =>
       current && head !== undefined
-        ? store.compactTo(name, current.update, head)
+        ? store.compactTo(name, current.encode().update, head)
         : store.compact(name),
     list: () => store.list(),
     stateVector: (name) => store.stateVector(name),

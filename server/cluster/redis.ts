@@ -1,6 +1,6 @@
 /**
  * @module The Redis connection of cluster mode (`@redis/client`, node-redis core, the client
- * y/hub uses), and Lua scripts run by hash.
+ * y/hub uses), and its Lua scripts (run with EVAL, in the order sent: `script`).
  *
  * Commands fail at once while the connection is down (`disableOfflineQueue`) instead of queueing:
  * every caller here has a better answer than waiting (a lease lapses and self-fences, a rate

@@ -29,6 +29,11 @@ export class CompactionPolicy {
     this.base = 0;
   }
 
+  /** About how many bytes the stored log holds (an upper bound: deleted content included). */
+  get storedBytes(): number {
+    return this.base + this.bytes;
+  }
+
   /** Records one append; true (once, until it is done) when the log is due for a compaction. */
   appended(bytes: number): boolean {
     this.appends += 1;

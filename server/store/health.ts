@@ -8,7 +8,7 @@
  * `probeMs` until a write succeeds.
  */
 import { isFenced } from './fenced.js';
-import type { DocState, DocStore } from './types.js';
+import type { CurrentState, DocStore } from './types.js';
 
 export type StorageState = 'open' | 'failing' | 'closed';
 
@@ -65,7 +65,7 @@ export function watchStore(
   const writesWatched = (target: DocStore): DocStore => ({
     load: (name) => target.load(name),
     append: watched((name: string, update: Uint8Array) => target.append(name, update)),
-    compact: watched((name: string, current?: DocState) => target.compact(name, current)),
+    compact: watched((name: string, current?: CurrentState) => target.compact(name, current)),
     list: () => target.list(),
     stateVector: (name) => target.stateVector(name),
     getMeta: (key) => target.getMeta(key),

@@ -26,6 +26,38 @@ describe('DocStore: leveldb specifics', () => {
     await reopened.close();
   });
 
+  it("merges a large document's log on the merge thread, not from the caller's copy", async () => {
+    const store = await openLeveldbStore(await dir());
+    const doc = new Y.Doc();
+    const messages = doc.getMap<{ content: string }>('messages');
+    const appends: Promise<void>[] = [];
+    doc.on('update', (u: Uint8Array) => appends.push(store.append('big', u)));
+    const secret = 'recalled content that must leave the disk';
+    messages.set('recalled', { content: secret });
+    for (let i = 0; i < 1500; i++) messages.set(`m${i}`, { content: 'x'.repeat(1000) });
+    messages.set('recalled', { content: '' });
+    await Promise.all(appends);
+    let encoded = false;
+    // 1.5 MB: over the size the store takes from the caller, so it must not call encode.
+    const merged = store.compact('big', {
+      bytes: 1.5e6,
+      encode: () => {
+        encoded = true;
+        return { update: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) };
+      },
+    });
+    messages.set('after', { content: 'written while the merge ran' });
+    await Promise.all([merged, ...appends]);
+    expect(encoded).toBe(false);
+    const loaded = await store.load('big');
+    expect(loaded).toHaveLength(2); // the merge, then the append asked for after it
+    expect(Buffer.from(loaded[0]!).toString('utf8')).not.toContain(secret);
+    const copy = new Y.Doc();
+    for (const u of loaded) Y.applyUpdate(copy, u);
+    expect(copy.getMap('messages').toJSON()).toEqual(messages.toJSON());
+    await store.close();
+  });
+
   it('surfaces errors that y-leveldb would swallow: a second process cannot open the same store', async () => {
     const location = await dir();
     const first = await openLeveldbStore(location);

@@ -24,12 +24,29 @@ import {
   updateKey,
   updateRange,
 } from './leveldb-layout.js';
-import type { DocState, DocStore } from './types.js';
+import { mergeThread } from './merge-thread.js';
+import type { CurrentState, DocState, DocStore } from './types.js';
 
 /** y-leveldb document name for server metadata; not a valid conversation key, so no clash. */
 const SERVER_DOC = '$server';
 
 type Level = ClassicLevel<Uint8Array, Uint8Array>;
+
+/**
+ * Up to this size (about 10 ms to encode) a compaction takes the caller's own document; a
+ * larger one is replayed from disk on the merge thread (a 20 MB document took 80–250 ms to
+ * encode on the sync thread, every room of the process waiting).
+ */
+const MERGE_HERE_BYTES = 1 << 20;
+
+/** The state vector of the document that `updates` (none or a few) make. */
+const stateVectorOf = (updates: readonly Uint8Array[]): Uint8Array => {
+  const doc = new Y.Doc();
+  for (const update of updates) Y.applyUpdate(doc, update);
+  const sv = Y.encodeStateVector(doc);
+  doc.destroy();
+  return sv;
+};
 
 export interface LeveldbStoreOptions {
   /** Told about every batch written (metrics). */
@@ -104,6 +121,9 @@ export async function openLeveldbStore(
   const readUpdates = (name: string): Promise<Array<[Uint8Array, Uint8Array]>> =>
     db.iterator(updateRange(name)).all();
 
+  /** Replays large logs for compactions (merge-thread.ts); started on first use. */
+  const merger = mergeThread();
+
   const append = async (name: string, update: Uint8Array): Promise<void> => {
     check();
     const reserved = reserve(name, 1);
@@ -124,73 +144,77 @@ export async function openLeveldbStore(
     try {
       await writer.write(ops);
     } catch (error) {
-      // The reserved clock is not on disk (nor, for a first write, the state-vector key that
-      // lists the document): the next load reads the clock from disk again.
-      clocks.delete(name);
+      // A first write's state-vector key, which lists the document, is not on disk either: the
+      // next append must write it again, so the clock is read from disk again. Any other
+      // reserved clock is skipped, never handed out twice: a compaction of this document may
+      // hold a later one, and a reload that read the clock from disk would give that out again.
+      if (last === -1 && clocks.get(name) === 0) clocks.delete(name);
       throw error;
     }
   };
 
+  /** Per document, the compaction under way: the next one waits for it (see `compact`). */
+  const compacting = new Map<string, Promise<unknown>>();
+
   /**
-   * Merges the stored updates into one, in one atomic batch: the merged update at the next
-   * clock, the state vector valid at that clock, and the merged keys deleted. With `current`
-   * (every append so far included) only the keys are read, and nothing is replayed.
+   * Merges the document's stored updates into one, in one atomic batch: the merged update at a
+   * clock reserved when called, the state vector valid at that clock, and every update at or
+   * below it deleted. Appends asked for after the call take later clocks: they are kept, and a
+   * load applies them after the merge, so a caller need not wait for this before it appends
+   * again. The merge is the caller's own document when it is small (`current`, encoded now,
+   * before anything else can change it), else a replay of the stored updates on the merge
+   * thread, off the thread that serves the sockets. One document's compactions run one after
+   * the other: one that read its keys before the previous one's batch was written would leave
+   * that merged update behind, and with it any content a recall had just removed.
    */
-  const compact = async (name: string, current?: DocState): Promise<Uint8Array> => {
+  const compact = (name: string, current?: CurrentState): Promise<Uint8Array> => {
     check();
-    if (current) return compactTo(name, current);
-    await writer.settled(); // what this document has queued is part of what gets merged
-    const entries = await readUpdates(name);
-    const doc = new Y.Doc({ guid: name });
-    doc.transact(() => {
-      for (const [, update] of entries) Y.applyUpdate(doc, update);
+    const reserved = reserve(name, 1);
+    const state = current && current.bytes <= MERGE_HERE_BYTES ? current.encode() : undefined;
+    const previous = compacting.get(name) ?? Promise.resolve();
+    const run = previous.then(async () => {
+      const last = typeof reserved === 'number' ? reserved : await reserved;
+      // `current` holds every update up to `last` and the caller wrote them all; otherwise
+      // wait for what is queued, which includes every update up to `last`.
+      if (!state) await writer.settled();
+      const range = { gte: updateRange(name).gte, lte: updateKey(name, last) };
+      let keys: Uint8Array[];
+      let merged: DocState;
+      if (state) {
+        keys = await db.keys(range).all();
+        merged = state;
+      } else {
+        const entries = await db.iterator(range).all();
+        keys = entries.map(([key]) => key);
+        const updates = entries.map(([, update]) => update);
+        merged =
+          entries.length < 2
+            ? { update: updates[0] ?? new Uint8Array(), stateVector: stateVectorOf(updates) }
+            : await merger.merge(name, updates);
+      }
+      if (keys.length < 2) {
+        // Nothing to merge: give the reserved clock back if nothing came after it.
+        if (clocks.get(name) === last + 1) clocks.set(name, last);
+        return merged.stateVector;
+      }
+      await writer.write([
+        { type: 'put', key: updateKey(name, last + 1), value: merged.update },
+        {
+          type: 'put',
+          key: stateVectorKey(name),
+          value: encodeStateVector(last + 1, merged.stateVector),
+        },
+        ...keys.map((key): WriteOp => ({ type: 'del', key })),
+      ]);
+      return merged.stateVector;
     });
-    const sv = Y.encodeStateVector(doc);
-    if (entries.length < 2) {
-      doc.destroy();
-      return sv;
-    }
-    const merged = Y.encodeStateAsUpdate(doc);
-    doc.destroy();
-    const reserved = reserve(name, 1);
-    const last = typeof reserved === 'number' ? reserved : await reserved;
-    await writeMerged(
-      name,
-      last + 1,
-      { update: merged, stateVector: sv },
-      entries.map(([key]) => key),
-    );
-    return sv;
+    const tail = run.catch(() => undefined);
+    compacting.set(name, tail);
+    void tail.then(() => {
+      if (compacting.get(name) === tail) compacting.delete(name);
+    });
+    return run;
   };
-
-  /**
-   * Merges into `current`, which holds every update appended so far. Its clock is reserved
-   * before the first await, so appends asked for after this call take later clocks: they are
-   * not among the keys it deletes (those at or below the reserved one), and a load applies them
-   * after it. So the caller need not wait for this write before it appends again.
-   */
-  const compactTo = async (name: string, current: DocState): Promise<Uint8Array> => {
-    const reserved = reserve(name, 1);
-    const last = typeof reserved === 'number' ? reserved : await reserved;
-    const keys: Uint8Array[] = await db
-      .keys({ gte: updateRange(name).gte, lte: updateKey(name, last) })
-      .all();
-    // One update or none: nothing to merge (the reserved clock stays unused, which is harmless).
-    if (keys.length >= 2) await writeMerged(name, last + 1, current, keys);
-    return current.stateVector;
-  };
-
-  /** The merged update at `clock`, the state vector valid at that clock, `merged` deleted. */
-  const writeMerged = (name: string, clock: number, state: DocState, merged: Uint8Array[]) =>
-    writer.write([
-      { type: 'put', key: updateKey(name, clock), value: state.update },
-      {
-        type: 'put',
-        key: stateVectorKey(name),
-        value: encodeStateVector(clock, state.stateVector),
-      },
-      ...merged.map((key): WriteOp => ({ type: 'del', key })),
-    ]);
 
   return {
     load: async (name) => {
@@ -239,7 +263,9 @@ export async function openLeveldbStore(
     close: async () => {
       if (!open) return;
       open = false;
+      await Promise.all(compacting.values());
       await writer.settled();
+      await merger.close();
       await db.close();
     },
   };

@@ -28,7 +28,7 @@ export function memoryStore(): DocStore {
       const list = docs.get(name);
       if (!list || list.length < 2) return;
       if (current) {
-        docs.set(name, [current.update.slice()]);
+        docs.set(name, [current.encode().update]);
         return;
       }
       const doc = new Y.Doc();

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { DocStore } from './types.js';
+import type { CurrentState, DocStore } from './types.js';
 
 export function runStoreSuite(name: string, open: () => Promise<DocStore>): void {
   describe(`DocStore: ${name}`, () => {
@@ -52,31 +52,69 @@ export function runStoreSuite(name: string, open: () => Promise<DocStore>): void
       await store.close();
     });
 
+    /** A document whose updates the store is given as they happen (not awaited). */
+    const writing = (store: DocStore, name: string) => {
+      const doc = new Y.Doc();
+      const appends: Promise<void>[] = [];
+      doc.on('update', (u: Uint8Array) => appends.push(store.append(name, u)));
+      const current: CurrentState = {
+        bytes: 0,
+        encode: () => ({
+          update: Y.encodeStateAsUpdate(doc),
+          stateVector: Y.encodeStateVector(doc),
+        }),
+      };
+      return { doc, current, written: () => Promise.all(appends) };
+    };
+    const stored = async (store: DocStore, name: string) => {
+      const loaded = await store.load(name);
+      const copy = new Y.Doc();
+      for (const u of loaded) Y.applyUpdate(copy, u);
+      const text = Buffer.concat(loaded.map((u) => Buffer.from(u))).toString('utf8');
+      return { loaded, copy, text };
+    };
+    const secret = 'recalled content that must leave the disk';
+
     it("compacts to the owner's state when given it, and appends after it load after it", async () => {
       const store = await open();
-      const doc = new Y.Doc();
-      doc.on('update', (u: Uint8Array) => void store.append('d', u));
-      const secret = 'recalled content that must leave the disk';
+      const { doc, current, written } = writing(store, 'd');
       doc.getMap('messages').set('m', { content: secret });
       doc.getMap('messages').set('m', { content: '' });
       doc.getMap('messages').set('n', { content: 'kept' });
-      await new Promise((r) => setTimeout(r, 20));
-      const current = {
-        update: Y.encodeStateAsUpdate(doc),
-        stateVector: Y.encodeStateVector(doc),
-      };
+      await written();
       await store.compact('d', current);
-      const loaded = await store.load('d');
+      const { loaded, text } = await stored(store, 'd');
       expect(loaded).toHaveLength(1);
-      expect(Buffer.from(loaded[0]!).toString('utf8')).not.toContain(secret);
+      expect(text).not.toContain(secret);
       doc.getMap('messages').set('o', { content: 'later' });
-      await new Promise((r) => setTimeout(r, 20));
-      const copy = new Y.Doc();
-      for (const u of await store.load('d')) Y.applyUpdate(copy, u);
+      await written();
+      const { copy } = await stored(store, 'd');
       expect(copy.getMap('messages').toJSON()).toEqual(doc.getMap('messages').toJSON());
       expect(Y.decodeStateVector(await store.stateVector('d'))).toEqual(
         Y.decodeStateVector(Y.encodeStateVector(doc)),
       );
+      await store.close();
+    });
+
+    it('keeps the appends asked for while a compaction is on its way, and merges back to back compactions', async () => {
+      const store = await open();
+      const { doc, current, written } = writing(store, 'd');
+      const messages = doc.getMap('messages');
+      messages.set('m', { content: secret });
+      messages.set('n', { content: 'kept' });
+      await written();
+      // Not awaited: the owner goes on at once. A recall, then the recall's own compaction,
+      // while the first one may still be reading its keys.
+      const first = store.compact('d', current);
+      messages.set('m', { content: '' });
+      messages.set('o', { content: 'after the first compaction' });
+      const second = store.compact('d', current);
+      messages.set('p', { content: 'after the second' });
+      await Promise.all([first, second, written()]);
+      const { loaded, copy, text } = await stored(store, 'd');
+      expect(copy.getMap('messages').toJSON()).toEqual(messages.toJSON());
+      expect(text).not.toContain(secret);
+      expect(loaded.length).toBeLessThanOrEqual(2); // the merge, and 'p' after it
       await store.close();
     });
 

@@ -8,19 +8,26 @@ export interface DocState {
   stateVector: Uint8Array;
 }
 
+/** The document as its owner holds it, every append made so far included (a room's copy). */
+export interface CurrentState {
+  /** About how many bytes the stored log of it holds (what encoding it would cost). */
+  readonly bytes: number;
+  /** Its state, encoded now: a store calls it during `compact` itself, before any await. */
+  encode(): DocState;
+}
+
 export interface DocStore {
   /** Every stored update of `name`, oldest first; empty for a document never stored. */
   load(name: string): Promise<Uint8Array[]>;
   /** Appends one update. Resolves only once the update survives a kill -9 of this process. */
   append(name: string, update: Uint8Array): Promise<void>;
   /**
-   * Merges the stored updates of `name` into one (deleted content is dropped from disk).
-   * `current`, when the caller has it: the document as it stands with every append made so far
-   * (a room's in-memory copy). It becomes the merged update as it is, so the store neither reads
-   * the updates back nor replays them (a 20k-message room paused for that), and the caller may
-   * append again before this resolves: appends asked for after this call are kept after it.
+   * Merges the stored updates of `name` into one (deleted content is dropped from disk). Appends
+   * asked for after this call are kept after the merge: the caller may go on appending before
+   * this resolves. `current`, when the caller has it: the document with every append made so
+   * far, which a store may take as the merge instead of reading the log back and replaying it.
    */
-  compact(name: string, current?: DocState): Promise<void>;
+  compact(name: string, current?: CurrentState): Promise<void>;
   /** The names of all stored documents. */
   list(): Promise<string[]>;
   /** The Yjs state vector of a stored document (empty document: no clients). */

@@ -35,7 +35,7 @@ import type { Metrics } from '../metrics.js';
 import type { Moderation } from '../moderation/moderation.js';
 import { redactedUpdate } from '../moderation/redact.js';
 import { CompactionPolicy } from '../store/compaction.js';
-import type { DocState, DocStore } from '../store/types.js';
+import type { CurrentState, DocStore } from '../store/types.js';
 import { acceptedOwnWrites, acceptedSince, clientStates } from './authorship.js';
 import { RoomAwareness } from './awareness.js';
 import { broadcast, oneUpdate, removedHearIt } from './broadcast.js';
@@ -135,6 +135,7 @@ export class Room {
   private record: StepRecord = NOTHING_ACCEPTED;
   private readonly compaction: CompactionPolicy;
   private lastCompaction: Promise<void> = Promise.resolve();
+  private detached = false;
   /** Whole-document encodings for clients that arrive with nothing (conversations only). */
   private readonly fullStates: FullStates | undefined;
   /** The current step overwrote new messages with their censored copies (see `flush`). */
@@ -409,34 +410,46 @@ export class Room {
   /** Merges the stored update log (drops deleted content, e.g. recalled text, from disk). */
   compact(): Promise<void> {
     let written: Promise<void> = Promise.resolve();
+    // The merge takes its place in the log when asked for (DocStore.compact), so the room goes
+    // on at once: the next step may append while the merged document (megabytes for a long
+    // conversation) is replayed and written.
     const done = this.enqueue(async () => {
-      const current = this.storedState();
-      written = this.deps.store.compact(this.key, current);
-      // From the room's own state, the merge takes its place in the log at once: the next step
-      // may append while the merged document (megabytes) is still being written.
-      if (!current) await written;
+      written = this.deps.store.compact(this.key, this.storedState());
+      this.compaction.compacted(); // what it merges: everything appended so far
     })
       .then(() => written)
-      .then(
-        () => this.compaction.compacted(),
-        (error: unknown) => {
-          this.compaction.failed();
-          throw error;
-        },
-      );
+      .catch((error: unknown) => {
+        this.compaction.failed();
+        throw error;
+      });
     this.lastCompaction = done.catch(() => undefined);
     return done;
   }
 
   /**
+   * Rooms hands this room out no more (unloaded, dropped): a newer load of its key may append to
+   * the same log, so its document no longer stands for what is stored.
+   */
+  detach(): void {
+    this.detached = true;
+  }
+
+  /**
    * The document as stored, from memory, for a compaction: a queue step runs after every
    * earlier step's append is durable, and a conversation's document holds nothing else. Not an
-   * inbox's (its view is never stored) nor a broken room's (its last step may not be on disk):
-   * the store merges what it holds.
+   * inbox's (its view is never stored), a broken room's (its last step may not be on disk) nor
+   * a detached one's: the store merges what it holds.
    */
-  private storedState(): DocState | undefined {
-    if (this.parsed.type === 'inbox' || this.broken || this.outbox.length > 0) return undefined;
-    return { update: Y.encodeStateAsUpdate(this.doc), stateVector: Y.encodeStateVector(this.doc) };
+  private storedState(): CurrentState | undefined {
+    if (this.parsed.type === 'inbox' || this.broken || this.detached || this.outbox.length > 0)
+      return undefined;
+    return {
+      bytes: this.compaction.storedBytes,
+      encode: () => ({
+        update: Y.encodeStateAsUpdate(this.doc),
+        stateVector: Y.encodeStateVector(this.doc),
+      }),
+    };
   }
 
   /**

@@ -303,6 +303,7 @@ export class Rooms {
     this.cancelIdle(room);
     // Only forget this very room: a newer load of the same key may already be registered.
     if (this.loaded.get(room.key) !== room) return;
+    room.detach();
     this.loaded.delete(room.key);
     this.loading.delete(room.key);
     for (const listener of this.unloadListeners) listener(room.key);

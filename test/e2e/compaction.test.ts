@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { openLeveldbStore } from '../../server/store/leveldb.js';
-import type { DocState } from '../../server/store/types.js';
+import type { CurrentState } from '../../server/store/types.js';
 import { inboxKey, privateKey } from '../../shared/keys.js';
 import { conversationRoots } from '../../shared/schema.js';
 import {
@@ -29,7 +29,7 @@ afterAll(async () => {
 it("merges a conversation's log from the room's document, and an inbox's from disk", async () => {
   const dataDir = await tempDir();
   const real = await openLeveldbStore(path.join(dataDir, 'docs'));
-  const given = new Map<string, DocState | undefined>();
+  const given = new Map<string, CurrentState | undefined>();
   const store = wrapStore(real, {
     compact: (name, current) => {
       given.set(name, current);
@@ -53,9 +53,9 @@ it("merges a conversation's log from the room's document, and an inbox's from di
   await room.compact();
   const current = given.get(chat);
   expect(current).toBeDefined();
-  expect(current!.update).toEqual(Y.encodeStateAsUpdate(room.doc));
   const stored = await real.load(chat);
-  expect(stored.map((u) => new Uint8Array(u))).toEqual([current!.update]);
+  // The very document the room holds (small: the store took it rather than replay the log).
+  expect(stored.map((u) => new Uint8Array(u))).toEqual([Y.encodeStateAsUpdate(room.doc)]);
   // The state vector key agrees with it: no second merge when it is asked for.
   expect(new Uint8Array(await real.stateVector(chat))).toEqual(Y.encodeStateVector(room.doc));
   const reloaded = new Y.Doc();
