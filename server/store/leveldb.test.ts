@@ -58,6 +58,24 @@ describe('DocStore: leveldb specifics', () => {
     await store.close();
   });
 
+  it('lists a document whose first write came right after a compaction found it empty', async () => {
+    const location = await dir();
+    const store = await openLeveldbStore(location);
+    const doc = new Y.Doc();
+    doc.getMap('messages').set('k', 'v');
+    const update = Y.encodeStateAsUpdate(doc);
+    // The compaction takes the clock before the append's: it finds nothing and writes nothing.
+    await Promise.all([store.compact('d'), store.append('d', update)]);
+    expect(await store.list()).toEqual(['d']);
+    expect(Y.decodeStateVector(await store.stateVector('d'))).toEqual(
+      Y.decodeStateVector(Y.encodeStateVector(doc)),
+    );
+    await store.close();
+    const reopened = await openLeveldbStore(location);
+    expect(await reopened.list()).toEqual(['d']);
+    await reopened.close();
+  });
+
   it('surfaces errors that y-leveldb would swallow: a second process cannot open the same store', async () => {
     const location = await dir();
     const first = await openLeveldbStore(location);

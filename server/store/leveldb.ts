@@ -39,6 +39,8 @@ type Level = ClassicLevel<Uint8Array, Uint8Array>;
  */
 const MERGE_HERE_BYTES = 1 << 20;
 
+const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Y.Doc({ guid: 'empty' }));
+
 /** The state vector of the document that `updates` (none or a few) make. */
 const stateVectorOf = (updates: readonly Uint8Array[]): Uint8Array => {
   const doc = new Y.Doc();
@@ -73,6 +75,8 @@ export async function openLeveldbStore(
    * the first lookup runs, so appends that arrive meanwhile take the clocks after it, in order.
    */
   const clocks = new Map<string, number | Promise<number>>();
+  /** Documents whose state-vector key (which `list` reads) is on disk: stored ones this process loaded or wrote. */
+  const listed = new Set<string>();
   let open = true;
 
   const check = () => {
@@ -129,28 +133,25 @@ export async function openLeveldbStore(
     const reserved = reserve(name, 1);
     const last = typeof reserved === 'number' ? reserved : await reserved;
     const ops: WriteOp[] = [];
-    if (last === -1) {
-      // A document's first write also writes its state-vector key, which lists it (as y-leveldb).
+    if (!listed.has(name)) {
+      // The state-vector key lists the document (as y-leveldb writes it with the first update).
+      // Valid for a first write (clock 0: this update is all there is); after a clock given up
+      // (a failed write, an empty compaction) it names the clock before this one, so it reads
+      // as stale and is computed again when asked for (`stateVector`).
       const doc = new Y.Doc({ guid: name }); // a guid of its own: no random uuid to draw
       Y.applyUpdate(doc, update);
       ops.push({
         type: 'put',
         key: stateVectorKey(name),
-        value: encodeStateVector(0, Y.encodeStateVector(doc)),
+        value: encodeStateVector(Math.max(last, 0), Y.encodeStateVector(doc)),
       });
       doc.destroy();
     }
     ops.push({ type: 'put', key: updateKey(name, last + 1), value: update });
-    try {
-      await writer.write(ops);
-    } catch (error) {
-      // A first write's state-vector key, which lists the document, is not on disk either: the
-      // next append must write it again, so the clock is read from disk again. Any other
-      // reserved clock is skipped, never handed out twice: a compaction of this document may
-      // hold a later one, and a reload that read the clock from disk would give that out again.
-      if (last === -1 && clocks.get(name) === 0) clocks.delete(name);
-      throw error;
-    }
+    // A failed write leaves its clock unused, never handed out again (a compaction of this
+    // document may hold a later one): a gap in the clocks is harmless.
+    await writer.write(ops);
+    listed.add(name);
   };
 
   /** Per document, the compaction under way: the next one waits for it (see `compact`). */
@@ -174,9 +175,15 @@ export async function openLeveldbStore(
     const previous = compacting.get(name) ?? Promise.resolve();
     const run = previous.then(async () => {
       const last = typeof reserved === 'number' ? reserved : await reserved;
-      // `current` holds every update up to `last` and the caller wrote them all; otherwise
-      // wait for what is queued, which includes every update up to `last`.
-      if (!state) await writer.settled();
+      if (last < 0) {
+        // Nothing stored: nothing to merge (and updateKey(name, -1) would name the last clock).
+        if (clocks.get(name) === 0) clocks.set(name, -1);
+        return EMPTY_STATE_VECTOR;
+      }
+      // `current` holds every update up to `last` and the caller wrote them all; otherwise wait
+      // for the writes queued so far, which include every update up to `last` (not for the
+      // writer to be idle: under load it never is).
+      if (!state) await writer.write([]).catch(() => undefined);
       const range = { gte: updateRange(name).gte, lte: updateKey(name, last) };
       let keys: Uint8Array[];
       let merged: DocState;
@@ -206,6 +213,7 @@ export async function openLeveldbStore(
         },
         ...keys.map((key): WriteOp => ({ type: 'del', key })),
       ]);
+      listed.add(name);
       return merged.stateVector;
     });
     const tail = run.catch(() => undefined);
@@ -221,6 +229,7 @@ export async function openLeveldbStore(
       check();
       const entries = await readUpdates(name);
       const last = entries.length === 0 ? -1 : clockOf(entries.at(-1)![0]);
+      if (entries.length > 0) listed.add(name);
       // Only when nothing was reserved meanwhile: a pending reservation already counts further.
       if (!clocks.has(name)) clocks.set(name, last);
       return entries.map(([, value]) => value);

@@ -2,7 +2,9 @@
  * @module A worker thread that merges a document's stored updates (merge-worker.ts). A
  * compaction replays the whole log into a Y.Doc and encodes it: 0.4–1 s for a 20k-message
  * conversation, which on the sync thread stalled every room of the process. Started on the
- * first merge, unref'd (an idle merger keeps no process alive), started again after a crash.
+ * first merge and started again after a crash (the merges it held fail; a compaction that fails
+ * leaves the log merely longer). Referenced only while it holds merges, so an idle merger keeps
+ * no process alive.
  */
 import { Worker } from 'node:worker_threads';
 import type { DocState } from './types.js';
@@ -18,57 +20,64 @@ export interface Merger {
   close(): Promise<void>;
 }
 
-export function mergeThread(): Merger {
-  let worker: Worker | undefined;
-  let next = 0;
-  const pending = new Map<
-    number,
-    { resolve: (state: DocState) => void; reject: (error: Error) => void }
-  >();
+interface Waiting {
+  resolve: (state: DocState) => void;
+  reject: (error: Error) => void;
+}
 
-  const failAll = (error: Error) => {
-    for (const { reject } of pending.values()) reject(error);
-    pending.clear();
+/** One worker and the merges it holds: a crashed one fails its own merges, not a successor's. */
+interface Thread {
+  worker: Worker;
+  pending: Map<number, Waiting>;
+}
+
+export function mergeThread(): Merger {
+  let current: Thread | undefined;
+  let closed = false;
+  let next = 0;
+
+  const failAll = (thread: Thread, error: Error) => {
+    if (current === thread) current = undefined;
+    for (const { reject } of thread.pending.values()) reject(error);
+    thread.pending.clear();
   };
 
-  const start = (): Worker => {
-    const started = new Worker(new URL('../db/worker-boot.mjs', import.meta.url), {
+  const start = (): Thread => {
+    const worker = new Worker(new URL('../db/worker-boot.mjs', import.meta.url), {
       workerData: { entry: new URL('./merge-worker.ts', import.meta.url).href },
     });
-    started.unref();
-    started.on('message', (reply: FromMerge) => {
-      const waiting = pending.get(reply.id);
+    const thread: Thread = { worker, pending: new Map() };
+    worker.on('message', (reply: FromMerge) => {
+      const waiting = thread.pending.get(reply.id);
       if (!waiting) return;
-      pending.delete(reply.id);
+      thread.pending.delete(reply.id);
+      if (thread.pending.size === 0) worker.unref();
       if ('error' in reply) waiting.reject(new Error(reply.error));
       else waiting.resolve({ update: reply.update, stateVector: reply.stateVector });
     });
-    started.on('error', (error) => {
-      if (worker === started) worker = undefined;
-      failAll(error);
-    });
-    started.on('exit', (code) => {
-      if (worker === started) worker = undefined;
-      failAll(new Error(`the merge thread exited with ${code}`));
-    });
-    return started;
+    worker.on('error', (error) => failAll(thread, error));
+    worker.on('exit', (code) => failAll(thread, new Error(`the merge thread exited with ${code}`)));
+    return thread;
   };
 
   return {
     merge(name, updates) {
-      worker ??= start();
+      if (closed) return Promise.reject(new Error('the merge thread is closed'));
+      current ??= start();
+      const thread = current;
       const id = ++next;
-      const sent = worker;
       return new Promise<DocState>((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        sent.postMessage({ id, name, updates } satisfies ToMerge);
+        thread.pending.set(id, { resolve, reject });
+        thread.worker.ref();
+        thread.worker.postMessage({ id, name, updates } satisfies ToMerge);
       });
     },
     async close() {
-      const running = worker;
-      worker = undefined;
-      if (running) await running.terminate();
-      failAll(new Error('the merge thread is closed'));
+      closed = true;
+      const thread = current;
+      if (!thread) return;
+      failAll(thread, new Error('the merge thread is closed'));
+      await thread.worker.terminate();
     },
   };
 }
