@@ -27,6 +27,7 @@ import type { RateLimit } from '../moderation/rate-limit-seam.js';
 import type { PresenceRegistry } from '../presence.js';
 import type { FencedDocStore } from '../store/fenced.js';
 import type { BatchStats } from '../store/group-commit.js';
+import { mergeThread } from '../store/merge-thread.js';
 import { openPostgresStore } from '../store/postgres.js';
 import type { RoomPlacement, Rooms, ServerRooms } from '../sync/rooms.js';
 import type { SyncRooms } from '../sync/socket.js';
@@ -118,6 +119,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     onError: (error) => log.warn('rate limit in redis failed, local buckets for now', { error }),
   });
   const replicas = new Replicas({ store });
+  const merger = mergeThread();
   const notices = await startInboxNotices({
     redis,
     redisUrl: options.redisUrl,
@@ -135,7 +137,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     ids,
     presence,
     rateLimit,
-    placement: leasedPlacement(lease, store, replicas),
+    placement: leasedPlacement(lease, store, replicas, merger),
     inbox: { ...notices, swapMeta: (key, expected, value) => store.swapMeta(key, expected, value) },
     get relay() {
       return relay;
@@ -162,6 +164,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
       await lease.drain().catch((error) => log.warn('lease drain failed', { error }));
       await presence.close().catch((error) => log.warn('presence close failed', { error }));
       await slot.release().catch((error) => log.warn('slot release failed', { error }));
+      await merger.close();
       await store.close();
       await redis.close();
     },

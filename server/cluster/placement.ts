@@ -8,6 +8,7 @@
 import { ConvosyncError } from '../../shared/errors.js';
 import type { DocName } from '../../shared/keys.js';
 import type { FencedDocStore, LogPosition } from '../store/fenced.js';
+import { MERGE_HERE_BYTES, type Merger } from '../store/merge-thread.js';
 import type { DocStore } from '../store/types.js';
 import type { RoomPlacement } from '../sync/rooms.js';
 import type { NodeLease } from './lease.js';
@@ -32,6 +33,8 @@ export function leasedPlacement(
   lease: NodeLease,
   store: FencedDocStore,
   replicas: Replicas,
+  /** Replays large logs for the rooms' compactions, off the sync thread. */
+  merger: Merger,
 ): RoomPlacement {
   return {
     async acquire(key) {
@@ -43,7 +46,7 @@ export function leasedPlacement(
           holder ? `${key} is owned by node ${holder}` : `this node's lease has lapsed`,
         );
     },
-    storeFor: (key) => fencedRoomStore(store, key),
+    storeFor: (key) => fencedRoomStore(store, key, merger),
     async giveUp(keys) {
       lease.retire();
       await Promise.all(keys.map((key) => lease.release(key)));
@@ -60,7 +63,7 @@ export function leasedPlacement(
  * head+1 (and moves the head on success). Not shared between loads: a reload starts from what
  * the log holds then.
  */
-export function fencedRoomStore(store: FencedDocStore, key: DocName): DocStore {
+export function fencedRoomStore(store: FencedDocStore, key: DocName, merger: Merger): DocStore {
   let head: LogPosition | undefined;
   const mine = (name: string) => {
     if (name !== key) throw new Error(`the store of ${key} was asked for ${name}`);
@@ -79,10 +82,18 @@ export function fencedRoomStore(store: FencedDocStore, key: DocName): DocStore {
       head += 1;
     },
     // With the room's own state: it holds every append up to `head`, all this store appended.
-    compact: (name, current) =>
-      current && head !== undefined
-        ? store.compactTo(name, current.encode().update, head)
-        : store.compact(name),
+    // With the room's own state (it holds every append up to `head`, all this store appended)
+    // when small; a larger log is read back and replayed on the merge thread, then merged up
+    // to the head that read found (appends the room made meanwhile are in it, later ones kept).
+    compact: async (name, current) => {
+      if (head === undefined) return store.compact(name);
+      if (current && current.bytes <= MERGE_HERE_BYTES)
+        return store.compactTo(name, current.encode().update, head);
+      const log = await store.loadLog(name);
+      if (log.updates.length < 2) return;
+      const merged = await merger.merge(name, log.updates);
+      await store.compactTo(name, merged.update, log.head);
+    },
     list: () => store.list(),
     stateVector: (name) => store.stateVector(name),
     getMeta: (k) => store.getMeta(k),

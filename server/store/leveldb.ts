@@ -24,20 +24,13 @@ import {
   updateKey,
   updateRange,
 } from './leveldb-layout.js';
-import { mergeThread } from './merge-thread.js';
+import { MERGE_HERE_BYTES, mergeThread } from './merge-thread.js';
 import type { CurrentState, DocState, DocStore } from './types.js';
 
 /** y-leveldb document name for server metadata; not a valid conversation key, so no clash. */
 const SERVER_DOC = '$server';
 
 type Level = ClassicLevel<Uint8Array, Uint8Array>;
-
-/**
- * Up to this size (about 10 ms to encode) a compaction takes the caller's own document; a
- * larger one is replayed from disk on the merge thread (a 20 MB document took 80–250 ms to
- * encode on the sync thread, every room of the process waiting).
- */
-const MERGE_HERE_BYTES = 1 << 20;
 
 const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Y.Doc({ guid: 'empty' }));
 

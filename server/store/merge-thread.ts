@@ -9,6 +9,13 @@
 import { Worker } from 'node:worker_threads';
 import type { DocState } from './types.js';
 
+/**
+ * Up to this size (about 10 ms to encode) a compaction takes the caller's own document
+ * (CurrentState); a larger log is replayed on the merge thread instead (a 20 MB document took
+ * 80–250 ms to encode on the sync thread, every room of the process waiting).
+ */
+export const MERGE_HERE_BYTES = 1 << 20;
+
 export type ToMerge = { id: number; name: string; updates: Uint8Array[] };
 export type FromMerge =
   | { id: number; update: Uint8Array; stateVector: Uint8Array }

@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import type { DocName } from '../../shared/keys.js';
 import { hasEnv, needs } from '../../test/cluster-env.js';
 import { openTestDatabase } from '../../test/db.js';
+import { fencedRoomStore } from '../cluster/placement.js';
 import { type Database, openDatabase } from '../db/connect.js';
 import { migrate } from '../db/migrate.js';
 import { createLogger } from '../log.js';
 import { isFenced } from './fenced.js';
+import { mergeThread } from './merge-thread.js';
 import { openPostgresStore } from './postgres.js';
 import { runStoreSuite } from './store.case.js';
 
@@ -275,5 +278,53 @@ describe.skipIf(!hasEnv('DATABASE_URL'))(`DocStore: postgres fence${needs('DATAB
       b.swapMeta(key, '{"v":2}', '{"v":"b"}'),
     ]);
     expect(won.filter(Boolean)).toHaveLength(1);
+  });
+});
+
+describe.skipIf(!hasEnv('DATABASE_URL'))(`a room's fenced store${needs('DATABASE_URL')}`, () => {
+  it('merges a large log on the merge thread up to the head it read, and keeps the appends after it', async () => {
+    const db = await fresh();
+    const store = openPostgresStore(db.sql, { node: 1 });
+    const merger = mergeThread();
+    try {
+      const room = fencedRoomStore(store, 'group_big' as DocName, merger);
+      expect(await room.load('group_big')).toEqual([]);
+      const doc = new Y.Doc();
+      const messages = doc.getMap<{ content: string }>('messages');
+      const appends: Promise<void>[] = [];
+      // One at a time, in order, as a room appends (each at the head it moved to).
+      let chain = Promise.resolve();
+      doc.on('update', (u: Uint8Array) => {
+        chain = chain.then(() => room.append('group_big', u));
+        appends.push(chain);
+      });
+      const secret = 'recalled content that must leave the disk';
+      messages.set('recalled', { content: secret });
+      for (let i = 0; i < 40; i++) messages.set(`m${i}`, { content: 'x'.repeat(1000) });
+      messages.set('recalled', { content: '' });
+      await Promise.all(appends);
+      let encoded = false;
+      const compacted = room.compact('group_big', {
+        bytes: 2 << 20, // over the size taken from the caller: replayed from the log instead
+        encode: () => {
+          encoded = true;
+          return { update: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) };
+        },
+      });
+      messages.set('after', { content: 'written while the merge ran' });
+      await Promise.all([compacted, ...appends]);
+      expect(encoded).toBe(false);
+      const log = await store.loadLog('group_big');
+      const text = Buffer.concat(log.updates.map((u) => Buffer.from(u))).toString('utf8');
+      expect(text).not.toContain(secret);
+      expect(log.updates.length).toBeLessThanOrEqual(2); // the snapshot, and maybe 'after'
+      const copy = new Y.Doc();
+      for (const u of log.updates) Y.applyUpdate(copy, u);
+      expect(copy.getMap('messages').toJSON()).toEqual(messages.toJSON());
+    } finally {
+      await merger.close();
+      await store.close();
+      await db.close();
+    }
   });
 });
