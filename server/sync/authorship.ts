@@ -8,13 +8,15 @@ import type { IdentityId } from '../../shared/ids.js';
 import * as wire from '../../shared/protocol/sync.js';
 import { conversationRoots } from '../../shared/schema.js';
 
-/** The `accepted` frame for every client whose state moved since `before`, if any moved. */
-export function acceptedSince(doc: Y.Doc, before: Map<number, number>): Uint8Array | undefined {
+/**
+ * The `accepted` frame for every client whose state `transaction` moved, if any moved. Yjs
+ * records the states before and after every transaction: read from there, not by scanning every
+ * client the document ever had twice more per step (a long-lived conversation has thousands).
+ */
+export function acceptedIn(transaction: Y.Transaction): Uint8Array | undefined {
   const states: Array<[number, number]> = [];
-  for (const [client, structs] of doc.store.clients.entries()) {
-    const state = clockOf(structs);
-    if ((before.get(client) ?? 0) !== state) states.push([client, state]);
-  }
+  for (const [client, state] of transaction.afterState)
+    if ((transaction.beforeState.get(client) ?? 0) !== state) states.push([client, state]);
   return states.length > 0 ? wire.writeAccepted(states) : undefined;
 }
 
@@ -24,16 +26,4 @@ export function acceptedOwnWrites(doc: Y.Doc, identity: IdentityId): Uint8Array 
   for (const [client, owner] of conversationRoots(doc).clients.entries())
     if (owner === identity) states.push([Number(client), Y.getState(doc.store, Number(client))]);
   return states.length > 0 ? wire.writeAccepted(states) : undefined;
-}
-
-/** Each client's state (next clock), read without encoding a state vector. */
-export function clientStates(doc: Y.Doc): Map<number, number> {
-  const states = new Map<number, number>();
-  for (const [client, structs] of doc.store.clients.entries()) states.set(client, clockOf(structs));
-  return states;
-}
-
-function clockOf(structs: ReadonlyArray<{ id: { clock: number }; length: number }>): number {
-  const last = structs[structs.length - 1];
-  return last ? last.id.clock + last.length : 0;
 }

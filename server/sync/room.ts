@@ -36,7 +36,7 @@ import type { Moderation } from '../moderation/moderation.js';
 import { redactedUpdate } from '../moderation/redact.js';
 import { CompactionPolicy } from '../store/compaction.js';
 import type { CurrentState, DocStore } from '../store/types.js';
-import { acceptedOwnWrites, acceptedSince, clientStates } from './authorship.js';
+import { acceptedIn, acceptedOwnWrites } from './authorship.js';
 import { RoomAwareness } from './awareness.js';
 import { broadcast, oneUpdate, removedHearIt } from './broadcast.js';
 import {
@@ -591,14 +591,15 @@ export class Room {
     verdict: Extract<Verdict, { ok: true }>,
     now: number,
   ): AppliedStep | undefined {
-    const before = peer.acks ? clientStates(this.doc) : undefined;
     // The update and the server's writes that follow it (stamps, bindings) in one transaction:
     // one update event, so the step is one update to persist and send, never two to merge.
     const origin: Origin & { source: 'peer' } = { source: 'peer', peer, received: update };
     const serverClock = Y.getState(this.doc.store, this.doc.clientID);
     let failure: ConvosyncError | undefined;
     let committed: Committed | undefined;
+    let applied: Y.Transaction | undefined;
     this.doc.transact((transaction) => {
+      applied = transaction;
       try {
         Y.applyUpdate(this.doc, update, origin);
       } catch (cause) {
@@ -637,7 +638,7 @@ export class Room {
       removedHearIt: hearIt,
       membership: verdict.writes.has('members'),
       // The writer's ack names what this step accepted (sent once it is durable).
-      ack: before ? acceptedSince(this.doc, before) : undefined,
+      ack: peer.acks && applied ? acceptedIn(applied) : undefined,
     };
   }
 
