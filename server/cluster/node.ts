@@ -164,7 +164,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
       await lease.drain().catch((error) => log.warn('lease drain failed', { error }));
       await presence.close().catch((error) => log.warn('presence close failed', { error }));
       await slot.release().catch((error) => log.warn('slot release failed', { error }));
-      await merger.close();
+      await merger.close().catch((error) => log.warn('merge thread close failed', { error }));
       await store.close();
       await redis.close();
     },

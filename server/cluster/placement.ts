@@ -86,8 +86,7 @@ export function fencedRoomStore(store: FencedDocStore, key: DocName, merger: Mer
     // when small; a larger log is read back and replayed on the merge thread, then merged up
     // to the head that read found (appends the room made meanwhile are in it, later ones kept).
     compact: async (name, current) => {
-      if (head === undefined) return store.compact(name);
-      if (current && current.bytes <= MERGE_HERE_BYTES)
+      if (current && head !== undefined && current.bytes <= MERGE_HERE_BYTES)
         return store.compactTo(name, current.encode().update, head);
       const log = await store.loadLog(name);
       if (log.updates.length < 2) return;

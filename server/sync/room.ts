@@ -597,6 +597,8 @@ export class Room {
     const serverClock = Y.getState(this.doc.store, this.doc.clientID);
     let failure: ConvosyncError | undefined;
     let committed: Committed | undefined;
+    // The outermost transaction (applyInbound runs outside any): Yjs has set its afterState by
+    // the time transact returns, which the writer's ack reads.
     let applied: Y.Transaction | undefined;
     this.doc.transact((transaction) => {
       applied = transaction;
