@@ -14,8 +14,10 @@ export class CompactionPolicy {
   private bytes: number;
   /** Bytes the last compaction rewrote (an upper bound: the log it merged). */
   private base: number;
-  /** A compaction was asked for and has not finished: don't ask again meanwhile. */
+  /** A compaction was asked for and not taken yet: don't ask again meanwhile. */
   private asked = false;
+  /** Compactions taken and not settled. */
+  private running = 0;
 
   /** `loadedUpdates`/`loadedBytes`: the log as loaded, not merged yet. */
   constructor(
@@ -38,22 +40,32 @@ export class CompactionPolicy {
   appended(bytes: number): boolean {
     this.appends += 1;
     this.bytes += bytes;
-    if (this.asked || this.appends < this.every || this.bytes < this.ratio * this.base)
+    if (
+      this.asked ||
+      this.running > 0 ||
+      this.appends < this.every ||
+      this.bytes < this.ratio * this.base
+    )
       return false;
     this.asked = true;
     return true;
   }
 
-  /** Records a compaction: what it merged becomes the base the next one is measured against. */
-  compacted(): void {
+  /**
+   * A compaction took the log as it is now: what it merges becomes the base the next one is
+   * measured against. None is asked for while it is still being merged and written (a second
+   * would replay the same megabytes again), until `settled`.
+   */
+  taken(): void {
     this.base += this.bytes;
     this.appends = 1; // the merged update is one entry of the log
     this.bytes = 0;
     this.asked = false;
+    this.running += 1;
   }
 
-  /** A compaction failed: the log is merely longer; the next append may ask again. */
-  failed(): void {
-    this.asked = false;
+  /** A compaction taken has finished: written, or failed (the log is merely longer). */
+  settled(): void {
+    this.running -= 1;
   }
 }

@@ -414,14 +414,15 @@ export class Room {
     // on at once: the next step may append while the merged document (megabytes for a long
     // conversation) is replayed and written.
     const done = this.enqueue(async () => {
-      written = this.deps.store.compact(this.key, this.storedState());
-      this.compaction.compacted(); // what it merges: everything appended so far
-    })
-      .then(() => written)
-      .catch((error: unknown) => {
-        this.compaction.failed();
-        throw error;
-      });
+      this.compaction.taken(); // what it merges: everything appended so far
+      try {
+        written = this.deps.store.compact(this.key, this.storedState());
+      } catch (error) {
+        written = Promise.reject(error);
+      }
+      const settled = () => this.compaction.settled();
+      void written.then(settled, settled);
+    }).then(() => written);
     this.lastCompaction = done.catch(() => undefined);
     return done;
   }
