@@ -8,7 +8,7 @@
 import { ConvosyncError } from '../../shared/errors.js';
 import type { DocName } from '../../shared/keys.js';
 import type { FencedDocStore, LogPosition } from '../store/fenced.js';
-import { MERGE_HERE_BYTES, type Merger } from '../store/merge-thread.js';
+import { encodeIfSmall, type Merger } from '../store/merge-thread.js';
 import type { DocStore } from '../store/types.js';
 import type { RoomPlacement } from '../sync/rooms.js';
 import type { NodeLease } from './lease.js';
@@ -81,13 +81,12 @@ export function fencedRoomStore(store: FencedDocStore, key: DocName, merger: Mer
       await store.appendAt(name, update, head + 1);
       head += 1;
     },
-    // With the room's own state: it holds every append up to `head`, all this store appended.
     // With the room's own state (it holds every append up to `head`, all this store appended)
     // when small; a larger log is read back and replayed on the merge thread, then merged up
     // to the head that read found (appends the room made meanwhile are in it, later ones kept).
     compact: async (name, current) => {
-      if (current && head !== undefined && current.bytes <= MERGE_HERE_BYTES)
-        return store.compactTo(name, current.encode().update, head);
+      const state = head === undefined ? undefined : encodeIfSmall(current);
+      if (state && head !== undefined) return store.compactTo(name, state.update, head);
       const log = await store.loadLog(name);
       if (log.updates.length < 2) return;
       const merged = await merger.merge(name, log.updates);

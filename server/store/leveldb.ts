@@ -24,7 +24,7 @@ import {
   updateKey,
   updateRange,
 } from './leveldb-layout.js';
-import { MERGE_HERE_BYTES, mergeThread } from './merge-thread.js';
+import { encodeIfSmall, mergeThread } from './merge-thread.js';
 import type { CurrentState, DocState, DocStore } from './types.js';
 
 /** y-leveldb document name for server metadata; not a valid conversation key, so no clash. */
@@ -32,11 +32,9 @@ const SERVER_DOC = '$server';
 
 type Level = ClassicLevel<Uint8Array, Uint8Array>;
 
-const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Y.Doc({ guid: 'empty' }));
-
 /** The state vector of the document that `updates` (none or a few) make. */
 const stateVectorOf = (updates: readonly Uint8Array[]): Uint8Array => {
-  const doc = new Y.Doc();
+  const doc = new Y.Doc({ guid: 'state-vector' }); // a guid: no random uuid to draw
   for (const update of updates) Y.applyUpdate(doc, update);
   const sv = Y.encodeStateVector(doc);
   doc.destroy();
@@ -164,14 +162,14 @@ export async function openLeveldbStore(
   const compact = (name: string, current?: CurrentState): Promise<Uint8Array> => {
     check();
     const reserved = reserve(name, 1);
-    const state = current && current.bytes <= MERGE_HERE_BYTES ? current.encode() : undefined;
+    const state = encodeIfSmall(current);
     const previous = compacting.get(name) ?? Promise.resolve();
     const run = previous.then(async () => {
       const last = typeof reserved === 'number' ? reserved : await reserved;
       if (last < 0) {
         // Nothing stored: nothing to merge (and updateKey(name, -1) would name the last clock).
         if (clocks.get(name) === 0) clocks.set(name, -1);
-        return EMPTY_STATE_VECTOR;
+        return stateVectorOf([]);
       }
       // `current` holds every update up to `last` and the caller wrote them all; otherwise wait
       // for the writes queued so far, which include every update up to `last` (not for the

@@ -7,7 +7,7 @@
  * no process alive.
  */
 import { Worker } from 'node:worker_threads';
-import type { DocState } from './types.js';
+import type { CurrentState, DocState } from './types.js';
 
 /**
  * Up to this size (about 10 ms to encode) a compaction takes the caller's own document
@@ -15,6 +15,10 @@ import type { DocState } from './types.js';
  * 80–250 ms to encode on the sync thread, every room of the process waiting).
  */
 export const MERGE_HERE_BYTES = 1 << 20;
+
+/** The caller's own state, encoded now, when it is small enough to take; else undefined. */
+export const encodeIfSmall = (current: CurrentState | undefined): DocState | undefined =>
+  current && current.bytes <= MERGE_HERE_BYTES ? current.encode() : undefined;
 
 export type ToMerge = { id: number; name: string; updates: Uint8Array[] };
 export type FromMerge =
