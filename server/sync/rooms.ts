@@ -79,6 +79,13 @@ export class Rooms {
   private readonly loading = new Map<DocName, Promise<Room>>();
   private readonly loaded = new Map<DocName, Room>();
   private readonly idleTimers = new Map<Room, NodeJS.Timeout>();
+  /**
+   * Borrows not yet released, per room. A borrower is not a peer (`room.size`), so without this
+   * count another user's release could start the idle timer and unload the room under a
+   * borrower still holding it (a projection waiting on its transaction, a long REST call); its
+   * later server write would go to a room no socket hears any more.
+   */
+  private readonly lent = new Map<Room, number>();
   private readonly unloadListeners: Array<(key: DocName) => void> = [];
   private readonly loadListeners: Array<(room: Room) => Promise<void> | undefined> = [];
   private closing = false;
@@ -149,13 +156,22 @@ export class Rooms {
     }
   > {
     const room = await this.load(parseDocKey(key).key);
+    this.lent.set(room, (this.lent.get(room) ?? 0) + 1);
+    let returned = false;
     return {
       doc: room.doc,
       read: (f) => room.read(f),
       write: (reason, change) => room.serverWrite(reason, change),
       apply: (name, args) => room.serverWrite(name, serverWrite(name, args)),
       compact: () => room.compact(),
-      release: () => this.released(room),
+      release: () => {
+        if (returned) return; // a second release must not end another borrower's hold
+        returned = true;
+        const left = (this.lent.get(room) ?? 1) - 1;
+        if (left > 0) this.lent.set(room, left);
+        else this.lent.delete(room);
+        this.released(room);
+      },
     };
   }
 
@@ -210,13 +226,13 @@ export class Rooms {
    * at once: a socket that has just opened the room may not have joined it yet.)
    */
   released(room: Room): void {
-    if (room.size > 0 || this.closing || this.quiesced || room.isBroken) return;
+    if (this.inUse(room) || this.closing || this.quiesced || room.isBroken) return;
     this.cancelIdle(room);
     const unborn = room.parsed.type !== 'inbox' && !hasGenesis(room.doc);
     const idle = unborn ? Math.min(this.idleMs, UNBORN_IDLE_MS) : this.idleMs;
     const timer = setTimeout(() => {
       this.idleTimers.delete(room);
-      if (room.size > 0) return;
+      if (this.inUse(room)) return;
       this.forget(room);
       // Compacting a document never written would store an empty one under a made-up key.
       const compacting =
@@ -307,6 +323,11 @@ export class Rooms {
     this.loaded.delete(room.key);
     this.loading.delete(room.key);
     for (const listener of this.unloadListeners) listener(room.key);
+  }
+
+  /** Peers joined or borrows not returned: the room must stay loaded. */
+  private inUse(room: Room): boolean {
+    return room.size > 0 || this.lent.has(room);
   }
 
   private cancelIdle(room: Room): void {

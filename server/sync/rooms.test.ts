@@ -1,0 +1,25 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { groupKey } from '../../shared/keys.js';
+import { startTestServer, type TestServer } from '../../test/helpers.js';
+
+let ts: TestServer;
+beforeAll(async () => {
+  ts = await startTestServer({ env: { ROOM_IDLE_MS: '50' } });
+});
+afterAll(() => ts.close());
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+it('keeps a borrowed room loaded while another borrower of it releases, until the last release', async () => {
+  const rooms = ts.server.rooms;
+  const key = groupKey();
+  const held = await rooms.borrow(key);
+  const brief = await rooms.borrow(key);
+  brief.release();
+  brief.release(); // twice: must not count as the other borrower's release
+  await pause(300); // six idle periods
+  expect(rooms.peek(key)?.doc).toBe(held.doc);
+  held.release();
+  await pause(300);
+  expect(rooms.peek(key)).toBeUndefined();
+});
