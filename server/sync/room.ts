@@ -53,7 +53,7 @@ import { ensureGenesis, learnIdentityType } from './genesis.js';
 import { InboxView } from './inbox-view.js';
 import { type JudgeContext, judgeUpdate } from './judge.js';
 import type { Origin, Peer, StepUpdate } from './peer.js';
-import { createStamper, type Stamper } from './stamp.js';
+import { createStamper, resumeServerClient, type Stamper } from './stamp.js';
 import { changeOf, NOTHING_ACCEPTED, recordOf, type StepRecord } from './step-record.js';
 import { alreadySent, applyWrites, judgeSubmitted } from './submit.js';
 
@@ -185,7 +185,16 @@ export class Room {
     }
   }
 
-  static async load(parsed: ParsedDoc, deps: RoomDeps): Promise<Room> {
+  /**
+   * Loads the room of `parsed` from its store. `resumeServerClient`: no earlier room of this
+   * document in this process has a write still on its way (Rooms knows), so the server may write
+   * with the clientID its earlier loads used (stamp.ts).
+   */
+  static async load(
+    parsed: ParsedDoc,
+    deps: RoomDeps,
+    options: { resumeServerClient?: boolean } = {},
+  ): Promise<Room> {
     const updates = await deps.store.load(parsed.key);
     // The guid names the room: Yjs would otherwise draw a random uuid (31 reads of the CSPRNG).
     const doc = new Y.Doc({ gc: true, guid: parsed.key });
@@ -211,6 +220,7 @@ export class Room {
         `stored document ${parsed.key} has missing dependencies`,
       );
     }
+    if (!inbox && options.resumeServerClient) resumeServerClient(doc);
     const room = new Room(parsed, doc, deps, updates);
     if (seed && seedable) deps.fullStates!.seed(room, seed, doc);
     return room;
@@ -433,6 +443,11 @@ export class Room {
    */
   detach(): void {
     this.detached = true;
+  }
+
+  /** Settles once every step queued so far has run (its append durable, or failed). */
+  queued(): Promise<void> {
+    return this.queue;
   }
 
   /**
@@ -740,6 +755,11 @@ export class Room {
   private async write(steps: readonly StepWrite[]): Promise<boolean> {
     const written = steps.filter((s) => s.outbox.length > 0);
     if (written.length === 0) return true;
+    if (this.detached) {
+      // Unloaded: a newer room of this document may be writing with the same server clientID.
+      this.fail(new ConvosyncError('STORAGE_UNAVAILABLE', `${this.key} was unloaded, retry`));
+      return false;
+    }
     const merged =
       written.length === 1 ? written[0]!.update : Y.mergeUpdates(written.map((s) => s.update));
     const persisting = process.hrtime.bigint();

@@ -86,6 +86,11 @@ export class Rooms {
    * later server write would go to a room no socket hears any more.
    */
   private readonly lent = new Map<Room, number>();
+  /**
+   * Unloaded rooms whose queued steps have not all run: a load of the same key meanwhile must not
+   * write with the server clientID that room may still be appending with (stamp.ts).
+   */
+  private readonly settling = new Map<DocName, Promise<void>>();
   private readonly unloadListeners: Array<(key: DocName) => void> = [];
   private readonly loadListeners: Array<(room: Room) => Promise<void> | undefined> = [];
   private closing = false;
@@ -123,11 +128,14 @@ export class Rooms {
         forwardSource: (i, f) => this.forwardSource(i, f),
       };
       const placement = this.placement;
+      const resume = () => ({ resumeServerClient: !this.settling.has(key) });
       const loaded = placement
         ? placement
             .acquire(key)
-            .then(() => Room.load(parseDocKey(key), { ...deps, store: placement.storeFor(key) }))
-        : Room.load(parseDocKey(key), deps);
+            .then(() =>
+              Room.load(parseDocKey(key), { ...deps, store: placement.storeFor(key) }, resume()),
+            )
+        : Room.load(parseDocKey(key), deps, resume());
       pending = loaded.then(async (room) => {
         room.onDrop = (dropped) => this.forget(dropped);
         // Loaded for a shutdown's last reads (an inbox pass, a projection): nothing is written.
@@ -320,6 +328,11 @@ export class Rooms {
     // Only forget this very room: a newer load of the same key may already be registered.
     if (this.loaded.get(room.key) !== room) return;
     room.detach();
+    const queued = room.queued();
+    this.settling.set(room.key, queued);
+    void queued.then(() => {
+      if (this.settling.get(room.key) === queued) this.settling.delete(room.key);
+    });
     this.loaded.delete(room.key);
     this.loading.delete(room.key);
     for (const listener of this.unloadListeners) listener(room.key);
