@@ -9,7 +9,7 @@
  * document with a new clientID, and replays every intent the server has not confirmed.
  */
 import type { WebsocketProvider } from 'y-websocket';
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 import { lastSeq, listMessages, type MessageView } from '../shared/conversation.js';
 import { ConversationType, type MemberRole } from '../shared/enums.js';
 import { ConvosyncError } from '../shared/errors.js';
@@ -112,6 +112,11 @@ export class Conversation extends Emitter<ConversationEvents> {
   private rebuilding = false;
   private deliveredTimer: ReturnType<typeof setTimeout> | undefined;
   private resetting: Promise<void> | undefined;
+  /**
+   * False once the server refused something this document's clientID wrote, until the document
+   * is rebuilt with a new one: such a clientID is not kept for the next session (`close`).
+   */
+  private clientClean = true;
   private replayOnSync = false;
   private closed = false;
   /** Set while waiting out a RATE_LIMITED close (or another retry after a close). */
@@ -158,6 +163,7 @@ export class Conversation extends Emitter<ConversationEvents> {
     const detach = await context.store.attach(key, doc, (error) =>
       conversation?.storeFailed(error),
     );
+    await resumeOwnClient(context.store, key, context.identity.id, doc);
     const outbox = await Outbox.load(context.store, key);
     conversation = new Conversation(key, doc, context, outbox, detach);
     await outbox.settle(doc);
@@ -426,6 +432,15 @@ export class Conversation extends Emitter<ConversationEvents> {
     this.presence.destroy();
     this.current.off('update', this.onUpdate);
     await this.detach();
+    // Every write of this session is stored now: the next session may go on with its clientID.
+    const own = {
+      client: this.current.clientID,
+      clock: Y.getState(this.current.store, this.current.clientID),
+    };
+    if (this.clientClean && own.clock > 0)
+      await this.context.store
+        .keepClientId(this.key, this.context.identity.id, own)
+        .catch(() => undefined); // the next session merely starts with a new clientID
     this.clear();
     this.current.destroy();
   }
@@ -487,6 +502,13 @@ export class Conversation extends Emitter<ConversationEvents> {
    */
   private closedBy(error: ConvosyncError, rejection: Rejection | undefined): void {
     if (this.closed) return;
+    const retried = ['RATE_LIMITED', 'TOO_MANY_PENDING', 'TOO_MANY_CONNECTIONS'];
+    if (
+      !retried.includes(error.code) &&
+      error.code !== 'TOKEN_EXPIRED' &&
+      error.code !== 'UNAUTHORIZED'
+    )
+      this.clientClean = false;
     switch (error.code) {
       case 'RATE_LIMITED':
       case 'TOO_MANY_PENDING':
@@ -609,6 +631,7 @@ export class Conversation extends Emitter<ConversationEvents> {
     await this.context.store.clear(this.key);
     const doc = localDoc();
     this.current = doc;
+    this.clientClean = true;
     this.acked.clear();
     this.detach = await this.context.store.attach(this.key, doc, (e) => this.storeFailed(e));
     doc.on('update', this.onUpdate);
@@ -685,4 +708,24 @@ export class Conversation extends Emitter<ConversationEvents> {
       if (this.has('change')) this.emit('change', this.messages());
     });
   };
+}
+
+/**
+ * Goes on with the clientID the last clean session of this device wrote `doc` with, when the
+ * stored document holds all of it (its clock as that session closed): a new clientID per session
+ * would add one more to the document for every session that writes, and Yjs's cost per
+ * transaction, on every device and on the server, grows with the clientIDs a document ever had.
+ * Safe because that session stored every write before it closed (so nothing of that clientID
+ * exists elsewhere that this document lacks, even a frame still on its way), and the record is
+ * taken, so a second tab or a crash of this session leads to a new clientID, never a shared one.
+ */
+async function resumeOwnClient(
+  store: ClientStore,
+  key: string,
+  identity: string,
+  doc: Y.Doc,
+): Promise<void> {
+  const own = await store.takeClientId(key, identity).catch(() => undefined);
+  if (own && own.clock > 0 && Y.getState(doc.store, own.client) === own.clock)
+    doc.clientID = own.client;
 }

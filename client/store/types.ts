@@ -24,10 +24,29 @@ export interface ClientStore {
   loadIntents(name: string): Promise<Intent[]>;
   /** Replaces the unconfirmed intents of `name`; durable when it resolves. */
   saveIntents(name: string, intents: readonly Intent[]): Promise<void>;
+  /**
+   * The Yjs clientID the last clean close of `name` by `identity` wrote with, with its clock,
+   * removed as it is read so no second opener (another tab) gets it too; undefined if none.
+   */
+  takeClientId(name: string, identity: string): Promise<OwnClient | undefined>;
+  /** Keeps `own` for the next opener of `name` by `identity`: after every write is stored. */
+  keepClientId(name: string, identity: string, own: OwnClient): Promise<void>;
   /** A stable id of this store (one per device / browser profile). */
   deviceId(): Promise<DeviceId>;
   close(): Promise<void>;
 }
+
+/** A clientID this device wrote a document with, and how far (its clock) when it closed. */
+export interface OwnClient {
+  client: number;
+  clock: number;
+}
+
+export const isOwnClient = (value: unknown): value is OwnClient =>
+  typeof value === 'object' &&
+  value !== null &&
+  Number.isSafeInteger((value as OwnClient).client) &&
+  Number.isSafeInteger((value as OwnClient).clock);
 
 /** Transaction origin of updates that come from the local store (they are not stored again). */
 export const STORE_ORIGIN = Symbol('convosync-store');
