@@ -2,6 +2,7 @@
  * @module Wires a running server from a Config: store, id generator, rooms, app, HTTP and
  * WebSocket servers; and takes it down gracefully. main.ts calls this, and so do the tests.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -158,6 +159,8 @@ export async function startServer(
       log,
       now,
       compactEvery: 500,
+      // This server's own: its clientIDs for the documents it writes (stamp.ts).
+      epoch: randomBytes(16),
       maxAwarenessBytes: 8192,
       maxStructs: config.maxUpdateStructs,
       moderation,

@@ -97,6 +97,11 @@ export interface RoomDeps {
   feed: Feed;
   /** Compact the stored update log after this many appends. */
   compactEvery: number;
+  /**
+   * Random, drawn once per server: with a document's name, it makes the server's clientID in
+   * that document, the same at every load by this server, another in the next (stamp.ts).
+   */
+  epoch: Uint8Array;
   /** Largest awareness state (JSON characters) a client may publish. */
   maxAwarenessBytes: number;
   /** At most one awareness broadcast per room per this many ms (default 200; 0: every update). */
@@ -185,16 +190,7 @@ export class Room {
     }
   }
 
-  /**
-   * Loads the room of `parsed` from its store. `resumeServerClient`: no earlier room of this
-   * document in this process has a write still on its way (Rooms knows), so the server may write
-   * with the clientID its earlier loads used (stamp.ts).
-   */
-  static async load(
-    parsed: ParsedDoc,
-    deps: RoomDeps,
-    options: { resumeServerClient?: boolean } = {},
-  ): Promise<Room> {
+  static async load(parsed: ParsedDoc, deps: RoomDeps): Promise<Room> {
     const updates = await deps.store.load(parsed.key);
     // The guid names the room: Yjs would otherwise draw a random uuid (31 reads of the CSPRNG).
     const doc = new Y.Doc({ gc: true, guid: parsed.key });
@@ -220,7 +216,7 @@ export class Room {
         `stored document ${parsed.key} has missing dependencies`,
       );
     }
-    if (!inbox && options.resumeServerClient) resumeServerClient(doc);
+    if (!inbox) resumeServerClient(doc, parsed.key, deps.epoch);
     const room = new Room(parsed, doc, deps, updates);
     if (seed && seedable) deps.fullStates!.seed(room, seed, doc);
     return room;
@@ -756,7 +752,7 @@ export class Room {
     const written = steps.filter((s) => s.outbox.length > 0);
     if (written.length === 0) return true;
     if (this.detached) {
-      // Unloaded: a newer room of this document may be writing with the same server clientID.
+      // Unloaded: a newer room of this document may be writing, with the same server clientID.
       this.fail(new ConvosyncError('STORAGE_UNAVAILABLE', `${this.key} was unloaded, retry`));
       return false;
     }

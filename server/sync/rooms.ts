@@ -87,8 +87,9 @@ export class Rooms {
    */
   private readonly lent = new Map<Room, number>();
   /**
-   * Unloaded rooms whose queued steps have not all run: a load of the same key meanwhile must not
-   * write with the server clientID that room may still be appending with (stamp.ts).
+   * Per key, the steps unloaded rooms still had queued. A load of the key waits for them: the
+   * new room must read their appends (else it would lack them, and a compaction from its copy
+   * would delete them from disk) and go on after them with the same server clientID (stamp.ts).
    */
   private readonly settling = new Map<DocName, Promise<void>>();
   private readonly unloadListeners: Array<(key: DocName) => void> = [];
@@ -128,14 +129,13 @@ export class Rooms {
         forwardSource: (i, f) => this.forwardSource(i, f),
       };
       const placement = this.placement;
-      const resume = () => ({ resumeServerClient: !this.settling.has(key) });
+      const settled = this.settling.get(key) ?? Promise.resolve();
       const loaded = placement
         ? placement
             .acquire(key)
-            .then(() =>
-              Room.load(parseDocKey(key), { ...deps, store: placement.storeFor(key) }, resume()),
-            )
-        : Room.load(parseDocKey(key), deps, resume());
+            .then(() => settled)
+            .then(() => Room.load(parseDocKey(key), { ...deps, store: placement.storeFor(key) }))
+        : settled.then(() => Room.load(parseDocKey(key), deps));
       pending = loaded.then(async (room) => {
         room.onDrop = (dropped) => this.forget(dropped);
         // Loaded for a shutdown's last reads (an inbox pass, a projection): nothing is written.
@@ -328,7 +328,8 @@ export class Rooms {
     // Only forget this very room: a newer load of the same key may already be registered.
     if (this.loaded.get(room.key) !== room) return;
     room.detach();
-    const queued = room.queued();
+    // With what earlier unloaded rooms of the key still had queued, if anything.
+    const queued = Promise.all([this.settling.get(room.key), room.queued()]).then(() => undefined);
     this.settling.set(room.key, queued);
     void queued.then(() => {
       if (this.settling.get(room.key) === queued) this.settling.delete(room.key);

@@ -6,9 +6,10 @@
  * and silently replaces `doc.clientID` (findings §2, "Pitfall hit"). A peer's update and its
  * stamps share one transaction (room.ts), marked local again once the update is applied, so
  * the step is one update event. Every server transaction also binds the server's own clientID,
- * so the filter can tell it apart; a room that loads takes up the clientID its earlier loads
- * wrote with (`resumeServerClient`) rather than a new one each time.
+ * so the filter can tell it apart; a room that loads takes up the clientID this process wrote
+ * the document with before (`resumeServerClient`) rather than a new one each time.
  */
+import { createHash } from 'node:crypto';
 import * as Y from 'yjs';
 import type { IdentityId, MessageKey } from '../../shared/ids.js';
 import { conversationRoots, SERVER_AUTHOR, type Stamp } from '../../shared/schema.js';
@@ -67,33 +68,32 @@ export function createStamper(ids: IdGenerator, lastSeq: number): Stamper {
 }
 
 /**
- * Makes `doc` (a conversation just loaded from its store, nothing written yet) write with the
- * server clientID it already holds the most of, if any; returns it.
+ * Makes `doc` (a conversation just loaded from its store, nothing written yet) write with this
+ * server's clientID for it: the same one at every load of the document by this server process
+ * (a hash of `epoch`, drawn at its start, and the document's name), a different one in the next
+ * process or on another node; returns it.
  *
  * Why: Yjs walks every clientID a document ever had on each transaction (its state vector, before
  * and after), so the cost of a message grows with them: ~30 µs at 10, 3 ms at 5,000, 25 ms at
  * 20,000 (measured). A new server clientID per load (a room unloads after a quiet half minute)
  * gave a conversation with sporadic traffic one more for nearly every message it ever had, and
- * one more `clients` entry in the document.
+ * one more `clients` entry in the document. Now it gets one per process that writes it.
  *
- * Why it is safe: only the process that holds the room writes with a server clientID, and
- * whatever it wrote was stored before anyone saw it (persist, then broadcast), so the stored
- * state holds every struct of that clientID anyone has, and the next clock is free. The caller
- * must know that no earlier room of this document in this process still has a write on its way
- * to the store (Rooms waits for that, else loads with a fresh clientID). Across nodes the
- * fenced log decides: of two owners appending at one position, one fails and broadcast nothing.
+ * Why only per process: within one, what the room stored is what anyone saw (persist, then
+ * broadcast; Rooms loads a document again only once the unloaded room's queued writes are
+ * done), so the stored state holds every struct of the clientID and its next clock is free.
+ * A new process may find less on disk than clients hold (LevelDB writes are not fsynced, so a
+ * power loss can take the last ones; a data directory restored from a backup): with a clientID
+ * of its own, clients send back what it lost and are refused and reset (CLIENT_ID_TAKEN), where
+ * going on with the old clientID would write new stamps over clocks clients already hold, a
+ * silent divergence.
  */
-export function resumeServerClient(doc: Y.Doc): number | undefined {
-  let best: number | undefined;
-  let bestClock = 0;
-  conversationRoots(doc).clients.forEach((author, client) => {
-    if (author !== SERVER_AUTHOR) return;
-    const clock = Y.getState(doc.store, Number(client));
-    if (clock > bestClock) {
-      best = Number(client);
-      bestClock = clock;
-    }
-  });
-  if (best !== undefined) doc.clientID = best;
-  return best;
+export function resumeServerClient(doc: Y.Doc, name: string, epoch: Uint8Array): number {
+  const digest = createHash('sha256').update(epoch).update(name).digest();
+  const own = digest.readUInt32BE(0) || 1;
+  const bound = conversationRoots(doc).clients.get(String(own));
+  // Anyone else's (an astronomically unlikely clash): keep the random clientID Yjs drew.
+  if (bound === SERVER_AUTHOR || (bound === undefined && Y.getState(doc.store, own) === 0))
+    doc.clientID = own;
+  return doc.clientID;
 }

@@ -1,10 +1,14 @@
 /**
- * A conversation loaded again (after its room went idle, after a restart) is written with the
- * server clientID it already has, not a new one per load: Yjs's cost per transaction grows with
- * every clientID a document ever had (stamp.ts, resumeServerClient).
+ * The server's own Yjs clientID for a conversation: the same at every load of it in one process
+ * (Yjs's cost per transaction grows with every clientID a document ever had), a new one in the
+ * next process (it may have lost writes clients hold: stamp.ts, resumeServerClient). A load that
+ * follows an unloaded room of the same document waits for that room's last append.
  */
+import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { openLeveldbStore } from '../../server/store/leveldb.js';
+import { ConvosyncError } from '../../shared/errors.js';
 import { privateKey } from '../../shared/keys.js';
 import { conversationRoots, SERVER_AUTHOR } from '../../shared/schema.js';
 import {
@@ -15,6 +19,7 @@ import {
   type TestServer,
   tempDir,
   waitFor,
+  wrapStore,
 } from '../helpers.js';
 
 let ts: TestServer | undefined;
@@ -23,39 +28,97 @@ afterEach(async () => {
   ts = undefined;
 });
 
-const serverClients = (doc: Y.Doc) =>
-  [...conversationRoots(doc).clients.entries()].filter(([, author]) => author === SERVER_AUTHOR);
+const env = { ROOM_IDLE_MS: '50' };
+const key = privateKey(id('ann'), id('bob'));
 
-it('stamps with one server clientID across unloads and restarts', async () => {
+/** The clientIDs bound to the server that wrote something, as a reader sees the document. */
+function serverClients(doc: Y.Doc): number[] {
+  const { clients } = conversationRoots(doc);
+  return [...Y.decodeStateVector(Y.encodeStateVector(doc)).keys()].filter(
+    (c) => clients.get(String(c)) === SERVER_AUTHOR,
+  );
+}
+
+/** Ann posts one message, sees it stamped, leaves; resolves once the room has unloaded. */
+async function round(server: TestServer, content: string): Promise<string> {
+  const peer = await syncPeer(server, key, 'ann');
+  const message = postMessage(peer, 'ann', { content });
+  await waitFor(() => conversationRoots(peer.doc).stamps.has(message.key), 5000, 'stamped');
+  peer.close();
+  await waitFor(() => server.server.rooms.peek(key) === undefined, 5000, 'room unloaded');
+  return message.key;
+}
+
+it('stamps with one server clientID per process, across unloads', async () => {
   const dataDir = await tempDir();
-  const env = { ROOM_IDLE_MS: '50' };
-  const key = privateKey(id('ann'), id('bob'));
-  const keys: string[] = [];
-  const round = async () => {
-    const peer = await syncPeer(ts!, key, 'ann');
-    const message = postMessage(peer, 'ann', { content: `hello ${keys.length}` });
-    keys.push(message.key);
-    await waitFor(() => conversationRoots(peer.doc).stamps.has(message.key), 5000, 'stamped');
-    peer.close();
-    // The room unloads once idle: the next round loads it again.
-    await waitFor(() => ts!.server.rooms.peek(key) === undefined, 5000, 'room unloaded');
-  };
   ts = await startTestServer({ dataDir, env });
-  await round();
-  await round();
-  await ts.close();
-  ts = await startTestServer({ dataDir, env });
-  await round();
-
-  const reader = await syncPeer(ts, key, 'bob');
-  const { stamps } = conversationRoots(reader.doc);
-  expect(keys.map((k) => stamps.get(k)?.seq)).toEqual([1, 2, 3]);
-  const server = serverClients(reader.doc);
-  expect(server).toHaveLength(1);
-  // Every struct the server wrote (genesis, three stamps) is under that one clientID.
-  const sv = Y.decodeStateVector(Y.encodeStateVector(reader.doc));
-  const { clients } = conversationRoots(reader.doc);
-  const written = [...sv.keys()].filter((c) => clients.get(String(c)) === SERVER_AUTHOR);
-  expect(written).toEqual([Number(server[0]![0])]);
+  const keys = [await round(ts, 'one'), await round(ts, 'two'), await round(ts, 'three')];
+  let reader = await syncPeer(ts, key, 'bob');
+  expect(keys.map((k) => conversationRoots(reader.doc).stamps.get(k)?.seq)).toEqual([1, 2, 3]);
+  const first = serverClients(reader.doc);
+  expect(first).toHaveLength(1); // genesis and three stamps, four loads: one clientID
   reader.close();
+  await ts.close();
+
+  // The next process writes with a clientID of its own.
+  ts = await startTestServer({ dataDir, env });
+  keys.push(await round(ts, 'four'));
+  reader = await syncPeer(ts, key, 'bob');
+  expect(conversationRoots(reader.doc).stamps.get(keys[3]!)?.seq).toBe(4);
+  const second = serverClients(reader.doc);
+  expect(second).toHaveLength(2);
+  expect(second).toContain(first[0]);
+  reader.close();
+});
+
+it('loads a document again only after the dropped room’s last append is on disk', async () => {
+  const dataDir = await tempDir();
+  const level = await openLeveldbStore(path.join(dataDir, 'docs'));
+  let gate: Promise<void> | undefined;
+  const store = wrapStore(level, {
+    append: async (name, update) => {
+      const held = gate;
+      gate = undefined;
+      await held;
+      return level.append(name, update);
+    },
+  });
+  ts = await startTestServer({ dataDir, env, overrides: { store } });
+  await round(ts, 'one');
+  const rooms = ts.server.rooms;
+
+  // A server write is on its way to disk when the room is dropped (cluster mode: ownership lost).
+  let release = () => {};
+  gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const dropped = await rooms.borrow(key);
+  const writing = dropped
+    .write('probe', (doc) => {
+      conversationRoots(doc).meta.set('probe', 'before the drop');
+      return true;
+    })
+    .catch(() => undefined);
+  await waitFor(() => gate === undefined, 5000, 'append held');
+  rooms.evict(key, new ConvosyncError('FENCED'));
+  dropped.release();
+
+  // The next load waits for that append: its document holds the write, and goes on after it.
+  const next = rooms.borrow(key);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  release();
+  const room = await next;
+  await writing;
+  expect(conversationRoots(room.doc).meta.get('probe')).toBe('before the drop');
+  await room.write('probe', (doc) => {
+    conversationRoots(doc).meta.set('probe', 'after');
+    return true;
+  });
+  await room.compact(); // from the room's copy: it must not drop the earlier append's content
+  room.release();
+  const stored = new Y.Doc();
+  for (const update of await level.load(key)) Y.applyUpdate(stored, update);
+  expect(conversationRoots(stored).meta.get('probe')).toBe('after');
+  expect(serverClients(stored)).toHaveLength(1);
+  expect(Y.encodeStateVector(stored)).toEqual(Y.encodeStateVector(room.doc));
 });
