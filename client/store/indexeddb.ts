@@ -6,7 +6,7 @@ import * as idb from 'lib0/indexeddb';
 import { IndexeddbPersistence } from 'y-indexeddb';
 import { isDeviceId, newDeviceId } from '../../shared/ids.js';
 import type { Intent } from '../outbox.js';
-import { type ClientStore, isOwnClient, type OwnClient } from './types.js';
+import { type ClientStore, copyOwn, isOwnClient, type OwnClient } from './types.js';
 
 const KV = 'kv';
 
@@ -65,18 +65,13 @@ export async function indexeddbStore(prefix = 'convosync'): Promise<ClientStore>
           if (raw === undefined) return resolve(undefined);
           const removed = store.delete(key);
           removed.onerror = () => reject(removed.error);
-          removed.onsuccess = () =>
-            resolve(isOwnClient(raw) ? { client: raw.client, clock: raw.clock } : undefined);
+          removed.onsuccess = () => resolve(isOwnClient(raw) ? copyOwn(raw) : undefined);
         };
       });
     },
     async keepClientId(name, identity, own) {
       // lib0's put is typed for its own value kinds; IndexedDB stores any cloneable object.
-      await idb.put(
-        kv(),
-        { client: own.client, clock: own.clock } as unknown as ArrayBuffer,
-        `client:${identity}:${name}`,
-      );
+      await idb.put(kv(), copyOwn(own) as unknown as ArrayBuffer, `client:${identity}:${name}`);
     },
     async deviceId() {
       const existing = await idb.get(kv(), 'device');

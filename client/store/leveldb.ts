@@ -6,7 +6,7 @@ import * as Y from 'yjs';
 import { isDeviceId, newDeviceId } from '../../shared/ids.js';
 import { StrictLeveldb } from '../../shared/leveldb.js';
 import type { Intent } from '../outbox.js';
-import { type ClientStore, isOwnClient, STORE_ORIGIN } from './types.js';
+import { type ClientStore, copyOwn, isOwnClient, STORE_ORIGIN } from './types.js';
 
 /** Intents live under their own document name, so clearing a document keeps them. */
 const outboxName = (name: string) => `${name}#outbox`;
@@ -16,7 +16,7 @@ export async function leveldbStore(location: string): Promise<ClientStore> {
   const level = await StrictLeveldb.open(location);
   const p = level.persistence;
   const clientKey = (identity: string) => `client:${identity}`;
-  /** Takes run one at a time: a read and a delete are two calls, and two opens may race. */
+  /** Takes and keeps run one at a time: a take is a read and a delete, and two opens may race. */
   let taking: Promise<unknown> = Promise.resolve();
   return {
     async attach(name, doc, onError) {
@@ -59,13 +59,19 @@ export async function leveldbStore(location: string): Promise<ClientStore> {
         const raw = await p.getMeta(outboxName(name), clientKey(identity));
         if (raw === undefined) return undefined;
         await p.delMeta(outboxName(name), clientKey(identity));
-        return isOwnClient(raw) ? { client: raw.client, clock: raw.clock } : undefined;
+        return isOwnClient(raw) ? copyOwn(raw) : undefined;
       });
       taking = take.catch(() => undefined);
       return take;
     },
-    keepClientId: (name, identity, own) =>
-      p.setMeta(outboxName(name), clientKey(identity), { client: own.client, clock: own.clock }),
+    keepClientId(name, identity, own) {
+      // In line with the takes: a keep between a take's read and its delete would be deleted.
+      const keep = taking.then(() =>
+        p.setMeta(outboxName(name), clientKey(identity), copyOwn(own)),
+      );
+      taking = keep.catch(() => undefined);
+      return keep;
+    },
     async deviceId() {
       const existing = await p.getMeta(LOCAL, 'device');
       if (isDeviceId(existing)) return existing;

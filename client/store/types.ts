@@ -40,13 +40,24 @@ export interface ClientStore {
 export interface OwnClient {
   client: number;
   clock: number;
+  /** The clock its presence (awareness) state had reached. */
+  presence?: number;
 }
 
 export const isOwnClient = (value: unknown): value is OwnClient =>
   typeof value === 'object' &&
   value !== null &&
   Number.isSafeInteger((value as OwnClient).client) &&
-  Number.isSafeInteger((value as OwnClient).clock);
+  Number.isSafeInteger((value as OwnClient).clock) &&
+  ((value as OwnClient).presence === undefined ||
+    Number.isSafeInteger((value as OwnClient).presence));
+
+/** Only the fields of an OwnClient (what a store writes, whatever else the object held). */
+export const copyOwn = (own: OwnClient): OwnClient => ({
+  client: own.client,
+  clock: own.clock,
+  ...(own.presence === undefined ? {} : { presence: own.presence }),
+});
 
 /** Transaction origin of updates that come from the local store (they are not stored again). */
 export const STORE_ORIGIN = Symbol('convosync-store');
