@@ -9,7 +9,7 @@
  * document with a new clientID, and replays every intent the server has not confirmed.
  */
 import type { WebsocketProvider } from 'y-websocket';
-import * as Y from 'yjs';
+import type * as Y from 'yjs';
 import { lastSeq, listMessages, type MessageView } from '../shared/conversation.js';
 import { ConversationType, type MemberRole } from '../shared/enums.js';
 import { ConvosyncError } from '../shared/errors.js';
@@ -30,8 +30,8 @@ import { localDoc } from './local-doc.js';
 import { type ApplyContext, Outbox, type Outcome } from './outbox.js';
 import { Presence, type PresenceOptions } from './presence.js';
 import { type ReadBy, type ReceiptStatus, readBy, receiptStatus } from './receipts.js';
-import type { ClientStore, OwnClient } from './store/types.js';
-import { adoptClientId, type ConnectionStatus, connect, type Rejection } from './sync.js';
+import type { ClientStore } from './store/types.js';
+import { type ConnectionStatus, connect, type Rejection } from './sync.js';
 import type { TokenIdentity } from './token.js';
 
 export type ConversationEvents = {
@@ -112,13 +112,6 @@ export class Conversation extends Emitter<ConversationEvents> {
   private rebuilding = false;
   private deliveredTimer: ReturnType<typeof setTimeout> | undefined;
   private resetting: Promise<void> | undefined;
-  /**
-   * False once the server refused something this document's clientID wrote, until the document
-   * is rebuilt with a new one: such a clientID is not kept for the next session (`close`).
-   */
-  private clientClean = true;
-  /** The clientID of this device's last clean session, until the server's state is known. */
-  private resumable: OwnClient | undefined;
   private replayOnSync = false;
   private closed = false;
   /** Set while waiting out a RATE_LIMITED close (or another retry after a close). */
@@ -165,12 +158,8 @@ export class Conversation extends Emitter<ConversationEvents> {
     const detach = await context.store.attach(key, doc, (error) =>
       conversation?.storeFailed(error),
     );
-    const own = await context.store.takeClientId(key, context.identity.id).catch(() => undefined);
     const outbox = await Outbox.load(context.store, key);
     conversation = new Conversation(key, doc, context, outbox, detach);
-    // Only if the stored document holds all that session wrote (a store that lost writes does not).
-    if (own && own.clock > 0 && Y.getState(doc.store, own.client) === own.clock)
-      conversation.resumable = own;
     await outbox.settle(doc);
     // An intent saved just before a crash may be missing from the stored document.
     await conversation.replay();
@@ -437,17 +426,6 @@ export class Conversation extends Emitter<ConversationEvents> {
     this.presence.destroy();
     this.current.off('update', this.onUpdate);
     await this.detach();
-    // Every write of this session is stored now: the next session may go on with its clientID.
-    const client = this.current.clientID;
-    const own: OwnClient = {
-      client,
-      clock: Y.getState(this.current.store, client),
-      presence: this.provider.awareness.meta.get(client)?.clock ?? 0,
-    };
-    if (this.clientClean && own.clock > 0)
-      await this.context.store
-        .keepClientId(this.key, this.context.identity.id, own)
-        .catch(() => undefined); // the next session merely starts with a new clientID
     this.clear();
     this.current.destroy();
   }
@@ -494,33 +472,7 @@ export class Conversation extends Emitter<ConversationEvents> {
           .catch((error: Error) => this.storeFailed(error));
       },
       onClosed: (error, rejection) => this.closedBy(error, rejection),
-      onServerState: (server) => this.resume(server),
     });
-  }
-
-  /**
-   * Goes on with the clientID of this device's last clean session of the conversation, once the
-   * server's state vector shows it safe: a new clientID per session would add one more to the
-   * document for every session that writes, and Yjs's cost per transaction, on every device and
-   * on the server, grows with the clientIDs a document ever had.
-   *
-   * Safe when: that session stored every write before it closed (so the stored document holds
-   * all of that clientID), the record was taken as this session opened (a second tab, or this
-   * session after a crash, starts with a new one), this session has written nothing yet (its
-   * writes would sit under the new clientID), and the server holds no more of that clientID than
-   * the document does. The last check catches a store that lost writes it had (a crash of the
-   * device, a restored backup): going on at a clock the server already holds would have the
-   * server skip the new writes as known ones while the outbox counted them accepted. Only the
-   * first sync of a session decides; after that the session keeps its clientID.
-   */
-  private resume(server: Map<number, number>): void {
-    const own = this.resumable;
-    this.resumable = undefined;
-    const doc = this.current;
-    if (!own || Y.getState(doc.store, doc.clientID) > 0) return;
-    if (Y.getState(doc.store, own.client) !== own.clock) return;
-    if ((server.get(own.client) ?? 0) > own.clock) return;
-    adoptClientId(this.provider, own.client, own.presence ?? 0);
   }
 
   /**
@@ -535,13 +487,6 @@ export class Conversation extends Emitter<ConversationEvents> {
    */
   private closedBy(error: ConvosyncError, rejection: Rejection | undefined): void {
     if (this.closed) return;
-    const retried = ['RATE_LIMITED', 'TOO_MANY_PENDING', 'TOO_MANY_CONNECTIONS'];
-    if (
-      !retried.includes(error.code) &&
-      error.code !== 'TOKEN_EXPIRED' &&
-      error.code !== 'UNAUTHORIZED'
-    )
-      this.clientClean = false;
     switch (error.code) {
       case 'RATE_LIMITED':
       case 'TOO_MANY_PENDING':
@@ -664,8 +609,6 @@ export class Conversation extends Emitter<ConversationEvents> {
     await this.context.store.clear(this.key);
     const doc = localDoc();
     this.current = doc;
-    this.clientClean = true;
-    this.resumable = undefined;
     this.acked.clear();
     this.detach = await this.context.store.attach(this.key, doc, (e) => this.storeFailed(e));
     doc.on('update', this.onUpdate);

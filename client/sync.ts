@@ -34,8 +34,6 @@ export interface SyncOptions {
   onClosed(error: ConvosyncError, rejection: Rejection | undefined): void;
   /** The server holds each listed client's structs below the given clock. */
   onAccepted(states: Array<[number, number]>): void;
-  /** The server's whole state vector, from its sync step 1 (each time the socket syncs). */
-  onServerState?(stateVector: Map<number, number>): void;
 }
 
 export function connect(options: SyncOptions): WebsocketProvider {
@@ -75,11 +73,8 @@ export function connect(options: SyncOptions): WebsocketProvider {
   const sync = provider.messageHandlers[MessageType.Sync]!;
   provider.messageHandlers[MessageType.Sync] = (encoder, decoder, ...rest) => {
     const peek = decoding.createDecoder(decoder.arr.subarray(decoder.pos));
-    if (decoding.readVarUint(peek) === 0) {
-      const server = Y.decodeStateVector(decoding.readVarUint8Array(peek));
-      options.onAccepted([...server]);
-      options.onServerState?.(server);
-    }
+    if (decoding.readVarUint(peek) === 0)
+      options.onAccepted([...Y.decodeStateVector(decoding.readVarUint8Array(peek))]);
     sync(encoder, decoder, ...rest);
   };
   provider.messageHandlers[MessageType.Accepted] = (
@@ -140,27 +135,6 @@ function followClientId(provider: WebsocketProvider): void {
   };
   // Lives as long as the document (the conversation destroys it with its provider).
   doc.on('afterTransactionCleanup', follow);
-}
-
-/**
- * Moves the document and its presence to `client` (a clientID this device wrote the document
- * with in an earlier session): the presence goes on from `presenceClock`, the last clock that
- * session gave it, since the server and every peer drop a presence update whose clock is not
- * above the last one they saw from that clientID.
- */
-export function adoptClientId(
-  provider: WebsocketProvider,
-  client: number,
-  presenceClock: number,
-): void {
-  const { doc, awareness } = provider;
-  const previous = awareness.clientID;
-  const state = awareness.getLocalState();
-  doc.clientID = client;
-  awareness.clientID = client;
-  awareness.meta.set(client, { clock: presenceClock, lastUpdated: Date.now() });
-  awarenessProtocol.removeAwarenessStates(awareness, [previous], 'clientID changed');
-  awareness.setLocalState(state);
 }
 
 /** The error a close frame stands for: its reason's code, or the table's code for its number. */

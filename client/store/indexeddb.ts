@@ -6,7 +6,7 @@ import * as idb from 'lib0/indexeddb';
 import { IndexeddbPersistence } from 'y-indexeddb';
 import { isDeviceId, newDeviceId } from '../../shared/ids.js';
 import type { Intent } from '../outbox.js';
-import { type ClientStore, copyOwn, isOwnClient, type OwnClient } from './types.js';
+import type { ClientStore } from './types.js';
 
 const KV = 'kv';
 
@@ -51,27 +51,6 @@ export async function indexeddbStore(prefix = 'convosync'): Promise<ClientStore>
     },
     async saveIntents(name, intents) {
       await idb.put(kv(), JSON.stringify(intents), `outbox:${name}`);
-    },
-    takeClientId(name, identity) {
-      // One readwrite transaction for the read and the delete: another tab opening the same
-      // conversation at the same moment gets nothing, never the same clientID.
-      return new Promise<OwnClient | undefined>((resolve, reject) => {
-        const store = kv();
-        const key = `client:${identity}:${name}`;
-        const read = store.get(key);
-        read.onerror = () => reject(read.error);
-        read.onsuccess = () => {
-          const raw: unknown = read.result;
-          if (raw === undefined) return resolve(undefined);
-          const removed = store.delete(key);
-          removed.onerror = () => reject(removed.error);
-          removed.onsuccess = () => resolve(isOwnClient(raw) ? copyOwn(raw) : undefined);
-        };
-      });
-    },
-    async keepClientId(name, identity, own) {
-      // lib0's put is typed for its own value kinds; IndexedDB stores any cloneable object.
-      await idb.put(kv(), copyOwn(own) as unknown as ArrayBuffer, `client:${identity}:${name}`);
     },
     async deviceId() {
       const existing = await idb.get(kv(), 'device');

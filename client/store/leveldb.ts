@@ -6,7 +6,7 @@ import * as Y from 'yjs';
 import { isDeviceId, newDeviceId } from '../../shared/ids.js';
 import { StrictLeveldb } from '../../shared/leveldb.js';
 import type { Intent } from '../outbox.js';
-import { type ClientStore, copyOwn, isOwnClient, STORE_ORIGIN } from './types.js';
+import { type ClientStore, STORE_ORIGIN } from './types.js';
 
 /** Intents live under their own document name, so clearing a document keeps them. */
 const outboxName = (name: string) => `${name}#outbox`;
@@ -15,9 +15,6 @@ const LOCAL = '$local';
 export async function leveldbStore(location: string): Promise<ClientStore> {
   const level = await StrictLeveldb.open(location);
   const p = level.persistence;
-  const clientKey = (identity: string) => `client:${identity}`;
-  /** Takes and keeps run one at a time: a take is a read and a delete, and two opens may race. */
-  let taking: Promise<unknown> = Promise.resolve();
   return {
     async attach(name, doc, onError) {
       const updates = await level.updates(name);
@@ -54,24 +51,6 @@ export async function leveldbStore(location: string): Promise<ClientStore> {
       return typeof raw === 'string' ? (JSON.parse(raw) as Intent[]) : [];
     },
     saveIntents: (name, intents) => p.setMeta(outboxName(name), 'intents', JSON.stringify(intents)),
-    takeClientId(name, identity) {
-      const take = taking.then(async () => {
-        const raw = await p.getMeta(outboxName(name), clientKey(identity));
-        if (raw === undefined) return undefined;
-        await p.delMeta(outboxName(name), clientKey(identity));
-        return isOwnClient(raw) ? copyOwn(raw) : undefined;
-      });
-      taking = take.catch(() => undefined);
-      return take;
-    },
-    keepClientId(name, identity, own) {
-      // In line with the takes: a keep between a take's read and its delete would be deleted.
-      const keep = taking.then(() =>
-        p.setMeta(outboxName(name), clientKey(identity), copyOwn(own)),
-      );
-      taking = keep.catch(() => undefined);
-      return keep;
-    },
     async deviceId() {
       const existing = await p.getMeta(LOCAL, 'device');
       if (isDeviceId(existing)) return existing;

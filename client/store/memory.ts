@@ -5,12 +5,11 @@
 import * as Y from 'yjs';
 import { type DeviceId, newDeviceId } from '../../shared/ids.js';
 import type { Intent } from '../outbox.js';
-import { type ClientStore, type OwnClient, STORE_ORIGIN } from './types.js';
+import { type ClientStore, STORE_ORIGIN } from './types.js';
 
 export function memoryStore(): ClientStore {
   const docs = new Map<string, Uint8Array[]>();
   const intents = new Map<string, Intent[]>();
-  const own = new Map<string, OwnClient>();
   const device: DeviceId = newDeviceId();
   return {
     async attach(name, doc) {
@@ -48,15 +47,6 @@ export function memoryStore(): ClientStore {
         name,
         list.map((intent) => ({ ...intent })),
       );
-    },
-    async takeClientId(name, identity) {
-      const key = `${identity}\n${name}`;
-      const kept = own.get(key);
-      own.delete(key);
-      return kept;
-    },
-    async keepClientId(name, identity, client) {
-      own.set(`${identity}\n${name}`, { ...client });
     },
     async deviceId() {
       return device;

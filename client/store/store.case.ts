@@ -96,28 +96,6 @@ export function runClientStoreSuite(
       await again.close();
     });
 
-    it('hands a kept clientID to one opener only, per identity, across a reopen', async () => {
-      const { store, reopen } = await open();
-      const name = 'private_alice_bob';
-      expect(await store.takeClientId(name, 'alice')).toBeUndefined();
-      await store.keepClientId(name, 'alice', { client: 1234, clock: 7 });
-      await store.keepClientId(name, 'bob', { client: 99, clock: 1 });
-      let again = store;
-      if (reopen) {
-        await store.close();
-        again = await reopen();
-      }
-      // Two opens at once (two tabs, two views): one gets it, the other starts afresh.
-      const [first, second] = await Promise.all([
-        again.takeClientId(name, 'alice'),
-        again.takeClientId(name, 'alice'),
-      ]);
-      expect([first, second].filter(Boolean)).toEqual([{ client: 1234, clock: 7 }]);
-      expect(await again.takeClientId('private_alice_carol', 'alice')).toBeUndefined();
-      expect(await again.takeClientId(name, 'bob')).toEqual({ client: 99, clock: 1 });
-      await again.close();
-    });
-
     it('has a stable device id', async () => {
       const { store, reopen } = await open();
       const first = await store.deviceId();

@@ -24,40 +24,10 @@ export interface ClientStore {
   loadIntents(name: string): Promise<Intent[]>;
   /** Replaces the unconfirmed intents of `name`; durable when it resolves. */
   saveIntents(name: string, intents: readonly Intent[]): Promise<void>;
-  /**
-   * The Yjs clientID the last clean close of `name` by `identity` wrote with, with its clock,
-   * removed as it is read so no second opener (another tab) gets it too; undefined if none.
-   */
-  takeClientId(name: string, identity: string): Promise<OwnClient | undefined>;
-  /** Keeps `own` for the next opener of `name` by `identity`: after every write is stored. */
-  keepClientId(name: string, identity: string, own: OwnClient): Promise<void>;
   /** A stable id of this store (one per device / browser profile). */
   deviceId(): Promise<DeviceId>;
   close(): Promise<void>;
 }
-
-/** A clientID this device wrote a document with, and how far (its clock) when it closed. */
-export interface OwnClient {
-  client: number;
-  clock: number;
-  /** The clock its presence (awareness) state had reached. */
-  presence?: number;
-}
-
-export const isOwnClient = (value: unknown): value is OwnClient =>
-  typeof value === 'object' &&
-  value !== null &&
-  Number.isSafeInteger((value as OwnClient).client) &&
-  Number.isSafeInteger((value as OwnClient).clock) &&
-  ((value as OwnClient).presence === undefined ||
-    Number.isSafeInteger((value as OwnClient).presence));
-
-/** Only the fields of an OwnClient (what a store writes, whatever else the object held). */
-export const copyOwn = (own: OwnClient): OwnClient => ({
-  client: own.client,
-  clock: own.clock,
-  ...(own.presence === undefined ? {} : { presence: own.presence }),
-});
 
 /** Transaction origin of updates that come from the local store (they are not stored again). */
 export const STORE_ORIGIN = Symbol('convosync-store');
