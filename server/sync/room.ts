@@ -141,6 +141,8 @@ export class Room {
   private readonly compaction: CompactionPolicy;
   private lastCompaction: Promise<void> = Promise.resolve();
   private detached = false;
+  /** Loaded while an unloaded room of the document may still be writing (Room.load). */
+  private unsettled = false;
   /** Whole-document encodings for clients that arrive with nothing (conversations only). */
   private readonly fullStates: FullStates | undefined;
   /** The current step overwrote new messages with their censored copies (see `flush`). */
@@ -190,7 +192,17 @@ export class Room {
     }
   }
 
-  static async load(parsed: ParsedDoc, deps: RoomDeps): Promise<Room> {
+  /**
+   * Loads the room of `parsed`. `unsettled`: an unloaded room of this document may still have a
+   * write on its way to the store (Rooms gave up waiting for it), so this room neither goes on
+   * with the server's clientID (that room may still write with it) nor compacts from its own
+   * copy (which would lack that write, and the compaction would delete it from disk).
+   */
+  static async load(
+    parsed: ParsedDoc,
+    deps: RoomDeps,
+    options: { unsettled?: boolean } = {},
+  ): Promise<Room> {
     const updates = await deps.store.load(parsed.key);
     // The guid names the room: Yjs would otherwise draw a random uuid (31 reads of the CSPRNG).
     const doc = new Y.Doc({ gc: true, guid: parsed.key });
@@ -216,8 +228,9 @@ export class Room {
         `stored document ${parsed.key} has missing dependencies`,
       );
     }
-    if (!inbox) resumeServerClient(doc, parsed.key, deps.epoch);
+    if (!inbox && !options.unsettled) resumeServerClient(doc, parsed.key, deps.epoch);
     const room = new Room(parsed, doc, deps, updates);
+    room.unsettled = options.unsettled === true;
     if (seed && seedable) deps.fullStates!.seed(room, seed, doc);
     return room;
   }
@@ -450,10 +463,16 @@ export class Room {
    * The document as stored, from memory, for a compaction: a queue step runs after every
    * earlier step's append is durable, and a conversation's document holds nothing else. Not an
    * inbox's (its view is never stored), a broken room's (its last step may not be on disk) nor
-   * a detached one's: the store merges what it holds.
+   * a detached or unsettled one's: the store merges what it holds.
    */
   private storedState(): CurrentState | undefined {
-    if (this.parsed.type === 'inbox' || this.broken || this.detached || this.outbox.length > 0)
+    if (
+      this.parsed.type === 'inbox' ||
+      this.broken ||
+      this.detached ||
+      this.unsettled ||
+      this.outbox.length > 0
+    )
       return undefined;
     return {
       bytes: this.compaction.storedBytes,

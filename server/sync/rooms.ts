@@ -72,6 +72,13 @@ export interface ServerRooms {
   released(room: RoomHandle): void;
 }
 
+/**
+ * How long a load waits for what an unloaded room of the same document still had queued; then
+ * it loads anyway, as an unsettled room (Room.load), so one stuck step (a stalled store, a wait
+ * on another room that waits back) cannot keep the document from loading for good.
+ */
+const SETTLE_WAIT_MS = 5000;
+
 /** How long a conversation with no genesis stays loaded once nobody uses it. */
 const UNBORN_IDLE_MS = 1000;
 
@@ -129,13 +136,20 @@ export class Rooms {
         forwardSource: (i, f) => this.forwardSource(i, f),
       };
       const placement = this.placement;
-      const settled = this.settling.get(key) ?? Promise.resolve();
       const loaded = placement
         ? placement
             .acquire(key)
-            .then(() => settled)
-            .then(() => Room.load(parseDocKey(key), { ...deps, store: placement.storeFor(key) }))
-        : settled.then(() => Room.load(parseDocKey(key), deps));
+            .then(() => this.settled(key))
+            .then((settled) =>
+              Room.load(
+                parseDocKey(key),
+                { ...deps, store: placement.storeFor(key) },
+                { unsettled: !settled },
+              ),
+            )
+        : this.settled(key).then((settled) =>
+            Room.load(parseDocKey(key), deps, { unsettled: !settled }),
+          );
       pending = loaded.then(async (room) => {
         room.onDrop = (dropped) => this.forget(dropped);
         // Loaded for a shutdown's last reads (an inbox pass, a projection): nothing is written.
@@ -337,6 +351,28 @@ export class Rooms {
     this.loaded.delete(room.key);
     this.loading.delete(room.key);
     for (const listener of this.unloadListeners) listener(room.key);
+  }
+
+  /**
+   * Resolves true once every step unloaded rooms of `key` had queued has run, false if that
+   * takes longer than SETTLE_WAIT_MS (logged: the room loads unsettled).
+   */
+  private settled(key: DocName): Promise<boolean> {
+    const earlier = this.settling.get(key);
+    if (!earlier) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.deps.log.warn('an unloaded room still has steps queued; loading without them', {
+          room: key,
+          waitedMs: SETTLE_WAIT_MS,
+        });
+        resolve(false);
+      }, SETTLE_WAIT_MS);
+      void earlier.then(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
   }
 
   /** Peers joined or borrows not returned: the room must stay loaded. */

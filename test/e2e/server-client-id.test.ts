@@ -122,3 +122,71 @@ it('loads a document again only after the dropped room’s last append is on dis
   expect(serverClients(stored)).toHaveLength(1);
   expect(Y.encodeStateVector(stored)).toEqual(Y.encodeStateVector(room.doc));
 });
+
+it('loads anyway, with a clientID of its own, when the dropped room’s append does not finish', async () => {
+  const dataDir = await tempDir();
+  const level = await openLeveldbStore(path.join(dataDir, 'docs'));
+  let gate: Promise<void> | undefined;
+  const store = wrapStore(level, {
+    append: async (name, update) => {
+      const held = gate;
+      gate = undefined;
+      await held;
+      return level.append(name, update);
+    },
+  });
+  ts = await startTestServer({ dataDir, env, overrides: { store } });
+  await round(ts, 'one');
+  const rooms = ts.server.rooms;
+  let release = () => {};
+  gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const dropped = await rooms.borrow(key);
+  const stuckClient = dropped.doc.clientID;
+  const writing = dropped
+    .write('probe', (doc) => {
+      conversationRoots(doc).meta.set('stuck', 'late');
+      return true;
+    })
+    .catch(() => undefined);
+  await waitFor(() => gate === undefined, 5000, 'append held');
+  rooms.evict(key, new ConvosyncError('FENCED'));
+  dropped.release();
+
+  const started = Date.now();
+  const room = await rooms.borrow(key); // the stuck append is still held
+  expect(Date.now() - started).toBeGreaterThanOrEqual(4000);
+  expect(room.doc.clientID).not.toBe(stuckClient);
+  await room.write('probe', (doc) => {
+    conversationRoots(doc).meta.set('probe', 'after');
+    return true;
+  });
+  release();
+  await writing;
+  await room.compact(); // from disk: the late append is merged, not deleted
+  room.release();
+  const stored = new Y.Doc();
+  for (const update of await level.load(key)) Y.applyUpdate(stored, update);
+  expect(conversationRoots(stored).meta.get('stuck')).toBe('late');
+  expect(conversationRoots(stored).meta.get('probe')).toBe('after');
+}, 20_000);
+
+it('refuses a write through a room that was unloaded', async () => {
+  const dataDir = await tempDir();
+  ts = await startTestServer({ dataDir, env });
+  await round(ts, 'one');
+  const peer = await syncPeer(ts, key, 'ann');
+  const stale = ts.server.rooms.peek(key)!; // a holder the idle timer does not count
+  peer.close();
+  await waitFor(() => ts!.server.rooms.peek(key) === undefined, 5000, 'room unloaded');
+  await expect(
+    stale.serverWrite('probe', (doc) => {
+      conversationRoots(doc).meta.set('probe', 'stale');
+      return true;
+    }),
+  ).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+  const room = await ts.server.rooms.borrow(key);
+  expect(conversationRoots(room.doc).meta.get('probe')).toBeUndefined();
+  room.release();
+});
