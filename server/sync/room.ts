@@ -194,9 +194,11 @@ export class Room {
 
   /**
    * Loads the room of `parsed`. `unsettled`: an unloaded room of this document may still have a
-   * write on its way to the store (Rooms gave up waiting for it), so this room neither goes on
-   * with the server's clientID (that room may still write with it) nor compacts from its own
-   * copy (which would lack that write, and the compaction would delete it from disk).
+   * write on its way to the store (Rooms gave up waiting for it), which this room's document
+   * lacks. It serves reads and writes nothing (a write fails the room, its clients reconnect):
+   * stamping without that write would give its seq out twice. Rooms drops it once that write is
+   * done, so the next load holds it. It never goes on with the server's clientID, and compacts
+   * from disk only.
    */
   static async load(
     parsed: ParsedDoc,
@@ -246,6 +248,11 @@ export class Room {
 
   get isBroken(): boolean {
     return this.broken;
+  }
+
+  /** Loaded before an earlier room's write was done: reads only (Room.load). */
+  get isUnsettled(): boolean {
+    return this.unsettled;
   }
 
   /** Creates a deterministic conversation the first time `identity` may open it (genesis.ts). */
@@ -770,9 +777,15 @@ export class Room {
   private async write(steps: readonly StepWrite[]): Promise<boolean> {
     const written = steps.filter((s) => s.outbox.length > 0);
     if (written.length === 0) return true;
-    if (this.detached) {
+    if (this.detached || this.unsettled) {
       // Unloaded: a newer room of this document may be writing, with the same server clientID.
-      this.fail(new ConvosyncError('STORAGE_UNAVAILABLE', `${this.key} was unloaded, retry`));
+      // Unsettled: an earlier room's write this document lacks is still on its way.
+      this.fail(
+        new ConvosyncError(
+          'STORAGE_UNAVAILABLE',
+          `${this.key} ${this.detached ? 'was unloaded' : 'is still storing earlier writes'}, retry`,
+        ),
+      );
       return false;
     }
     const merged =

@@ -74,8 +74,9 @@ export interface ServerRooms {
 
 /**
  * How long a load waits for what an unloaded room of the same document still had queued; then
- * it loads anyway, as an unsettled room (Room.load), so one stuck step (a stalled store, a wait
- * on another room that waits back) cannot keep the document from loading for good.
+ * it loads anyway, as an unsettled room (Room.load: reads only, dropped once those steps are
+ * done), so one stuck step (a stalled store, a wait on another room that waits back) cannot
+ * keep the document from being read, nor two loads wait on each other for good.
  */
 const SETTLE_WAIT_MS = 5000;
 
@@ -150,7 +151,16 @@ export class Rooms {
         : this.settled(key).then((settled) =>
             Room.load(parseDocKey(key), deps, { unsettled: !settled }),
           );
+      const earlier = this.settling.get(key);
       pending = loaded.then(async (room) => {
+        // Unsettled (see Room.load): replaced by a load that holds the late write once it is done.
+        if (room.isUnsettled)
+          void earlier?.then(() => {
+            if (this.loaded.get(key) === room)
+              room.fail(
+                new ConvosyncError('STORAGE_UNAVAILABLE', `${key} reloads with earlier writes`),
+              );
+          });
         room.onDrop = (dropped) => this.forget(dropped);
         // Loaded for a shutdown's last reads (an inbox pass, a projection): nothing is written.
         if (this.quiesced) room.stopInput(this.quiesced);
@@ -361,6 +371,7 @@ export class Rooms {
     const earlier = this.settling.get(key);
     if (!earlier) return Promise.resolve(true);
     return new Promise((resolve) => {
+      // Not unref'd: a load is waiting on it.
       const timer = setTimeout(() => {
         this.deps.log.warn('an unloaded room still has steps queued; loading without them', {
           room: key,

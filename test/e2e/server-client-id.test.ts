@@ -123,7 +123,8 @@ it('loads a document again only after the dropped room’s last append is on dis
   expect(Y.encodeStateVector(stored)).toEqual(Y.encodeStateVector(room.doc));
 });
 
-it('loads anyway, with a clientID of its own, when the dropped room’s append does not finish', async () => {
+/** A room dropped with its append held in the store, and a load after it (waits 5 s, unsettled). */
+async function stuckThenLoaded() {
   const dataDir = await tempDir();
   const level = await openLeveldbStore(path.join(dataDir, 'docs'));
   let gate: Promise<void> | undefined;
@@ -153,23 +154,52 @@ it('loads anyway, with a clientID of its own, when the dropped room’s append d
   await waitFor(() => gate === undefined, 5000, 'append held');
   rooms.evict(key, new ConvosyncError('FENCED'));
   dropped.release();
-
   const started = Date.now();
-  const room = await rooms.borrow(key); // the stuck append is still held
+  const unsettled = await rooms.borrow(key); // the stuck append is still held
   expect(Date.now() - started).toBeGreaterThanOrEqual(4000);
-  expect(room.doc.clientID).not.toBe(stuckClient);
+  expect(unsettled.doc.clientID).not.toBe(stuckClient);
+  expect(conversationRoots(unsettled.doc).meta.get('stuck')).toBeUndefined();
+  return { level, rooms, unsettled, release, writing };
+}
+
+it('loads for reading only when the dropped room’s append does not finish, then again with it', async () => {
+  const { level, rooms, unsettled, release, writing } = await stuckThenLoaded();
+  // It reads, but writes nothing: its document lacks the held write (a seq given out twice).
+  await expect(
+    unsettled.write('probe', (doc) => {
+      conversationRoots(doc).meta.set('probe', 'unsettled');
+      return true;
+    }),
+  ).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+  unsettled.release();
+  release();
+  await writing;
+  // The next load holds the late write and writes again.
+  const room = await rooms.borrow(key);
+  expect(conversationRoots(room.doc).meta.get('stuck')).toBe('late');
   await room.write('probe', (doc) => {
     conversationRoots(doc).meta.set('probe', 'after');
     return true;
   });
-  release();
-  await writing;
-  await room.compact(); // from disk: the late append is merged, not deleted
+  await room.compact();
   room.release();
   const stored = new Y.Doc();
   for (const update of await level.load(key)) Y.applyUpdate(stored, update);
   expect(conversationRoots(stored).meta.get('stuck')).toBe('late');
   expect(conversationRoots(stored).meta.get('probe')).toBe('after');
+}, 20_000);
+
+it('drops an unsettled room once the write it lacks is done', async () => {
+  const { rooms, unsettled, release, writing } = await stuckThenLoaded();
+  const loaded = rooms.peek(key);
+  expect(loaded?.isUnsettled).toBe(true);
+  release();
+  await writing;
+  await waitFor(() => rooms.peek(key) !== loaded, 5000, 'unsettled room dropped');
+  unsettled.release();
+  const room = await rooms.borrow(key);
+  expect(conversationRoots(room.doc).meta.get('stuck')).toBe('late');
+  room.release();
 }, 20_000);
 
 it('refuses a write through a room that was unloaded', async () => {
