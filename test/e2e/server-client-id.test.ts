@@ -71,60 +71,11 @@ it('stamps with one server clientID per process, across unloads', async () => {
   reader.close();
 });
 
-it('loads a document again only after the dropped room’s last append is on disk', async () => {
-  const dataDir = await tempDir();
-  const level = await openLeveldbStore(path.join(dataDir, 'docs'));
-  let gate: Promise<void> | undefined;
-  const store = wrapStore(level, {
-    append: async (name, update) => {
-      const held = gate;
-      gate = undefined;
-      await held;
-      return level.append(name, update);
-    },
-  });
-  ts = await startTestServer({ dataDir, env, overrides: { store } });
-  await round(ts, 'one');
-  const rooms = ts.server.rooms;
-
-  // A server write is on its way to disk when the room is dropped (cluster mode: ownership lost).
-  let release = () => {};
-  gate = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const dropped = await rooms.borrow(key);
-  const writing = dropped
-    .write('probe', (doc) => {
-      conversationRoots(doc).meta.set('probe', 'before the drop');
-      return true;
-    })
-    .catch(() => undefined);
-  await waitFor(() => gate === undefined, 5000, 'append held');
-  rooms.evict(key, new ConvosyncError('FENCED'));
-  dropped.release();
-
-  // The next load waits for that append: its document holds the write, and goes on after it.
-  const next = rooms.borrow(key);
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  release();
-  const room = await next;
-  await writing;
-  expect(conversationRoots(room.doc).meta.get('probe')).toBe('before the drop');
-  await room.write('probe', (doc) => {
-    conversationRoots(doc).meta.set('probe', 'after');
-    return true;
-  });
-  await room.compact(); // from the room's copy: it must not drop the earlier append's content
-  room.release();
-  const stored = new Y.Doc();
-  for (const update of await level.load(key)) Y.applyUpdate(stored, update);
-  expect(conversationRoots(stored).meta.get('probe')).toBe('after');
-  expect(serverClients(stored)).toHaveLength(1);
-  expect(Y.encodeStateVector(stored)).toEqual(Y.encodeStateVector(room.doc));
-});
-
-/** A room dropped with its append held in the store, and a load after it (waits 5 s, unsettled). */
-async function stuckThenLoaded() {
+/**
+ * A server whose room of `key` was dropped (cluster mode: ownership lost) while its server write
+ * `meta[field] = value` was held in the store on its way to disk.
+ */
+async function droppedWhileWriting(field: string, value: string) {
   const dataDir = await tempDir();
   const level = await openLeveldbStore(path.join(dataDir, 'docs'));
   let gate: Promise<void> | undefined;
@@ -147,13 +98,44 @@ async function stuckThenLoaded() {
   const stuckClient = dropped.doc.clientID;
   const writing = dropped
     .write('probe', (doc) => {
-      conversationRoots(doc).meta.set('stuck', 'late');
+      conversationRoots(doc).meta.set(field, value);
       return true;
     })
     .catch(() => undefined);
   await waitFor(() => gate === undefined, 5000, 'append held');
   rooms.evict(key, new ConvosyncError('FENCED'));
   dropped.release();
+  return { level, rooms, release, writing, stuckClient };
+}
+
+it('loads a document again only after the dropped room’s last append is on disk', async () => {
+  const { level, rooms, release, writing } = await droppedWhileWriting('probe', 'before the drop');
+  // The next load waits for that append: its document holds the write, and goes on after it.
+  const next = rooms.borrow(key);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  release();
+  const room = await next;
+  await writing;
+  expect(conversationRoots(room.doc).meta.get('probe')).toBe('before the drop');
+  await room.write('probe', (doc) => {
+    conversationRoots(doc).meta.set('probe', 'after');
+    return true;
+  });
+  await room.compact(); // from the room's copy: it must not drop the earlier append's content
+  room.release();
+  const stored = new Y.Doc();
+  for (const update of await level.load(key)) Y.applyUpdate(stored, update);
+  expect(conversationRoots(stored).meta.get('probe')).toBe('after');
+  expect(serverClients(stored)).toHaveLength(1);
+  expect(Y.encodeStateVector(stored)).toEqual(Y.encodeStateVector(room.doc));
+});
+
+/** A room dropped with its append held in the store, and a load after it (waits 5 s, unsettled). */
+async function stuckThenLoaded() {
+  const { level, rooms, release, writing, stuckClient } = await droppedWhileWriting(
+    'stuck',
+    'late',
+  );
   const started = Date.now();
   const unsettled = await rooms.borrow(key); // the stuck append is still held
   expect(Date.now() - started).toBeGreaterThanOrEqual(4000);
