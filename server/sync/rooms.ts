@@ -137,10 +137,13 @@ export class Rooms {
         forwardSource: (i, f) => this.forwardSource(i, f),
       };
       const placement = this.placement;
+      // What unloaded rooms of the key still had queued: waited for, then (if the wait gave up)
+      // what drops the unsettled room once it is done.
+      const earlier = this.settling.get(key);
       const loaded = placement
         ? placement
             .acquire(key)
-            .then(() => this.settled(key))
+            .then(() => this.settled(key, earlier))
             .then((settled) =>
               Room.load(
                 parseDocKey(key),
@@ -148,10 +151,9 @@ export class Rooms {
                 { unsettled: !settled },
               ),
             )
-        : this.settled(key).then((settled) =>
+        : this.settled(key, earlier).then((settled) =>
             Room.load(parseDocKey(key), deps, { unsettled: !settled }),
           );
-      const earlier = this.settling.get(key);
       pending = loaded.then(async (room) => {
         // Unsettled (see Room.load): replaced by a load that holds the late write once it is done.
         if (room.isUnsettled)
@@ -364,11 +366,10 @@ export class Rooms {
   }
 
   /**
-   * Resolves true once every step unloaded rooms of `key` had queued has run, false if that
-   * takes longer than SETTLE_WAIT_MS (logged: the room loads unsettled).
+   * Resolves true once `earlier` (the steps unloaded rooms of `key` had queued) has run, false
+   * if that takes longer than SETTLE_WAIT_MS (logged: the room loads unsettled).
    */
-  private settled(key: DocName): Promise<boolean> {
-    const earlier = this.settling.get(key);
+  private settled(key: DocName, earlier: Promise<void> | undefined): Promise<boolean> {
     if (!earlier) return Promise.resolve(true);
     return new Promise((resolve) => {
       // Not unref'd: a load is waiting on it.
