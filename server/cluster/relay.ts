@@ -513,15 +513,11 @@ export class Relay implements SyncRooms {
           room.release();
         }
       } else {
-        const room = await this.rooms.open(parseDocKey(m.room).key, m.identity);
-        try {
-          if (m.writes.length > 0) {
-            if (late()) throw tooLate();
-            stamps = await room.submit(m.identity, m.writes);
-          }
-        } finally {
-          this.rooms.released(room);
-        }
+        stamps = await this.rooms.use(parseDocKey(m.room).key, m.identity, async (room) => {
+          if (m.writes.length === 0) return [];
+          if (late()) throw tooLate();
+          return room.submit(m.identity, m.writes);
+        });
       }
       this.post(edge, { t: 'reply', peer: m.peer, stamps });
     } catch (error) {

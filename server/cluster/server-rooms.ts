@@ -23,7 +23,6 @@ import type { Write } from '../../shared/rules/context.js';
 import type { Stamp } from '../../shared/schema.js';
 import type { Identity } from '../auth/identity.js';
 import type { Logger } from '../log.js';
-import type { Room } from '../sync/room.js';
 import type { BorrowedRoom, RoomHandle, Rooms, ServerRooms } from '../sync/rooms.js';
 import type { NodeLease } from './lease.js';
 import { ownerOf } from './placement.js';
@@ -44,9 +43,9 @@ export function clusterServerRooms(deps: ClusterServerRoomsDeps): ServerRooms {
     get count() {
       return rooms.count;
     },
-    async open(key, identity) {
+    async use(key, identity, f) {
       const owner = await ownerOf(lease, key);
-      if (owner === lease.id) return rooms.open(key, identity);
+      if (owner === lease.id) return rooms.use(key, identity, f);
       const doc = await replicas.current(key);
       const parsed = parseDocKey(key);
       // A private, system or assistant chat is created by its first open, on its owner.
@@ -54,7 +53,7 @@ export function clusterServerRooms(deps: ClusterServerRoomsDeps): ServerRooms {
         await relay.call(owner, key, identity, []);
         await replicas.current(key);
       }
-      return new RemoteRoomHandle(key, owner, doc, deps);
+      return f(new RemoteRoomHandle(key, owner, doc, deps));
     },
     async borrow(key) {
       const name = parseDocKey(key).key;
@@ -71,9 +70,6 @@ export function clusterServerRooms(deps: ClusterServerRoomsDeps): ServerRooms {
         release: () => {},
       };
       return borrowed;
-    },
-    released(room) {
-      if (!(room instanceof RemoteRoomHandle)) rooms.released(room as Room);
     },
   };
 }

@@ -18,14 +18,11 @@ export interface ConversationAccess {
 export function roomAccess(rooms: ServerRooms): ConversationAccess {
   return {
     async postRefusal(key, identity) {
-      // open(), not borrow(): like a REST send, the first upload into a private chat nobody
+      // use(), not borrow(): like a REST send, the first upload into a private chat nobody
       // has opened yet creates it (when `identity` is one of its two members).
-      const room = await rooms.open(key, identity);
-      try {
-        return await room.read((doc) => postRefusal(doc, parseKey(key), identity));
-      } finally {
-        rooms.released(room);
-      }
+      return rooms.use(key, identity, (room) =>
+        room.read((doc) => postRefusal(doc, parseKey(key), identity)),
+      );
     },
     async canRead(key, identity) {
       const room = await rooms.borrow(key);

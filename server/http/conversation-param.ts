@@ -107,13 +107,14 @@ export async function actOnConversation(
 ): Promise<ConversationKey> {
   const key = await conversationKeyOf(deps, param);
   refuseStranger(parseKey(key), identity);
-  const room = await deps.rooms.open(key, identity);
-  if (!hasGenesis(room.doc)) throw new ConvosyncError('CONVERSATION_NOT_FOUND');
-  const now = Date.now();
-  const actions = Array.isArray(action) ? action : [action as Action];
-  await room.submit(
-    identity,
-    actions.flatMap((a) => actionWrites(room.doc, a, identity, now)),
-  );
+  await deps.rooms.use(key, identity, async (room) => {
+    if (!hasGenesis(room.doc)) throw new ConvosyncError('CONVERSATION_NOT_FOUND');
+    const now = Date.now();
+    const actions = Array.isArray(action) ? action : [action as Action];
+    await room.submit(
+      identity,
+      actions.flatMap((a) => actionWrites(room.doc, a, identity, now)),
+    );
+  });
   return key;
 }

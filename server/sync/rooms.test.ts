@@ -23,3 +23,19 @@ it('keeps a borrowed room loaded while another borrower of it releases, until th
   await pause(300);
   expect(rooms.peek(key)).toBeUndefined();
 });
+
+it('keeps a room loaded for the whole of a use, and lets it unload after', async () => {
+  const rooms = ts.server.rooms;
+  const key = groupKey();
+  const alice = { id: 'alice', type: 1 } as Parameters<typeof rooms.use>[1];
+  const doc = await rooms.use(key, alice, async (room) => {
+    const borrowed = await rooms.borrow(key);
+    borrowed.release(); // another holder's release starts no unload under this use
+    await pause(300); // six idle periods
+    expect(rooms.peek(key)).toBe(room);
+    return room.doc;
+  });
+  expect(rooms.peek(key)?.doc).toBe(doc);
+  await pause(300);
+  expect(rooms.peek(key)).toBeUndefined();
+});

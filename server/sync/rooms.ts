@@ -65,11 +65,9 @@ export interface BorrowedRoom {
 export interface ServerRooms {
   /** Rooms loaded on this node (health). */
   readonly count: number;
-  /** Rooms.open: the room of `key`, with the genesis of a deterministic conversation done. */
-  open(key: DocName, identity: Identity): Promise<RoomHandle>;
+  /** Rooms.use: `f` on the room of `key` (genesis done), held for `f` and released after. */
+  use<T>(key: DocName, identity: Identity, f: (room: RoomHandle) => Promise<T>): Promise<T>;
   borrow(key: string): Promise<BorrowedRoom>;
-  /** Rooms.released, for a handle `open` gave. */
-  released(room: RoomHandle): void;
 }
 
 /**
@@ -180,6 +178,25 @@ export class Rooms {
     return room;
   }
 
+  /**
+   * Runs `f` on the room of `key` (loaded if needed, the genesis of a deterministic conversation
+   * done when `identity` is one of its first members), held for `f` like a borrow: a REST call,
+   * a notice, a file check, a call relayed from another node. Released once `f` is done, so a
+   * room only REST touched unloads when idle (it used to stay loaded for good), and one held
+   * across a long call is not unloaded under it.
+   */
+  async use<T>(key: DocName, identity: Identity, f: (room: Room) => Promise<T>): Promise<T> {
+    if (this.quiesced) throw new ConvosyncError('SHUTTING_DOWN');
+    const room = await this.load(key);
+    const release = this.lend(room);
+    try {
+      await room.ensureGenesis(identity);
+      return await f(room);
+    } finally {
+      release();
+    }
+  }
+
   /** Lends a room's document (loading it if needed, without a genesis), e.g. to the projector. */
   async borrow(key: string): Promise<
     BorrowedRoom & {
@@ -190,22 +207,27 @@ export class Rooms {
     }
   > {
     const room = await this.load(parseDocKey(key).key);
-    this.lent.set(room, (this.lent.get(room) ?? 0) + 1);
-    let returned = false;
     return {
       doc: room.doc,
       read: (f) => room.read(f),
       write: (reason, change) => room.serverWrite(reason, change),
       apply: (name, args) => room.serverWrite(name, serverWrite(name, args)),
       compact: () => room.compact(),
-      release: () => {
-        if (returned) return; // a second release must not end another borrower's hold
-        returned = true;
-        const left = (this.lent.get(room) ?? 1) - 1;
-        if (left > 0) this.lent.set(room, left);
-        else this.lent.delete(room);
-        this.released(room);
-      },
+      release: this.lend(room),
+    };
+  }
+
+  /** Counts a hold on `room` (a borrow, a use); the function returned ends it, once. */
+  private lend(room: Room): () => void {
+    this.lent.set(room, (this.lent.get(room) ?? 0) + 1);
+    let returned = false;
+    return () => {
+      if (returned) return; // a second release must not end another holder's hold
+      returned = true;
+      const left = (this.lent.get(room) ?? 1) - 1;
+      if (left > 0) this.lent.set(room, left);
+      else this.lent.delete(room);
+      this.released(room);
     };
   }
 

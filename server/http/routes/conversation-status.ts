@@ -32,14 +32,15 @@ export function conversationStatusRoutes(deps: ConversationAccessDeps): Hono<Aut
   /** Sets the caller's inbox preferences for a conversation it may read. */
   const prefs = async (identity: Identity, param: string, patch: InboxPrefs) => {
     const key = await readConversation(deps, identity, param, (_doc, k) => k);
-    const inbox = await deps.rooms.open(inboxKey(identity.id), identity);
-    await inbox.submit(
-      identity,
-      actionWrites(
-        inbox.doc,
-        { kind: 'prefs', conversation: key, prefs: patch },
+    await deps.rooms.use(inboxKey(identity.id), identity, (inbox) =>
+      inbox.submit(
         identity,
-        Date.now(),
+        actionWrites(
+          inbox.doc,
+          { kind: 'prefs', conversation: key, prefs: patch },
+          identity,
+          Date.now(),
+        ),
       ),
     );
   };

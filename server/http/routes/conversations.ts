@@ -198,33 +198,38 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
       const identity = c.get('identity');
       const body = c.req.valid('json');
       const key = groupKey();
-      const room = await deps.rooms.open(key, identity);
       const members = body.members.map((m) => ({
         identity: asIdentityId(m.identityId),
         identityType: m.identityType,
       }));
-      await room.submit(
-        identity,
-        genesisWrites(
-          key,
-          {
-            name: body.name,
-            members,
-            ...(body.maxMemberCount ? { maxMemberCount: body.maxMemberCount } : {}),
-          },
+      const created = await deps.rooms.use(key, identity, async (room) => {
+        await room.submit(
           identity,
-          Date.now(),
-        ),
-      );
-      return c.json(ok(detail(room.doc, identity)));
+          genesisWrites(
+            key,
+            {
+              name: body.name,
+              members,
+              ...(body.maxMemberCount ? { maxMemberCount: body.maxMemberCount } : {}),
+            },
+            identity,
+            Date.now(),
+          ),
+        );
+        return detail(room.doc, identity);
+      });
+      return c.json(ok(created));
     },
   );
 
   app.post('/private', valid('json', z.object({ identityId }).strict()), async (c) => {
     const identity = c.get('identity');
     const key = privateKey(identity.id, asIdentityId(c.req.valid('json').identityId));
-    const room = await deps.rooms.open(key, identity); // created on first open, exactly once
-    return c.json(ok(await room.read((doc) => detail(doc, identity))));
+    // Created on first open, exactly once.
+    const opened = await deps.rooms.use(key, identity, (room) =>
+      room.read((doc) => detail(doc, identity)),
+    );
+    return c.json(ok(opened));
   });
 
   app.get('/:conversationId', async (c) =>
@@ -320,14 +325,15 @@ export function conversationRoutes(deps: ConversationRoutesDeps): Hono<AuthEnv> 
     const identity = c.get('identity');
     const key = await keyOf(c.req.param('conversationId'));
     refuseStranger(parseKey(key), identity);
-    const room = await deps.rooms.open(key, identity);
-    if (!conversationRoots(room.doc).meta.has('conversationId'))
-      throw new ConvosyncError('CONVERSATION_NOT_FOUND');
-    if (!canRead(room.doc, parseKey(key), identity)) throw new ConvosyncError('NOT_MEMBER');
-    const seq = lastSeq(room.doc);
-    const readsKey = readKey(identity.id, REST_DEVICE);
-    if (seq > (conversationRoots(room.doc).reads.get(readsKey) ?? 0))
-      await room.submit(identity, [{ root: 'reads', key: readsKey, value: seq }]);
+    await deps.rooms.use(key, identity, async (room) => {
+      if (!conversationRoots(room.doc).meta.has('conversationId'))
+        throw new ConvosyncError('CONVERSATION_NOT_FOUND');
+      if (!canRead(room.doc, parseKey(key), identity)) throw new ConvosyncError('NOT_MEMBER');
+      const seq = lastSeq(room.doc);
+      const readsKey = readKey(identity.id, REST_DEVICE);
+      if (seq > (conversationRoots(room.doc).reads.get(readsKey) ?? 0))
+        await room.submit(identity, [{ root: 'reads', key: readsKey, value: seq }]);
+    });
     return c.json(ok(true)); // Response<Boolean> (markConversationRead)
   });
 

@@ -93,19 +93,20 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
     draft: Draft,
     clientMessageKey?: string,
   ): Promise<MessageResponseVO> => {
-    const room = await deps.rooms.open(key, identity);
     const message = composeMessage(
       draft,
       { identity: identity.id, identityType: identity.type },
       (clientMessageKey as MessageKey | undefined) ?? newMessageKey(),
       Date.now(),
     );
-    const [stamp] = await room.submit(identity, [
-      { root: 'messages', key: message.key, value: message },
-    ]);
-    // A retry answers the message as first sent (its own send time).
-    const sent = conversationRoots(room.doc).messages.get(message.key) ?? message;
-    return messageVO(room.doc, { ...sent, stamp: stamp!, pending: false });
+    return deps.rooms.use(key, identity, async (room) => {
+      const [stamp] = await room.submit(identity, [
+        { root: 'messages', key: message.key, value: message },
+      ]);
+      // A retry answers the message as first sent (its own send time).
+      const sent = conversationRoots(room.doc).messages.get(message.key) ?? message;
+      return messageVO(room.doc, { ...sent, stamp: stamp!, pending: false });
+    });
   };
 
   /** The draft the spec's fields describe, in conversation `key` (a reply stays in it). */
@@ -356,12 +357,13 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
   app.put('/:messageId/recall', returnsBoolean, async (c) => {
     const identity = c.get('identity');
     const { key, messageKey } = await locate(c.req.param('messageId'));
-    const room = await deps.rooms.open(key, identity);
-    const current = conversationRoots(room.doc).messages.get(messageKey);
-    if (!current) throw new ConvosyncError('NOT_FOUND', 'no such message');
-    await room.submit(identity, [
-      { root: 'messages', key: messageKey, value: tombstone(current, identity.id) },
-    ]);
+    await deps.rooms.use(key, identity, async (room) => {
+      const current = conversationRoots(room.doc).messages.get(messageKey);
+      if (!current) throw new ConvosyncError('NOT_FOUND', 'no such message');
+      await room.submit(identity, [
+        { root: 'messages', key: messageKey, value: tombstone(current, identity.id) },
+      ]);
+    });
     return c.json(ok(true)); // Response<Boolean>
   });
 
@@ -372,11 +374,12 @@ export function messageRoutes(deps: MessageRoutesDeps): Hono<AuthEnv> {
     root: 'reads' | 'delivered',
   ) => {
     const { key, seq } = await locate(messageId);
-    const room = await deps.rooms.open(key, identity);
-    const positionKey = readKey(identity.id, REST_DEVICE);
-    const current = conversationRoots(room.doc)[root].get(positionKey) ?? 0;
-    // An older message than the position already reached changes nothing.
-    if (seq > current) await room.submit(identity, [{ root, key: positionKey, value: seq }]);
+    await deps.rooms.use(key, identity, async (room) => {
+      const positionKey = readKey(identity.id, REST_DEVICE);
+      const current = conversationRoots(room.doc)[root].get(positionKey) ?? 0;
+      // An older message than the position already reached changes nothing.
+      if (seq > current) await room.submit(identity, [{ root, key: positionKey, value: seq }]);
+    });
   };
 
   app.put('/:messageId/read', returnsBoolean, async (c) => {

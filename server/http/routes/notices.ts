@@ -63,7 +63,6 @@ export function noticeRoutes(deps: { rooms: ServerRooms }): Hono<AuthEnv> {
     for (const raw of new Set(body.identities)) {
       try {
         const key = systemKey(asIdentityId(raw));
-        const room = await deps.rooms.open(key, service);
         const message = composeMessage(
           {
             content: body.content,
@@ -74,9 +73,9 @@ export function noticeRoutes(deps: { rooms: ServerRooms }): Hono<AuthEnv> {
           (body.clientMessageKey as MessageKey | undefined) ?? newMessageKey(),
           Date.now(),
         );
-        const [stamp] = await room.submit(service, [
-          { root: 'messages', key: message.key, value: message },
-        ]);
+        const [stamp] = await deps.rooms.use(key, service, (room) =>
+          room.submit(service, [{ root: 'messages', key: message.key, value: message }]),
+        );
         results.push({
           identity: raw,
           conversationKey: key,
