@@ -15,7 +15,7 @@
  * never delivered past a lost one: the socket is gone first.
  *
  * Server writes (`Room.submit` of REST, notices) on a node that does not own the conversation
- * are calls (`call`): the owner opens the room as `Rooms.open` does and runs the very same
+ * are calls (`call`): the owner holds the room as `Rooms.use` does and runs the very same
  * `submit`, so rules, moderation and rate limits are the owner's (named server transactions,
  * `apply`, likewise: ../sync/server-writes.ts); the reply carries the stamps,
  * or the error's code and message, thrown again on the calling node as the same ConvosyncError.
@@ -485,7 +485,7 @@ export class Relay implements SyncRooms {
   }
 
   /**
-   * Owner side: a call of `edge`, run as a REST write on this node runs: `Rooms.open` (claims
+   * Owner side: a call of `edge`, run as a REST write on this node runs: `Rooms.use` (claims
    * the room if it is free; FENCED if a third node owns it now), then `Room.submit`. A call that
    * waited longer than its budget (the caller's clock; nodes' clocks are kept within far less
    * by NTP) is not started: its caller may have answered 503 already, and a client retrying

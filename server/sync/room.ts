@@ -270,6 +270,11 @@ export class Room {
   join(peer: Peer): Promise<void> {
     return this.enqueue(async () => {
       if (this.stopped) throw this.stopped;
+      // Unloaded while this join waited (a socket between Rooms.open and its join is no peer
+      // yet, so the idle timer may take the room): joined here, it would hear nothing more, and
+      // the unload's destroy would drop it without a close. Its client reconnects instead.
+      if (this.detached)
+        throw new ConvosyncError('STORAGE_UNAVAILABLE', `${this.key} was unloaded, retry`);
       if (!canRead(this.doc, this.parsed, peer.identity)) {
         if (
           this.parsed.type !== ConversationType.Group &&

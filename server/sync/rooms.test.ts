@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { groupKey } from '../../shared/keys.js';
-import { startTestServer, type TestServer } from '../../test/helpers.js';
+import { groupKey, privateKey } from '../../shared/keys.js';
+import { id, startTestServer, type TestServer } from '../../test/helpers.js';
 
 let ts: TestServer;
 beforeAll(async () => {
@@ -38,4 +38,17 @@ it('keeps a room loaded for the whole of a use, and lets it unload after', async
   expect(rooms.peek(key)?.doc).toBe(doc);
   await pause(300);
   expect(rooms.peek(key)).toBeUndefined();
+});
+
+it('refuses a join that waited past an unload, instead of joining a room nobody serves', async () => {
+  const rooms = ts.server.rooms;
+  const alice = { id: 'alice', type: 1 } as Parameters<typeof rooms.open>[1];
+  const key = privateKey(id('alice'), id('bob')); // alice may read it: only the unload refuses
+  const opened = await rooms.open(key, alice); // a socket's open, not yet joined
+  rooms.borrow(key).then((b) => b.release()); // another holder's release starts the idle timer
+  await pause(300);
+  expect(rooms.peek(key)).toBeUndefined();
+  const peer = { identity: alice, acks: false, send: () => {}, close: () => {} };
+  await expect(opened.join(peer)).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+  expect(opened.size).toBe(0);
 });
