@@ -273,7 +273,12 @@ export function resolveUpdate(
           });
           previous = value;
         }
-        if (deleted?.(item.id)) value = undefined; // deleted by this update
+        // The key keeps the struct's last value unless this update deletes that last clock:
+        // Yjs splits the struct there, and the key's current item is then a deleted one (the
+        // key ends unset, a pure delete the rules judge below). The first clock says nothing
+        // of it: checking that one let a two-value write whose last clock the same update
+        // deleted unset a key no rule judged (a read position moved back, a member entry gone).
+        if (deleted?.(lastId(item))) value = undefined;
       } else value = undefined; // a ContentDeleted link
     }
     const last = chain[chain.length - 1]!;
