@@ -136,6 +136,11 @@ function checkMemberChange(
     }
     if (next.invitedBy !== ctx.author.id)
       return violation('SCHEMA_VIOLATION', 'invitedBy must be the inviter');
+    // An invite is no way around the mute rule below: a plain member would otherwise silence
+    // the newcomer it invites, for as long as it likes.
+    if (next.mutedUntil !== previous?.mutedUntil && !outranks(writerRole, next.role)) {
+      return violation('ROLE_FORBIDDEN', 'owner and admins mute members below them');
+    }
   } else {
     if (!previous) return violation('SCHEMA_VIOLATION', 'a new member entry comes from an invite');
     // An invite of someone active, a removal of someone gone: the spec's own two errors.

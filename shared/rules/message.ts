@@ -255,6 +255,11 @@ function checkRecall(
   }
   const stamp = ctx.doc.getMap('stamps').get(previous.key) as Stamp | undefined;
   if (!stamp) return violation('NOT_ACCEPTED_YET');
+  // A recall writes the conversation's content: refused where posting is (an archived or a
+  // dissolved conversation is read-only; a removed or exited member writes no more, over REST
+  // either), a mute aside: a muted member may still take back what it said.
+  const refusal = postRefusal(ctx.doc, ctx.parsed, ctx.author, ctx.now);
+  if (refusal && refusal !== 'MUTED') return violation(refusal);
   if (previous.sender === ctx.author.id) {
     const age = ctx.now - stamp.at;
     if (age > RECALL_WINDOW_MS)
