@@ -1,8 +1,7 @@
 /**
  * Muting is for owner and admins over members below them (checkMemberChange refuses a plain
- * member changing `mutedUntil`). The invite branch of checkMemberChange never looked at
- * `mutedUntil` used to, so a plain member could mute the member it invited (or re-invited); found
- * by a hostile-input review.
+ * member changing `mutedUntil`). Its invite branch did not look at `mutedUntil`, so a plain member
+ * could mute the member it invited (or re-invited); found by a hostile-input review.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MemberRole, MemberStatus } from '../../shared/enums.js';
