@@ -16,6 +16,13 @@ import { AwarenessFanout } from './awareness-fanout.js';
 import { AwarenessFloor, encodeEntries } from './awareness-floor.js';
 import { type AwarenessEntry, checkAwareness, readAwarenessEntries } from './clients.js';
 
+/**
+ * Awareness clientIDs one socket may hold states for at once. A client publishes one (its
+ * document's clientID), two for a moment when that changes; each held ID leaves a y-protocols
+ * `meta` entry behind for as long as the room is loaded, so one socket must not publish many.
+ */
+export const MAX_AWARENESS_IDS_PER_PEER = 8;
+
 /** What awareness needs of a peer. */
 export interface AwarenessPeer {
   readonly identity: Identity;
@@ -92,14 +99,23 @@ export class RoomAwareness<P extends AwarenessPeer> {
       );
       return;
     }
+    const states = this.awareness.getStates();
     const changes = withoutEchoes(
       entries,
       (id) => this.awareness.meta.get(id)?.clock,
       (id) =>
         (this.owners.get(id) ?? conversationRoots(this.doc).clients.get(String(id))) ===
         peer.identity.id,
-    );
+      // The removal of a state nobody holds removes nothing: dropped, so it claims no clientID
+      // (a member could otherwise take a reader's clientID for good while the reader was away,
+      // and grow the room's bookkeeping by 11 bytes a removal for as long as it stays loaded).
+    ).filter(({ clientId, state }) => state !== 'null' || states.has(clientId));
     if (changes.length === 0) return;
+    const tooMany = this.tooMany(peer, changes);
+    if (tooMany) {
+      this.options.refuse(peer, tooMany);
+      return;
+    }
     const own = changes.length === entries.length ? update : encodeEntries(changes);
     this.floor.offer(peer, own, changes);
   }
@@ -111,10 +127,32 @@ export class RoomAwareness<P extends AwarenessPeer> {
     this.awareness.destroy();
   }
 
+  /**
+   * The refusal when `entries` would have `peer` hold more than MAX_AWARENESS_IDS_PER_PEER
+   * states. Checked as a frame arrives and again as the floor applies what it merged: frames
+   * held back together must not add up past the cap either.
+   */
+  private tooMany(peer: P, entries: readonly AwarenessEntry[]): ConvosyncError | undefined {
+    const held = this.controlled.get(peer);
+    if (!held) return undefined;
+    const fresh = new Set<number>();
+    for (const { clientId, state } of entries)
+      if (state !== 'null' && !held.has(clientId)) fresh.add(clientId);
+    if (held.size + fresh.size <= MAX_AWARENESS_IDS_PER_PEER) return undefined;
+    return new ConvosyncError(
+      'AWARENESS_REJECTED',
+      `at most ${MAX_AWARENESS_IDS_PER_PEER} awareness clientIDs per connection`,
+    );
+  }
+
   /** Checks and applies an update the floor let through (now or merged, later). */
   private apply(peer: P, update: Uint8Array, entries: readonly AwarenessEntry[]): void {
     if (!this.controlled.has(peer)) return;
-    let error: ConvosyncError | undefined;
+    let error: ConvosyncError | undefined = this.tooMany(peer, entries);
+    if (error) {
+      this.options.refuse(peer, error);
+      return;
+    }
     try {
       error = checkAwareness(
         this.doc,
