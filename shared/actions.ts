@@ -88,12 +88,15 @@ export function actionWrites(doc: Y.Doc, intent: Action, author: Author, now: nu
     case 'createGroup':
       return genesisWrites(intent.groupKey, intent, author, now);
     case 'invite': {
+      // A mute outlives an exit: a re-invite keeps it (only those above the member lift it).
+      const mutedUntil = members.get(intent.identity)?.mutedUntil;
       const value: Member = {
         identityType: intent.identityType,
         role: intent.role ?? MemberRole.Member,
         status: MemberStatus.Active,
         joinTime: now,
         invitedBy: author.id,
+        ...(mutedUntil !== undefined && mutedUntil > now ? { mutedUntil } : {}),
       };
       return [{ root: 'members', key: intent.identity, value }];
     }

@@ -64,6 +64,11 @@ export class AwarenessFloor<Sender> {
     this.held.set(sender, pending);
   }
 
+  /** Whether a state of `clientId` from `sender` waits for the floor. */
+  holds(sender: Sender, clientId: number): boolean {
+    return this.held.get(sender)?.entries.has(clientId) === true;
+  }
+
   /** Forgets a sender that left (its held states are moot: the room removes its states). */
   forget(sender: Sender): void {
     clearTimeout(this.held.get(sender)?.timer);

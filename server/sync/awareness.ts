@@ -109,7 +109,12 @@ export class RoomAwareness<P extends AwarenessPeer> {
       // The removal of a state nobody holds removes nothing: dropped, so it claims no clientID
       // (a member could otherwise take a reader's clientID for good while the reader was away,
       // and grow the room's bookkeeping by 11 bytes a removal for as long as it stays loaded).
-    ).filter(({ clientId, state }) => state !== 'null' || states.has(clientId));
+    ).filter(
+      // A removal of a state the floor still holds from this peer (back, then gone again
+      // within the floor) is a goodbye: kept, so the held state is not applied later.
+      ({ clientId, state }) =>
+        state !== 'null' || states.has(clientId) || this.floor.holds(peer, clientId),
+    );
     if (changes.length === 0) return;
     const tooMany = this.tooMany(peer, changes);
     if (tooMany) {

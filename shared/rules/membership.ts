@@ -137,8 +137,11 @@ function checkMemberChange(
     if (next.invitedBy !== ctx.author.id)
       return violation('SCHEMA_VIOLATION', 'invitedBy must be the inviter');
     // An invite is no way around the mute rule below: a plain member would otherwise silence
-    // the newcomer it invites, for as long as it likes.
-    if (next.mutedUntil !== previous?.mutedUntil && !outranks(writerRole, next.role)) {
+    // the newcomer it invites for as long as it likes, or lift a mute by re-inviting a muted
+    // member who left. Dropping a mute that has run out changes nothing, so anyone may.
+    const sets = next.mutedUntil !== undefined && next.mutedUntil !== previous?.mutedUntil;
+    const lifts = next.mutedUntil === undefined && (previous?.mutedUntil ?? 0) > ctx.now;
+    if ((sets || lifts) && !outranks(writerRole, next.role)) {
       return violation('ROLE_FORBIDDEN', 'owner and admins mute members below them');
     }
   } else {

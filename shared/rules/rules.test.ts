@@ -161,6 +161,36 @@ describe('membership', () => {
     ).toBeUndefined();
   });
 
+  it('lets a plain member re-invite someone whose mute ran out, not set or lift a mute', () => {
+    const doc = team();
+    // max was muted until 800, then left; now (1000) the mute has run out.
+    conversationRoots(doc).members.set('max', {
+      ...member(doc, 'max'),
+      status: 2,
+      exitTime: 900,
+      mutedUntil: 800,
+    });
+    const { exitTime: _, mutedUntil: __, ...back } = member(doc, 'max');
+    const reinvite = (extra: Partial<Member>): Write =>
+      set('max', { ...back, status: 1, joinTime: 950, invitedBy: asIdentityId('mia'), ...extra });
+    // The SDK's invite writes no mutedUntil for a mute that has run out: accepted.
+    expect(judge(doc, who('mia'), [reinvite({})], 1000)).toBeUndefined();
+    // At 700 the mute (until 800) still runs: a plain member cannot lift it by re-inviting; it
+    // may keep it; it cannot set a new one.
+    expect(judge(doc, who('mia'), [reinvite({})], 700)).toBe('ROLE_FORBIDDEN');
+    expect(judge(doc, who('mia'), [reinvite({ mutedUntil: 800 })], 700)).toBeUndefined();
+    expect(judge(doc, who('mia'), [reinvite({ mutedUntil: 5000 })], 1000)).toBe('ROLE_FORBIDDEN');
+    // The owner may do either.
+    expect(
+      judge(
+        doc,
+        who('olga'),
+        [set('max', { ...back, status: 1, joinTime: 950, invitedBy: asIdentityId('olga') })],
+        700,
+      ),
+    ).toBeUndefined();
+  });
+
   it('refuses member times in the future and deleting member entries', () => {
     const doc = team();
     expect(

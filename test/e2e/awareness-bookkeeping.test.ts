@@ -41,19 +41,23 @@ it('keeps no awareness bookkeeping for clientIDs a departed socket only "removed
   const room = await ts.server.rooms.open(key, { id: id('bob'), type: 1 });
   const owners = (room as unknown as { presence: { owners: Map<number, unknown> } }).presence
     .owners;
-  const PER_FRAME = 200_000; // 2.2 MB per frame, under the 8 MB frame limit
+  const PER_FRAME = 100_000; // 1.1 MB per frame, under the 8 MB frame limit
   const FRAMES = 2;
   for (let f = 0; f < FRAMES; f++)
     alice.sendAwareness(removals(1_000_000 + f * PER_FRAME, PER_FRAME));
-  // Removals skip the floor, so all are applied as they arrive (~100 MB of heap on this server).
-  await waitFor(() => owners.size >= FRAMES * PER_FRAME, 20_000, 'frames handled').catch(
-    () => undefined,
-  );
+  // Then a state of alice's own: handled after the removals (one socket's frames go in order).
+  const mark = encoding.createEncoder();
+  encoding.writeVarUint(mark, 1);
+  encoding.writeVarUint(mark, 9_000_000);
+  encoding.writeVarUint(mark, 1);
+  encoding.writeVarString(mark, JSON.stringify({ typing: false }));
+  alice.sendAwareness(encoding.toUint8Array(mark));
+  await waitFor(() => room.awareness.getStates().has(9_000_000), 20_000, 'frames handled');
   alice.close();
   await closed(alice.ws);
   await waitFor(() => room.size === 1, 5000, 'alice left');
 
-  // Bob is still served, but the room keeps 400,000 entries for a socket that is gone.
+  // Bob is still served, and nothing of the 200,000 removals is kept for a socket that is gone.
   expect(bob.ws.readyState).toBe(bob.ws.OPEN);
   expect(owners.size).toBe(0);
   expect(room.awareness.meta.size).toBeLessThan(1000);
@@ -116,4 +120,28 @@ it('closes a socket that publishes more awareness clientIDs than one connection 
   const outcome = await alice.outcome();
   expect(outcome.reason).toContain('AWARENESS_REJECTED');
   await waitFor(() => !room.awareness.getStates().has(7_000_000), 5000, 'its states removed');
+}, 30_000);
+
+it('a goodbye right after a held comeback still takes the client offline', async () => {
+  const alice = await syncPeer(ts, key, 'alice');
+  const ID = 8_000_000;
+  const entry = (clock: number, state: unknown) => {
+    const e = encoding.createEncoder();
+    encoding.writeVarUint(e, 1);
+    encoding.writeVarUint(e, ID);
+    encoding.writeVarUint(e, clock);
+    encoding.writeVarString(e, JSON.stringify(state));
+    return encoding.toUint8Array(e);
+  };
+  const room = await ts.server.rooms.open(key, { id: id('alice'), type: 1 });
+  alice.sendAwareness(entry(1, { typing: false }));
+  await waitFor(() => room.awareness.getStates().has(ID), 5000, 'online');
+  alice.sendAwareness(entry(2, null)); // gone (a removal is never held)
+  await waitFor(() => !room.awareness.getStates().has(ID), 5000, 'offline');
+  alice.sendAwareness(entry(3, { typing: false })); // back, within the floor: held
+  alice.sendAwareness(entry(4, null)); // and gone again before the floor let it through
+  await new Promise((resolve) => setTimeout(resolve, 600)); // past the 250 ms floor
+  expect(room.awareness.getStates().has(ID)).toBe(false);
+  expect(alice.ws.readyState).toBe(alice.ws.OPEN);
+  alice.close();
 }, 30_000);
