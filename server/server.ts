@@ -44,8 +44,9 @@ import { createFilter } from './sync/filter.js';
 import { FullStates } from './sync/full-state.js';
 import { LogBudget } from './sync/log-budget.js';
 import { Outbound } from './sync/outbound.js';
+import { pendingBytesFor } from './sync/pending-frames.js';
 import { Rooms, type ServerRooms } from './sync/rooms.js';
-import { MAX_PENDING_FRAMES, type SyncRooms } from './sync/socket.js';
+import type { SyncRooms } from './sync/socket.js';
 import { SocketQuota } from './sync/socket-quota.js';
 
 export interface RunningServer {
@@ -279,7 +280,10 @@ export async function startServer(
   const presence: PresenceRegistry = cluster?.presence ?? memoryPresence();
   // Cluster mode: sockets and server writes are routed to each conversation's owner.
   const routed = cluster
-    ? await cluster.attach(rooms, { genesisWindowMs: config.genesisWindowMs })
+    ? await cluster.attach(rooms, {
+        genesisWindowMs: config.genesisWindowMs,
+        maxPendingBytes: pendingBytesFor(config.maxFrameBytes),
+      })
     : undefined;
   const socketRooms: SyncRooms = routed?.sockets ?? rooms;
   const serverRooms: ServerRooms = routed?.server ?? rooms;
@@ -303,7 +307,7 @@ export async function startServer(
       rooms: socketRooms,
       log,
       heartbeatMs: config.heartbeatMs,
-      maxPendingFrames: MAX_PENDING_FRAMES,
+      maxPendingBytes: pendingBytesFor(config.maxFrameBytes),
       outbound: new Outbound({
         perSocket: config.maxSocketBufferBytes,
         total: config.maxOutboundBytes,

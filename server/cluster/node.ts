@@ -72,7 +72,7 @@ export interface ClusterNode {
    */
   attach(
     rooms: Rooms,
-    options: { genesisWindowMs: number },
+    options: { genesisWindowMs: number; maxPendingBytes: number },
   ): Promise<{ sockets: SyncRooms; server: ServerRooms }>;
   /** The relay between the nodes, once `attach` ran (tests reach into it). */
   readonly relay: Relay | undefined;
@@ -142,13 +142,13 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     get relay() {
       return relay;
     },
-    async attach(rooms, { genesisWindowMs }) {
+    async attach(rooms, { genesisWindowMs, maxPendingBytes }) {
       evict = (room) => rooms.evict(room as DocName, new ConvosyncError('FENCED'));
       rooms.onUnload((key) => {
         // Nobody uses it here any more: the next client's node may take it without a wait.
         lease.release(key).catch((error) => log.warn('room release failed', { room: key, error }));
       });
-      relay = await Relay.start({ redis, lease, rooms, log, genesisWindowMs });
+      relay = await Relay.start({ redis, lease, rooms, log, genesisWindowMs, maxPendingBytes });
       return {
         sockets: relay,
         server: clusterServerRooms({ rooms, lease, relay, replicas, log }),

@@ -37,6 +37,7 @@ import type { Write } from '../../shared/rules/context.js';
 import type { Stamp } from '../../shared/schema.js';
 import type { Identity } from '../auth/identity.js';
 import type { Logger } from '../log.js';
+import { PendingFrames } from '../sync/pending-frames.js';
 import type { Peer, Room } from '../sync/room.js';
 import type { Rooms } from '../sync/rooms.js';
 import {
@@ -44,7 +45,7 @@ import {
   type ServerWriteArgs,
   type ServerWriteName,
 } from '../sync/server-writes.js';
-import { MAX_PENDING_FRAMES, type SyncRoom, type SyncRooms } from '../sync/socket.js';
+import type { SyncRoom, SyncRooms } from '../sync/socket.js';
 import { heartbeatKey, type NodeLease } from './lease.js';
 import { ownerOf } from './placement.js';
 import type { Redis } from './redis.js';
@@ -66,6 +67,8 @@ export interface RelayOptions {
   log: Logger;
   /** A group with no genesis this long after a relayed socket joined it is closed (4404). */
   genesisWindowMs: number;
+  /** Bytes of a relayed socket's frames kept until its owner answers (pending-frames.ts). */
+  maxPendingBytes: number;
   /** A relayed join the owner has not answered within this: closed with 4503 (default 10 s). */
   answerMs?: number;
   /** How often the nodes relayed to and from are checked for a live heartbeat (default 1 s). */
@@ -90,7 +93,7 @@ interface Local {
   readonly room: DocName;
   answered: boolean;
   /** Frames forwarded before the owner's first answer: sent again if the join is `moved`. */
-  early: Uint8Array[];
+  early: PendingFrames;
   moves: number;
   timer?: NodeJS.Timeout;
 }
@@ -259,7 +262,14 @@ export class Relay implements SyncRooms {
   /** Edge side: a socket of this node joins `key` on `owner`. */
   attach(owner: string, key: DocName, peer: Peer): number {
     const id = ++this.nextPeer;
-    const local: Local = { peer, owner, room: key, answered: false, early: [], moves: 0 };
+    const local: Local = {
+      peer,
+      owner,
+      room: key,
+      answered: false,
+      early: new PendingFrames(this.options.maxPendingBytes),
+      moves: 0,
+    };
     local.timer = setTimeout(() => {
       if (!local.answered && this.locals.get(id) === local)
         peer.close(
@@ -279,12 +289,11 @@ export class Relay implements SyncRooms {
     if (!local.answered) {
       // Kept for a move until the owner answers; bounded as a local socket's frames are while
       // its room loads (socket.ts).
-      if (local.early.length >= MAX_PENDING_FRAMES) {
+      if (!local.early.push(frame)) {
         this.detach(id);
         local.peer.close(new ConvosyncError('TOO_MANY_PENDING'));
         return;
       }
-      local.early.push(frame);
     }
     this.post(local.owner, { t: 'frame', peer: id, frame });
   }
@@ -317,7 +326,7 @@ export class Relay implements SyncRooms {
       identity: peer.identity,
       acks: peer.acks,
     });
-    for (const frame of local.early) this.post(owner, { t: 'frame', peer: id, frame });
+    for (const frame of local.early.frames) this.post(owner, { t: 'frame', peer: id, frame });
   }
 
   /** Edge side: a relayed socket left (closed). */
@@ -415,7 +424,7 @@ export class Relay implements SyncRooms {
           // Only its owner speaks for a relayed socket: not a node it was moved away from.
           if (!local || local.owner !== entry.from) break;
           local.answered = true;
-          local.early = [];
+          local.early.clear();
           if (m.t === 'send') local.peer.send(m.frame);
           else local.peer.close(new ConvosyncError(m.code, m.message));
           break;

@@ -18,6 +18,7 @@ import type { PresenceRegistry } from '../presence.js';
 import { corkForTick, uncorkNow } from './cork.js';
 import type { LogBudget } from './log-budget.js';
 import type { Outbound, OutboundHandle } from './outbound.js';
+import { PendingFrames } from './pending-frames.js';
 import type { Peer, Room } from './room.js';
 import type { SocketQuota } from './socket-quota.js';
 
@@ -41,15 +42,12 @@ export interface SyncRooms {
   released(room: SyncRoom): void;
 }
 
-/** Frames a socket may send before its room is ready; more closes it with 4429 TOO_MANY_PENDING. */
-export const MAX_PENDING_FRAMES = 256;
-
 export interface SocketDeps {
   rooms: SyncRooms;
   log: Logger;
   heartbeatMs: number;
-  /** Frames accepted before the room is ready (loading, genesis); more closes with 4429. */
-  maxPendingFrames: number;
+  /** Bytes of frames accepted before the room is ready (loading, genesis); more closes with 4429. */
+  maxPendingBytes: number;
   /** Unwritten outbound bytes, per socket and in total (slow readers are dropped). */
   outbound: Outbound;
   /** Open sockets per identity. */
@@ -76,7 +74,7 @@ export function syncSocket(
   const log = deps.log.child({ room: key, identity: identity.id });
   let ws: WSContext<WebSocket> | undefined;
   let room: SyncRoom | undefined;
-  let pending: Uint8Array[] | undefined = [];
+  let pending: PendingFrames | undefined = new PendingFrames(deps.maxPendingBytes);
   let closed = false;
   let alive = true;
   let heartbeat: NodeJS.Timeout | undefined;
@@ -227,7 +225,7 @@ export function syncSocket(
           room = opened;
           deps.presence?.connected(identity.id);
           armCreationWindow(opened);
-          const queued = pending ?? [];
+          const queued = pending?.frames ?? [];
           pending = undefined;
           for (const frame of queued) handle(frame);
         })
@@ -242,8 +240,7 @@ export function syncSocket(
       }
       const frame = new Uint8Array(data);
       if (pending) {
-        if (pending.length >= deps.maxPendingFrames) fail(new ConvosyncError('TOO_MANY_PENDING'));
-        else pending.push(frame);
+        if (!pending.push(frame)) fail(new ConvosyncError('TOO_MANY_PENDING'));
         return;
       }
       handle(frame);
