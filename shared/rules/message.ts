@@ -103,8 +103,12 @@ function shapeError(value: unknown, checkText: boolean): string | undefined {
   if (!isIdentityId(m.sender)) return 'sender must be an identity id';
   if (!isInt32(m.senderType)) return 'senderType must be a 32-bit integer';
   if (!isTime(m.sentAt)) return 'sentAt must be a time in ms';
+  // A number and one of the table's own keys: "5" found the card rule and then passed every
+  // strict check (`=== MessageFormat.Card`: a member's forged card), "constructor" found an
+  // inherited function (a row the INT column refused, which stopped the projection for good).
+  if (typeof m.format !== 'number' || !Object.hasOwn(FORMAT_RULES, m.format))
+    return 'format must be 0..5';
   const rule = FORMAT_RULES[m.format as MessageFormat];
-  if (!rule) return 'format must be 0..5';
   if (!isShortString(m.content, MAX_TEXT_LENGTH))
     return `content must be a string of at most ${MAX_TEXT_LENGTH}`;
   if (m.replyTo !== undefined && !isMessageKey(m.replyTo)) return 'replyTo must be a message key';
