@@ -37,6 +37,15 @@ export function restApi(server: () => TestServer) {
   };
   return {
     call,
+    /** Creates a group of `owner` with `members` (identity type 1); its conversation key. */
+    async group(owner: string, members: readonly string[], name = 'team'): Promise<string> {
+      const res = await call('POST', '/conversations/group', owner, {
+        name,
+        members: members.map((identityId) => ({ identityId, identityType: 1 })),
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.body.data.conversationKey;
+    },
     // biome-ignore lint/suspicious/noExplicitAny: the envelope's data differs per endpoint
     async data(method: string, path: string, who: Caller, body?: unknown): Promise<any> {
       const reply = await call(method, path, who, body);

@@ -18,14 +18,7 @@ afterAll(async () => {
 
 const api = restApi(() => ts).call;
 
-async function group(owner: string, members: string[]): Promise<string> {
-  const res = await api('POST', '/conversations/group', owner, {
-    name: 'hunt',
-    members: members.map((identityId) => ({ identityId, identityType: 1 })),
-  });
-  expect(res.status).toBe(200);
-  return res.body.data.conversationKey;
-}
+const group = (owner: string, members: string[]) => restApi(() => ts).group(owner, members, 'hunt');
 
 async function send(who: string, key: string, content: string): Promise<string> {
   const res = await api('POST', '/messages/group', who, { conversationKey: key, content });

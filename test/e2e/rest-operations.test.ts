@@ -24,14 +24,7 @@ afterAll(async () => {
 
 const api = restApi(() => ts).call;
 
-async function group(owner: string, members: string[]): Promise<string> {
-  const res = await api('POST', '/conversations/group', owner, {
-    name: 'ops',
-    members: members.map((identityId) => ({ identityId, identityType: 1 })),
-  });
-  expect(res.status).toBe(200);
-  return res.body.data.conversationKey;
-}
+const group = (owner: string, members: string[]) => restApi(() => ts).group(owner, members, 'ops');
 
 async function roles(key: string, who: string): Promise<Record<string, number>> {
   const res = await api('GET', `/conversations/${key}/members`, who);

@@ -72,6 +72,26 @@ async function sendAndSettle(
   await room(key).drain();
 }
 
+/** A group olga creates over sync with mia and max, with `settings` set in the genesis. */
+async function team(settings: Record<string, unknown> = {}) {
+  const group = groupKey();
+  const olga = await syncPeer(ts, group, 'olga');
+  peers.push(olga);
+  const writes = genesisWrites(
+    group,
+    { name: 'team', members: ['mia', 'max'].map((m) => ({ identity: id(m), identityType: 1 })) },
+    { id: id('olga'), type: 1 },
+    Date.now(),
+  );
+  olga.change((doc) =>
+    doc.transact(() => {
+      for (const w of writes) doc.getMap(w.root).set(w.key, w.value);
+      for (const [k, v] of Object.entries(settings)) doc.getMap('settings').set(k, v);
+    }),
+  );
+  return { group, olga };
+}
+
 it('a read position cannot be unset (moved back) by a two-value write whose last value is deleted', async () => {
   const chat = privateKey(id('alice'), id('bob'));
   const alice = await syncPeer(ts, chat, 'alice');
@@ -97,20 +117,7 @@ it('a read position cannot be unset (moved back) by a two-value write whose last
 });
 
 it('the owner cannot delete its own member entry (leaving the group without an owner)', async () => {
-  const group = groupKey();
-  const olga = await syncPeer(ts, group, 'olga');
-  peers.push(olga);
-  const writes = genesisWrites(
-    group,
-    { name: 'team', members: ['mia', 'max'].map((m) => ({ identity: id(m), identityType: 1 })) },
-    { id: id('olga'), type: 1 },
-    Date.now(),
-  );
-  olga.change((doc) =>
-    doc.transact(() => {
-      for (const w of writes) doc.getMap(w.root).set(w.key, w.value);
-    }),
-  );
+  const { group, olga } = await team();
   await waitFor(() => conversationRoots(olga.doc).meta.has('conversationId'), 5000, 'created');
   const olgaEntry = conversationRoots(olga.doc).members.get('olga')!;
   expect(olgaEntry.role).toBe(MemberRole.Owner);
@@ -128,21 +135,7 @@ it('the owner cannot delete its own member entry (leaving the group without an o
 });
 
 it('a plain member cannot delete its own entry (a silent exit where exits are not allowed)', async () => {
-  const group = groupKey();
-  const olga = await syncPeer(ts, group, 'olga');
-  peers.push(olga);
-  const writes = genesisWrites(
-    group,
-    { name: 'team', members: ['mia', 'max'].map((m) => ({ identity: id(m), identityType: 1 })) },
-    { id: id('olga'), type: 1 },
-    Date.now(),
-  );
-  olga.change((doc) =>
-    doc.transact(() => {
-      for (const w of writes) doc.getMap(w.root).set(w.key, w.value);
-      doc.getMap('settings').set('allowMemberExit', false);
-    }),
-  );
+  const { group, olga } = await team({ allowMemberExit: false });
   await waitFor(
     () => conversationRoots(room(group).doc).meta.has('conversationId'),
     5000,
