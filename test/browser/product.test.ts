@@ -6,7 +6,9 @@
  * signed in through the same development sign-in. Screenshots go to test-artifacts/browser/.
  */
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -482,6 +484,36 @@ describe('the web app as a product', () => {
       expect(await page.title()).toBe('convosync');
     });
   }, 60_000);
+
+  it('a group picture that is not one of our files is not loaded (no tracking pixel)', async () => {
+    // Found by a review: an admin may write any address as the group's picture, and the panel
+    // drew it for every admin who opened it, so their browsers fetched it.
+    const hits: string[] = [];
+    const tracker = http.createServer((req, res) => {
+      hits.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'image/png' }).end();
+    });
+    await new Promise<void>((resolve) => tracker.listen(0, '127.0.0.1', resolve));
+    try {
+      const vic = await user('vic');
+      const mallory = await sdk('mallory');
+      const group = await mallory.createGroup({
+        name: 'Innocent',
+        members: [{ identity: 'vic', identityType: 1 }],
+      });
+      await group.setRole(asIdentityId('vic'), 2);
+      const port = (tracker.address() as AddressInfo).port;
+      await group.updateInfo({ avatar: `http://127.0.0.1:${port}/pixel.png?who=vic` });
+      await group.send({ content: 'hi' });
+      await openConversation(vic.page, group.key);
+      await vic.page.getByTestId('group-panel-open').click();
+      await vic.page.getByTestId('group-name').waitFor();
+      expect(await vic.page.locator('img.group-avatar').count()).toBe(0);
+      expect(hits).toEqual([]);
+    } finally {
+      tracker.close();
+    }
+  });
 
   it('sign-in, new group and search views pass axe, in Chinese too', async () => {
     const tia = await openApp(browser, web.url, 'tia');

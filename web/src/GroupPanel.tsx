@@ -12,6 +12,7 @@ import {
   MemberRole,
   MemberStatus,
 } from '../../client/index.js';
+import { isServerFileUrl } from '../../shared/file-url.js';
 import { asIdentityId } from '../../shared/ids.js';
 import { conversationRoots } from '../../shared/schema.js';
 import { uploadWithProgress } from './api.js';
@@ -207,7 +208,9 @@ export function GroupPanel(props: {
           <div class="stack">
             <span id={avatarId}>{t('avatar')}</span>
             <div class="row">
-              {avatar ? (
+              {/* Only one of our files: any other address (an admin may write one) would have
+                  every member who opens this panel fetch it, a tracking pixel. */}
+              {avatar && isServerFileUrl(avatar) ? (
                 <img
                   class="group-avatar"
                   src={client.fileSrc({ url: avatar, size: 0, mime: 'image/png' })}
