@@ -4,6 +4,7 @@
  * (`{identityId}:{deviceId}`), so two devices of one identity never write the same key and never
  * conflict; the identity's position is the maximum over its devices. It only moves forward.
  */
+import { ConversationStatus } from '../enums.js';
 import { isDeviceId } from '../ids.js';
 import { canRead } from './access.js';
 import {
@@ -70,6 +71,10 @@ export function checkProfileWrite(
   if (key !== ctx.author.id)
     return violation('NOT_OWN_STATE', 'a profile is written by its own identity');
   if (!canRead(ctx.doc, ctx.parsed, ctx.author)) return violation('NOT_MEMBER');
+  // Archived is read-only (status.ts): a nickname or a picture is the conversation's content as
+  // its members see it. (A dissolved group refuses every write but read marks already.)
+  if (ctx.doc.getMap('meta').get('status') === ConversationStatus.Archived)
+    return violation('CONVERSATION_ARCHIVED');
   if (!isRecord(value) || onlyFields(value, ['nickname', 'avatar', 'muteNotification'])) {
     return violation('SCHEMA_VIOLATION', 'a profile is { nickname?, avatar?, muteNotification? }');
   }

@@ -191,6 +191,14 @@ describe('membership', () => {
     ).toBeUndefined();
   });
 
+  it('refuses profile writes in an archived conversation, like every other write but reads', () => {
+    const doc = team();
+    const profile: Write = { root: 'profiles', key: 'mia', value: { nickname: 'Mia' } };
+    expect(judge(doc, who('mia'), [profile])).toBeUndefined();
+    conversationRoots(doc).meta.set('status', 3);
+    expect(judge(doc, who('mia'), [profile])).toBe('CONVERSATION_ARCHIVED');
+  });
+
   it('refuses member times in the future and deleting member entries', () => {
     const doc = team();
     expect(
